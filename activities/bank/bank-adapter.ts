@@ -1,0 +1,34 @@
+/**
+ * The one interface every bank integration implements. Each call carries an idempotency key
+ * per step, and the bank must treat a repeated key as the same request (never a second pull).
+ */
+export interface BankPullRequest {
+  idempotencyKey: string;
+  token: string;
+  amountMinor: number;
+  currency: string;
+}
+
+export interface BankPullResult {
+  reference: string;
+}
+
+export type BankFailureCode = 'bank_declined' | 'bank_unavailable';
+
+/** `retryable` failures (timeouts, 5xx) may be retried with the same key; the rest are final. */
+export class BankError extends Error {
+  override name = 'BankError';
+  constructor(
+    readonly code: BankFailureCode,
+    readonly retryable: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface BankAdapter {
+  pull(request: BankPullRequest): Promise<BankPullResult>;
+  /** Returns a pull's funds (compensation). Idempotent by the pull's key. */
+  refund(pullIdempotencyKey: string): Promise<void>;
+}

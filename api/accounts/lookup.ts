@@ -1,0 +1,13 @@
+import type pg from 'pg';
+import { findAccount, type Account } from '../../activities/ledger/accounts.js';
+import { errors } from '../../domain/errors.js';
+
+/**
+ * A tenant's own user or merchant account, else 404 `resource_missing`: another tenant's id and
+ * the internal system accounts look exactly like ids that do not exist.
+ */
+export async function requireTenantAccount(pool: pg.Pool, tenantId: string, accountId: string, param?: string): Promise<Account> {
+  const account = await findAccount(pool, tenantId, accountId);
+  if (!account || account.type === 'system') throw errors.resourceMissing('account', param);
+  return account;
+}

@@ -1,0 +1,58 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { accountRoutes } from './accounts/routes.js';
+import { tenantRoutes } from './admin/tenants.js';
+import type { AppDeps, AppEnv } from './context.js';
+import { healthRoutes } from './health/routes.js';
+import { authenticate } from './middleware/auth.js';
+import { notFound, onError } from './middleware/errors.js';
+import { idempotency } from './middleware/idempotency.js';
+import { jsonBody } from './middleware/json-body.js';
+import { ledgerAuditRoutes } from './ops/ledger-audit.js';
+import { topUpRoutes } from './topups/routes.js';
+import { transferRoutes } from './transfers/routes.js';
+
+/** The HTTP API: one sub-app per resource, one error handler, the contract's middleware chain. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.onError(onError);
+  app.notFound(notFound);
+  app.use('*', requestId({ headerName: 'Request-Id' }));
+  app.use('*', secureHeaders());
+
+  app.route('/', healthRoutes(deps));
+  app.use('/v1/*', authenticate({ pool: deps.pool, adminApiKey: deps.adminApiKey }));
+  app.use('/v1/*', jsonBody());
+  app.use('/v1/*', idempotency({
+    pool: deps.pool,
+    redis: deps.redis,
+    retentionHours: deps.config.IDEMPOTENCY_RETENTION_HOURS,
+    inFlightWaitMs: deps.config.IDEMPOTENCY_IN_FLIGHT_WAIT_MS,
+    lockTimeoutMs: deps.config.IDEMPOTENCY_LOCK_TIMEOUT_MS,
+  }));
+
+  const routes = app
+    .route('/v1/admin/tenants', tenantRoutes(deps))
+    .route('/v1/accounts', accountRoutes(deps))
+    .route('/v1/topups', topUpRoutes(deps))
+    .route('/v1/transfers', transferRoutes(deps))
+    .route('/v1/ops/ledger/audit', ledgerAuditRoutes(deps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Steadfast API',
+      version: '1.0.0',
+      description: 'Durable money movement on Temporal. Amounts are integers in the currency’s minor unit.',
+    },
+    servers: [{ url: `http://${deps.config.HOST}:${deps.config.PORT}` }],
+    security: [{ bearerAuth: [] }],
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Steadfast API' }));
+  return routes;
+}
+
+export type AppType = ReturnType<typeof createApp>;

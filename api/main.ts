@@ -1,0 +1,53 @@
+import { serve } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { Redis } from 'ioredis';
+import { loadConfig, requireAdminKey } from '../platform/config.js';
+import { createPool } from '../platform/db.js';
+import { createApp } from './app.js';
+import { purgeExpiredIdempotencyKeys } from './middleware/idempotency.js';
+
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** API process: serves until SIGINT/SIGTERM, then stops accepting, finishes open requests, closes. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const adminApiKey = requireAdminKey(config);
+  const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
+  const redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
+  redis.on('error', (err) => console.error('[api] redis:', err.message));
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = createApp({ config, adminApiKey, pool, redis, temporal });
+
+  const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>
+    console.log(`[api] listening on http://${config.HOST}:${info.port}`),
+  );
+  const purge = setInterval(() => {
+    purgeExpiredIdempotencyKeys(pool, config.IDEMPOTENCY_RETENTION_HOURS).catch((err) =>
+      console.error('[api] idempotency purge failed', err),
+    );
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[api] ${signal}: no longer accepting, finishing open requests`);
+    clearInterval(purge);
+    server.close(() => {
+      void Promise.allSettled([pool.end(), redis.quit(), connection.close()]).then(() => {
+        console.log('[api] stopped');
+        process.exit(0);
+      });
+    });
+    setTimeout(() => process.exit(1), 15_000).unref();
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error('[api] fatal', err);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import type { Client } from '@temporalio/client';
+import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
+
+export interface StartOptions {
+  temporal: Client;
+  workflowType: string;
+  workflowId: string;
+  taskQueue: string;
+  tenantId: string;
+  input: unknown;
+  /** How long the request waits for the outcome before answering 202 (the API's wait window). */
+  waitMs: number;
+  /** Removes what the request wrote before the start, when the workflow could not be started. */
+  undoIfNotStarted: () => Promise<unknown>;
+}
+
+/**
+ * Starts a business workflow (idempotently: an existing run with this id is reused) tagged with
+ * `TenantId` and `BusinessStatus`, then waits up to `waitMs` for it to close. Returns whether it
+ * closed; the caller reads the outcome from PostgreSQL, the source of truth.
+ */
+export async function startAndWait(options: StartOptions): Promise<boolean> {
+  let handle;
+  try {
+    handle = await options.temporal.workflow.start(options.workflowType, {
+      taskQueue: options.taskQueue,
+      workflowId: options.workflowId,
+      args: [options.input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: TenantId, value: options.tenantId },
+        { key: BusinessStatus, value: 'pending' },
+      ],
+    });
+  } catch (err) {
+    await options.undoIfNotStarted();
+    throw err;
+  }
+  if (options.waitMs <= 0) return false;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), options.waitMs);
+  try {
+    await options.temporal.withAbortSignal(abort.signal, () => handle.result());
+    return true;
+  } catch {
+    // Closed with a failure (the row says why), or the wait window passed (still pending).
+    return !abort.signal.aborted;
+  } finally {
+    clearTimeout(timer);
+  }
+}

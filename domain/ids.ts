@@ -1,0 +1,26 @@
+import { monotonicFactory } from 'ulid';
+
+const ulid = monotonicFactory();
+
+export const ID_PREFIXES = {
+  tenant: 'tnt',
+  account: 'acct',
+  ledgerTransaction: 'txn',
+  entry: 'ent',
+  hold: 'hold',
+  transfer: 'tr',
+  topup: 'topup',
+  event: 'evt',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+/** A type prefix and a sortable random part (ULID), e.g. `tr_01JD3…`. */
+export function newId(kind: IdKind): string {
+  return `${ID_PREFIXES[kind]}_${ulid()}`;
+}
+
+export const workflowIds = {
+  transfer: (transferId: string) => `transfer-${transferId}`,
+  topup: (topupId: string) => `topup-${topupId}`,
+};

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/**
+ * The one environment schema. Every process parses it once at start-up (`loadConfig`); nothing
+ * else reads `process.env`. Units are last in names; every value has a bound.
+ */
+const intFromEnv = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: intFromEnv(3000, 0, 65_535),
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/steadfast'),
+  DB_POOL_MAX: intFromEnv(20, 1, 500),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_COMMAND_TIMEOUT_MS: intFromEnv(500, 10, 60_000),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_UI_PORT: intFromEnv(8233, 1, 65_535),
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  TEMPORAL_DB_FILE: z.string().min(1).default('.data/temporal.sqlite'),
+  TASK_QUEUE_WALLET: z.string().min(1).max(200).default('wallet'),
+  /** A prebuilt workflow bundle (tests, containers); else the worker bundles at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  ADMIN_API_KEY: z.string().min(24, 'ADMIN_API_KEY must be at least 24 characters').optional(),
+  API_WAIT_WINDOW_MS: intFromEnv(10_000, 0, 60_000),
+  IDEMPOTENCY_RETENTION_HOURS: intFromEnv(24, 24, 24 * 30),
+  IDEMPOTENCY_IN_FLIGHT_WAIT_MS: intFromEnv(12_000, 0, 60_000),
+  IDEMPOTENCY_LOCK_TIMEOUT_MS: intFromEnv(60_000, 1_000, 3_600_000),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: intFromEnv(100, 1, 2_000),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: intFromEnv(40, 1, 2_000),
+  WORKER_SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0, 300_000),
+  /** Fault injection for tests and drills only: delay before a transfer's ledger post. */
+  FAULT_DELAY_BEFORE_POST_MS: intFromEnv(0, 0, 600_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; a bad variable fails start-up with its name in the message. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** The API cannot run without the admin key; the worker does not need it. */
+export function requireAdminKey(config: Config): string {
+  if (!config.ADMIN_API_KEY) throw new ConfigError('Invalid environment:\n  ADMIN_API_KEY: required by the API');
+  return config.ADMIN_API_KEY;
+}

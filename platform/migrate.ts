@@ -1,0 +1,56 @@
+import pg from 'pg';
+import { runner } from 'node-pg-migrate';
+import { fileURLToPath } from 'node:url';
+
+const SCHEMA_DIR = fileURLToPath(new URL('../schema', import.meta.url));
+
+/** Creates the database named in the URL when it does not exist yet (needs rights on `postgres`). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[A-Za-z0-9_]{1,63}$/.test(name)) throw new Error(`Unsupported database name: ${name}`);
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) {
+      try {
+        await admin.query(`CREATE DATABASE "${name}"`);
+      } catch (err) {
+        // Two processes may race to create it; the loser finds it there.
+        if ((err as { code?: string }).code !== '42P04') throw err;
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Applies the numbered SQL migrations in `schema/` (node-pg-migrate keeps the bookkeeping). */
+export async function migrateUp(databaseUrl: string, log: (msg: string) => void = () => undefined): Promise<void> {
+  await runner({
+    databaseUrl,
+    dir: SCHEMA_DIR,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    count: Infinity,
+    singleTransaction: true,
+    checkOrder: true,
+    verbose: false,
+    log,
+  });
+}

@@ -1,0 +1,121 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const DEFAULT_CLI_PATH = resolve(REPO_ROOT, '.tools/bin/temporal');
+
+/**
+ * Returns the Temporal CLI binary: `TEMPORAL_CLI_PATH` when given, else `.tools/bin/temporal`,
+ * built from its Go module when missing (newer CLI versions cannot be `go install`ed).
+ */
+export function ensureTemporalCli(cliPath?: string, log: (msg: string) => void = console.log): string {
+  if (cliPath) {
+    if (!existsSync(cliPath)) throw new Error(`TEMPORAL_CLI_PATH points to a missing file: ${cliPath}`);
+    return cliPath;
+  }
+  if (existsSync(DEFAULT_CLI_PATH)) return DEFAULT_CLI_PATH;
+  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} into .tools/bin (first run only, a few minutes)…`);
+  const result = spawnSync('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
+    env: { ...process.env, GOBIN: dirname(DEFAULT_CLI_PATH) },
+    stdio: 'inherit',
+  });
+  if (result.status !== 0 || !existsSync(DEFAULT_CLI_PATH)) {
+    throw new Error('Could not build the Temporal CLI: is Go installed and on PATH?');
+  }
+  return DEFAULT_CLI_PATH;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface DevServerOptions {
+  cliPath: string;
+  port: number;
+  /** Omit for a headless server (tests). */
+  uiPort?: number;
+  /** SQLite file for a server that keeps its state; omit for in-memory (tests). */
+  dbFile?: string;
+  namespace?: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface DevServer {
+  address: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+function devServerArgs(options: DevServerOptions, httpPort: number): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port),
+    '--http-port', String(httpPort), '--log-level', options.logLevel ?? 'warn',
+    '--namespace', options.namespace ?? 'default'];
+  for (const [name, type] of Object.entries(CUSTOM_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+  if (options.dbFile) {
+    mkdirSync(dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile,
+      '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
+  }
+  return args;
+}
+
+/** Starts `temporal server start-dev` and resolves once it answers a gRPC health check. */
+export async function startDevServer(options: DevServerOptions, readyTimeoutMs = 60_000): Promise<DevServer> {
+  const child = spawn(options.cliPath, devServerArgs(options, await freePort()), {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: false,
+  });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const address = `127.0.0.1:${options.port}`;
+  const stop = async () => {
+    if (exited) return;
+    const done = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await done;
+    clearTimeout(timer);
+  };
+  try {
+    await waitForTemporal(address, readyTimeoutMs, () => exited);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, process: child, stop };
+}
+
+/** Polls the frontend until it answers (the dev server needs a few seconds on a busy machine). */
+export async function waitForTemporal(address: string, timeoutMs: number, gaveUp: () => boolean = () => false) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (gaveUp()) throw new Error('The Temporal dev server exited during start-up');
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.healthService.check({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Temporal at ${address} did not answer within ${timeoutMs} ms: ${err}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type pg from 'pg';
+import { createTenant, rotateTenantKey } from '../api/admin/tenants.js';
+import { hashApiKey } from '../api/middleware/auth.js';
+import { REPO_ROOT } from '../platform/temporal-dev-server.js';
+
+const DATA_DIR = resolve(REPO_ROOT, '.data');
+
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+function writeSecret(file: string, content: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content, { mode: 0o600 });
+}
+
+/** The local admin key: ADMIN_API_KEY when set, else one generated once into `.data/` (dev only). */
+export function localAdminKey(fromEnv: string | undefined): string {
+  if (fromEnv) return fromEnv;
+  const file = resolve(DATA_DIR, 'admin-api-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = `sk_admin_${randomBytes(24).toString('base64url')}`;
+  writeSecret(file, key);
+  return key;
+}
+
+/**
+ * The demo tenant, created once; its key lives in `.data/demo-tenant.json` so every start can
+ * print it. If the file and the database disagree (a dropped database), the key is rotated.
+ */
+export async function bootstrapDemoTenant(pool: pg.Pool): Promise<{ id: string; apiKey: string }> {
+  const file = resolve(DATA_DIR, 'demo-tenant.json');
+  const saved = readJson<{ id: string; apiKey: string }>(file);
+  if (saved) {
+    const { rows } = await pool.query('SELECT api_key_hash FROM tenants WHERE id = $1', [saved.id]);
+    if (rows[0]?.api_key_hash === hashApiKey(saved.apiKey)) return saved;
+    if (rows[0]) {
+      const apiKey = await rotateTenantKey(pool, saved.id);
+      writeSecret(file, JSON.stringify({ id: saved.id, apiKey }));
+      return { id: saved.id, apiKey };
+    }
+  }
+  const tenant = await createTenant(pool, 'Demo');
+  writeSecret(file, JSON.stringify({ id: tenant.id, apiKey: tenant.apiKey }));
+  return { id: tenant.id, apiKey: tenant.apiKey };
+}

@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../platform/config.js';
+import { createPool } from '../platform/db.js';
+import { ensureDatabase, migrateUp } from '../platform/migrate.js';
+import {
+  ensureTemporalCli, REPO_ROOT, startDevServer, waitForTemporal, type DevServer,
+} from '../platform/temporal-dev-server.js';
+import { bootstrapDemoTenant, localAdminKey } from './bootstrap.js';
+
+/**
+ * `npm start`: the whole stack on embedded defaults — the Temporal dev server (with its UI),
+ * database and migrations, Redis check, the worker and the API as child processes, a demo
+ * tenant — then prints where everything is. Ctrl-C stops it all in order: API, worker, Temporal.
+ */
+const config = loadConfig();
+const adminApiKey = localAdminKey(config.ADMIN_API_KEY);
+const children: { name: string; child: ChildProcess }[] = [];
+let temporal: DevServer | null = null;
+
+async function startTemporal(): Promise<void> {
+  try {
+    await waitForTemporal(config.TEMPORAL_ADDRESS, 1_000);
+    console.log(`[start] using the Temporal server already at ${config.TEMPORAL_ADDRESS}`);
+    return;
+  } catch {
+    // none running: start our own
+  }
+  const [, portText] = config.TEMPORAL_ADDRESS.split(':');
+  const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH);
+  console.log('[start] starting the Temporal dev server…');
+  temporal = await startDevServer({
+    cliPath,
+    port: Number(portText ?? 7233),
+    uiPort: config.TEMPORAL_UI_PORT,
+    dbFile: resolve(REPO_ROOT, config.TEMPORAL_DB_FILE),
+    namespace: config.TEMPORAL_NAMESPACE,
+  });
+}
+
+async function prepareStores(): Promise<{ id: string; apiKey: string }> {
+  await ensureDatabase(config.DATABASE_URL);
+  await migrateUp(config.DATABASE_URL);
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw new Error(`Redis at ${config.REDIS_URL} does not answer: ${(err as Error).message}`);
+  } finally {
+    redis.disconnect();
+  }
+  const pool = createPool(config.DATABASE_URL, 2);
+  try {
+    return await bootstrapDemoTenant(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+function startChild(name: string, entry: string): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry)], {
+    env: { ...process.env, ADMIN_API_KEY: adminApiKey },
+    stdio: 'inherit',
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`[start] ${name} exited (${signal ?? code}); stopping everything`);
+      void stop(1);
+    }
+  });
+  children.push({ name, child });
+}
+
+async function waitForApi(timeoutMs: number): Promise<void> {
+  const url = `http://${config.HOST}:${config.PORT}/readyz`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`The API did not become ready at ${url}`);
+}
+
+let stopping = false;
+async function stopChild({ name, child }: { name: string; child: ChildProcess }): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+  console.log(`[start] ${name} stopped`);
+}
+
+async function stop(code: number): Promise<void> {
+  stopping = true;
+  // API first (stop accepting), then the worker (drain), then the server they talk to.
+  for (const entry of [...children].reverse()) await stopChild(entry);
+  await temporal?.stop();
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  process.once('SIGINT', () => void stop(0));
+  process.once('SIGTERM', () => void stop(0));
+  await startTemporal();
+  const demo = await prepareStores();
+  startChild('worker', 'workers/main.ts');
+  startChild('api', 'api/main.ts');
+  await waitForApi(60_000);
+  const api = `http://${config.HOST}:${config.PORT}`;
+  console.log(`
+  Steadfast is up.
+    API            ${api}
+    API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
+    Temporal UI    http://localhost:${config.TEMPORAL_UI_PORT}
+    Demo tenant    ${demo.id}
+    Demo API key   ${demo.apiKey}
+    Admin API key  ${adminApiKey}
+
+  Try:  curl -s -H "Authorization: Bearer ${demo.apiKey}" -H 'Content-Type: application/json' \\
+          -d '{"type":"user","currency":"USD"}' ${api}/v1/accounts
+  Ctrl-C stops everything.
+`);
+}
+
+main().catch(async (err) => {
+  console.error('[start] failed:', err instanceof Error ? err.message : err);
+  await stop(1);
+});

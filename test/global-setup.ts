@@ -1,0 +1,69 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { auditLedger } from '../activities/ledger/audit.js';
+import { loadConfig } from '../platform/config.js';
+import { dropDatabase, ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { ensureTemporalCli, freePort, REPO_ROOT, startDevServer } from '../platform/temporal-dev-server.js';
+import { WORKFLOWS_PATH } from '../workers/wallet-worker.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    databaseUrl: string;
+    redisUrl: string;
+    workflowBundlePath: string;
+  }
+}
+
+/**
+ * One Temporal dev server (in memory, headless), one migrated database and one workflow bundle
+ * for the whole run; test files get their addresses through `inject`. At the end the ledger of
+ * the whole run is audited: a problem fails the run.
+ */
+export default async function setup(project: TestProject) {
+  const config = loadConfig();
+  const runId = `${process.pid}_${Date.now().toString(36)}`;
+  const dbUrl = new URL(config.DATABASE_URL);
+  dbUrl.pathname = `/steadfast_test_${runId}`;
+  const databaseUrl = dbUrl.toString();
+
+  const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH);
+  const [server] = await Promise.all([
+    startDevServer({ cliPath, port: await freePort(), logLevel: 'error' }, 120_000),
+    ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
+  ]);
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const bundleDir = resolve(REPO_ROOT, '.data/test');
+  mkdirSync(bundleDir, { recursive: true });
+  const workflowBundlePath = resolve(bundleDir, `workflow-bundle-${runId}.js`);
+  writeFileSync(workflowBundlePath, code);
+
+  project.provide('temporalAddress', server.address);
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('redisUrl', config.REDIS_URL);
+  project.provide('workflowBundlePath', workflowBundlePath);
+
+  return async function teardown() {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      const report = await auditLedger(pool);
+      console.log(`[test] ledger audit of the whole run: ${JSON.stringify(report.checked)} ok=${report.ok}`);
+      if (!report.ok) {
+        console.error('[test] ledger audit problems', report.problems);
+        process.exitCode = 1;
+      }
+    } finally {
+      await pool.end();
+    }
+    await server.stop();
+    await dropDatabase(databaseUrl);
+  };
+}
+
+const quietLogger = {
+  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
+  warn: (message: string) => console.warn(message), error: (message: string) => console.error(message),
+};

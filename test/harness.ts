@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import { inject } from 'vitest';
+import { createTenant } from '../api/admin/tenants.js';
+import { createApp } from '../api/app.js';
+import { loadConfig, type Config } from '../platform/config.js';
+import { createPool } from '../platform/db.js';
+import { createWalletWorker } from '../workers/wallet-worker.js';
+
+export const ADMIN_KEY = 'sk_admin_test_0123456789abcdefghij';
+
+let runtimeInstalled = false;
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/** The environment a test process runs with: the run's shared services, a task queue of its own. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: inject('databaseUrl'),
+    REDIS_URL: inject('redisUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TASK_QUEUE_WALLET: `test-${randomUUID()}`,
+    ADMIN_API_KEY: ADMIN_KEY,
+    DB_POOL_MAX: '30',
+    ...overrides,
+  });
+}
+
+export interface ApiResponse<T = Record<string, any>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export type Call = (
+  method: string,
+  path: string,
+  options?: { body?: unknown; raw?: string; headers?: Record<string, string>; idempotencyKey?: string },
+) => Promise<ApiResponse>;
+
+export interface Harness {
+  config: Config;
+  pool: pg.Pool;
+  redis: Redis;
+  temporal: Client;
+  app: ReturnType<typeof createApp>;
+  /** Calls the API in process, as `key` (null: no Authorization header). */
+  as(key: string | null): Call;
+  admin: Call;
+  newTenant(name?: string): Promise<{ id: string; apiKey: string; call: Call }>;
+  startWorker(overrides?: { faultDelayBeforePostMs?: number }): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+function caller(app: ReturnType<typeof createApp>, key: string | null): Call {
+  return async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (key !== null) headers.authorization = `Bearer ${key}`;
+    if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+    let body: string | undefined = options.raw;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await app.request(path, { method, headers, body });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+  };
+}
+
+/**
+ * Everything a test file needs against the real services: a pool, Redis, a Temporal client, the
+ * API app in process and (by default) a wallet worker on the file's own task queue.
+ */
+export async function startHarness(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<Harness> {
+  installQuietRuntime();
+  const config = testConfig(options.env);
+  const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = createApp({ config, adminApiKey: ADMIN_KEY, pool, redis, temporal });
+  const stoppers: (() => Promise<void>)[] = [];
+
+  async function startWorker(overrides: { faultDelayBeforePostMs?: number } = {}) {
+    const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    const worker: Worker = await createWalletWorker({
+      connection: workerConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TASK_QUEUE_WALLET,
+      pool,
+      workflowBundlePath: inject('workflowBundlePath'),
+      maxConcurrentActivityTaskExecutions: 100,
+      maxConcurrentWorkflowTaskExecutions: 40,
+      shutdownGraceTimeMs: 2_000,
+      faultDelayBeforePostMs: overrides.faultDelayBeforePostMs ?? 0,
+    });
+    const running = worker.run();
+    const stop = async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await workerConnection.close();
+    };
+    stoppers.push(stop);
+    return stop;
+  }
+
+  if (options.worker !== false) await startWorker();
+  const admin = caller(app, ADMIN_KEY);
+  return {
+    config, pool, redis, temporal, app, admin,
+    as: (key) => caller(app, key),
+    async newTenant(name = 'Test tenant') {
+      const tenant = await createTenant(pool, name);
+      return { id: tenant.id, apiKey: tenant.apiKey, call: caller(app, tenant.apiKey) };
+    },
+    startWorker,
+    async close() {
+      await Promise.allSettled(stoppers.map((stop) => stop()));
+      await connection.close();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}
+
+/** Creates an account through the API and, if asked, funds it with a `btok_success` top-up. */
+export async function createAccount(
+  call: Call,
+  options: { type?: 'user' | 'merchant'; currency?: string; fundMinor?: number; limits?: Record<string, number> } = {},
+): Promise<string> {
+  const currency = options.currency ?? 'USD';
+  const res = await call('POST', '/v1/accounts', {
+    body: { type: options.type ?? 'user', currency, ...(options.limits ? { limits: options.limits } : {}) },
+  });
+  if (res.status !== 201) throw new Error(`account creation failed: ${JSON.stringify(res.body)}`);
+  if (options.fundMinor) {
+    const topup = await call('POST', '/v1/topups', {
+      body: { account_id: res.body.id, amount: options.fundMinor, currency, source: { type: 'bank_account', token: 'btok_success' } },
+    });
+    if (topup.body.status !== 'succeeded') throw new Error(`funding failed: ${JSON.stringify(topup.body)}`);
+  }
+  return res.body.id as string;
+}
+
+export async function balanceOf(call: Call, accountId: string): Promise<{ balance: number; available: number }> {
+  const res = await call('GET', `/v1/accounts/${accountId}`);
+  return { balance: res.body.balance as number, available: res.body.available_balance as number };
+}
+
+/** Counts a tenant's rows in the tables a request could write to. */
+export async function tenantRowCounts(pool: pg.Pool, tenantId: string): Promise<Record<string, number>> {
+  const { rows } = await pool.query(
+    `SELECT (SELECT count(*) FROM accounts WHERE tenant_id = $1)::int AS accounts,
+            (SELECT count(*) FROM transfers WHERE tenant_id = $1)::int AS transfers,
+            (SELECT count(*) FROM topups WHERE tenant_id = $1)::int AS topups,
+            (SELECT count(*) FROM ledger_transactions WHERE tenant_id = $1)::int AS ledger_transactions,
+            (SELECT count(*) FROM holds WHERE tenant_id = $1)::int AS holds,
+            (SELECT count(*) FROM idempotency_keys WHERE scope = $1)::int AS idempotency_keys`,
+    [tenantId],
+  );
+  return rows[0];
+}

@@ -1,0 +1,3 @@
+// Every workflow the workers run; this file is the workflow bundle's entry point.
+export { p2pTransfer } from './wallet/p2p-transfer.js';
+export { topUp } from './wallet/top-up.js';

@@ -1,0 +1,34 @@
+/** Inputs and results of the wallet workflows: plain data, shared by the API and the workflows. */
+
+export type TransferFailureCode = 'insufficient_funds' | 'limit_exceeded' | 'account_unavailable' | 'canceled';
+export type TopUpFailureCode = 'bank_declined' | 'account_unavailable' | 'canceled';
+
+export interface P2PTransferInput {
+  tenantId: string;
+  transferId: string;
+  fromAccountId: string;
+  toAccountId: string;
+  amountMinor: number;
+  currency: string;
+}
+
+export interface P2PTransferResult {
+  status: 'succeeded' | 'failed';
+  failureCode?: TransferFailureCode;
+  transactionId?: string;
+}
+
+export interface TopUpInput {
+  tenantId: string;
+  topupId: string;
+  accountId: string;
+  amountMinor: number;
+  currency: string;
+  source: { type: 'bank_account'; token: string };
+}
+
+export interface TopUpResult {
+  status: 'succeeded' | 'failed';
+  failureCode?: TopUpFailureCode;
+  transactionId?: string;
+}

@@ -21,8 +21,6 @@ interface StoredResponse {
   body: string;
 }
 
-/** Responses that mean "nothing was done": not kept, so the client may fix the request and retry. */
-const NOT_KEPT = new Set([400, 401, 403, 413, 415, 429]);
 const POLL_INTERVAL_MS = 50;
 
 function fingerprint(c: Context, body: string): string {
@@ -62,8 +60,10 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
       return replay(earlier);
     }
     await next();
+    // Only successes are kept: an error response changed nothing (the contract's rule), so the
+    // client may fix the request, or wait out the conflict, and retry with the same key.
     const status = c.res.status;
-    if (status >= 500 || NOT_KEPT.has(status)) {
+    if (status < 200 || status >= 300) {
       await store.release(scope, key);
       return;
     }

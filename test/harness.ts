@@ -145,7 +145,12 @@ export async function createAccount(
     const topup = await call('POST', '/v1/topups', {
       body: { account_id: res.body.id, amount: options.fundMinor, currency, source: { type: 'bank_account', token: 'btok_success' } },
     });
-    if (topup.body.status !== 'succeeded') throw new Error(`funding failed: ${JSON.stringify(topup.body)}`);
+    let funded = topup.body;
+    for (let i = 0; funded.status === 'pending' && i < 300; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      funded = (await call('GET', `/v1/topups/${topup.body.id}`)).body;
+    }
+    if (funded.status !== 'succeeded') throw new Error(`funding failed: ${JSON.stringify(funded)}`);
   }
   return res.body.id as string;
 }

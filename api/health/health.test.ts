@@ -1,0 +1,56 @@
+import { Client, Connection } from '@temporalio/client';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../app.js';
+import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ worker: false });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('health and docs', () => {
+  it('/healthz and /readyz answer without a key', async () => {
+    expect((await h.app.request('/healthz')).status).toBe(200);
+    const ready = await h.app.request('/readyz');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', down: [], checks: { postgres: 'ok', redis: 'ok', temporal: 'ok' } });
+  });
+
+  it('/readyz answers 503 naming Redis when Redis is unreachable', async () => {
+    const deadRedis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    deadRedis.on('error', () => undefined);
+    const connection = await Connection.connect({ address: h.config.TEMPORAL_ADDRESS });
+    try {
+      const app = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: deadRedis, temporal: new Client({ connection }) });
+      const res = await app.request('/readyz');
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ status: 'unavailable', down: ['redis'] });
+    } finally {
+      deadRedis.disconnect();
+      await connection.close();
+    }
+  });
+
+  it('/openapi.json is OpenAPI 3.1 generated from the request schemas', async () => {
+    const doc = (await (await h.app.request('/openapi.json')).json()) as Record<string, any>;
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining([
+      '/v1/admin/tenants', '/v1/accounts', '/v1/accounts/{id}', '/v1/accounts/{id}/entries',
+      '/v1/topups', '/v1/topups/{id}', '/v1/transfers', '/v1/transfers/{id}', '/v1/ops/ledger/audit',
+    ]));
+    const transfer = doc.components.schemas.CreateTransfer;
+    expect(transfer.required).toEqual(expect.arrayContaining(['from_account_id', 'to_account_id', 'amount', 'currency']));
+    expect(transfer.additionalProperties).toBe(false);
+    expect(transfer.properties.amount).toMatchObject({ type: 'integer', minimum: 1, maximum: 1_000_000_000_000 });
+  });
+
+  it('/docs renders the API reference', async () => {
+    const res = await h.app.request('/docs');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('/openapi.json');
+  });
+});

@@ -1,0 +1,61 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createAccount, startHarness, type Harness } from '../../test/harness.js';
+
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/histories/', import.meta.url));
+/** Every workflow and outcome whose history is kept as a fixture. */
+const SCENARIOS = ['p2pTransfer-succeeded', 'p2pTransfer-insufficient_funds', 'topUp-flaky', 'topUp-declined'] as const;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ env: { API_WAIT_WINDOW_MS: '30000' } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Runs each scenario through the API and returns its workflow id. */
+async function runScenarios(): Promise<Record<(typeof SCENARIOS)[number], string>> {
+  const tenant = await h.newTenant();
+  const from = await createAccount(tenant.call, { fundMinor: 1_000 });
+  const to = await createAccount(tenant.call);
+  const transfer = (amount: number) =>
+    tenant.call('POST', '/v1/transfers', { body: { from_account_id: from, to_account_id: to, amount, currency: 'USD' } });
+  const topUp = (token: string) =>
+    tenant.call('POST', '/v1/topups', { body: { account_id: to, amount: 100, currency: 'USD', source: { type: 'bank_account', token } } });
+  return {
+    'p2pTransfer-succeeded': `transfer-${(await transfer(600)).body.id}`,
+    'p2pTransfer-insufficient_funds': `transfer-${(await transfer(600)).body.id}`,
+    'topUp-flaky': `topup-${(await topUp('btok_flaky')).body.id}`,
+    'topUp-declined': `topup-${(await topUp('btok_insufficient_funds')).body.id}`,
+  };
+}
+
+const replay = (history: unknown, workflowId: string) =>
+  Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, workflowId);
+
+describe('workflow determinism', () => {
+  it('replays the recorded histories of every workflow with the current code', async () => {
+    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+    expect(files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual([...SCENARIOS].sort());
+    for (const file of files) {
+      const history = historyFromJSON(JSON.parse(readFileSync(`${FIXTURES}${file}`, 'utf8')));
+      await expect(replay(history, file)).resolves.toBeUndefined();
+    }
+  });
+
+  it('replays fresh histories of this run (RECORD_HISTORIES=1 saves them as the fixtures)', async () => {
+    const ids = await runScenarios();
+    for (const [scenario, workflowId] of Object.entries(ids)) {
+      const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
+      await expect(replay(history, workflowId)).resolves.toBeUndefined();
+      if (process.env.RECORD_HISTORIES === '1') {
+        mkdirSync(FIXTURES, { recursive: true });
+        writeFileSync(`${FIXTURES}${scenario}.json`, historyToJSON(history));
+      }
+    }
+  });
+});

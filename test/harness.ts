@@ -16,7 +16,7 @@ let runtimeInstalled = false;
 function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 }
 
 /** The environment a test process runs with: the run's shared services, a task queue of its own. */
@@ -161,7 +161,16 @@ export async function balanceOf(call: Call, accountId: string): Promise<{ balanc
 }
 
 /** Counts a tenant's rows in the tables a request could write to. */
-export async function tenantRowCounts(pool: pg.Pool, tenantId: string): Promise<Record<string, number>> {
+export interface RowCounts {
+  accounts: number;
+  transfers: number;
+  topups: number;
+  ledger_transactions: number;
+  holds: number;
+  idempotency_keys: number;
+}
+
+export async function tenantRowCounts(pool: pg.Pool, tenantId: string): Promise<RowCounts> {
   const { rows } = await pool.query(
     `SELECT (SELECT count(*) FROM accounts WHERE tenant_id = $1)::int AS accounts,
             (SELECT count(*) FROM transfers WHERE tenant_id = $1)::int AS transfers,

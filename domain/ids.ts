@@ -1,4 +1,4 @@
-import { monotonicFactory } from 'ulid';
+import { encodeTime, monotonicFactory } from 'ulid';
 
 const ulid = monotonicFactory();
 
@@ -24,3 +24,8 @@ export const workflowIds = {
   transfer: (transferId: string) => `transfer-${transferId}`,
   topup: (topupId: string) => `topup-${topupId}`,
 };
+
+/** The smallest id of `kind` created at or after `timeMs` (ids sort by creation time). */
+export function firstIdAt(kind: IdKind, timeMs: number): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(timeMs, 10)}${'0'.repeat(16)}`;
+}

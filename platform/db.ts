@@ -52,3 +52,11 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string };
   return e.code === '23505' && (constraint === undefined || e.constraint === constraint);
 }
+
+/**
+ * A named prepared statement for a hot query: PostgreSQL parses and plans it once per connection
+ * instead of on every call. Use it with `client.query(prepared(name, text), values)`.
+ */
+export function prepared(name: string, text: string): { name: string; text: string } {
+  return { name, text };
+}

@@ -53,7 +53,6 @@ CREATE TABLE ledger_entries (
   created_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX ledger_entries_account ON ledger_entries (account_id, id);
-CREATE INDEX ledger_entries_account_day ON ledger_entries (account_id, created_at) WHERE direction = 'debit';
 CREATE INDEX ledger_entries_transaction ON ledger_entries (transaction_id);
 
 -- Holds reserve funds; each resolves exactly once (posted in full or in part, or voided).
@@ -75,8 +74,8 @@ CREATE TABLE holds (
     (status = 'posted' AND resolution_transaction_id IS NOT NULL AND posted_amount BETWEEN 1 AND amount)
     OR (status <> 'posted' AND resolution_transaction_id IS NULL AND posted_amount IS NULL))
 );
-CREATE INDEX holds_active_by_account ON holds (account_id) WHERE status = 'active';
-CREATE UNIQUE INDEX holds_one_per_resolution ON holds (resolution_transaction_id) WHERE resolution_transaction_id IS NOT NULL;
+-- At most one posting transaction per hold: ledger_transactions_one_post_per_hold. Entry ids are
+-- ULIDs (time-ordered), so ledger_entries_account (account_id, id) also serves "today's debits".
 
 -- Entries and transactions are immutable: corrections are new transactions, never edits.
 CREATE FUNCTION steadfast_forbid_mutation() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -48,17 +48,18 @@ export default async function setup(project: TestProject) {
 
   return async function teardown() {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    let report;
     try {
-      const report = await auditLedger(pool);
-      console.log(`[test] ledger audit of the whole run: ${JSON.stringify(report.checked)} ok=${report.ok}`);
-      if (!report.ok) {
-        console.error('[test] ledger audit problems', report.problems);
-        process.exitCode = 1;
-      }
+      report = await auditLedger(pool);
     } finally {
       await pool.end();
+      await server.stop();
     }
-    await server.stop();
+    console.log(`[test] ledger audit of the whole run: ${JSON.stringify(report.checked)} ok=${report.ok}`);
+    if (!report.ok) {
+      // Keep the database for a post-mortem, and fail the run.
+      throw new Error(`Ledger audit failed (database ${databaseUrl} kept): ${JSON.stringify(report.problems)}`);
+    }
     await dropDatabase(databaseUrl);
   };
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
-import { toSafeInt, type Db } from '../../platform/db.js';
+import { prepared, toSafeInt, type Db } from '../../platform/db.js';
 
 export type AccountType = 'user' | 'merchant' | 'system';
 
@@ -31,7 +31,7 @@ export interface NewAccount {
   metadata?: Record<string, string>;
 }
 
-const ACCOUNT_COLUMNS =
+export const ACCOUNT_COLUMNS =
   'id, tenant_id, type, currency, owner_id, per_transaction_max, daily_debit_max, metadata, balance, held, created_at';
 
 export function toAccount(row: Record<string, unknown>): Account {
@@ -84,7 +84,7 @@ export async function lockAccounts(
 ): Promise<Map<string, Account>> {
   const sorted = [...new Set(accountIds)].sort();
   const { rows } = await client.query(
-    `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+    prepared('ledger-lock-accounts', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`),
     [tenantId, sorted],
   );
   return new Map(rows.map((row) => [row.id as string, toAccount(row)]));

@@ -92,6 +92,14 @@ describe('ledger', () => {
     await expect(withTransaction(pool, (c) => voidHold(c, tenantId, first.id))).rejects.toMatchObject({ code: 'hold_not_active' });
   });
 
+  it('a replayed hold key returns the hold even when the funds are now spoken for, and refuses another hold', async () => {
+    const payer = await fundedAccount(500);
+    const first = await hold(payer, `replay-${payer}`, 500);
+    expect((await hold(payer, `replay-${payer}`, 500)).id).toBe(first.id);
+    expect(await balances(payer)).toEqual({ balance: 500, held: 500 });
+    await expect(hold(payer, `replay-${payer}`, 400)).rejects.toThrow(LedgerInvariantError);
+  });
+
   it('voiding is idempotent and gives the funds back; a voided hold cannot be posted', async () => {
     const payer = await fundedAccount(300);
     const payee = await fundedAccount(0);

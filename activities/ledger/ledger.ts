@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { newId } from '../../domain/ids.js';
-import { toSafeInt } from '../../platform/db.js';
-import { lockAccounts, type Account } from './accounts.js';
+import { firstIdAt, newId } from '../../domain/ids.js';
+import { prepared, toSafeInt } from '../../platform/db.js';
+import { ACCOUNT_COLUMNS, lockAccounts, toAccount, type Account } from './accounts.js';
 
 /**
  * The double-entry ledger. Every write runs inside a caller's transaction (`client`), locks the
@@ -74,7 +74,7 @@ export function assertBalanced(postings: Posting[]): void {
 
 async function findTransactionByKey(client: pg.PoolClient, tenantId: string, key: string): Promise<string | null> {
   const { rows } = await client.query(
-    'SELECT id FROM ledger_transactions WHERE tenant_id = $1 AND idempotency_key = $2',
+    prepared('ledger-find-transaction', 'SELECT id FROM ledger_transactions WHERE tenant_id = $1 AND idempotency_key = $2'),
     [tenantId, key],
   );
   return (rows[0]?.id as string | undefined) ?? null;
@@ -107,40 +107,56 @@ function checkNoOverdraft(account: Account, delta: number, heldAfter: number, ov
   }
 }
 
+interface HoldResolution {
+  holdId: string;
+  accountId: string;
+  /** The hold's full amount, released from `held`. */
+  releasedMinor: number;
+  postedMinor: number;
+}
+
+/**
+ * Writes a transaction in ONE statement (data-modifying CTEs): the transaction row, its entries,
+ * every account's balance (and `held`, when it posts a hold) and the hold's resolution. One
+ * UPDATE per account row, so the no-overdraft CHECK sees the final balance and held together.
+ */
 async function writeTransaction(
   client: pg.PoolClient,
   input: PostTransactionInput,
-  holdId: string | null,
+  resolution: HoldResolution | null,
 ): Promise<string> {
   const transactionId = newId('ledgerTransaction');
+  const net = netChanges(input.postings);
+  if (resolution) net.set(resolution.accountId, net.get(resolution.accountId) ?? 0);
+  const ids = [...net.keys()];
   await client.query(
-    `INSERT INTO ledger_transactions (id, tenant_id, idempotency_key, kind, reference_id, hold_id)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [transactionId, input.tenantId, input.idempotencyKey, input.kind, input.referenceId ?? null, holdId],
-  );
-  await client.query(
-    `INSERT INTO ledger_entries (id, transaction_id, account_id, direction, amount, currency)
-     SELECT e.id, $1, e.account_id, e.direction, e.amount, $2
-     FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) AS e(id, account_id, direction, amount)`,
+    prepared('ledger-write-transaction',
+    `WITH t AS (
+       INSERT INTO ledger_transactions (id, tenant_id, idempotency_key, kind, reference_id, hold_id)
+       VALUES ($1, $2, $3, $4, $5, $6)),
+     e AS (
+       INSERT INTO ledger_entries (id, transaction_id, account_id, direction, amount, currency)
+       SELECT e.id, $1, e.account_id, e.direction, e.amount, $7
+       FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[]) AS e(id, account_id, direction, amount)),
+     a AS (
+       UPDATE accounts a SET balance = a.balance + d.delta, held = a.held - d.released
+       FROM unnest($12::text[], $13::bigint[], $14::bigint[]) AS d(id, delta, released) WHERE a.id = d.id)
+     UPDATE holds SET status = 'posted', posted_amount = $15, resolution_transaction_id = $1, resolved_at = now()
+     WHERE id = $6`),
     [
-      transactionId,
-      input.currency,
+      transactionId, input.tenantId, input.idempotencyKey, input.kind, input.referenceId ?? null,
+      resolution?.holdId ?? null, input.currency,
       input.postings.map(() => newId('entry')),
       input.postings.map((p) => p.accountId),
       input.postings.map((p) => p.direction),
       input.postings.map((p) => p.amountMinor),
+      ids,
+      ids.map((id) => net.get(id)),
+      ids.map((id) => (id === resolution?.accountId ? resolution.releasedMinor : 0)),
+      resolution?.postedMinor ?? null,
     ],
   );
   return transactionId;
-}
-
-async function applyBalances(client: pg.PoolClient, net: Map<string, number>): Promise<void> {
-  const ids = [...net.keys()];
-  await client.query(
-    `UPDATE accounts a SET balance = a.balance + d.delta
-     FROM unnest($1::text[], $2::bigint[]) AS d(id, delta) WHERE a.id = d.id`,
-    [ids, ids.map((id) => net.get(id))],
-  );
 }
 
 /** Posts a balanced multi-leg transaction. Replays with the same key return the first one. */
@@ -159,7 +175,6 @@ export async function postTransaction(client: pg.PoolClient, input: PostTransact
     checkNoOverdraft(account, delta, account.heldMinor, allowed);
   }
   const transactionId = await writeTransaction(client, input, null);
-  await applyBalances(client, net);
   return { transactionId, replayed: false };
 }
 
@@ -187,14 +202,6 @@ function toHold(row: Record<string, unknown>): Hold {
 
 const HOLD_COLUMNS = 'id, account_id, amount, currency, status, posted_amount, resolution_transaction_id';
 
-async function findHold(client: pg.PoolClient, tenantId: string, where: 'id' | 'idempotency_key', value: string, lock = false) {
-  const { rows } = await client.query(
-    `SELECT ${HOLD_COLUMNS} FROM holds WHERE tenant_id = $1 AND ${where} = $2${lock ? ' FOR UPDATE' : ''}`,
-    [tenantId, value],
-  );
-  return rows[0] ? toHold(rows[0]) : null;
-}
-
 export interface PlaceHoldInput {
   tenantId: string;
   idempotencyKey: string;
@@ -205,17 +212,26 @@ export interface PlaceHoldInput {
   enforceLimits: boolean;
 }
 
-/** Today's (UTC) spending: posted debits plus active holds. Called under the account's row lock. */
-async function dailyDebitsMinor(client: pg.PoolClient, accountId: string): Promise<number> {
+/**
+ * Today's (UTC) spending of a locked account: posted debits since midnight plus active holds
+ * (`held`). Entry ids are time-ordered ULIDs, so the (account_id, id) index finds today's entries.
+ */
+async function spentTodayMinor(client: pg.PoolClient, account: Account): Promise<number> {
+  const midnightMs = new Date().setUTCHours(0, 0, 0, 0);
   const { rows } = await client.query(
-    `SELECT
-       (SELECT coalesce(sum(amount), 0) FROM ledger_entries
-         WHERE account_id = $1 AND direction = 'debit'
-           AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')
-     + (SELECT coalesce(sum(amount), 0) FROM holds WHERE account_id = $1 AND status = 'active') AS used`,
-    [accountId],
+    prepared('ledger-debits-since', `SELECT coalesce(sum(amount), 0) AS debited FROM ledger_entries
+      WHERE account_id = $1 AND id >= $2 AND direction = 'debit'`),
+    [account.id, firstIdAt('entry', midnightMs)],
   );
-  return toSafeInt(rows[0].used as string);
+  return toSafeInt(rows[0].debited as string) + account.heldMinor;
+}
+
+async function findHoldByKey(client: pg.PoolClient, tenantId: string, idempotencyKey: string): Promise<Hold | null> {
+  const { rows } = await client.query(
+    prepared('ledger-find-hold', `SELECT ${HOLD_COLUMNS} FROM holds WHERE tenant_id = $1 AND idempotency_key = $2`),
+    [tenantId, idempotencyKey],
+  );
+  return rows[0] ? toHold(rows[0]) : null;
 }
 
 function checkLimits(account: Account, amountMinor: number, usedTodayMinor: number): void {
@@ -228,24 +244,46 @@ function checkLimits(account: Account, amountMinor: number, usedTodayMinor: numb
   }
 }
 
-/** Reserves funds on an account. Idempotent by key: a replay returns the same hold. */
+/** A replayed key must describe the same hold; anything else is a caller's bug. */
+function assertSameHold(hold: Hold, input: PlaceHoldInput): Hold {
+  if (hold.accountId !== input.accountId || hold.amountMinor !== input.amountMinor || hold.currency !== input.currency) {
+    throw new LedgerInvariantError(`Hold key ${input.idempotencyKey} was used for another hold (${hold.id})`);
+  }
+  return hold;
+}
+
+/**
+ * Reserves funds on an account. Idempotent by key: a replay returns the same hold. Two statements
+ * on the happy path: lock the account, then insert the hold and raise `held` together. A key
+ * already used shows up as an insert conflict — or, if the funds or limits check fails first
+ * (the earlier hold already counts against them), by a look-up on that rare failure path.
+ */
 export async function placeHold(client: pg.PoolClient, input: PlaceHoldInput): Promise<Hold> {
   const accounts = await lockAccounts(client, input.tenantId, [input.accountId]);
-  const existing = await findHold(client, input.tenantId, 'idempotency_key', input.idempotencyKey);
-  if (existing) return existing;
-
-  requireAccounts(accounts, [input.accountId], input.currency);
-  const account = accounts.get(input.accountId)!;
-  if (input.enforceLimits) checkLimits(account, input.amountMinor, await dailyDebitsMinor(client, account.id));
-  checkNoOverdraft(account, -input.amountMinor, account.heldMinor, new Set());
-
+  try {
+    requireAccounts(accounts, [input.accountId], input.currency);
+    const account = accounts.get(input.accountId)!;
+    if (input.enforceLimits) {
+      const spentMinor = account.limits.daily_debit_max === null ? 0 : await spentTodayMinor(client, account);
+      checkLimits(account, input.amountMinor, spentMinor);
+    }
+    checkNoOverdraft(account, -input.amountMinor, account.heldMinor, new Set());
+  } catch (err) {
+    const existing = await findHoldByKey(client, input.tenantId, input.idempotencyKey);
+    if (existing) return assertSameHold(existing, input);
+    throw err;
+  }
   const { rows } = await client.query(
-    `INSERT INTO holds (id, tenant_id, account_id, amount, currency, idempotency_key)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${HOLD_COLUMNS}`,
-    [newId('hold'), input.tenantId, account.id, input.amountMinor, input.currency, input.idempotencyKey],
+    prepared('ledger-place-hold', `WITH h AS (
+       INSERT INTO holds (id, tenant_id, account_id, amount, currency, idempotency_key)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+       RETURNING ${HOLD_COLUMNS}),
+     a AS (UPDATE accounts SET held = held + $4 WHERE id = $3 AND EXISTS (SELECT 1 FROM h))
+     SELECT * FROM h`),
+    [newId('hold'), input.tenantId, input.accountId, input.amountMinor, input.currency, input.idempotencyKey],
   );
-  await client.query('UPDATE accounts SET held = held + $2 WHERE id = $1', [account.id, input.amountMinor]);
-  return toHold(rows[0]);
+  if (rows[0]) return toHold(rows[0]);
+  return assertSameHold((await findHoldByKey(client, input.tenantId, input.idempotencyKey))!, input);
 }
 
 export interface PostHoldInput {
@@ -259,20 +297,37 @@ export interface PostHoldInput {
   referenceId?: string;
 }
 
-/** Locks the hold's account and `others` in sorted order, then the hold row itself. */
-async function lockHold(client: pg.PoolClient, tenantId: string, holdId: string, others: string[]) {
-  const peek = await findHold(client, tenantId, 'id', holdId);
-  if (!peek) throw new LedgerError('hold_missing', `No such hold: ${holdId}`);
-  const accounts = await lockAccounts(client, tenantId, [peek.accountId, ...others]);
-  const hold = (await findHold(client, tenantId, 'id', holdId, true))!;
-  return { hold, accounts };
+/**
+ * Locks the hold's account and `others` in sorted id order (one statement), then the hold row,
+ * and finds a transaction already written with `idempotencyKey`. Every writer of a hold locks its
+ * account first, so by the time the hold row is read here, earlier writers have committed.
+ */
+async function lockHold(client: pg.PoolClient, tenantId: string, holdId: string, others: string[], idempotencyKey?: string) {
+  const { rows: locked } = await client.query(
+    prepared('ledger-lock-hold-accounts',
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts
+     WHERE tenant_id = $1 AND (id = ANY($3::text[]) OR id = (SELECT account_id FROM holds WHERE id = $2 AND tenant_id = $1))
+     ORDER BY id FOR UPDATE`),
+    [tenantId, holdId, others],
+  );
+  const accounts = new Map(locked.map((row) => [row.id as string, toAccount(row)]));
+  const { rows } = await client.query(
+    prepared('ledger-lock-hold',
+    `SELECT ${HOLD_COLUMNS},
+       (SELECT id FROM ledger_transactions WHERE tenant_id = $1 AND idempotency_key = $3) AS existing_transaction_id
+     FROM holds WHERE id = $2 AND tenant_id = $1 FOR UPDATE`),
+    [tenantId, holdId, idempotencyKey ?? null],
+  );
+  if (!rows[0]) throw new LedgerError('hold_missing', `No such hold: ${holdId}`);
+  return { hold: toHold(rows[0]), accounts, existingTransactionId: (rows[0].existing_transaction_id as string | null) ?? null };
 }
 
 /** Turns a hold into a posted transfer to `creditAccountId`, exactly once. */
 export async function postHold(client: pg.PoolClient, input: PostHoldInput): Promise<PostedTransaction> {
-  const { hold, accounts } = await lockHold(client, input.tenantId, input.holdId, [input.creditAccountId]);
-  const existing = await findTransactionByKey(client, input.tenantId, input.idempotencyKey);
-  if (existing) return { transactionId: existing, replayed: true };
+  const { hold, accounts, existingTransactionId } = await lockHold(
+    client, input.tenantId, input.holdId, [input.creditAccountId], input.idempotencyKey,
+  );
+  if (existingTransactionId) return { transactionId: existingTransactionId, replayed: true };
   if (hold.status !== 'active') throw new LedgerError('hold_not_active', `Hold ${hold.id} is ${hold.status}`);
 
   const amountMinor = input.amountMinor ?? hold.amountMinor;
@@ -284,19 +339,9 @@ export async function postHold(client: pg.PoolClient, input: PostHoldInput): Pro
     { accountId: input.creditAccountId, direction: 'credit', amountMinor },
   ];
   assertBalanced(postings);
-  const transactionId = await writeTransaction(
-    client,
-    { ...input, currency: hold.currency, postings },
-    hold.id,
-  );
-  // Release the hold before debiting: the no-overdraft CHECK holds after every statement.
-  await client.query('UPDATE accounts SET held = held - $2 WHERE id = $1', [hold.accountId, hold.amountMinor]);
-  await applyBalances(client, netChanges(postings));
-  await client.query(
-    `UPDATE holds SET status = 'posted', posted_amount = $2, resolution_transaction_id = $3, resolved_at = now()
-     WHERE id = $1`,
-    [hold.id, amountMinor, transactionId],
-  );
+  const transactionId = await writeTransaction(client, { ...input, currency: hold.currency, postings }, {
+    holdId: hold.id, accountId: hold.accountId, releasedMinor: hold.amountMinor, postedMinor: amountMinor,
+  });
   return { transactionId, replayed: false };
 }
 

@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+
+/** Small helpers shared by the benchmarks (they are scripts, not tests: they print results). */
+
+export interface IntOption {
+  default: number;
+  min: number;
+  max: number;
+}
+
+/** Parses `--name value` integer flags from the command line (the benchmarks read no environment). */
+export function parseIntArgs<K extends string>(spec: Record<K, IntOption>, strings: Record<string, string[]> = {}) {
+  const options: Record<string, { type: 'string' }> = {};
+  for (const name of [...Object.keys(spec), ...Object.keys(strings)]) options[name] = { type: 'string' };
+  const { values } = parseArgs({ args: process.argv.slice(2), options, strict: true, allowPositionals: false });
+  const ints = {} as Record<K, number>;
+  for (const [name, opt] of Object.entries(spec) as [K, IntOption][]) {
+    const raw = values[name];
+    const n = raw === undefined ? opt.default : Number(raw);
+    if (!Number.isInteger(n) || n < opt.min || n > opt.max) {
+      throw new Error(`--${name} must be an integer in [${opt.min}, ${opt.max}], got ${String(raw)}`);
+    }
+    ints[name] = n;
+  }
+  const choices: Record<string, string> = {};
+  for (const [name, allowed] of Object.entries(strings)) {
+    const raw = values[name];
+    const value = typeof raw === 'string' ? raw : allowed[0]!;
+    if (!allowed.includes(value)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got ${value}`);
+    choices[name] = value;
+  }
+  return { ints, choices };
+}
+
+/** The same server and credentials as `base`, another database. */
+export function withDatabase(base: string, name: string): string {
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export function percentile(sortedAsc: number[], p: number): number {
+  if (sortedAsc.length === 0) return Number.NaN;
+  const index = Math.min(sortedAsc.length - 1, Math.max(0, Math.ceil((p / 100) * sortedAsc.length) - 1));
+  return sortedAsc[index]!;
+}
+
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/**
+ * Ends a pg pool and waits until its connections are really closed: `pool.end()` resolves before
+ * its clients' sockets close, so a `DROP DATABASE … WITH (FORCE)` right after it can kill them
+ * mid-close (logged as "[db] idle client error terminating connection due to administrator command").
+ */
+export async function endPool(pool: {
+  totalCount: number;
+  end(): Promise<void>;
+  on(event: 'remove', listener: () => void): unknown;
+}): Promise<void> {
+  const open = pool.totalCount;
+  const allRemoved = new Promise<void>((resolve) => {
+    let removed = 0;
+    if (open === 0) resolve();
+    pool.on('remove', () => {
+      if (++removed >= open) resolve();
+    });
+  });
+  await pool.end();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([allRemoved, new Promise<void>((r) => (timer = setTimeout(r, 5_000)))]);
+  clearTimeout(timer);
+}

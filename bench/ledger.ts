@@ -1,0 +1,262 @@
+/**
+ * Ledger throughput without Temporal, against pgbench (TPC-B-like) on the same PostgreSQL.
+ *
+ *   npm run bench:ledger -- [--seconds 10] [--clients 8] [--accounts 1000] [--hot payee|payer]
+ *
+ * One "transfer" = one `withTransaction` running `placeHold` (limits enforced, as the P2P hold
+ * activity does) then `postHold` to the payee, with unique idempotency keys: the ledger calls of the
+ * P2P transfer activities, but in ONE transaction (the activities use two, and also update the
+ * `transfers` row, which this benchmark does not have). Scenarios, each `--seconds` long:
+ *   uniform  random distinct payer and payee among `--accounts` funded user accounts
+ *   hot      every transfer touches one hot account: by default a merchant credited by every
+ *            transfer (payers random); `--hot payer` instead debits one hugely funded user account
+ * Then `pgbench -i -s 8` into its own database and `pgbench -c <clients> -j 2 -T <seconds> -n`.
+ * Everything it creates (two databases, one pool, pgbench runs) is gone when it exits.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import { ensureSystemAccount, insertAccount } from '../activities/ledger/accounts.js';
+import { auditLedger } from '../activities/ledger/audit.js';
+import { placeHold, postHold, postTransaction } from '../activities/ledger/ledger.js';
+import { newId } from '../domain/ids.js';
+import { loadConfig } from '../platform/config.js';
+import { createPool, withTransaction } from '../platform/db.js';
+import { dropDatabase, ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { endPool, fmt, parseIntArgs, percentile, printTable, withDatabase } from './common.js';
+
+const CURRENCY = 'USD';
+const FUNDING_PER_ACCOUNT_MINOR = 1_000_000_000;
+const HOT_PAYER_FUNDING_MINOR = 1_000_000_000_000;
+const FUNDING_CHUNK = 200;
+const PGBENCH_SCALE = 8;
+const PGBENCH_THREADS = 2;
+const UNIFORM_TARGET_RATIO = 0.5;
+
+const { ints: args, choices } = parseIntArgs(
+  {
+    seconds: { default: 10, min: 1, max: 600 },
+    clients: { default: 8, min: 1, max: 64 },
+    accounts: { default: 1000, min: 2, max: 100_000 },
+  },
+  { hot: ['payee', 'payer'] },
+);
+const hotMode = choices.hot as 'payee' | 'payer';
+
+const abort = new AbortController();
+let signals = 0;
+function onSignal(signal: NodeJS.Signals) {
+  signals++;
+  if (signals > 1) process.exit(130);
+  console.error(`\n[bench] ${signal}: stopping and cleaning up (again to exit at once)`);
+  abort.abort();
+}
+
+interface ScenarioResult {
+  name: string;
+  transfers: number;
+  attempts: number;
+  errors: Map<string, number>;
+  elapsedS: number;
+  latenciesMs: number[];
+}
+
+const randomInt = (n: number) => Math.floor(Math.random() * n);
+
+async function setUp(pool: pg.Pool) {
+  const tenantId = newId('tenant');
+  const apiKey = `sk_bench_${randomBytes(16).toString('hex')}`;
+  await pool.query('INSERT INTO tenants (id, name, api_key_hash, api_key_last4) VALUES ($1, $2, $3, $4)', [
+    tenantId, 'Ledger bench', randomBytes(32).toString('hex'), apiKey.slice(-4),
+  ]);
+  const systemId = await ensureSystemAccount(pool, tenantId, CURRENCY);
+
+  const users: string[] = [];
+  for (let i = 0; i < args.accounts; i += 8) {
+    const batch = Array.from({ length: Math.min(8, args.accounts - i) }, () =>
+      insertAccount(pool, { tenantId, type: 'user', currency: CURRENCY }));
+    users.push(...(await Promise.all(batch)).map((a) => a.id));
+  }
+  const merchantId = (await insertAccount(pool, { tenantId, type: 'merchant', currency: CURRENCY })).id;
+  const hotPayerId = (await insertAccount(pool, { tenantId, type: 'user', currency: CURRENCY })).id;
+
+  // Fund every account from the system account, FUNDING_CHUNK accounts per multi-leg transaction.
+  const fund = async (ids: string[], amountMinor: number, key: string) =>
+    withTransaction(pool, (client) => postTransaction(client, {
+      tenantId, idempotencyKey: key, kind: 'topup', currency: CURRENCY,
+      postings: [
+        { accountId: systemId, direction: 'debit', amountMinor: amountMinor * ids.length },
+        ...ids.map((accountId) => ({ accountId, direction: 'credit' as const, amountMinor })),
+      ],
+    }));
+  for (let i = 0; i < users.length; i += FUNDING_CHUNK) {
+    await fund(users.slice(i, i + FUNDING_CHUNK), FUNDING_PER_ACCOUNT_MINOR, `bench:fund:${i}`);
+  }
+  await fund([hotPayerId], HOT_PAYER_FUNDING_MINOR, 'bench:fund:hot-payer');
+  await pool.query('ANALYZE');
+  return { tenantId, users, merchantId, hotPayerId };
+}
+
+/** `clients` loops, each running transfers back to back until the deadline. */
+async function runScenario(
+  pool: pg.Pool,
+  tenantId: string,
+  name: string,
+  pick: () => [string, string],
+): Promise<ScenarioResult> {
+  const result: ScenarioResult = { name, transfers: 0, attempts: 0, errors: new Map(), elapsedS: 0, latenciesMs: [] };
+  const started = performance.now();
+  const deadline = started + args.seconds * 1000;
+  await Promise.all(Array.from({ length: args.clients }, async (_, c) => {
+    for (let i = 0; performance.now() < deadline && !abort.signal.aborted; i++) {
+      const [from, to] = pick();
+      const key = `bench:${name}:${c}:${i}`;
+      const amountMinor = 1 + randomInt(1000);
+      const t0 = performance.now();
+      try {
+        await withTransaction(pool, async (client) => {
+          result.attempts++; // withTransaction calls this once per attempt (deadlock/serialization retries)
+          const hold = await placeHold(client, {
+            tenantId, idempotencyKey: `${key}:hold`, accountId: from, amountMinor, currency: CURRENCY, enforceLimits: true,
+          });
+          await postHold(client, {
+            tenantId, idempotencyKey: `${key}:post`, holdId: hold.id, creditAccountId: to, kind: 'transfer', referenceId: key,
+          });
+        });
+        result.transfers++;
+        result.latenciesMs.push(performance.now() - t0);
+      } catch (err) {
+        const e = err as { code?: string; name?: string };
+        const kind = e.code ?? e.name ?? 'unknown';
+        result.errors.set(kind, (result.errors.get(kind) ?? 0) + 1);
+      }
+    }
+  }));
+  result.elapsedS = (performance.now() - started) / 1000;
+  result.latenciesMs.sort((a, b) => a - b);
+  return result;
+}
+
+function runPgbench(pgArgs: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('pgbench', pgArgs, {
+      stdio: ['ignore', 'pipe', 'pipe'], signal: abort.signal, timeout: timeoutMs, killSignal: 'SIGTERM',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`pgbench ${pgArgs[0]} exited with ${code ?? signal}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+    });
+  });
+}
+
+function parsePgbench(stdout: string) {
+  const tpsLines = stdout.split('\n').filter((l) => l.startsWith('tps = '));
+  const line = tpsLines.find((l) => l.includes('without initial connection time'))
+    ?? tpsLines.find((l) => l.includes('excluding connections'))
+    ?? tpsLines[0];
+  const tps = line ? Number(/^tps = ([0-9.]+)/.exec(line)?.[1]) : Number.NaN;
+  if (!Number.isFinite(tps)) throw new Error(`No tps line in pgbench output:\n${stdout}`);
+  const latency = /latency average = ([0-9.]+) ms/.exec(stdout)?.[1];
+  const failed = /number of failed transactions: (\d+)/.exec(stdout)?.[1];
+  const processed = /number of transactions actually processed: (\d+)/.exec(stdout)?.[1];
+  return { tps, line: line!, latencyMs: latency ? Number(latency) : Number.NaN, failed, processed };
+}
+
+async function checkpoint(pool: pg.Pool): Promise<void> {
+  // Starts each measured phase without the previous phase's dirty buffers (noise reduction only).
+  await pool.query('CHECKPOINT').catch((err: Error) => console.warn(`[bench] CHECKPOINT skipped: ${err.message}`));
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const config = loadConfig();
+  const benchUrl = withDatabase(config.DATABASE_URL, `steadfast_bench_${process.pid}`);
+  const pgbenchUrl = withDatabase(config.DATABASE_URL, `steadfast_pgbench_${process.pid}`);
+  let pool: pg.Pool | undefined;
+  try {
+    console.log(`[bench] ledger: ${args.clients} clients, ${args.seconds}s per scenario, ${args.accounts} accounts, hot = one ${hotMode === 'payee' ? 'merchant payee credited by every transfer' : 'user payer debited by every transfer'}`);
+    console.log('[bench] measures: placeHold(enforceLimits) + postHold in ONE withTransaction per transfer (no Temporal, no transfers row)');
+
+    console.log(`[bench] pgbench -i -s ${PGBENCH_SCALE} into steadfast_pgbench_${process.pid} …`);
+    await ensureDatabase(pgbenchUrl);
+    await runPgbench(['-i', '-s', String(PGBENCH_SCALE), '-q', pgbenchUrl], 600_000);
+
+    console.log(`[bench] creating steadfast_bench_${process.pid} and ${args.accounts} funded accounts …`);
+    await ensureDatabase(benchUrl);
+    await migrateUp(benchUrl);
+    pool = createPool(benchUrl, args.clients);
+    const { tenantId, users, merchantId, hotPayerId } = await setUp(pool);
+
+    const results: ScenarioResult[] = [];
+    await checkpoint(pool);
+    console.log(`[bench] uniform: ${args.seconds}s …`);
+    results.push(await runScenario(pool, tenantId, 'uniform', () => {
+      const a = randomInt(users.length);
+      const b = (a + 1 + randomInt(users.length - 1)) % users.length;
+      return [users[a]!, users[b]!];
+    }));
+    if (abort.signal.aborted) return;
+
+    await checkpoint(pool);
+    console.log(`[bench] hot (${hotMode}): ${args.seconds}s …`);
+    results.push(await runScenario(pool, tenantId, `hot-${hotMode}`, () =>
+      hotMode === 'payee' ? [users[randomInt(users.length)]!, merchantId] : [hotPayerId, users[randomInt(users.length)]!]));
+    if (abort.signal.aborted) return;
+
+    await checkpoint(pool);
+    console.log(`[bench] pgbench -c ${args.clients} -j ${PGBENCH_THREADS} -T ${args.seconds} -n …`);
+    const pgbenchOut = await runPgbench(
+      ['-c', String(args.clients), '-j', String(PGBENCH_THREADS), '-T', String(args.seconds), '-n', pgbenchUrl],
+      (args.seconds + 120) * 1000,
+    );
+    const pgb = parsePgbench(pgbenchOut);
+
+    const audit = await auditLedger(pool);
+    const { rows } = await pool.query(
+      `SELECT (SELECT count(*) FROM holds WHERE status = 'active')::int AS active_holds,
+              (SELECT count(*) FROM holds WHERE status = 'posted')::int AS posted_holds`,
+    );
+
+    console.log('');
+    printTable(
+      ['scenario', 'transfers', 'seconds', 'transfers/s', 'vs pgbench', 'p50 ms', 'p99 ms', 'retries', 'errors'],
+      [
+        ...results.map((r) => [
+          r.name, String(r.transfers), fmt(r.elapsedS, 2), fmt(r.transfers / r.elapsedS), fmt(r.transfers / r.elapsedS / pgb.tps, 2),
+          fmt(percentile(r.latenciesMs, 50), 2), fmt(percentile(r.latenciesMs, 99), 2),
+          String(r.attempts - r.transfers - [...r.errors.values()].reduce((s, n) => s + n, 0)),
+          r.errors.size === 0 ? '0' : [...r.errors].map(([k, n]) => `${k}:${n}`).join(','),
+        ]),
+        ['pgbench tpcb-like', pgb.processed ?? '?', String(args.seconds), fmt(pgb.tps), '1.00', fmt(pgb.latencyMs, 2) + ' (avg)', '', '', pgb.failed ?? '0'],
+      ],
+    );
+    console.log('');
+    console.log(`pgbench: ${pgb.line.trim()} (scale ${PGBENCH_SCALE}, ${args.clients} clients, ${PGBENCH_THREADS} threads)`);
+    const uniform = results[0]!;
+    const ratio = uniform.transfers / uniform.elapsedS / pgb.tps;
+    console.log(`target: uniform >= ${UNIFORM_TARGET_RATIO} x pgbench tps -> ${fmt(ratio, 2)} x: ${ratio >= UNIFORM_TARGET_RATIO ? 'MET' : 'NOT MET'}`);
+    console.log('retries = withTransaction attempts beyond the first (deadlock 40P01 / serialization 40001), counted per call of the transaction body');
+    console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}; holds posted=${rows[0].posted_holds} active=${rows[0].active_holds}`);
+    if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
+  } finally {
+    if (pool) await endPool(pool);
+    await dropDatabase(benchUrl).catch((err: Error) => console.error(`[bench] could not drop the bench database: ${err.message}`));
+    await dropDatabase(pgbenchUrl).catch((err: Error) => console.error(`[bench] could not drop the pgbench database: ${err.message}`));
+    console.log('[bench] databases dropped');
+  }
+}
+
+main().then(
+  () => process.exit(abort.signal.aborted ? 130 : 0),
+  (err: unknown) => {
+    console.error('[bench] failed:', err);
+    process.exit(1);
+  },
+);

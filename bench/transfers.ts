@@ -1,0 +1,296 @@
+/**
+ * End-to-end P2P transfer workflows per second against a no-op workflow of the same shape.
+ *
+ *   npm run bench:transfers -- [--count 300] [--concurrency 50] [--pairs 100] [--warmup 20] [--timeout 300]
+ *
+ * Starts its own in-memory headless Temporal dev server, a fresh database, one worker (wallet
+ * activities + no-op activities, the config's concurrency settings) and one client. Each measured
+ * batch runs `--count` workflows, `--concurrency` at a time, each started with the Temporal client
+ * (the HTTP API is bypassed) and awaited to completion:
+ *   noop  `noopTransfer`: two no-op activities with the options of the real ones (bench/noop-workflows.ts)
+ *   p2p   `p2pTransfer`: INSERT of the `transfers` row as the API does, then the workflow (hold, post)
+ * Both are started like the API starts them (typed search attributes, USE_EXISTING). Everything it
+ * started is stopped, closed or dropped before it exits.
+ */
+import { setMaxListeners } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type pg from 'pg';
+import { ensureSystemAccount, insertAccount } from '../activities/ledger/accounts.js';
+import { auditLedger } from '../activities/ledger/audit.js';
+import { postTransaction } from '../activities/ledger/ledger.js';
+import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
+import { createWalletActivities } from '../activities/wallet/index.js';
+import { newId, workflowIds } from '../domain/ids.js';
+import { loadConfig } from '../platform/config.js';
+import { createPool, withTransaction } from '../platform/db.js';
+import { dropDatabase, ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
+import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
+import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
+import { endPool, fmt, parseIntArgs, percentile, printTable, withDatabase } from './common.js';
+import { noopActivities, noopTransfer, p2pTransfer } from './noop-workflows.js';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const CURRENCY = 'USD';
+const AMOUNT_MINOR = 100;
+const FUNDING_PER_PAYER_MINOR = 1_000_000_000;
+const API_POOL_MAX = 10;
+const TARGET_RATIO = 0.6;
+
+const { ints: args } = parseIntArgs({
+  count: { default: 300, min: 1, max: 100_000 },
+  concurrency: { default: 50, min: 1, max: 1_000 },
+  pairs: { default: 100, min: 1, max: 10_000 },
+  warmup: { default: 20, min: 0, max: 10_000 },
+  timeout: { default: 300, min: 10, max: 3_600 },
+});
+
+const abort = new AbortController();
+let signals = 0;
+function onSignal(signal: NodeJS.Signals) {
+  signals++;
+  if (signals > 1) process.exit(130);
+  console.error(`\n[bench] ${signal}: stopping and cleaning up (again to exit at once)`);
+  abort.abort();
+}
+
+type Kind = 'noop' | 'p2p';
+
+interface BatchResult {
+  kind: Kind;
+  count: number;
+  succeeded: number;
+  failed: Map<string, number>;
+  elapsedS: number;
+  latenciesMs: number[];
+}
+
+interface Pair {
+  from: string;
+  to: string;
+}
+
+async function setUpLedger(pool: pg.Pool, pairCount: number) {
+  const tenantId = newId('tenant');
+  await pool.query('INSERT INTO tenants (id, name, api_key_hash, api_key_last4) VALUES ($1, $2, $3, $4)', [
+    tenantId, 'Transfers bench', randomBytes(32).toString('hex'), 'bnch',
+  ]);
+  const systemId = await ensureSystemAccount(pool, tenantId, CURRENCY);
+  const pairs: Pair[] = [];
+  for (let i = 0; i < pairCount; i++) {
+    const [from, to] = await Promise.all([
+      insertAccount(pool, { tenantId, type: 'user', currency: CURRENCY }),
+      insertAccount(pool, { tenantId, type: 'user', currency: CURRENCY }),
+    ]);
+    pairs.push({ from: from.id, to: to.id });
+  }
+  for (let i = 0; i < pairs.length; i += 200) {
+    const payers = pairs.slice(i, i + 200).map((p) => p.from);
+    await withTransaction(pool, (client) => postTransaction(client, {
+      tenantId, idempotencyKey: `bench:fund:${i}`, kind: 'topup', currency: CURRENCY,
+      postings: [
+        { accountId: systemId, direction: 'debit', amountMinor: FUNDING_PER_PAYER_MINOR * payers.length },
+        ...payers.map((accountId) => ({ accountId, direction: 'credit' as const, amountMinor: FUNDING_PER_PAYER_MINOR })),
+      ],
+    }));
+  }
+  await pool.query('ANALYZE');
+  return { tenantId, pairs };
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const config = loadConfig();
+  const databaseUrl = withDatabase(config.DATABASE_URL, `steadfast_bench_${process.pid}`);
+  const taskQueue = `bench-${process.pid}`;
+  const namespace = 'default';
+
+  let server: DevServer | undefined;
+  let workerPool: pg.Pool | undefined;
+  let apiPool: pg.Pool | undefined;
+  let workerConnection: NativeConnection | undefined;
+  let clientConnection: Connection | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  try {
+    console.log(`[bench] transfers: ${args.count} workflows per kind, ${args.concurrency} at a time, ${args.pairs} funded pairs, ${args.warmup} warm-up runs per kind (not measured)`);
+    console.log('[bench] HTTP bypassed: workflows are started with the Temporal client and awaited (handle.result())');
+    const cliPath = ensureTemporalCli(undefined);
+    const setUp = await Promise.allSettled([
+      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error' }, 120_000)).then((s) => (server = s)),
+      ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
+      bundleWorkflowCode({
+        workflowsPath: fileURLToPath(new URL('./noop-workflows.ts', import.meta.url)),
+        logger: new DefaultLogger('WARN'),
+      }),
+    ]);
+    for (const s of setUp) if (s.status === 'rejected') throw s.reason;
+    const bundle = (setUp[2] as PromiseFulfilledResult<{ code: string }>).value;
+    if (!server) throw new Error('no dev server');
+    console.log(`[bench] dev server ${server.address}, database steadfast_bench_${process.pid}, bundle ${(bundle.code.length / 1024).toFixed(0)} KiB`);
+
+    workerPool = createPool(databaseUrl, config.DB_POOL_MAX);
+    apiPool = createPool(databaseUrl, API_POOL_MAX);
+    const { tenantId, pairs } = await setUpLedger(workerPool, args.pairs);
+
+    workerConnection = await NativeConnection.connect({ address: server.address });
+    worker = await Worker.create({
+      connection: workerConnection,
+      namespace,
+      taskQueue,
+      workflowBundle: { code: bundle.code },
+      activities: { ...createWalletActivities({ pool: workerPool, bank: createSimulatedBank(workerPool) }), ...noopActivities },
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+    });
+    console.log(`[bench] worker: maxConcurrentActivityTaskExecutions=${config.WORKER_MAX_CONCURRENT_ACTIVITIES} maxConcurrentWorkflowTaskExecutions=${config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS} DB pool=${config.DB_POOL_MAX}`);
+    running = worker.run().catch((err: unknown) => {
+      console.error('[bench] worker failed:', err);
+      abort.abort();
+    });
+
+    clientConnection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection: clientConnection, namespace });
+    const db = apiPool;
+    const startOptions = (workflowId: string) => ({
+      taskQueue,
+      workflowId,
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      typedSearchAttributes: [
+        { key: TenantId, value: tenantId },
+        { key: BusinessStatus, value: 'pending' },
+      ],
+    });
+
+    /**
+     * Waits for a run's result, abortable. A signal of its own per run: the client adds an 'abort'
+     * listener per gRPC call and never removes it, so a shared signal would collect listeners.
+     */
+    async function resultOf<T>(handle: { result(): Promise<T> }, signal: AbortSignal): Promise<T> {
+      const local = new AbortController();
+      const onAbort = () => local.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await client.withAbortSignal(local.signal, () => handle.result());
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+
+    async function runOne(kind: Kind, label: string, i: number, signal: AbortSignal): Promise<P2PTransferResult> {
+      const pair = pairs[i % pairs.length]!;
+      if (kind === 'noop') {
+        const transferId = `noop_${label}_${i}`;
+        const input: P2PTransferInput = {
+          tenantId, transferId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
+        };
+        const handle = await client.workflow.start(noopTransfer, { ...startOptions(`noop-${process.pid}-${label}-${i}`), args: [input] });
+        return resultOf(handle, signal);
+      }
+      const transferId = newId('transfer');
+      await db.query(
+        `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [transferId, tenantId, pair.from, pair.to, AMOUNT_MINOR, CURRENCY, null],
+      );
+      const input: P2PTransferInput = {
+        tenantId, transferId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
+      };
+      const handle = await client.workflow.start(p2pTransfer, { ...startOptions(workflowIds.transfer(transferId)), args: [input] });
+      return resultOf(handle, signal);
+    }
+
+    async function runBatch(kind: Kind, label: string, count: number): Promise<BatchResult> {
+      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]);
+      // Every in-flight result wait listens on it: `--concurrency` listeners at most.
+      setMaxListeners(args.concurrency + 10, signal, abort.signal);
+      const result: BatchResult = { kind, count, succeeded: 0, failed: new Map(), elapsedS: 0, latenciesMs: [] };
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: Math.min(args.concurrency, count) }, async () => {
+        for (let i = next++; i < count && !signal.aborted; i = next++) {
+          const t0 = performance.now();
+          let outcome: string;
+          try {
+            const r = await runOne(kind, label, i, signal);
+            outcome = r.status === 'succeeded' ? 'ok' : `failed:${r.failureCode ?? '?'}`;
+          } catch (err) {
+            outcome = signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
+          }
+          if (outcome === 'ok') {
+            result.succeeded++;
+            result.latenciesMs.push(performance.now() - t0);
+          } else {
+            result.failed.set(outcome, (result.failed.get(outcome) ?? 0) + 1);
+          }
+        }
+      }));
+      result.elapsedS = (performance.now() - started) / 1000;
+      result.latenciesMs.sort((a, b) => a - b);
+      if (signal.aborted && !abort.signal.aborted) console.error(`[bench] ${kind} ${label}: timed out after ${args.timeout}s`);
+      return result;
+    }
+
+    if (args.warmup > 0) {
+      console.log('[bench] warm-up …');
+      await runBatch('noop', 'warmup', args.warmup);
+      if (!abort.signal.aborted) await runBatch('p2p', 'warmup', args.warmup);
+    }
+    if (abort.signal.aborted) return;
+    console.log(`[bench] noopTransfer × ${args.count} …`);
+    const noop = await runBatch('noop', 'run', args.count);
+    if (abort.signal.aborted) return;
+    console.log(`[bench] p2pTransfer × ${args.count} …`);
+    const p2p = await runBatch('p2p', 'run', args.count);
+    if (abort.signal.aborted) return;
+
+    const { rows: statuses } = await workerPool.query(
+      `SELECT status, count(*)::int AS n FROM transfers WHERE tenant_id = $1 GROUP BY status ORDER BY status`, [tenantId],
+    );
+    const audit = await auditLedger(workerPool);
+
+    console.log('');
+    printTable(
+      ['workflow', 'count', 'succeeded', 'failed', 'seconds', 'completed/s', 'p50 ms', 'p95 ms', 'max ms'],
+      [noop, p2p].map((r) => [
+        r.kind === 'noop' ? 'noopTransfer (2 no-op activities)' : 'p2pTransfer (row INSERT + hold + post)',
+        String(r.count), String(r.succeeded),
+        r.failed.size === 0 ? '0' : [...r.failed].map(([k, n]) => `${k}:${n}`).join(','),
+        fmt(r.elapsedS, 2), fmt(r.succeeded / r.elapsedS), fmt(percentile(r.latenciesMs, 50), 0),
+        fmt(percentile(r.latenciesMs, 95), 0), fmt(percentile(r.latenciesMs, 100), 0),
+      ]),
+    );
+    const ratio = (p2p.succeeded / p2p.elapsedS) / (noop.succeeded / noop.elapsedS);
+    console.log('');
+    console.log(`ratio p2p / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'})`);
+    console.log('note: p2pTransfer also upserts the BusinessStatus search attribute twice; noopTransfer does not');
+    console.log(`transfers rows (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.n}`).join(' ')}`);
+    console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}`);
+    if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
+  } finally {
+    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await workerConnection?.close().catch((err: Error) => console.error(`[bench] worker connection: ${err.message}`));
+    await clientConnection?.close().catch((err: Error) => console.error(`[bench] client connection: ${err.message}`));
+    if (apiPool) await endPool(apiPool);
+    if (workerPool) await endPool(workerPool);
+    await server?.stop();
+    await dropDatabase(databaseUrl).catch((err: Error) => console.error(`[bench] could not drop the database: ${err.message}`));
+    console.log('[bench] worker stopped, connections closed, dev server stopped, database dropped');
+  }
+}
+
+main().then(
+  () => process.exit(abort.signal.aborted ? 130 : 0),
+  (err: unknown) => {
+    console.error('[bench] failed:', err);
+    process.exit(1);
+  },
+);

@@ -51,6 +51,11 @@ export interface DevServerOptions {
   dbFile?: string;
   namespace?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Run in its own process group, so a terminal's Ctrl-C reaches only the supervisor, which stops
+   * the server last (after the API and the workers that talk to it).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface DevServer {
@@ -78,7 +83,7 @@ function devServerArgs(options: DevServerOptions, httpPort: number): string[] {
 export async function startDevServer(options: DevServerOptions, readyTimeoutMs = 60_000): Promise<DevServer> {
   const child = spawn(options.cliPath, devServerArgs(options, await freePort()), {
     stdio: ['ignore', 'inherit', 'inherit'],
-    detached: false,
+    detached: options.ownProcessGroup ?? false,
   });
   let exited = false;
   child.once('exit', () => (exited = true));

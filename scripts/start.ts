@@ -36,6 +36,8 @@ async function startTemporal(): Promise<void> {
     uiPort: config.TEMPORAL_UI_PORT,
     dbFile: resolve(REPO_ROOT, config.TEMPORAL_DB_FILE),
     namespace: config.TEMPORAL_NAMESPACE,
+    logLevel: 'error',
+    ownProcessGroup: true,
   });
 }
 
@@ -63,6 +65,8 @@ function startChild(name: string, entry: string): void {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry)], {
     env: { ...process.env, ADMIN_API_KEY: adminApiKey },
     stdio: 'inherit',
+    // Own process group: Ctrl-C reaches only this supervisor, which stops the children in order.
+    detached: true,
   });
   child.once('exit', (code, signal) => {
     if (!stopping) {
@@ -107,6 +111,11 @@ async function stop(code: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // If this supervisor dies, take the children with it (they are in their own process groups).
+  process.once('exit', () => {
+    for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
+    temporal?.process.kill('SIGKILL');
+  });
   process.once('SIGINT', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));
   await startTemporal();

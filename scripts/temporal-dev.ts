@@ -14,6 +14,7 @@ const server = await startDevServer({
   uiPort: config.TEMPORAL_UI_PORT,
   dbFile: resolve(REPO_ROOT, config.TEMPORAL_DB_FILE),
   namespace: config.TEMPORAL_NAMESPACE,
+  ownProcessGroup: true,
 });
 console.log(`Temporal dev server on ${server.address}, UI http://localhost:${config.TEMPORAL_UI_PORT}. Ctrl-C stops it.`);
 const stop = () => void server.stop().then(() => process.exit(0));

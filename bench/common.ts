@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { dropDatabase } from '../platform/migrate.js';
 
 /** Small helpers shared by the benchmarks (they are scripts, not tests: they print results). */
 
@@ -77,4 +78,35 @@ export async function endPool(pool: {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([allRemoved, new Promise<void>((r) => (timer = setTimeout(r, 5_000)))]);
   clearTimeout(timer);
+}
+
+/** Drops a benchmark database, reporting (not throwing) a failure: cleanup must go on. */
+export async function dropDatabaseQuietly(url: string, label: string): Promise<void> {
+  await dropDatabase(url).catch((err: Error) => console.error(`[bench] could not drop the ${label}: ${err.message}`));
+}
+
+/** Runs a benchmark's main and exits: 0, 130 when interrupted, 1 on failure. */
+export function runBenchmark(main: () => Promise<void>, abort: AbortController): void {
+  main().then(
+    () => process.exit(abort.signal.aborted ? 130 : 0),
+    (err: unknown) => {
+      console.error('[bench] failed:', err);
+      process.exit(1);
+    },
+  );
+}
+
+/** The first SIGINT/SIGTERM aborts the run (which then cleans up); a second one exits at once. */
+export function abortOnSignals(): AbortController {
+  const abort = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    console.error(`\n[bench] ${signal}: stopping and cleaning up (again to exit at once)`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return abort;
 }

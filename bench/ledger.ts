@@ -23,8 +23,8 @@ import { placeHold, postHold, postTransaction } from '../activities/ledger/ledge
 import { newId } from '../domain/ids.js';
 import { loadConfig } from '../platform/config.js';
 import { createPool, withTransaction } from '../platform/db.js';
-import { dropDatabase, ensureDatabase, migrateUp } from '../platform/migrate.js';
-import { endPool, fmt, parseIntArgs, percentile, printTable, withDatabase } from './common.js';
+import { ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
 
 const CURRENCY = 'USD';
 const FUNDING_PER_ACCOUNT_MINOR = 1_000_000_000;
@@ -44,14 +44,7 @@ const { ints: args, choices } = parseIntArgs(
 );
 const hotMode = choices.hot as 'payee' | 'payer';
 
-const abort = new AbortController();
-let signals = 0;
-function onSignal(signal: NodeJS.Signals) {
-  signals++;
-  if (signals > 1) process.exit(130);
-  console.error(`\n[bench] ${signal}: stopping and cleaning up (again to exit at once)`);
-  abort.abort();
-}
+const abort = abortOnSignals();
 
 interface ScenarioResult {
   name: string;
@@ -174,8 +167,6 @@ async function checkpoint(pool: pg.Pool): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const config = loadConfig();
   const benchUrl = withDatabase(config.DATABASE_URL, `steadfast_bench_${process.pid}`);
   const pgbenchUrl = withDatabase(config.DATABASE_URL, `steadfast_pgbench_${process.pid}`);
@@ -247,16 +238,10 @@ async function main(): Promise<void> {
     if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
   } finally {
     if (pool) await endPool(pool);
-    await dropDatabase(benchUrl).catch((err: Error) => console.error(`[bench] could not drop the bench database: ${err.message}`));
-    await dropDatabase(pgbenchUrl).catch((err: Error) => console.error(`[bench] could not drop the pgbench database: ${err.message}`));
+    await dropDatabaseQuietly(benchUrl, 'bench database');
+    await dropDatabaseQuietly(pgbenchUrl, 'pgbench database');
     console.log('[bench] databases dropped');
   }
 }
 
-main().then(
-  () => process.exit(abort.signal.aborted ? 130 : 0),
-  (err: unknown) => {
-    console.error('[bench] failed:', err);
-    process.exit(1);
-  },
-);
+runBenchmark(main, abort);

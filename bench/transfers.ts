@@ -27,11 +27,11 @@ import { createWalletActivities } from '../activities/wallet/index.js';
 import { newId, workflowIds } from '../domain/ids.js';
 import { loadConfig } from '../platform/config.js';
 import { createPool, withTransaction } from '../platform/db.js';
-import { dropDatabase, ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { ensureDatabase, migrateUp } from '../platform/migrate.js';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
-import { endPool, fmt, parseIntArgs, percentile, printTable, withDatabase } from './common.js';
+import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
 import { noopActivities, noopTransfer, p2pTransfer } from './noop-workflows.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -50,14 +50,7 @@ const { ints: args } = parseIntArgs({
   timeout: { default: 300, min: 10, max: 3_600 },
 });
 
-const abort = new AbortController();
-let signals = 0;
-function onSignal(signal: NodeJS.Signals) {
-  signals++;
-  if (signals > 1) process.exit(130);
-  console.error(`\n[bench] ${signal}: stopping and cleaning up (again to exit at once)`);
-  abort.abort();
-}
+const abort = abortOnSignals();
 
 type Kind = 'noop' | 'p2p';
 
@@ -104,8 +97,6 @@ async function setUpLedger(pool: pg.Pool, pairCount: number) {
 }
 
 async function main(): Promise<void> {
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const config = loadConfig();
   const databaseUrl = withDatabase(config.DATABASE_URL, `steadfast_bench_${process.pid}`);
   const taskQueue = `bench-${process.pid}`;
@@ -282,15 +273,9 @@ async function main(): Promise<void> {
     if (apiPool) await endPool(apiPool);
     if (workerPool) await endPool(workerPool);
     await server?.stop();
-    await dropDatabase(databaseUrl).catch((err: Error) => console.error(`[bench] could not drop the database: ${err.message}`));
+    await dropDatabaseQuietly(databaseUrl, 'database');
     console.log('[bench] worker stopped, connections closed, dev server stopped, database dropped');
   }
 }
 
-main().then(
-  () => process.exit(abort.signal.aborted ? 130 : 0),
-  (err: unknown) => {
-    console.error('[bench] failed:', err);
-    process.exit(1);
-  },
-);
+runBenchmark(main, abort);

@@ -1,4 +1,5 @@
-import { ApplicationFailure, CancellationScope, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log } from '@temporalio/workflow';
+import { setBusinessStatus } from './search-attributes.js';
 
 /**
  * Compensations of a saga. Register one only after its step succeeded; `compensate` runs them
@@ -39,7 +40,21 @@ export function failureType(err: unknown): string | undefined {
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
-/** Runs the end of a failed saga (record the failure) even when the run is being cancelled. */
-export function finishDespiteCancellation<T>(fn: () => Promise<T>): Promise<T> {
-  return CancellationScope.nonCancellable(fn);
+/**
+ * The end of a saga that failed: run the compensations; then, for a business failure, record it
+ * (even while the run is being cancelled) and mark the run `failed`. A bug (`failureCode` null)
+ * and a cancellation are rethrown after compensating, so the run itself fails or is cancelled.
+ */
+export async function failSaga<C extends string>(
+  err: unknown,
+  compensations: Compensations,
+  failureCode: C | null,
+  recordFailure: (code: C) => Promise<unknown>,
+): Promise<{ status: 'failed'; failureCode: C }> {
+  await compensations.compensate();
+  if (failureCode === null) throw err;
+  await CancellationScope.nonCancellable(() => recordFailure(failureCode));
+  setBusinessStatus('failed');
+  if (isCancellation(err)) throw err;
+  return { status: 'failed', failureCode };
 }

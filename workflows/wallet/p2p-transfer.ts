@@ -5,7 +5,7 @@ import {
 } from '@temporalio/workflow';
 import type { TransferActivities } from '../../activities/wallet/transfer-activities.js';
 import { ledgerActivity, mustFinishActivity } from '../activity-options.js';
-import { Compensations, failureType, finishDespiteCancellation } from '../saga.js';
+import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import type { P2PTransferInput, P2PTransferResult, TransferFailureCode } from './types.js';
 
@@ -52,12 +52,6 @@ export async function p2pTransfer(input: P2PTransferInput): Promise<P2PTransferR
     setBusinessStatus('succeeded');
     return { status: 'succeeded', transactionId };
   } catch (err) {
-    const failureCode = failureCodeOf(err);
-    await compensations.compensate();
-    if (failureCode === null) throw err;
-    await finishDespiteCancellation(() => mustFinish.failTransfer({ transferId: input.transferId, failureCode }));
-    setBusinessStatus('failed');
-    if (failureCode === 'canceled') throw err;
-    return { status: 'failed', failureCode };
+    return failSaga(err, compensations, failureCodeOf(err), (code) => mustFinish.failTransfer({ transferId: input.transferId, failureCode: code }));
   }
 }

@@ -1,7 +1,7 @@
 import { isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { TopUpActivities } from '../../activities/wallet/topup-activities.js';
 import { bankActivity, mustFinishActivity } from '../activity-options.js';
-import { Compensations, failureType, finishDespiteCancellation } from '../saga.js';
+import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import type { TopUpFailureCode, TopUpInput, TopUpResult } from './types.js';
 
@@ -47,12 +47,6 @@ export async function topUp(input: TopUpInput): Promise<TopUpResult> {
     setBusinessStatus('succeeded');
     return { status: 'succeeded', transactionId };
   } catch (err) {
-    const failureCode = failureCodeOf(err);
-    await compensations.compensate();
-    if (failureCode === null) throw err;
-    await finishDespiteCancellation(() => mustFinish.failTopUp({ topupId: input.topupId, failureCode }));
-    setBusinessStatus('failed');
-    if (failureCode === 'canceled') throw err;
-    return { status: 'failed', failureCode };
+    return failSaga(err, compensations, failureCodeOf(err), (code) => mustFinish.failTopUp({ topupId: input.topupId, failureCode: code }));
   }
 }

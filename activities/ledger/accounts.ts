@@ -84,7 +84,7 @@ export async function lockAccounts(
 ): Promise<Map<string, Account>> {
   const sorted = [...new Set(accountIds)].sort();
   const { rows } = await client.query(
-    prepared('ledger-lock-accounts', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`),
+    prepared('ledger-lock-accounts', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`),
     [tenantId, sorted],
   );
   return new Map(rows.map((row) => [row.id as string, toAccount(row)]));

@@ -119,6 +119,8 @@ interface HoldResolution {
  * Writes a transaction in ONE statement (data-modifying CTEs): the transaction row, its entries,
  * every account's balance (and `held`, when it posts a hold) and the hold's resolution. One
  * UPDATE per account row, so the no-overdraft CHECK sees the final balance and held together.
+ * Accounts are found with `id = ANY(…)` (a primary-key scan; a join with unnest() plans as a
+ * sequential scan of all accounts under a generic plan).
  */
 async function writeTransaction(
   client: pg.PoolClient,
@@ -139,8 +141,9 @@ async function writeTransaction(
        SELECT e.id, $1, e.account_id, e.direction, e.amount, $7
        FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[]) AS e(id, account_id, direction, amount)),
      a AS (
-       UPDATE accounts a SET balance = a.balance + d.delta, held = a.held - d.released
-       FROM unnest($12::text[], $13::bigint[], $14::bigint[]) AS d(id, delta, released) WHERE a.id = d.id)
+       UPDATE accounts a SET balance = a.balance + ($13::bigint[])[array_position($12::text[], a.id)],
+                             held = a.held - ($14::bigint[])[array_position($12::text[], a.id)]
+       WHERE a.id = ANY($12::text[]))
      UPDATE holds SET status = 'posted', posted_amount = $15, resolution_transaction_id = $1, resolved_at = now()
      WHERE id = $6`),
     [
@@ -306,8 +309,8 @@ async function lockHold(client: pg.PoolClient, tenantId: string, holdId: string,
   const { rows: locked } = await client.query(
     prepared('ledger-lock-hold-accounts',
     `SELECT ${ACCOUNT_COLUMNS} FROM accounts
-     WHERE tenant_id = $1 AND (id = ANY($3::text[]) OR id = (SELECT account_id FROM holds WHERE id = $2 AND tenant_id = $1))
-     ORDER BY id FOR UPDATE`),
+     WHERE tenant_id = $1 AND id = ANY($3::text[] || (SELECT account_id FROM holds WHERE id = $2 AND tenant_id = $1))
+     ORDER BY id FOR NO KEY UPDATE`),
     [tenantId, holdId, others],
   );
   const accounts = new Map(locked.map((row) => [row.id as string, toAccount(row)]));
@@ -315,7 +318,7 @@ async function lockHold(client: pg.PoolClient, tenantId: string, holdId: string,
     prepared('ledger-lock-hold',
     `SELECT ${HOLD_COLUMNS},
        (SELECT id FROM ledger_transactions WHERE tenant_id = $1 AND idempotency_key = $3) AS existing_transaction_id
-     FROM holds WHERE id = $2 AND tenant_id = $1 FOR UPDATE`),
+     FROM holds WHERE id = $2 AND tenant_id = $1 FOR NO KEY UPDATE`),
     [tenantId, holdId, idempotencyKey ?? null],
   );
   if (!rows[0]) throw new LedgerError('hold_missing', `No such hold: ${holdId}`);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
@@ -54,6 +54,7 @@ export default async function setup(project: TestProject) {
     } finally {
       await pool.end();
       await server.stop();
+      rmSync(workflowBundlePath, { force: true });
     }
     console.log(`[test] ledger audit of the whole run: ${JSON.stringify(report.checked)} ok=${report.ok}`);
     if (!report.ok) {

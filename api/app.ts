@@ -11,6 +11,7 @@ import { notFound, onError } from './middleware/errors.js';
 import { idempotency } from './middleware/idempotency.js';
 import { jsonBody } from './middleware/json-body.js';
 import { ledgerAuditRoutes } from './ops/ledger-audit.js';
+import { workflowOpsRoutes } from './ops/workflows.js';
 import { topUpRoutes } from './topups/routes.js';
 import { transferRoutes } from './transfers/routes.js';
 
@@ -38,7 +39,8 @@ export function createApp(deps: AppDeps) {
     .route('/v1/accounts', accountRoutes(deps))
     .route('/v1/topups', topUpRoutes(deps))
     .route('/v1/transfers', transferRoutes(deps))
-    .route('/v1/ops/ledger/audit', ledgerAuditRoutes(deps));
+    .route('/v1/ops/ledger/audit', ledgerAuditRoutes(deps))
+    .route('/v1/ops/workflows', workflowOpsRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

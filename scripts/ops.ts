@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { auditLedger } from '../activities/ledger/audit.js';
+import {
+  cancelWorkflow, EXECUTION_STATUSES, listWorkflows, parseDurationMs, retryWorkflow, terminateWorkflow,
+  type ExecutionStatus,
+} from '../api/ops/workflow-ops.js';
+import { loadConfig } from '../platform/config.js';
+import { createPool } from '../platform/db.js';
+
+const USAGE = `npm run ops -- <command>
+  list [--type T] [--status running|failed|…] [--business-status S] [--older-than 15m] [--limit N]
+  cancel <workflow-id>                 request cancellation (the saga compensates)
+  terminate <workflow-id> --reason R   stop at once, no compensation
+  retry <workflow-id> --reason R       reset to the last completed workflow task
+  audit                                check the ledger invariants`;
+
+/** The ops API from a terminal, against TEMPORAL_ADDRESS and DATABASE_URL. */
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      type: { type: 'string' }, status: { type: 'string' }, 'business-status': { type: 'string' },
+      'older-than': { type: 'string' }, limit: { type: 'string' }, reason: { type: 'string' },
+    },
+  });
+  const [command, workflowId] = positionals;
+  const config = loadConfig();
+  if (command === 'audit') {
+    const pool = createPool(config.DATABASE_URL, 1);
+    try {
+      const report = await auditLedger(pool);
+      console.log(JSON.stringify(report, null, 2));
+      return report.ok ? 0 : 1;
+    } finally {
+      await pool.end();
+    }
+  }
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  try {
+    const result = await run(client, command, workflowId, values);
+    if (result === null) {
+      console.error(USAGE);
+      return 2;
+    }
+    console.log(JSON.stringify(result, null, 2));
+    return 0;
+  } finally {
+    await connection.close();
+  }
+}
+
+async function run(client: Client, command: string | undefined, workflowId: string | undefined, values: Record<string, string | undefined>) {
+  if (command === 'list') {
+    const status = values.status as ExecutionStatus | undefined;
+    if (status && !(status in EXECUTION_STATUSES)) return null;
+    const olderThanMs = values['older-than'] ? parseDurationMs(values['older-than']) ?? undefined : undefined;
+    return listWorkflows(client, {
+      type: values.type, status, businessStatus: values['business-status'], olderThanMs,
+      limit: Math.min(100, Number(values.limit ?? 20)),
+    });
+  }
+  if (!workflowId) return null;
+  if (command === 'cancel') return cancelWorkflow(client, workflowId);
+  if (!values.reason) return null;
+  if (command === 'terminate') return terminateWorkflow(client, workflowId, values.reason);
+  if (command === 'retry') return retryWorkflow(client, workflowId, values.reason);
+  return null;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

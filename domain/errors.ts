@@ -40,6 +40,8 @@ export const errors = {
     new ApiError(400, 'invalid_request_error', 'currency_mismatch', 'The currency does not match the account currency.', param),
   sameAccount: () =>
     new ApiError(400, 'invalid_request_error', 'same_account', 'Source and destination accounts must differ.', 'to_account_id'),
+  amountTooLarge: (message = 'The amount exceeds what is left to capture or refund.', param = 'amount') =>
+    new ApiError(400, 'invalid_request_error', 'amount_too_large', message, param),
   apiKeyMissing: () =>
     new ApiError(401, 'authentication_error', 'api_key_missing', 'No API key provided: use Authorization: Bearer <key>.'),
   apiKeyInvalid: () => new ApiError(401, 'authentication_error', 'api_key_invalid', 'Invalid API key provided.'),
@@ -48,6 +50,8 @@ export const errors = {
     new ApiError(404, 'invalid_request_error', 'resource_missing', `No such ${what}.`, param),
   resourceExists: (message: string, param?: string) =>
     new ApiError(409, 'invalid_request_error', 'resource_exists', message, param),
+  paymentInvalidState: (message = 'The payment cannot do this in its current status.') =>
+    new ApiError(409, 'invalid_request_error', 'payment_invalid_state', message),
   idempotencyKeyInUse: () =>
     new ApiError(409, 'idempotency_error', 'idempotency_key_in_use',
       'A request with this Idempotency-Key is still being processed; retry later.'),

@@ -11,6 +11,9 @@ export const ID_PREFIXES = {
   transfer: 'tr',
   topup: 'topup',
   event: 'evt',
+  payment: 'pay',
+  refund: 're',
+  settlementBatch: 'stl',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -23,6 +26,7 @@ export function newId(kind: IdKind): string {
 export const workflowIds = {
   transfer: (transferId: string) => `transfer-${transferId}`,
   topup: (topupId: string) => `topup-${topupId}`,
+  payment: (paymentId: string) => `payment-${paymentId}`,
 };
 
 /** The smallest id of `kind` created at or after `timeMs` (ids sort by creation time). */

@@ -1,0 +1,51 @@
+import { errors, type ApiError } from '../errors.js';
+
+/**
+ * Business outcomes of the payment domain (not bugs): each has the contract's stable `code`, so an
+ * activity can turn it into a non-retryable failure and the API into the contract's error.
+ */
+export type PaymentErrorCode = 'payment_invalid_state' | 'amount_too_large' | 'payment_missing' | 'refund_missing';
+
+export class PaymentError extends Error {
+  override name = 'PaymentError';
+  constructor(
+    readonly code: PaymentErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A move the state machine does not allow from the payment's current status. */
+export class PaymentStateError extends PaymentError {
+  override name = 'PaymentStateError';
+  constructor(
+    readonly paymentStatus: string,
+    readonly event: string,
+  ) {
+    super('payment_invalid_state', `The payment is ${paymentStatus}: ${event} is not allowed.`);
+  }
+}
+
+/** A broken payment invariant: a bug in the caller, never something a user did. */
+export class PaymentInvariantError extends Error {
+  override name = 'PaymentInvariantError';
+}
+
+/** The contract's error for a payment domain error (the API maps these; activities keep the code). */
+export function paymentApiError(err: PaymentError): ApiError {
+  switch (err.code) {
+    case 'payment_invalid_state':
+      return errors.paymentInvalidState(err.message);
+    case 'amount_too_large':
+      return errors.amountTooLarge(err.message);
+    case 'payment_missing':
+      return errors.resourceMissing('payment', 'id');
+    case 'refund_missing':
+      return errors.resourceMissing('refund', 'id');
+    default: {
+      const unreachable: never = err.code;
+      throw new PaymentInvariantError(`unknown payment error code ${String(unreachable)}`);
+    }
+  }
+}

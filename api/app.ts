@@ -14,6 +14,7 @@ import { ledgerAuditRoutes } from './ops/ledger-audit.js';
 import { workflowOpsRoutes } from './ops/workflows.js';
 import { topUpRoutes } from './topups/routes.js';
 import { transferRoutes } from './transfers/routes.js';
+import { paymentRoutes } from './payments/routes.js';
 
 /** The HTTP API: one sub-app per resource, one error handler, the contract's middleware chain. */
 export function createApp(deps: AppDeps) {
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps) {
     .route('/v1/accounts', accountRoutes(deps))
     .route('/v1/topups', topUpRoutes(deps))
     .route('/v1/transfers', transferRoutes(deps))
+    .route('/v1/payments', paymentRoutes(deps))
     .route('/v1/ops/ledger/audit', ledgerAuditRoutes(deps))
     .route('/v1/ops/workflows', workflowOpsRoutes(deps));
 

@@ -20,6 +20,23 @@ export interface StartOptions {
  * closed; the caller reads the outcome from PostgreSQL, the source of truth.
  */
 export async function startAndWait(options: StartOptions): Promise<boolean> {
+  const handle = await startWorkflow(options);
+  if (options.waitMs <= 0) return false;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), options.waitMs);
+  try {
+    await options.temporal.withAbortSignal(abort.signal, () => handle.result());
+    return true;
+  } catch {
+    // Closed with a failure (the row says why), or the wait window passed (still pending).
+    return !abort.signal.aborted;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Starts the workflow (reusing a run with this id); undoes the caller's writes if it cannot. */
+export async function startWorkflow(options: Omit<StartOptions, 'waitMs'>) {
   let handle;
   try {
     handle = await options.temporal.workflow.start(options.workflowType, {
@@ -36,16 +53,17 @@ export async function startAndWait(options: StartOptions): Promise<boolean> {
     await options.undoIfNotStarted();
     throw err;
   }
-  if (options.waitMs <= 0) return false;
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), options.waitMs);
-  try {
-    await options.temporal.withAbortSignal(abort.signal, () => handle.result());
-    return true;
-  } catch {
-    // Closed with a failure (the row says why), or the wait window passed (still pending).
-    return !abort.signal.aborted;
-  } finally {
-    clearTimeout(timer);
+  return handle;
+}
+
+const POLL_INTERVAL_MS = 50;
+
+/** Polls `settled` until it holds or `waitMs` passes (for runs that stay open, like payments). */
+export async function waitUntil(settled: () => Promise<boolean>, waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (await settled()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
 }

@@ -7,6 +7,44 @@ import { z } from 'zod';
 const intFromEnv = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
+/**
+ * Ordered processors per payment method and currency ('*' is the fallback for any currency).
+ * Names are checked against the adapters when the router is built (worker start-up).
+ */
+const processorListSchema = z.array(z.string().regex(/^[a-z0-9_]{1,64}$/)).min(1).max(10);
+const processorRoutesSchema = z.strictObject({
+  card: z.record(z.string().regex(/^(\*|[A-Z]{3})$/), processorListSchema),
+  bank_transfer: z.record(z.string().regex(/^(\*|[A-Z]{3})$/), processorListSchema),
+});
+export type ProcessorRoutes = z.infer<typeof processorRoutesSchema>;
+
+const DEFAULT_PROCESSOR_ROUTES: ProcessorRoutes = {
+  card: { '*': ['acq_primary', 'acq_secondary'] },
+  bank_transfer: { '*': ['bank_sim'] },
+};
+
+const DURATION_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as `500ms`, `5s`, `15m`, `48h` or `7d` (a bare number is milliseconds) → ms. */
+const durationFromEnv = (def: string) =>
+  z.string().default(def).transform((text, ctx) => {
+    const match = /^(\d{1,9})(ms|s|m|h|d)?$/.exec(text.trim());
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 5s, 15m, 48h or 7d' });
+      return z.NEVER;
+    }
+    return Number(match[1]) * DURATION_MS[(match[2] ?? 'ms') as keyof typeof DURATION_MS];
+  });
+
+const jsonFromEnv = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+    return z.NEVER;
+  }
+});
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -33,6 +71,22 @@ export const configSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0, 300_000),
   /** Fault injection for tests and drills only: delay before a transfer's ledger post. */
   FAULT_DELAY_BEFORE_POST_MS: intFromEnv(0, 0, 600_000),
+  /** The simulated card acquirers and bank (simulators/processors): its port, and where clients find it. */
+  PROCESSORS_SIM_PORT: intFromEnv(4010, 0, 65_535),
+  PROCESSORS_URL: z.string().url().default('http://127.0.0.1:4010'),
+  /** How long a processor call may take before its outcome counts as unknown (resolved by lookup). */
+  PROCESSOR_TIMEOUT_MS: intFromEnv(2_000, 50, 60_000),
+  /** JSON, e.g. {"card":{"*":["acq_primary","acq_secondary"]},"bank_transfer":{"*":["bank_sim"]}}. */
+  PROCESSOR_ROUTES: jsonFromEnv.pipe(processorRoutesSchema).default(DEFAULT_PROCESSOR_ROUTES),
+  /** Consecutive failures (5xx, timeouts) that open a processor's circuit breaker. */
+  PROCESSOR_BREAKER_FAILURES: intFromEnv(5, 1, 1_000),
+  /** How long an open breaker routes away before it lets one trial call through. */
+  PROCESSOR_BREAKER_HALF_OPEN_MS: intFromEnv(30_000, 100, 3_600_000),
+  TASK_QUEUE_PAYMENTS: z.string().min(1).max(200).default('payments'),
+  /** A manual-capture authorization is voided (`authorization_expired`) after this (contract §3). */
+  AUTHORIZATION_TTL: durationFromEnv('7d'),
+  /** How long a captured payment's saga stays open for refunds and cancels. */
+  REFUND_WINDOW: durationFromEnv('180d'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -8,6 +8,7 @@ import { loadConfig } from '../platform/config.js';
 import { dropDatabase, ensureDatabase, migrateUp } from '../platform/migrate.js';
 import { ensureTemporalCli, freePort, REPO_ROOT, startDevServer } from '../platform/temporal-dev-server.js';
 import { WORKFLOWS_PATH } from '../workers/wallet-worker.js';
+import { startProcessorsServer } from '../simulators/processors/server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,6 +16,7 @@ declare module 'vitest' {
     databaseUrl: string;
     redisUrl: string;
     workflowBundlePath: string;
+    processorsUrl: string;
   }
 }
 
@@ -35,6 +37,7 @@ export default async function setup(project: TestProject) {
     startDevServer({ cliPath, port: await freePort(), logLevel: 'error' }, 120_000),
     ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
   ]);
+  const processors = await startProcessorsServer({ port: 0 });
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const bundleDir = resolve(REPO_ROOT, '.data/test');
   mkdirSync(bundleDir, { recursive: true });
@@ -45,6 +48,7 @@ export default async function setup(project: TestProject) {
   project.provide('databaseUrl', databaseUrl);
   project.provide('redisUrl', config.REDIS_URL);
   project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('processorsUrl', processors.url);
 
   return async function teardown() {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
@@ -54,6 +58,7 @@ export default async function setup(project: TestProject) {
     } finally {
       await pool.end();
       await server.stop();
+      await processors.close();
       rmSync(workflowBundlePath, { force: true });
     }
     console.log(`[test] ledger audit of the whole run: ${JSON.stringify(report.checked)} ok=${report.ok}`);

@@ -8,6 +8,8 @@ import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { loadConfig, type Config } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
+import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
+import { createPaymentsWorker } from '../workers/payments-worker.js';
 import { createWalletWorker } from '../workers/wallet-worker.js';
 
 export const ADMIN_KEY = 'sk_admin_test_0123456789abcdefghij';
@@ -27,6 +29,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     REDIS_URL: inject('redisUrl'),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TASK_QUEUE_WALLET: `test-${randomUUID()}`,
+    TASK_QUEUE_PAYMENTS: `test-payments-${randomUUID()}`,
+    PROCESSORS_URL: inject('processorsUrl'),
+    PROCESSOR_TIMEOUT_MS: '1000',
     ADMIN_API_KEY: ADMIN_KEY,
     DB_POOL_MAX: '30',
     ...overrides,
@@ -91,20 +96,22 @@ export async function startHarness(options: { env?: Record<string, string>; work
 
   async function startWorker(overrides: { faultDelayBeforePostMs?: number } = {}) {
     const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-    const worker: Worker = await createWalletWorker({
+    const common = {
       connection: workerConnection,
       namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TASK_QUEUE_WALLET,
       pool,
       workflowBundlePath: inject('workflowBundlePath'),
       maxConcurrentActivityTaskExecutions: 100,
       maxConcurrentWorkflowTaskExecutions: 40,
       shutdownGraceTimeMs: 2_000,
-      faultDelayBeforePostMs: overrides.faultDelayBeforePostMs ?? 0,
-    });
-    const running = worker.run();
+    };
+    const workers: Worker[] = [
+      await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: overrides.faultDelayBeforePostMs ?? 0 }),
+      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config) }),
+    ];
+    const running = Promise.all(workers.map((worker) => worker.run()));
     const stop = async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await workerConnection.close();
     };

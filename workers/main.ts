@@ -1,31 +1,35 @@
 import { NativeConnection } from '@temporalio/worker';
+import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { loadConfig } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
+import { createPaymentsWorker } from './payments-worker.js';
 import { createWalletWorker } from './wallet-worker.js';
 
 /**
- * Worker process: polls the wallet task queue until SIGINT/SIGTERM, then drains (in-flight
- * activities get WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections.
+ * Worker process: polls the wallet and payments task queues until SIGINT/SIGTERM, then drains
+ * (in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const common = {
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    pool,
+    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
+  };
   try {
-    const worker = await createWalletWorker({
-      connection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TASK_QUEUE_WALLET,
-      pool,
-      workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
-      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-      shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
-      faultDelayBeforePostMs: config.FAULT_DELAY_BEFORE_POST_MS,
-    });
-    console.log(`[worker] polling task queue "${config.TASK_QUEUE_WALLET}" on ${config.TEMPORAL_ADDRESS}`);
+    const workers = [
+      await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: config.FAULT_DELAY_BEFORE_POST_MS }),
+      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config) }),
+    ];
+    console.log(`[worker] polling "${config.TASK_QUEUE_WALLET}" and "${config.TASK_QUEUE_PAYMENTS}" on ${config.TEMPORAL_ADDRESS}`);
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
-    await worker.run();
+    await Promise.all(workers.map((worker) => worker.run()));
     console.log('[worker] drained and stopped');
   } finally {
     await connection.close();

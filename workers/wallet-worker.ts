@@ -8,7 +8,18 @@ import type { BankAdapter } from '../activities/bank/bank-adapter.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-export interface WalletWorkerOptions {
+export interface WorkerLimits {
+  maxConcurrentActivityTaskExecutions: number;
+  maxConcurrentWorkflowTaskExecutions: number;
+  shutdownGraceTimeMs: number;
+}
+
+/** A prebuilt bundle (tests bundle once per run), else the workflows are bundled at start. */
+export function workflowSource(bundlePath: string | undefined): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  return bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH };
+}
+
+export interface WalletWorkerOptions extends WorkerLimits {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
@@ -16,9 +27,6 @@ export interface WalletWorkerOptions {
   bank?: BankAdapter;
   /** A prebuilt bundle (tests bundle once per run); else the workflows are bundled at start. */
   workflowBundlePath?: string;
-  maxConcurrentActivityTaskExecutions: number;
-  maxConcurrentWorkflowTaskExecutions: number;
-  shutdownGraceTimeMs: number;
   faultDelayBeforePostMs?: number;
 }
 
@@ -29,15 +37,12 @@ export async function createWalletWorker(options: WalletWorkerOptions): Promise<
     bank: options.bank ?? createSimulatedBank(options.pool),
     faultDelayBeforePostMs: options.faultDelayBeforePostMs ?? 0,
   });
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
-    ? { workflowBundle: { codePath: options.workflowBundlePath } }
-    : { workflowsPath: WORKFLOWS_PATH };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities,
-    ...workflowSource,
+    ...workflowSource(options.workflowBundlePath),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,
     shutdownGraceTime: options.shutdownGraceTimeMs,

@@ -38,3 +38,18 @@ export const bankActivity: ActivityOptions = {
     nonRetryableErrorTypes: ['bank_declined'],
   },
 };
+
+/**
+ * Payment steps that call a processor. Declines come back as values; what is thrown is transport
+ * trouble (retried with the same key: a retry never charges twice) or a domain refusal (final).
+ * No attempt limit: a payment stuck on a failing processor waits for it, or for ops to cancel.
+ */
+export const processorActivity: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '200ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['payment_invalid_state', 'amount_too_large', 'payment_missing', 'ProcessorDeclined', 'ProcessorRequestRejected'],
+  },
+};

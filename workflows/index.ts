@@ -1,3 +1,4 @@
 // Every workflow the workers run; this file is the workflow bundle's entry point.
 export { p2pTransfer } from './wallet/p2p-transfer.js';
 export { topUp } from './wallet/top-up.js';
+export { paymentSaga } from './payments/payment-saga.js';

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { processorsControl } from '../../simulators/processors/client.js';
+import { balanceOf, createAccount, startHarness, type Call, type Harness } from '../../test/harness.js';
+
+let h: Harness;
+let call: Call;
+let merchant: string;
+const sim = () => processorsControl(inject('processorsUrl'));
+
+beforeAll(async () => {
+  h = await startHarness({ env: { API_WAIT_WINDOW_MS: '20000', AUTHORIZATION_TTL: '2s' } });
+  const tenant = await h.newTenant();
+  call = tenant.call;
+  merchant = await createAccount(call, { type: 'merchant' });
+});
+afterAll(async () => {
+  const audit = await h.admin('GET', '/v1/ops/ledger/audit');
+  expect(audit.body.problems).toEqual([]);
+  await h?.close();
+});
+
+const pay = (token: string, over: Record<string, unknown> = {}) =>
+  call('POST', '/v1/payments', {
+    body: { amount: 1_000, currency: 'USD', merchant_account_id: merchant, payment_method: { type: 'card', token }, ...over },
+  });
+const eventsOf = async (id: string) => (await call('GET', `/v1/payments/${id}/events`)).body.data.map((e: { type: string }) => e.type);
+async function chargesFor(processor: 'acq_primary' | 'acq_secondary', paymentId: string) {
+  return (await sim().charges(processor)).authorizations.filter((a) => a.idempotency_key === `payment-${paymentId}:authorize`);
+}
+
+describe('payments: card tokens', () => {
+  it('tok_visa: authorized and captured at once; the merchant is credited; events in order', async () => {
+    const before = (await balanceOf(call, merchant)).balance;
+    const res = await pay('tok_visa');
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      object: 'payment', status: 'captured', amount: 1_000, amount_captured: 1_000, amount_capturable: 0, amount_refunded: 0,
+      processor: 'acq_primary', capture_method: 'automatic', payment_method: { type: 'card', brand: 'visa', last4: '4242' },
+      failure_code: null,
+    });
+    expect(res.body.id).toMatch(/^pay_/);
+    expect(JSON.stringify(res.body)).not.toContain('tok_visa');
+    expect((await balanceOf(call, merchant)).balance - before).toBe(1_000);
+    expect(await eventsOf(res.body.id)).toEqual(['payment.initiated', 'payment.authorized', 'payment.captured']);
+  });
+
+  it.each([
+    ['tok_card_declined', 'card_declined', null],
+    ['tok_insufficient_funds', 'card_declined', 'insufficient_funds'],
+    ['tok_expired_card', 'expired_card', null],
+  ])('%s fails with %s', async (token, failureCode, declineCode) => {
+    const before = (await balanceOf(call, merchant)).balance;
+    const res = await pay(token);
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: 'failed', failure_code: failureCode, decline_code: declineCode, amount_captured: 0 });
+    expect((await balanceOf(call, merchant)).balance).toBe(before);
+  });
+
+  it('tok_processor_error: the primary answers 5xx, the secondary approves', async () => {
+    const res = await pay('tok_processor_error');
+    expect(res.body).toMatchObject({ status: 'captured', processor: 'acq_secondary' });
+    expect(await chargesFor('acq_primary', res.body.id)).toEqual([]);
+    expect(await chargesFor('acq_secondary', res.body.id)).toHaveLength(1);
+  });
+
+  it('tok_lost_response: the retry returns the same charge, never a second one', async () => {
+    const res = await pay('tok_lost_response');
+    expect(res.body).toMatchObject({ status: 'captured', amount_captured: 1_000 });
+    const charges = [...(await chargesFor('acq_primary', res.body.id)), ...(await chargesFor('acq_secondary', res.body.id))];
+    expect(charges).toHaveLength(1);
+    expect(charges[0]).toMatchObject({ amount_captured: 1_000 });
+  });
+
+  it('tok_capture_fails: the saga voids the authorization; reversed, capture_failed, merchant not credited', async () => {
+    const before = (await balanceOf(call, merchant)).balance;
+    const res = await pay('tok_capture_fails');
+    expect(res.body).toMatchObject({ status: 'reversed', failure_code: 'capture_failed', amount_captured: 0 });
+    const [charge] = await chargesFor('acq_primary', res.body.id);
+    expect(charge).toMatchObject({ voided: true, amount_captured: 0 });
+    expect((await balanceOf(call, merchant)).balance).toBe(before);
+    expect(await eventsOf(res.body.id)).toEqual(['payment.initiated', 'payment.authorized', 'payment.reversed']);
+  });
+
+  it('refuses a raw card number', async () => {
+    const res = await call('POST', '/v1/payments', {
+      body: { amount: 100, currency: 'USD', merchant_account_id: merchant, payment_method: { type: 'card', number: '4242424242424242', cvc: '123' } },
+    });
+    expect(res.status).toBe(400);
+    const asToken = await pay('4242424242424242');
+    expect(asToken.status).toBe(400);
+    expect(asToken.body.error).toMatchObject({ code: 'parameter_invalid', param: 'payment_method[token]' });
+  });
+});
+
+describe('payments: manual capture, refunds, cancel', () => {
+  it('partial capture releases the rest; concurrent captures: one wins', async () => {
+    const res = await pay('tok_mastercard', { capture_method: 'manual' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: 'authorized', amount_capturable: 1_000 });
+    const captures = await Promise.all([600, 700].map((amount) => call('POST', `/v1/payments/${res.body.id}/capture`, { body: { amount } })));
+    expect(captures.map((c) => c.status).sort()).toEqual([200, 409]);
+    const won = captures.find((c) => c.status === 200)!;
+    expect(won.body).toMatchObject({ status: 'captured', amount_capturable: 0 });
+    expect([600, 700]).toContain(won.body.amount_captured);
+    expect(captures.find((c) => c.status === 409)!.body.error.code).toBe('payment_invalid_state');
+  });
+
+  it('partial refunds never exceed the captured amount, even concurrently; full refund → refunded', async () => {
+    const res = await pay('tok_visa', { amount: 1_000 });
+    const refunds = await Promise.all([300, 300, 300, 300].map((amount) => call('POST', `/v1/payments/${res.body.id}/refunds`, { body: { amount } })));
+    const ok = refunds.filter((r) => r.status === 201);
+    expect(ok).toHaveLength(3);
+    expect(ok.every((r) => r.body.object === 'refund' && r.body.status === 'succeeded' && r.body.id.startsWith('re_'))).toBe(true);
+    expect(refunds.filter((r) => r.status === 400).map((r) => r.body.error.code)).toEqual(['amount_too_large']);
+    const rest = await call('POST', `/v1/payments/${res.body.id}/refunds`, { body: {} });
+    expect(rest.body).toMatchObject({ amount: 100, status: 'succeeded' });
+    const payment = (await call('GET', `/v1/payments/${res.body.id}`)).body;
+    expect(payment).toMatchObject({ status: 'refunded', amount_refunded: 1_000 });
+    expect((await call('POST', `/v1/payments/${res.body.id}/refunds`, { body: { amount: 1 } })).status).toBe(409);
+  });
+
+  it('cancel from every state answers as the contract says', async () => {
+    const authorized = (await pay('tok_visa', { capture_method: 'manual' })).body.id;
+    expect((await call('POST', `/v1/payments/${authorized}/cancel`)).body).toMatchObject({ status: 'reversed' });
+    const before = (await balanceOf(call, merchant)).balance;
+    const captured = (await pay('tok_visa')).body.id;
+    const reversed = await call('POST', `/v1/payments/${captured}/cancel`, { body: { reason: 'requested_by_customer' } });
+    expect(reversed.body).toMatchObject({ status: 'reversed', amount_captured: 1_000 });
+    expect((await balanceOf(call, merchant)).balance).toBe(before);
+    const failed = (await pay('tok_card_declined')).body.id;
+    for (const id of [failed, authorized, captured]) {
+      const res = await call('POST', `/v1/payments/${id}/cancel`);
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('payment_invalid_state');
+    }
+  });
+
+  it('a manual authorization expires after AUTHORIZATION_TTL: voided at the processor, reversed', async () => {
+    const id = (await pay('tok_visa', { capture_method: 'manual' })).body.id;
+    await expect.poll(async () => (await call('GET', `/v1/payments/${id}`)).body.status, { timeout: 20_000 }).toBe('reversed');
+    expect((await call('GET', `/v1/payments/${id}`)).body.failure_code).toBe('authorization_expired');
+    expect((await chargesFor('acq_primary', id))[0]).toMatchObject({ voided: true });
+  });
+});
+
+describe('payments: wallet and bank transfer', () => {
+  it('a wallet payment holds at authorization and posts at capture; no funds → failed', async () => {
+    const wallet = await createAccount(call, { fundMinor: 1_500 });
+    const auth = await call('POST', '/v1/payments', {
+      body: { amount: 1_000, currency: 'USD', merchant_account_id: merchant, capture_method: 'manual', payment_method: { type: 'wallet', account_id: wallet } },
+    });
+    expect(auth.body).toMatchObject({ status: 'authorized', payment_method: { type: 'wallet' } });
+    expect(await balanceOf(call, wallet)).toEqual({ balance: 1_500, available: 500 });
+    const captured = await call('POST', `/v1/payments/${auth.body.id}/capture`, { body: { amount: 400 } });
+    expect(captured.body).toMatchObject({ status: 'captured', amount_captured: 400 });
+    expect(await balanceOf(call, wallet)).toEqual({ balance: 1_100, available: 1_100 });
+    const broke = await call('POST', '/v1/payments', {
+      body: { amount: 5_000, currency: 'USD', merchant_account_id: merchant, payment_method: { type: 'wallet', account_id: wallet } },
+    });
+    expect(broke.body).toMatchObject({ status: 'failed', failure_code: 'insufficient_funds' });
+  });
+
+  it('bank transfers: btok_success captures, btok_insufficient_funds fails', async () => {
+    const bank = (token: string) => call('POST', '/v1/payments', {
+      body: { amount: 700, currency: 'USD', merchant_account_id: merchant, payment_method: { type: 'bank_transfer', token } },
+    });
+    expect((await bank('btok_success')).body).toMatchObject({ status: 'captured', processor: 'bank_sim' });
+    expect((await bank('btok_insufficient_funds')).body).toMatchObject({ status: 'failed', failure_code: 'bank_declined' });
+  });
+});

@@ -1,0 +1,155 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { findRefund } from '../../activities/payments/refunds.js';
+import { findPayment, insertPayment, listEvents, listPayments } from '../../activities/payments/repository.js';
+import { errors } from '../../domain/errors.js';
+import { newId, workflowIds } from '../../domain/ids.js';
+import { isFinal, PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
+import type { Payment } from '../../domain/payments/types.js';
+import { cancelUpdate, captureUpdate, refundUpdate, type PaymentSagaInput } from '../../workflows/payments/types.js';
+import { requireTenantAccount } from '../accounts/lookup.js';
+import { createRouter, tenantOf, type AppDeps } from '../context.js';
+import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata } from '../schemas.js';
+import { startWorkflow, waitUntil } from '../workflow-start.js';
+import { PaymentBody, PaymentEventBody, RefundBody, serializeEvent, serializePayment, serializeRefund } from './serialize.js';
+import { paymentUpdate } from './workflow-errors.js';
+
+/** A token is never a card number: a run of 13+ digits is refused before anything is stored. */
+const Token = z.string().min(1).max(255).refine((t) => !/\d{13,}/.test(t), { message: 'Send a token, never a card number.' });
+
+const CreatePayment = z
+  .strictObject({
+    amount: Amount,
+    currency: Currency,
+    merchant_account_id: z.string().min(1).max(100),
+    payment_method: z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('card'), token: Token }),
+      z.strictObject({ type: z.literal('bank_transfer'), token: Token }),
+      z.strictObject({ type: z.literal('wallet'), account_id: z.string().min(1).max(100) }),
+    ]),
+    capture_method: z.enum(['automatic', 'manual']).default('automatic'),
+    description: z.string().max(500).optional(),
+    metadata: Metadata.optional(),
+  })
+  .openapi('CreatePayment');
+
+const Capture = z.strictObject({ amount: Amount.optional() });
+const Cancel = z.strictObject({ reason: z.string().max(500).optional() });
+const CreateRefund = z.strictObject({ amount: Amount.optional() });
+const PaymentListQuery = ListQuery.extend({ status: z.enum(PAYMENT_STATUSES).optional() });
+
+const paymentResponse = (description: string) => jsonResponse(description, PaymentBody);
+const actionRequest = <T extends z.ZodTypeAny>(body: T) =>
+  ({ params: IdParam, body: { ...jsonBody(body), required: false }, headers: idempotencyHeader });
+
+const routes = {
+  create: createRoute({
+    method: 'post', path: '/', tags: ['Payments'], summary: 'Create a payment: the payment saga authorizes (and captures)',
+    description: '201 once the payment is final or waiting (authorized, manual capture) within the wait window, else 202.',
+    request: { body: jsonBody(CreatePayment), headers: idempotencyHeader },
+    responses: { 201: paymentResponse('Settled on a final or waiting state'), 202: paymentResponse('Still running'), ...commonErrors },
+  }),
+  get: createRoute({
+    method: 'get', path: '/{id}', tags: ['Payments'], summary: 'A payment', request: { params: IdParam },
+    responses: { 200: paymentResponse('The payment'), ...commonErrors },
+  }),
+  list: createRoute({
+    method: 'get', path: '/', tags: ['Payments'], summary: 'Payments, newest first', request: { query: PaymentListQuery },
+    responses: { 200: jsonResponse('A page of payments', listOf(PaymentBody)), ...commonErrors },
+  }),
+  events: createRoute({
+    method: 'get', path: '/{id}/events', tags: ['Payments'], summary: 'The payment’s append-only event log, oldest first',
+    request: { params: IdParam, query: ListQuery },
+    responses: { 200: jsonResponse('A page of events', listOf(PaymentEventBody)), ...commonErrors },
+  }),
+  capture: createRoute({
+    method: 'post', path: '/{id}/capture', tags: ['Payments'], summary: 'Capture an authorized payment (all or part; the rest is released)',
+    request: actionRequest(Capture), responses: { 200: paymentResponse('The captured payment'), ...commonErrors },
+  }),
+  cancel: createRoute({
+    method: 'post', path: '/{id}/cancel', tags: ['Payments'], summary: 'Cancel: void an authorization, or reverse an unsettled capture',
+    request: actionRequest(Cancel), responses: { 200: paymentResponse('The reversed payment'), ...commonErrors },
+  }),
+  refund: createRoute({
+    method: 'post', path: '/{id}/refunds', tags: ['Payments'], summary: 'Refund all or part of the captured amount',
+    request: actionRequest(CreateRefund), responses: { 201: jsonResponse('The refund', RefundBody), ...commonErrors },
+  }),
+};
+
+/** Settled enough to answer 201: final, or waiting for a manual capture. */
+const answered = (p: Payment) => isFinal(p.status) || p.status === 'captured' || (p.captureMethod === 'manual' && p.status === 'authorized');
+
+export function paymentRoutes({ pool, temporal, config }: AppDeps) {
+  const requirePayment = async (tenantId: string, id: string) => {
+    const payment = await findPayment(pool, tenantId, id);
+    if (!payment) throw errors.resourceMissing('payment', 'id');
+    return payment;
+  };
+  const saga = (id: string) => temporal.workflow.getHandle(workflowIds.payment(id));
+
+  return createRouter()
+    .openapi(routes.create, async (c) => {
+      const tenantId = tenantOf(c);
+      const body = c.req.valid('json');
+      const merchant = await requireTenantAccount(pool, tenantId, body.merchant_account_id, 'merchant_account_id');
+      if (merchant.type !== 'merchant') throw errors.parameterInvalid('merchant_account_id', 'Must be a merchant account.');
+      if (merchant.currency !== body.currency) throw errors.currencyMismatch();
+      const method = body.payment_method;
+      if (method.type === 'wallet') {
+        const wallet = await requireTenantAccount(pool, tenantId, method.account_id, 'payment_method[account_id]');
+        if (wallet.type !== 'user') throw errors.parameterInvalid('payment_method[account_id]', 'Must be a user account.');
+        if (wallet.currency !== body.currency) throw errors.currencyMismatch();
+      }
+      const id = newId('payment');
+      await insertPayment(pool, {
+        id, tenantId, merchantAccountId: merchant.id, amountMinor: body.amount, currency: body.currency,
+        captureMethod: body.capture_method, description: body.description ?? null, metadata: body.metadata ?? {},
+        paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : { type: method.type, token: method.token },
+      });
+      const input: PaymentSagaInput = {
+        tenantId, paymentId: id, amountMinor: body.amount, currency: body.currency, merchantAccountId: merchant.id,
+        paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : method,
+        captureMethod: body.capture_method, authorizationTtlMs: config.AUTHORIZATION_TTL, refundWindowMs: config.REFUND_WINDOW,
+      };
+      await startWorkflow({
+        temporal, workflowType: 'paymentSaga', workflowId: workflowIds.payment(id), taskQueue: config.TASK_QUEUE_PAYMENTS,
+        tenantId, input,
+        undoIfNotStarted: () => pool.query(`DELETE FROM payments WHERE id = $1 AND status = 'initiated'`, [id]),
+      });
+      let payment = (await findPayment(pool, tenantId, id))!;
+      const done = await waitUntil(async () => answered((payment = (await findPayment(pool, tenantId, id))!)), config.API_WAIT_WINDOW_MS);
+      return c.json(serializePayment(payment), done ? 201 : 202);
+    })
+    .openapi(routes.get, async (c) => c.json(serializePayment(await requirePayment(tenantOf(c), c.req.valid('param').id)), 200))
+    .openapi(routes.list, async (c) => {
+      const q = c.req.valid('query');
+      const page = await listPayments(pool, tenantOf(c), { limit: q.limit, startingAfter: q.starting_after, status: q.status });
+      return c.json({ object: 'list' as const, data: page.data.map(serializePayment), has_more: page.hasMore }, 200);
+    })
+    .openapi(routes.events, async (c) => {
+      const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
+      const q = c.req.valid('query');
+      const page = await listEvents(pool, payment.tenantId, payment.id, { limit: q.limit, startingAfter: q.starting_after });
+      return c.json({ object: 'list' as const, data: page.data.map(serializeEvent), has_more: page.hasMore }, 200);
+    })
+    .openapi(routes.capture, async (c) => {
+      const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
+      const { amount } = (c.req.valid('json') ?? {}) as z.infer<typeof Capture>;
+      await paymentUpdate(() => saga(payment.id).executeUpdate(captureUpdate, { args: [{ amountMinor: amount }] }));
+      return c.json(serializePayment(await requirePayment(payment.tenantId, payment.id)), 200);
+    })
+    .openapi(routes.cancel, async (c) => {
+      const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
+      const { reason } = (c.req.valid('json') ?? {}) as z.infer<typeof Cancel>;
+      await paymentUpdate(() => saga(payment.id).executeUpdate(cancelUpdate, { args: [{ reason }] }));
+      return c.json(serializePayment(await requirePayment(payment.tenantId, payment.id)), 200);
+    })
+    .openapi(routes.refund, async (c) => {
+      const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
+      const { amount } = (c.req.valid('json') ?? {}) as z.infer<typeof CreateRefund>;
+      const refundId = newId('refund');
+      await paymentUpdate(() => saga(payment.id).executeUpdate(refundUpdate, { args: [{ refundId, amountMinor: amount }] }));
+      const refund = await findRefund(pool, payment.tenantId, refundId);
+      if (!refund) throw errors.internal();
+      return c.json(serializeRefund(refund), 201);
+    });
+}

@@ -1,0 +1,182 @@
+import {
+  allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, workflowInfo,
+} from '@temporalio/workflow';
+import type { PaymentActivities } from '../../activities/payments/payment-activities.js';
+import { canCancel, canCapture, canRefund, isFinal, type PaymentStatus } from '../../domain/payments/state-machine.js';
+import { mustFinishActivity, processorActivity } from '../activity-options.js';
+import { Compensations } from '../saga.js';
+import { setBusinessStatus } from '../search-attributes.js';
+import {
+  cancelUpdate, captureUpdate, refundUpdate, type CaptureArgs, type PaymentSagaInput, type PaymentSagaResult, type RefundArgs,
+} from './types.js';
+
+const processor = proxyActivities<PaymentActivities>(processorActivity);
+const mustFinish = proxyActivities<PaymentActivities>(mustFinishActivity);
+
+const reject = (type: 'payment_invalid_state' | 'amount_too_large', message: string) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true });
+
+/**
+ * The payment saga: authorize (a card or bank through the processor router, or a wallet hold),
+ * then capture (at once, or on the `capture` Update before AUTHORIZATION_TTL), then serve
+ * `refund` and `cancel` Updates until the payment is final or the refund window closes. The void
+ * of the authorization is the compensation of every failure after it. Updates are validated
+ * against the saga's own state first, so an illegal request is refused before it is recorded.
+ */
+export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaResult> {
+  const key = (step: string) => `${workflowInfo().workflowId}:${step}`;
+  const compensations = new Compensations();
+  let status: PaymentStatus = 'initiated';
+  let failureCode: string | null = null;
+  let capturableMinor = 0;
+  let capturedMinor = 0;
+  let refundedOrPendingMinor = 0;
+  let busy = false; // one step (authorize, capture, cancel) at a time
+  let refunds = 0;
+  const set = (next: PaymentStatus) => {
+    status = next;
+    setBusinessStatus(next);
+  };
+
+  async function capture(args: CaptureArgs): Promise<void> {
+    const amountMinor = args.amountMinor ?? capturableMinor;
+    const result = await processor.capturePayment({ tenantId: input.tenantId, paymentId: input.paymentId, amountMinor, idempotencyKey: key('capture') });
+    if (result.outcome === 'captured') {
+      capturedMinor = amountMinor;
+      capturableMinor = 0;
+      set('captured');
+      return;
+    }
+    // The capture failed for good: void the authorization (the saga's compensation), `reversed`.
+    failureCode = result.failureCode;
+    await compensations.compensate();
+    set('reversed');
+  }
+
+  async function cancel(): Promise<void> {
+    if (status === 'authorized') {
+      await compensations.compensate();
+      set('reversed');
+      return;
+    }
+    await mustFinish.reversePayment({ tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('reverse') });
+    set('reversed');
+  }
+
+  /**
+   * Capture and cancel run one at a time, after any step in flight: the API may see a step's
+   * database write before the saga has seen its activity complete. Validators refuse only what
+   * no step in flight can change (a final payment); the rest is checked once it is this one's turn.
+   */
+  async function exclusive(check: () => void, run: () => Promise<void>): Promise<void> {
+    // Re-check after every wake-up, with no await between the check and taking the turn: handlers
+    // woken together run one after another, and an earlier one may have taken it already.
+    while (busy) await condition(() => !busy);
+    check();
+    busy = true;
+    try {
+      await run();
+    } finally {
+      busy = false;
+    }
+  }
+  const refuseFinal = (..._args: unknown[]) => {
+    if (isFinal(status)) throw reject('payment_invalid_state', `A ${status} payment cannot be changed.`);
+  };
+
+  setHandler(captureUpdate, (args) => exclusive(() => {
+    if (!canCapture(status)) throw reject('payment_invalid_state', `A ${status} payment cannot be captured.`);
+    if (args.amountMinor !== undefined && args.amountMinor > capturableMinor) {
+      throw reject('amount_too_large', `At most ${capturableMinor} can be captured.`);
+    }
+  }, () => capture(args)), { validator: refuseFinal });
+
+  setHandler(cancelUpdate, async (_args) => {
+    while (refunds > 0 || busy) await condition(() => refunds === 0 && !busy);
+    await exclusive(() => {
+      if (!canCancel(status)) throw reject('payment_invalid_state', `A ${status} payment cannot be canceled.`);
+    }, cancel);
+  }, { validator: refuseFinal });
+
+  setHandler(refundUpdate, async (args: RefundArgs) => {
+    while (busy) await condition(() => !busy);
+    if (!canRefund(status)) throw reject('payment_invalid_state', `A ${status} payment cannot be refunded.`);
+    const leftMinor = capturedMinor - refundedOrPendingMinor;
+    const amountMinor = args.amountMinor ?? leftMinor;
+    if (leftMinor < 1 || amountMinor > leftMinor) throw reject('amount_too_large', `At most ${Math.max(leftMinor, 0)} can be refunded.`);
+    refundedOrPendingMinor += amountMinor;
+    refunds++;
+    try {
+      const result = await mustFinish.refundPayment({
+        tenantId: input.tenantId, paymentId: input.paymentId, refundId: args.refundId, amountMinor, idempotencyKey: key(`refund:${args.refundId}`),
+      });
+      if (result.status !== 'succeeded') refundedOrPendingMinor -= amountMinor;
+      else if (result.paymentStatus === 'refunded') set('refunded');
+    } finally {
+      refunds--;
+    }
+  }, { validator: refuseFinal });
+
+  try {
+    busy = true; // Updates that arrive while authorizing wait for its outcome
+    let authorization;
+    try {
+      authorization = await processor.authorizePayment({
+        tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('authorize'),
+      });
+    } finally {
+      busy = false;
+    }
+    if (authorization.outcome === 'declined') {
+      set('failed');
+      return { status, failureCode: authorization.failureCode };
+    }
+    compensations.add('void-authorization', () =>
+      mustFinish.releaseAuthorization({
+        tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('void'),
+        event: failureCode === null || failureCode === 'canceled' ? 'void' : failureCode === 'authorization_expired' ? 'expire' : 'capture_fail',
+        failureCode,
+      }));
+    capturableMinor = input.amountMinor;
+    set('authorized');
+
+    if (input.captureMethod === 'automatic') {
+      busy = true;
+      try {
+        await capture({});
+      } finally {
+        busy = false;
+      }
+    } else if (!(await condition(() => status !== 'authorized' && !busy, input.authorizationTtlMs))) {
+      await condition(() => !busy);
+      if ((status as PaymentStatus) === 'authorized') {
+        failureCode = 'authorization_expired';
+        busy = true;
+        try {
+          await compensations.compensate();
+          set('reversed');
+        } finally {
+          busy = false;
+        }
+      }
+    }
+    await condition(() => !busy && refunds === 0 && isFinal(status), input.refundWindowMs);
+    await condition(allHandlersFinished);
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Ops cancel: undo what was done, shielded from the cancellation itself.
+    await CancellationScope.nonCancellable(async () => {
+      await condition(() => !busy);
+      const now = status as PaymentStatus;
+      if (now === 'initiated') {
+        await mustFinish.abandonAuthorization({ tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('authorize') });
+      } else if (now === 'authorized' || now === 'captured') {
+        failureCode = 'canceled';
+        await cancel();
+      }
+    });
+    setBusinessStatus('canceled');
+    throw err;
+  }
+  return { status, failureCode };
+}

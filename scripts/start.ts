@@ -11,8 +11,9 @@ import { bootstrapDemoTenant, localAdminKey } from './bootstrap.js';
 
 /**
  * `npm start`: the whole stack on embedded defaults — the Temporal dev server (with its UI),
- * database and migrations, Redis check, the worker and the API as child processes, a demo
- * tenant — then prints where everything is. Ctrl-C stops it all in order: API, worker, Temporal.
+ * database and migrations, Redis check, the simulated processors, the worker and the API as
+ * child processes, a demo tenant — then prints where everything is. Ctrl-C stops it all in
+ * order: API, worker, processors, Temporal.
  */
 const config = loadConfig();
 const adminApiKey = localAdminKey(config.ADMIN_API_KEY);
@@ -120,6 +121,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop(0));
   await startTemporal();
   const demo = await prepareStores();
+  // The simulated card acquirers and bank stand in for outside processors (PROCESSORS_URL).
+  startChild('processors', 'simulators/processors/main.ts');
   startChild('worker', 'workers/main.ts');
   startChild('api', 'api/main.ts');
   await waitForApi(60_000);
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
     API            ${api}
     API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
     Temporal UI    http://localhost:${config.TEMPORAL_UI_PORT}
+    Processors sim ${config.PROCESSORS_URL}   (simulated acquirers and bank)
     Demo tenant    ${demo.id}
     Demo API key   ${demo.apiKey}
     Admin API key  ${adminApiKey}

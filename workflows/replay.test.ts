@@ -3,11 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAccount, startHarness, type Harness } from '../../test/harness.js';
+import { createAccount, startHarness, type Harness } from '../test/harness.js';
 
-const FIXTURES = fileURLToPath(new URL('../../test/fixtures/histories/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 /** Every workflow and outcome whose history is kept as a fixture. */
-const SCENARIOS = ['p2pTransfer-succeeded', 'p2pTransfer-insufficient_funds', 'topUp-flaky', 'topUp-declined'] as const;
+const SCENARIOS = [
+  'p2pTransfer-succeeded', 'p2pTransfer-insufficient_funds', 'topUp-flaky', 'topUp-declined',
+  'paymentSaga-captured', 'paymentSaga-declined', 'paymentSaga-capture_fails', 'paymentSaga-manual_refunded',
+] as const;
 
 let h: Harness;
 beforeAll(async () => {
@@ -26,7 +29,18 @@ async function runScenarios(): Promise<Record<(typeof SCENARIOS)[number], string
     tenant.call('POST', '/v1/transfers', { body: { from_account_id: from, to_account_id: to, amount, currency: 'USD' } });
   const topUp = (token: string) =>
     tenant.call('POST', '/v1/topups', { body: { account_id: to, amount: 100, currency: 'USD', source: { type: 'bank_account', token } } });
+  const merchant = await createAccount(tenant.call, { type: 'merchant' });
+  const pay = async (token: string, captureMethod = 'automatic') => (await tenant.call('POST', '/v1/payments', {
+    body: { amount: 500, currency: 'USD', merchant_account_id: merchant, capture_method: captureMethod, payment_method: { type: 'card', token } },
+  })).body.id as string;
+  const manual = await pay('tok_visa', 'manual');
+  await tenant.call('POST', `/v1/payments/${manual}/capture`, { body: { amount: 400 } });
+  await tenant.call('POST', `/v1/payments/${manual}/refunds`, { body: {} });
   return {
+    'paymentSaga-captured': `payment-${await pay('tok_visa')}`,
+    'paymentSaga-declined': `payment-${await pay('tok_card_declined')}`,
+    'paymentSaga-capture_fails': `payment-${await pay('tok_capture_fails')}`,
+    'paymentSaga-manual_refunded': `payment-${manual}`,
     'p2pTransfer-succeeded': `transfer-${(await transfer(600)).body.id}`,
     'p2pTransfer-insufficient_funds': `transfer-${(await transfer(600)).body.id}`,
     'topUp-flaky': `topup-${(await topUp('btok_flaky')).body.id}`,

@@ -1,10 +1,13 @@
 /**
- * The workflow bundle of bench/transfers.ts: every real workflow plus `noopTransfer`, a workflow
- * of the same shape as `p2pTransfer` on its success path (two activities, the same activity
- * options) whose activities do nothing. It is the baseline: Temporal's own cost of a transfer.
+ * The workflow bundle of bench/transfers.ts and bench/payments.ts: every real workflow plus
+ * `noopTransfer`, a workflow of the same shape as `p2pTransfer` on its success path (two
+ * activities, the same activity options) whose activities do nothing, and `noopPayment`, the same
+ * for an automatic-capture card payment of `paymentSaga` (authorize, capture). They are the
+ * baselines: Temporal's own cost of a transfer, of a payment.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import { ledgerActivity, mustFinishActivity } from '../workflows/activity-options.js';
+import { ledgerActivity, mustFinishActivity, processorActivity } from '../workflows/activity-options.js';
+import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
 import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
 
 export * from '../workflows/index.js';
@@ -28,4 +31,23 @@ export async function noopTransfer(input: P2PTransferInput): Promise<P2PTransfer
   const { holdId } = await ledger.noopPlaceHold({ transferId: input.transferId });
   const { transactionId } = await mustFinish.noopPost({ transferId: input.transferId, holdId });
   return { status: 'succeeded', transactionId };
+}
+
+/** No-op stand-ins for authorizePayment and capturePayment (the saga's success path, automatic capture). */
+export const noopPaymentActivities = {
+  async noopAuthorize(_input: { paymentId: string }): Promise<{ outcome: 'authorized' }> {
+    return { outcome: 'authorized' };
+  },
+  async noopCapture(_input: { paymentId: string; amountMinor: number }): Promise<{ outcome: 'captured' }> {
+    return { outcome: 'captured' };
+  },
+};
+
+const processor = proxyActivities<typeof noopPaymentActivities>(processorActivity);
+
+/** Two no-op activities with the options of the saga's (`processorActivity`), then it closes. */
+export async function noopPayment(input: PaymentSagaInput): Promise<PaymentSagaResult> {
+  await processor.noopAuthorize({ paymentId: input.paymentId });
+  await processor.noopCapture({ paymentId: input.paymentId, amountMinor: input.amountMinor });
+  return { status: 'captured', failureCode: null };
 }

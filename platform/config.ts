@@ -87,6 +87,12 @@ export const configSchema = z.object({
   AUTHORIZATION_TTL: durationFromEnv('7d'),
   /** How long a captured payment's saga stays open for refunds and cancels. */
   REFUND_WINDOW: durationFromEnv('180d'),
+  /** The settlement Schedule: how often it runs, how far behind now its window ends, batch size. */
+  SETTLEMENT_INTERVAL: durationFromEnv('1h'),
+  SETTLEMENT_LAG: durationFromEnv('0s'),
+  SETTLEMENT_BATCH_LIMIT: intFromEnv(500, 1, 1_000),
+  /** The worker creates (or updates) the settlement Schedule at start. */
+  SETTLEMENT_SCHEDULE_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
 export type Config = z.infer<typeof configSchema>;

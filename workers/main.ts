@@ -1,8 +1,10 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { loadConfig } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
 import { createPaymentsWorker } from './payments-worker.js';
+import { ensureSettlementSchedule } from './settlement-schedule.js';
 import { createWalletWorker } from './wallet-worker.js';
 
 /**
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
     shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
   };
   try {
+    if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config);
     const workers = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: config.FAULT_DELAY_BEFORE_POST_MS }),
       await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config) }),
@@ -34,6 +37,18 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await pool.end();
+  }
+}
+
+async function scheduleSettlement(config: ReturnType<typeof loadConfig>): Promise<void> {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    await ensureSettlementSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), {
+      scheduleId: 'settlement', taskQueue: config.TASK_QUEUE_PAYMENTS,
+      intervalMs: config.SETTLEMENT_INTERVAL, lagMs: config.SETTLEMENT_LAG, batchLimit: config.SETTLEMENT_BATCH_LIMIT,
+    });
+  } finally {
+    await connection.close();
   }
 }
 

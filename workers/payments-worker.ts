@@ -1,6 +1,6 @@
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
-import { createPaymentActivities } from '../activities/payments/payment-activities.js';
+import { createPaymentActivities, createSettlementActivities } from '../activities/payments/payment-activities.js';
 import type { ProcessorRouter } from '../activities/payments/processors/index.js';
 import { workflowSource, type WorkerLimits } from './wallet-worker.js';
 
@@ -14,13 +14,13 @@ export interface PaymentsWorkerOptions extends WorkerLimits {
   workflowBundlePath?: string;
 }
 
-/** The worker of the payments task queue: the payment saga and its processor and ledger steps. */
+/** The worker of the payments task queue: the payment saga, its steps, and the settlement run. */
 export async function createPaymentsWorker(options: PaymentsWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createPaymentActivities({ pool: options.pool, router: options.router }),
+    activities: { ...createPaymentActivities({ pool: options.pool, router: options.router }), ...createSettlementActivities({ pool: options.pool }) },
     ...workflowSource(options.workflowBundlePath),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,

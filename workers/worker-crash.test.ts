@@ -26,6 +26,7 @@ function spawnWorker(faultDelayBeforePostMs: number): ChildProcess {
       TASK_QUEUE_WALLET: h.config.TASK_QUEUE_WALLET,
       WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
       FAULT_DELAY_BEFORE_POST_MS: String(faultDelayBeforePostMs),
+      SETTLEMENT_SCHEDULE_ENABLED: 'false',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -8,6 +8,7 @@ import { LedgerError, placeHold, postHold, postTransaction, voidHold } from '../
 import { ProcessorDeclined, type ProcessorRouter } from './processors/index.js';
 import { completeRefund, failRefund, reserveRefund } from './refunds.js';
 import { applyTransition, findPayment } from './repository.js';
+import { claimSettlementBatch } from './settlement.js';
 
 export interface PaymentActivityDeps {
   pool: pg.Pool;
@@ -169,6 +170,10 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
     async reversePayment(step: Step) {
       const payment = await load(pool, step);
       if (payment.status === 'reversed') return;
+      // Settled (or refunded) meanwhile: the money has moved on, so nothing may go to the processor.
+      if (payment.status !== 'captured') {
+        throw asFinal(new PaymentError('payment_invalid_state', `A ${payment.status} payment cannot be reversed.`));
+      }
       if (!payment.holdId) {
         await router.refund(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: payment.amountCapturedMinor });
       }
@@ -213,3 +218,17 @@ function declineOf(err: unknown): { failureCode: string; declineCode?: string | 
 }
 
 export type PaymentActivities = ReturnType<typeof createPaymentActivities>;
+
+/** The settlement run's one step: settle up to `limit` due payments into the window's batch. */
+export function createSettlementActivities({ pool }: { pool: pg.Pool }) {
+  return {
+    async settleWindow(input: { windowStartMs: number; windowEndMs: number; limit: number }) {
+      const run = await withTransaction(pool, (client) => claimSettlementBatch(client, {
+        windowStart: new Date(input.windowStartMs), windowEnd: new Date(input.windowEndMs), limit: input.limit,
+      }));
+      return { batchId: run.batchId, settledCount: run.settledPaymentIds.length, totals: run.totals };
+    },
+  };
+}
+
+export type SettlementActivities = ReturnType<typeof createSettlementActivities>;

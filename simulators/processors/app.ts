@@ -51,6 +51,11 @@ export function createProcessorsApp(options: { signal?: AbortSignal } = {}) {
     faults.arm(body.processor, { mode: body.mode, holdMs: body.hold_ms ?? DEFAULT_HOLD_MS }, body.count);
     return c.json({ armed: body });
   });
+  /** The processors recover: armed faults are dropped, the books are kept. */
+  app.post('/control/faults/clear', (c) => {
+    faults.clear();
+    return c.json({ cleared: true });
+  });
   app.post('/control/reset', (c) => {
     reset();
     return c.json({ reset: true });

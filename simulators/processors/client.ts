@@ -47,6 +47,7 @@ export function processorsControl(baseUrl: string) {
   return {
     fault: (processor: SimProcessor, mode: FaultMode, count: number, holdMs?: number) =>
       call('POST', '/control/faults', { processor, mode, count, ...(holdMs === undefined ? {} : { hold_ms: holdMs }) }),
+    clearFaults: () => call('POST', '/control/faults/clear', {}),
     reset: () => call('POST', '/control/reset', {}),
     charges: (processor: SimProcessor) => call<ChargesReport>('GET', `/processors/${processor}/charges`),
   };

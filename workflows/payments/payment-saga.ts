@@ -32,6 +32,8 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
   let capturedMinor = 0;
   let refundedOrPendingMinor = 0;
   let busy = false; // one step (authorize, capture, cancel) at a time
+  // Update handlers do not run in the main scope: an ops cancel reaches their step through this.
+  let stepScope: CancellationScope | null = null;
   let refunds = 0;
   const set = (next: PaymentStatus) => {
     status = next;
@@ -74,10 +76,13 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
     while (busy) await condition(() => !busy);
     check();
     busy = true;
+    const scope = new CancellationScope();
+    stepScope = scope;
     try {
-      await run();
+      await scope.run(run);
     } finally {
       busy = false;
+      stepScope = null;
     }
   }
   const refuseFinal = (..._args: unknown[]) => {
@@ -164,7 +169,8 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
     await condition(allHandlersFinished);
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    // Ops cancel: undo what was done, shielded from the cancellation itself.
+    // Ops cancel: stop the step in flight, then undo what was done, shielded from the cancellation.
+    (stepScope as CancellationScope | null)?.cancel();
     await CancellationScope.nonCancellable(async () => {
       await condition(() => !busy);
       const now = status as PaymentStatus;

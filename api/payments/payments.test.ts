@@ -143,6 +143,24 @@ describe('payments: manual capture, refunds, cancel', () => {
   });
 });
 
+describe('payments: reading', () => {
+  it('lists payments by status, newest first, with pagination; another tenant sees none of them', async () => {
+    const failed = await call('GET', '/v1/payments?status=failed&limit=100');
+    expect(failed.status).toBe(200);
+    expect(failed.body.data.length).toBeGreaterThanOrEqual(3);
+    expect(failed.body.data.every((p: { status: string }) => p.status === 'failed')).toBe(true);
+    const ids = failed.body.data.map((p: { id: string }) => p.id);
+    expect([...ids].sort().reverse()).toEqual(ids);
+    const page = await call('GET', `/v1/payments?status=failed&limit=1&starting_after=${ids[0]}`);
+    expect(page.body.data[0].id).toBe(ids[1]);
+    expect((await call('GET', '/v1/payments?status=lost')).body.error).toMatchObject({ code: 'parameter_invalid', param: 'status' });
+    const other = await h.newTenant();
+    expect((await other.call('GET', '/v1/payments')).body.data).toEqual([]);
+    expect((await other.call('GET', `/v1/payments/${ids[0]}`)).status).toBe(404);
+    expect((await other.call('POST', `/v1/payments/${ids[0]}/cancel`)).status).toBe(404);
+  });
+});
+
 describe('payments: wallet and bank transfer', () => {
   it('a wallet payment holds at authorization and posts at capture; no funds → failed', async () => {
     const wallet = await createAccount(call, { fundMinor: 1_500 });

@@ -110,3 +110,13 @@ export function abortOnSignals(): AbortController {
   process.on('SIGTERM', onSignal);
   return abort;
 }
+
+/** One measured batch of a benchmark: how many ran, succeeded and failed (by reason), how fast. */
+export interface BatchResult<K extends string> {
+  kind: K;
+  count: number;
+  succeeded: number;
+  failed: Map<string, number>;
+  elapsedS: number;
+  latenciesMs: number[];
+}

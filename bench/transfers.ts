@@ -32,6 +32,7 @@ import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
 import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
+import type { BatchResult as CommonBatchResult } from './common.js';
 import { noopActivities, noopTransfer, p2pTransfer } from './noop-workflows.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -53,15 +54,7 @@ const { ints: args } = parseIntArgs({
 const abort = abortOnSignals();
 
 type Kind = 'noop' | 'p2p';
-
-interface BatchResult {
-  kind: Kind;
-  count: number;
-  succeeded: number;
-  failed: Map<string, number>;
-  elapsedS: number;
-  latenciesMs: number[];
-}
+type BatchResult = CommonBatchResult<Kind>;
 
 interface Pair {
   from: string;

@@ -117,6 +117,7 @@ describe('payments: manual capture, refunds, cancel', () => {
     const payment = (await call('GET', `/v1/payments/${res.body.id}`)).body;
     expect(payment).toMatchObject({ status: 'refunded', amount_refunded: 1_000 });
     expect((await call('POST', `/v1/payments/${res.body.id}/refunds`, { body: { amount: 1 } })).status).toBe(409);
+    expect((await call('POST', `/v1/payments/${res.body.id}/cancel`)).body.error.code).toBe('payment_invalid_state');
   });
 
   it('cancel from every state answers as the contract says', async () => {

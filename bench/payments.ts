@@ -1,0 +1,403 @@
+/**
+ * End-to-end card payments per second through the API, against a no-op workflow of the same
+ * shape, then the API's latency at a fixed request rate.
+ *
+ *   npm run bench:payments -- [--count 200] [--concurrency 20] [--rate 10] [--seconds 15] [--warmup 10] [--timeout 300]
+ *
+ * Starts its own in-memory headless Temporal dev server, a fresh database, the simulated
+ * processors (HTTP, port 0), the API app in process (`app.request`, no socket), one payments
+ * worker (the real saga and activities, the processor router over HTTP) and one no-op worker.
+ *   throughput  `--count` runs per kind, `--concurrency` at a time:
+ *     noop      `noopPayment` (two no-op activities with the saga's `processorActivity` options),
+ *               started with the Temporal client like the API starts a saga, awaited to its result
+ *     payment   POST /v1/payments (tok_visa, automatic capture, an Idempotency-Key): API →
+ *               `paymentSaga` → processor over HTTP → ledger. Completed = 201 with status
+ *               `captured`: the saga stays open after capture (refund window), so its result is
+ *               never awaited.
+ *   latency     POST /v1/payments open-loop at `--rate` req/s for `--seconds` s (sent on schedule
+ *               whatever the responses), latency counted from each request's scheduled time.
+ * Then the ledger audit and the payments by status. Everything it started is stopped, closed,
+ * deleted or dropped before it exits.
+ */
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
+import { auditLedger } from '../activities/ledger/audit.js';
+import { createTenant } from '../api/admin/tenants.js';
+import { createApp } from '../api/app.js';
+import { loadConfig } from '../platform/config.js';
+import { createPool } from '../platform/db.js';
+import { ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
+import { startProcessorsServer, type ProcessorsServer } from '../simulators/processors/server.js';
+import { createPaymentsWorker } from '../workers/payments-worker.js';
+import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
+import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
+import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
+import type { BatchResult as CommonBatchResult } from './common.js';
+import { noopPayment, noopPaymentActivities } from './noop-workflows.js';
+
+// No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
+// the workers are stopped in order, after the API requests in flight (whose sagas they run) end.
+Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+
+const CURRENCY = 'USD';
+const AMOUNT_MINOR = 1_000;
+const TOKEN = 'tok_visa';
+const TARGET_RATIO = 0.5;
+/** Long enough that a payment slowed by the load still answers 201 (captured) rather than 202. */
+const API_WAIT_WINDOW_MS = 30_000;
+/** How long in-flight API requests may take to finish once no more are sent (at the end, on abort). */
+const DRAIN_MS = API_WAIT_WINDOW_MS + 15_000;
+
+const { ints: args } = parseIntArgs({
+  count: { default: 200, min: 1, max: 100_000 },
+  concurrency: { default: 20, min: 1, max: 1_000 },
+  rate: { default: 10, min: 1, max: 1_000 },
+  seconds: { default: 15, min: 1, max: 600 },
+  warmup: { default: 10, min: 0, max: 10_000 },
+  timeout: { default: 300, min: 10, max: 3_600 },
+});
+
+const abort = abortOnSignals();
+
+type Kind = 'noop' | 'payment';
+type BatchResult = CommonBatchResult<Kind>;
+
+const countInto = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+const describe = (map: Map<string, number>) => (map.size === 0 ? '0' : [...map].map(([k, n]) => `${k}:${n}`).join(','));
+
+/** Resolves when `signal` aborts (one listener per call: create one per batch, not per request). */
+const abortedOf = (signal: AbortSignal) =>
+  new Promise<'aborted'>((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+
+async function main(): Promise<void> {
+  const base = loadConfig();
+  const databaseName = `steadfast_bench_payments_${process.pid}`;
+  const databaseUrl = withDatabase(base.DATABASE_URL, databaseName);
+  const namespace = base.TEMPORAL_NAMESPACE;
+  const noopTaskQueue = `bench-noop-payments-${process.pid}`;
+
+  let server: DevServer | undefined;
+  let processors: ProcessorsServer | undefined;
+  let bundleDir: string | undefined;
+  let workerPool: pg.Pool | undefined;
+  let apiPool: pg.Pool | undefined;
+  let redis: Redis | undefined;
+  let workerConnection: NativeConnection | undefined;
+  let clientConnection: Connection | undefined;
+  const workers: Worker[] = [];
+  const running: Promise<void>[] = [];
+  /** Every API request not yet answered: awaited (bounded) before anything is closed. */
+  const inFlight = new Set<Promise<unknown>>();
+  let tenantId: string | undefined;
+  try {
+    console.log(`[bench] payments: throughput ${args.count} per kind, ${args.concurrency} at a time (${args.warmup} warm-up runs per kind, not measured); latency ${args.rate} req/s for ${args.seconds} s, open-loop`);
+    const cliPath = ensureTemporalCli(undefined);
+    const setUp = await Promise.allSettled([
+      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error' }, 120_000)).then((s) => (server = s)),
+      ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
+      startProcessorsServer({ port: 0 }).then((p) => (processors = p)),
+      bundleWorkflowCode({
+        workflowsPath: fileURLToPath(new URL('./noop-workflows.ts', import.meta.url)),
+        logger: new DefaultLogger('WARN'),
+      }),
+    ]);
+    for (const s of setUp) if (s.status === 'rejected') throw s.reason;
+    const bundle = (setUp[3] as PromiseFulfilledResult<{ code: string }>).value;
+    if (!server || !processors) throw new Error('no dev server or processors simulator');
+    // createPaymentsWorker takes a bundle file: the one bundle (every real workflow + the no-ops) serves both workers.
+    bundleDir = await mkdtemp(join(tmpdir(), 'steadfast-bench-payments-'));
+    const bundlePath = join(bundleDir, 'workflow-bundle.js');
+    await writeFile(bundlePath, bundle.code);
+
+    const config = loadConfig({
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: server.address,
+      PROCESSORS_URL: processors.url,
+      TASK_QUEUE_PAYMENTS: `bench-payments-${process.pid}`,
+      TASK_QUEUE_WALLET: `bench-wallet-${process.pid}`,
+      ADMIN_API_KEY: `sk_admin_bench_${randomBytes(16).toString('hex')}`,
+      API_WAIT_WINDOW_MS: String(API_WAIT_WINDOW_MS),
+    });
+    console.log(`[bench] dev server ${server.address}, database ${databaseName}, processors ${processors.url}, bundle ${(bundle.code.length / 1024).toFixed(0)} KiB`);
+
+    workerPool = createPool(databaseUrl, config.DB_POOL_MAX);
+    apiPool = createPool(databaseUrl, config.DB_POOL_MAX);
+    redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
+    redis.on('error', (err: Error) => console.error(`[bench] redis: ${err.message}`));
+
+    workerConnection = await NativeConnection.connect({ address: server.address });
+    const limits = {
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    };
+    workers.push(await createPaymentsWorker({
+      connection: workerConnection, namespace, taskQueue: config.TASK_QUEUE_PAYMENTS, pool: workerPool,
+      router: createProcessorRouterFromConfig(config), workflowBundlePath: bundlePath,
+      ...limits, shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
+    }));
+    workers.push(await Worker.create({
+      connection: workerConnection, namespace, taskQueue: noopTaskQueue, workflowBundle: { code: bundle.code },
+      activities: noopPaymentActivities, ...limits, shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+    }));
+    console.log(`[bench] workers (payments, noop): maxConcurrentActivityTaskExecutions=${limits.maxConcurrentActivityTaskExecutions} maxConcurrentWorkflowTaskExecutions=${limits.maxConcurrentWorkflowTaskExecutions}; DB pools (API, worker) ${config.DB_POOL_MAX} each; API wait window ${API_WAIT_WINDOW_MS} ms`);
+    for (const worker of workers) {
+      running.push(worker.run().catch((err: unknown) => {
+        console.error('[bench] worker failed:', err);
+        abort.abort();
+      }));
+    }
+
+    clientConnection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection: clientConnection, namespace });
+    const app = createApp({ config, adminApiKey: config.ADMIN_API_KEY!, pool: apiPool, redis, temporal: client });
+
+    const tenant = await createTenant(apiPool, 'Payments bench');
+    tenantId = tenant.id;
+    const headers = { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' };
+    const accountRes = await app.request('/v1/accounts', { method: 'POST', headers, body: JSON.stringify({ type: 'merchant', currency: CURRENCY }) });
+    const account = (await accountRes.json()) as { id?: string };
+    if (accountRes.status !== 201 || !account.id) throw new Error(`merchant account: HTTP ${accountRes.status} ${JSON.stringify(account)}`);
+    const merchantAccountId = account.id;
+    const paymentBody = JSON.stringify({
+      amount: AMOUNT_MINOR, currency: CURRENCY, merchant_account_id: merchantAccountId,
+      payment_method: { type: 'card', token: TOKEN }, capture_method: 'automatic',
+    });
+
+    /** POST /v1/payments in process; 'ok' for a 201 with status `captured`, else what came back. */
+    function postPayment(idempotencyKey: string): Promise<string> {
+      const request = (async () => {
+        try {
+          const res = await app.request('/v1/payments', {
+            method: 'POST', headers: { ...headers, 'idempotency-key': idempotencyKey }, body: paymentBody,
+          });
+          const body = parseBody(await res.text());
+          if (res.status === 201 && body?.status === 'captured') return 'ok';
+          return `${res.status}:${body?.status ?? body?.error?.code ?? '?'}`;
+        } catch (err) {
+          return `error:${(err as Error).name}`;
+        }
+      })();
+      inFlight.add(request);
+      void request.finally(() => inFlight.delete(request));
+      return request;
+    }
+
+    /**
+     * Waits for a run's result, abortable. A signal of its own per run: the client adds an 'abort'
+     * listener per gRPC call and never removes it, so a shared signal would collect listeners.
+     */
+    async function resultOf<T>(handle: { result(): Promise<T> }, signal: AbortSignal): Promise<T> {
+      const local = new AbortController();
+      const onAbort = () => local.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Aborted while the run was being started: no 'abort' event is coming any more.
+      if (signal.aborted) local.abort();
+      try {
+        return await client.withAbortSignal(local.signal, () => handle.result());
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+
+    async function runNoop(label: string, i: number, signal: AbortSignal): Promise<string> {
+      const paymentId = `noop_${label}_${i}`;
+      const input: PaymentSagaInput = {
+        tenantId: tenant.id, paymentId, amountMinor: AMOUNT_MINOR, currency: CURRENCY, merchantAccountId,
+        paymentMethod: { type: 'card', token: TOKEN }, captureMethod: 'automatic',
+        authorizationTtlMs: config.AUTHORIZATION_TTL, refundWindowMs: config.REFUND_WINDOW,
+      };
+      // Started as the API starts a saga: typed search attributes, USE_EXISTING.
+      const handle = await client.workflow.start(noopPayment, {
+        taskQueue: noopTaskQueue,
+        workflowId: `noop-payment-${process.pid}-${label}-${i}`,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [{ key: TenantId, value: tenant.id }, { key: BusinessStatus, value: 'pending' }],
+        args: [input],
+      });
+      const result: PaymentSagaResult = await resultOf(handle, signal);
+      return result.status === 'captured' ? 'ok' : `result:${result.status}`;
+    }
+
+    async function runBatch(kind: Kind, label: string, count: number): Promise<BatchResult> {
+      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]);
+      // Every in-flight result wait listens on it: `--concurrency` listeners at most.
+      setMaxListeners(args.concurrency + 10, signal, abort.signal);
+      const aborted = abortedOf(signal);
+      const result: BatchResult = { kind, count, succeeded: 0, failed: new Map(), elapsedS: 0, latenciesMs: [] };
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: Math.min(args.concurrency, count) }, async () => {
+        for (let i = next++; i < count && !signal.aborted; i = next++) {
+          const t0 = performance.now();
+          let outcome: string;
+          try {
+            outcome = kind === 'noop'
+              ? await runNoop(label, i, signal)
+              : await Promise.race([postPayment(`bench-${label}-${i}`), aborted]);
+          } catch (err) {
+            outcome = signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
+          }
+          if (outcome === 'ok') {
+            result.succeeded++;
+            result.latenciesMs.push(performance.now() - t0);
+          } else {
+            countInto(result.failed, outcome);
+          }
+        }
+      }));
+      result.elapsedS = (performance.now() - started) / 1000;
+      result.latenciesMs.sort((a, b) => a - b);
+      if (signal.aborted && !abort.signal.aborted) console.error(`[bench] ${kind} ${label}: timed out after ${args.timeout}s`);
+      return result;
+    }
+
+    /** Open loop: request i is sent at start + i / rate, whether or not earlier ones were answered. */
+    async function runOpenLoop() {
+      const total = args.rate * args.seconds;
+      const intervalMs = 1000 / args.rate;
+      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.seconds * 1000 + DRAIN_MS)]);
+      const aborted = abortedOf(signal);
+      const latenciesMs: number[] = [];
+      const outcomes = new Map<string, number>();
+      const requests: Promise<void>[] = [];
+      let maxSendLagMs = 0;
+      let lastSent = 0;
+      const started = performance.now();
+      for (let i = 0; i < total && !signal.aborted; i++) {
+        const due = started + i * intervalMs;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) break;
+        lastSent = performance.now();
+        maxSendLagMs = Math.max(maxSendLagMs, lastSent - due);
+        requests.push(postPayment(`bench-latency-${i}`).then((outcome) => {
+          latenciesMs.push(performance.now() - due);
+          countInto(outcomes, outcome);
+        }));
+      }
+      const sent = requests.length;
+      // The achieved send rate: intervals between the first and the last send.
+      const sentPerS = sent > 1 ? (sent - 1) / ((lastSent - started) / 1000) : Number.NaN;
+      await Promise.race([Promise.all(requests), aborted]);
+      if (signal.aborted && !abort.signal.aborted) console.error(`[bench] latency: not all answered within ${DRAIN_MS} ms after the last send`);
+      latenciesMs.sort((a, b) => a - b);
+      return { sent, sentPerS, answered: latenciesMs.length, latenciesMs, outcomes, maxSendLagMs };
+    }
+
+    if (args.warmup > 0) {
+      console.log('[bench] warm-up …');
+      await runBatch('noop', 'warmup', args.warmup);
+      if (!abort.signal.aborted) await runBatch('payment', 'warmup', args.warmup);
+    }
+    if (abort.signal.aborted) return;
+    console.log(`[bench] noopPayment × ${args.count} …`);
+    const noop = await runBatch('noop', 'run', args.count);
+    if (abort.signal.aborted) return;
+    console.log(`[bench] POST /v1/payments × ${args.count} …`);
+    const payment = await runBatch('payment', 'run', args.count);
+    if (abort.signal.aborted) return;
+    console.log(`[bench] POST /v1/payments at ${args.rate}/s for ${args.seconds} s …`);
+    const latency = await runOpenLoop();
+    if (abort.signal.aborted) return;
+    // Requests still running (a drain timeout) would change the counts below: wait for them first.
+    await Promise.race([Promise.allSettled([...inFlight]), sleep(DRAIN_MS)]);
+
+    const { rows: statuses } = await workerPool.query(
+      'SELECT status, count(*)::int AS n FROM payments WHERE tenant_id = $1 GROUP BY status ORDER BY status', [tenant.id],
+    );
+    const audit = await auditLedger(workerPool);
+
+    console.log('');
+    console.log('Throughput (completed = noop: workflow result; payment: HTTP 201 with status captured, the saga stays open for the refund window)');
+    printTable(
+      ['run', 'count', 'completed', 'not completed', 'seconds', 'completed/s', 'p50 ms', 'p99 ms', 'max ms'],
+      [noop, payment].map((r) => [
+        r.kind === 'noop' ? 'noopPayment (2 no-op activities), Temporal client' : 'POST /v1/payments → saga → processor → ledger',
+        String(r.count), String(r.succeeded), describe(r.failed),
+        fmt(r.elapsedS, 2), fmt(r.succeeded / r.elapsedS), fmt(percentile(r.latenciesMs, 50), 0),
+        fmt(percentile(r.latenciesMs, 99), 0), fmt(percentile(r.latenciesMs, 100), 0),
+      ]),
+    );
+    const ratio = (payment.succeeded / payment.elapsedS) / (noop.succeeded / noop.elapsedS);
+    console.log('');
+    console.log(`ratio payment / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'})`);
+    console.log('note: a payment is measured until captured (the API\'s 201), not until its workflow closes: the saga then waits out REFUND_WINDOW');
+    console.log('note: the payment also pays for the API (auth, Idempotency-Key claim in PostgreSQL + Redis, account lookup, INSERT, 50 ms status polling), two processor HTTP calls, the ledger and two BusinessStatus upserts; noopPayment for none of these');
+    console.log('note: the API app, both workers and the processors simulator share this one Node process');
+
+    console.log('');
+    console.log(`Latency of POST /v1/payments, open-loop at ${args.rate} req/s for ${args.seconds} s (from each request's scheduled send time, every answer whatever its status)`);
+    printTable(
+      ['target req/s', 'sent', 'sent/s', 'answered', 'outcomes', 'p50 ms', 'p99 ms', 'max ms', 'max send lag ms'],
+      [[
+        String(args.rate), String(latency.sent), fmt(latency.sentPerS), String(latency.answered), describe(latency.outcomes),
+        fmt(percentile(latency.latenciesMs, 50), 0), fmt(percentile(latency.latenciesMs, 99), 0),
+        fmt(percentile(latency.latenciesMs, 100), 0), fmt(latency.maxSendLagMs, 0),
+      ]],
+    );
+
+    console.log('');
+    console.log(`payments by status (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.n}`).join(' ')}`);
+    console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}`);
+    if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
+  } finally {
+    if (inFlight.size > 0) {
+      console.error(`[bench] waiting up to ${DRAIN_MS} ms for ${inFlight.size} API request(s) in flight`);
+      await Promise.race([Promise.allSettled([...inFlight]), sleep(DRAIN_MS)]);
+    }
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.all(running);
+    if (redis) {
+      // The Idempotency-Key cache entries of the bench's tenant (their PostgreSQL rows go with the database).
+      if (tenantId) await deleteKeys(redis, `idem:${tenantId}:*`).catch((err: Error) => console.error(`[bench] redis cleanup: ${err.message}`));
+      await redis.quit().catch(() => redis?.disconnect());
+    }
+    await workerConnection?.close().catch((err: Error) => console.error(`[bench] worker connection: ${err.message}`));
+    await clientConnection?.close().catch((err: Error) => console.error(`[bench] client connection: ${err.message}`));
+    await processors?.close().catch((err: Error) => console.error(`[bench] processors simulator: ${err.message}`));
+    if (apiPool) await endPool(apiPool);
+    if (workerPool) await endPool(workerPool);
+    await server?.stop();
+    await dropDatabaseQuietly(databaseUrl, 'database');
+    if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
+    console.log('[bench] workers stopped, connections closed, Redis keys deleted, simulator and dev server stopped, database dropped');
+  }
+}
+
+/** The fields of an API answer the bench looks at (null when it is not JSON: reported by status only). */
+function parseBody(text: string): { status?: string; error?: { code?: string } } | null {
+  try {
+    return text ? (JSON.parse(text) as { status?: string; error?: { code?: string } }) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function deleteKeys(redis: Redis, match: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = nextCursor;
+    if (keys.length > 0) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+runBenchmark(main, abort);

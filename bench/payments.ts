@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     };
     workers.push(await createPaymentsWorker({
       connection: workerConnection, namespace, taskQueue: config.TASK_QUEUE_PAYMENTS, pool: workerPool,
-      router: createProcessorRouterFromConfig(config), workflowBundlePath: bundlePath,
+      router: createProcessorRouterFromConfig(config, { pool: workerPool }), workflowBundlePath: bundlePath,
       ...limits, shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
     }));
     workers.push(await Worker.create({

@@ -15,12 +15,14 @@ const processorListSchema = z.array(z.string().regex(/^[a-z0-9_]{1,64}$/)).min(1
 const processorRoutesSchema = z.strictObject({
   card: z.record(z.string().regex(/^(\*|[A-Z]{3})$/), processorListSchema),
   bank_transfer: z.record(z.string().regex(/^(\*|[A-Z]{3})$/), processorListSchema),
+  wallet: z.record(z.string().regex(/^(\*|[A-Z]{3})$/), processorListSchema).default({ '*': ['wallet_ledger'] }),
 });
 export type ProcessorRoutes = z.infer<typeof processorRoutesSchema>;
 
 const DEFAULT_PROCESSOR_ROUTES: ProcessorRoutes = {
   card: { '*': ['acq_primary', 'acq_secondary'] },
   bank_transfer: { '*': ['bank_sim'] },
+  wallet: { '*': ['wallet_ledger'] },
 };
 
 const DURATION_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

@@ -107,7 +107,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     };
     const workers: Worker[] = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: overrides.faultDelayBeforePostMs ?? 0 }),
-      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config) }),
+      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool }) }),
     ];
     const running = Promise.all(workers.map((worker) => worker.run()));
     const stop = async () => {

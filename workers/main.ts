@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config);
     const workers = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: config.FAULT_DELAY_BEFORE_POST_MS }),
-      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config) }),
+      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool }) }),
     ];
     console.log(`[worker] polling "${config.TASK_QUEUE_WALLET}" and "${config.TASK_QUEUE_PAYMENTS}" on ${config.TEMPORAL_ADDRESS}`);
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.

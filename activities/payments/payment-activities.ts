@@ -4,8 +4,8 @@ import { PaymentError } from '../../domain/payments/errors.js';
 import type { Payment } from '../../domain/payments/types.js';
 import { withTransaction } from '../../platform/db.js';
 import { ensureSystemAccount } from '../ledger/accounts.js';
-import { LedgerError, placeHold, postHold, postTransaction, voidHold } from '../ledger/ledger.js';
-import { ProcessorDeclined, type ProcessorRouter } from './processors/index.js';
+import { LedgerError, postTransaction } from '../ledger/ledger.js';
+import { ProcessorDeclined, type PaymentMethodType, type ProcessorRouter } from './processors/index.js';
 import { completeRefund, failRefund, reserveRefund } from './refunds.js';
 import { applyTransition, findPayment } from './repository.js';
 import { claimSettlementBatch } from './settlement.js';
@@ -39,9 +39,23 @@ async function load(pool: pg.Pool, step: Step): Promise<Payment> {
   return payment;
 }
 
-/** The ledger side of money leaving the merchant: back to the wallet, or to the clearing account. */
+/**
+ * The ledger side of a capture or of money going back: between the tenant's clearing (system)
+ * account, where every processor — the wallet included — settles, and the merchant.
+ */
+async function creditMerchant(client: pg.PoolClient, payment: Payment, amountMinor: number, key: string, kind: string) {
+  const clearing = await ensureSystemAccount(client, payment.tenantId, payment.currency);
+  await postTransaction(client, {
+    tenantId: payment.tenantId, idempotencyKey: key, kind, referenceId: payment.id, currency: payment.currency,
+    postings: [
+      { accountId: clearing, direction: 'debit', amountMinor },
+      { accountId: payment.merchantAccountId, direction: 'credit', amountMinor },
+    ],
+  });
+}
+
 async function debitMerchant(client: pg.PoolClient, payment: Payment, amountMinor: number, key: string, kind: string) {
-  const to = payment.paymentMethod.walletAccountId ?? (await ensureSystemAccount(client, payment.tenantId, payment.currency));
+  const to = await ensureSystemAccount(client, payment.tenantId, payment.currency);
   await postTransaction(client, {
     tenantId: payment.tenantId, idempotencyKey: key, kind, referenceId: payment.id, currency: payment.currency,
     postings: [
@@ -55,7 +69,8 @@ async function debitMerchant(client: pg.PoolClient, payment: Payment, amountMino
 /**
  * The steps of the payment saga. Each is idempotent by its key (`<workflowId>:authorize`, …),
  * passed down to the processor, the ledger and the event log, so a retried step never charges,
- * credits or records twice. Declines are returned as outcomes, not thrown.
+ * credits or records twice. Declines are returned as outcomes, not thrown. Every payment method
+ * goes through the processor router — cards and banks over HTTP, the wallet to the ledger's holds.
  */
 export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
   return {
@@ -64,35 +79,28 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
       if (payment.status !== 'initiated') return payment.status === 'failed'
         ? { outcome: 'declined' as const, failureCode: payment.failureCode ?? 'declined' }
         : { outcome: 'authorized' as const };
-      const method = payment.paymentMethod;
+      const { method, token } = processorMethod(payment);
       try {
-        if (method.walletAccountId) {
-          await withTransaction(pool, async (client) => {
-            const hold = await placeHold(client, {
-              tenantId: step.tenantId, idempotencyKey: step.idempotencyKey, accountId: method.walletAccountId!,
-              amountMinor: payment.amountMinor, currency: payment.currency, enforceLimits: true,
-            });
-            await applyTransition(client, { ...step, event: 'authorize', patch: { holdId: hold.id } });
-          });
-          return { outcome: 'authorized' as const };
-        }
         const auth = await router.authorize({
-          idempotencyKey: step.idempotencyKey, method: method.type as 'card' | 'bank_transfer', token: method.token!,
-          amountMinor: payment.amountMinor, currency: payment.currency,
+          idempotencyKey: step.idempotencyKey, method, token, amountMinor: payment.amountMinor, currency: payment.currency,
         }, {
           // A retry first asks the route's processors for the earlier attempt's charge, by key.
-          previouslySentTo: Context.current().info.attempt > 1 ? router.routeFor(method.type as 'card' | 'bank_transfer', payment.currency) : [],
+          previouslySentTo: Context.current().info.attempt > 1 ? router.routeFor(method, payment.currency) : [],
         });
         await final(() => withTransaction(pool, (client) => applyTransition(client, {
           ...step, event: 'authorize',
-          patch: { processor: auth.processor, processorReference: auth.id, paymentMethodBrand: auth.brand, paymentMethodLast4: auth.last4 },
+          patch: {
+            processor: auth.processor, processorReference: auth.id,
+            ...(method === 'wallet' ? { holdId: auth.id } : { paymentMethodBrand: auth.brand, paymentMethodLast4: auth.last4 }),
+          },
         })));
         return { outcome: 'authorized' as const };
       } catch (err) {
         const declined = declineOf(err);
         if (!declined) throw asFinal(err);
         await final(() => withTransaction(pool, (client) => applyTransition(client, {
-          ...step, event: 'decline', patch: { failureCode: declined.failureCode, ...(declined.declineCode ? { declineCode: declined.declineCode } : {}) },
+          ...step, event: 'decline',
+          patch: { failureCode: declined.failureCode, ...(declined.declineCode ? { declineCode: declined.declineCode } : {}) },
         })));
         return { outcome: 'declined' as const, failureCode: declined.failureCode };
       }
@@ -102,31 +110,14 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
       const payment = await load(pool, step);
       if (payment.status === 'captured' || payment.status === 'settled') return { outcome: 'captured' as const };
       try {
-        if (!payment.holdId) {
-          await router.capture(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: step.amountMinor });
-        }
+        await router.capture(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: step.amountMinor });
       } catch (err) {
         const declined = declineOf(err);
         if (!declined) throw err;
         return { outcome: 'failed' as const, failureCode: declined.failureCode };
       }
       await final(() => withTransaction(pool, async (client) => {
-        if (payment.holdId) {
-          await postHold(client, {
-            tenantId: step.tenantId, idempotencyKey: `${step.idempotencyKey}:ledger`, holdId: payment.holdId,
-            creditAccountId: payment.merchantAccountId, amountMinor: step.amountMinor, kind: 'payment_capture', referenceId: payment.id,
-          });
-        } else {
-          const clearing = await ensureSystemAccount(client, payment.tenantId, payment.currency);
-          await postTransaction(client, {
-            tenantId: step.tenantId, idempotencyKey: `${step.idempotencyKey}:ledger`, kind: 'payment_capture', referenceId: payment.id,
-            currency: payment.currency,
-            postings: [
-              { accountId: clearing, direction: 'debit', amountMinor: step.amountMinor },
-              { accountId: payment.merchantAccountId, direction: 'credit', amountMinor: step.amountMinor },
-            ],
-          });
-        }
+        await creditMerchant(client, payment, step.amountMinor, `${step.idempotencyKey}:ledger`, 'payment_capture');
         await applyTransition(client, { ...step, event: 'capture', captureAmountMinor: step.amountMinor });
       }));
       return { outcome: 'captured' as const };
@@ -136,11 +127,8 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
     async releaseAuthorization(step: Step & { event: 'void' | 'expire' | 'capture_fail'; failureCode: string | null }) {
       const payment = await load(pool, step);
       if (payment.status !== 'authorized') return;
-      if (!payment.holdId) {
-        await router.void(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference! });
-      }
+      await router.void(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference! });
       await final(() => withTransaction(pool, async (client) => {
-        if (payment.holdId) await voidHold(client, step.tenantId, payment.holdId);
         await applyTransition(client, { ...step, event: step.event, patch: step.failureCode ? { failureCode: step.failureCode } : {} });
       }));
     },
@@ -154,14 +142,8 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
     async abandonAuthorization(step: Step) {
       const payment = await load(pool, step);
       if (payment.status !== 'initiated') return;
-      const method = payment.paymentMethod;
-      if (!method.walletAccountId) {
-        const found = await router.findAuthorization(method.type as 'card' | 'bank_transfer', payment.currency, step.idempotencyKey);
-        if (found) await router.void(found.processor, { idempotencyKey: `${step.idempotencyKey}:abandon`, authorizationId: found.id });
-      } else {
-        const { rows } = await pool.query('SELECT id FROM holds WHERE tenant_id = $1 AND idempotency_key = $2', [step.tenantId, step.idempotencyKey]);
-        if (rows[0]) await final(() => withTransaction(pool, (client) => voidHold(client, step.tenantId, rows[0].id as string)));
-      }
+      const found = await router.findAuthorization(processorMethod(payment).method, payment.currency, step.idempotencyKey);
+      if (found) await router.void(found.processor, { idempotencyKey: `${step.idempotencyKey}:abandon`, authorizationId: found.id });
       await final(() => withTransaction(pool, (client) => applyTransition(client, {
         ...step, idempotencyKey: `${step.idempotencyKey}:abandon`, event: 'decline', patch: { failureCode: 'canceled' },
       })));
@@ -174,9 +156,7 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
       if (payment.status !== 'captured') {
         throw asFinal(new PaymentError('payment_invalid_state', `A ${payment.status} payment cannot be reversed.`));
       }
-      if (!payment.holdId) {
-        await router.refund(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: payment.amountCapturedMinor });
-      }
+      await router.refund(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: payment.amountCapturedMinor });
       await final(() => withTransaction(pool, async (client) => {
         await debitMerchant(client, payment, payment.amountCapturedMinor, `${step.idempotencyKey}:ledger`, 'payment_reversal');
         await applyTransition(client, { ...step, event: 'reverse' });
@@ -191,9 +171,7 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
       if (refund.status !== 'pending') return { status: refund.status, paymentStatus: (await load(pool, step)).status };
       const payment = await load(pool, step);
       try {
-        if (!payment.holdId) {
-          await router.refund(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: refund.amountMinor });
-        }
+        await router.refund(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: refund.amountMinor });
       } catch (err) {
         const declined = declineOf(err);
         if (!declined) throw err;
@@ -210,11 +188,13 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
 }
 
 function declineOf(err: unknown): { failureCode: string; declineCode?: string | undefined } | null {
-  if (err instanceof ProcessorDeclined) return { failureCode: err.failureCode, declineCode: err.declineCode };
-  if (err instanceof LedgerError && (err.code === 'insufficient_funds' || err.code === 'limit_exceeded')) {
-    return { failureCode: err.code };
-  }
-  return null;
+  return err instanceof ProcessorDeclined ? { failureCode: err.failureCode, declineCode: err.declineCode } : null;
+}
+
+/** What the router is asked for: a wallet pays with its account id as the token. */
+function processorMethod(payment: Payment): { method: PaymentMethodType; token: string } {
+  const m = payment.paymentMethod;
+  return m.walletAccountId ? { method: 'wallet', token: m.walletAccountId } : { method: m.type as PaymentMethodType, token: m.token! };
 }
 
 export type PaymentActivities = ReturnType<typeof createPaymentActivities>;

@@ -177,6 +177,17 @@ describe('payments: wallet and bank transfer', () => {
       body: { amount: 5_000, currency: 'USD', merchant_account_id: merchant, payment_method: { type: 'wallet', account_id: wallet } },
     });
     expect(broke.body).toMatchObject({ status: 'failed', failure_code: 'insufficient_funds' });
+
+    // A refund pays the wallet back; a cancelled authorization releases its hold.
+    expect((await call('POST', `/v1/payments/${auth.body.id}/refunds`, { body: { amount: 150 } })).body).toMatchObject({ status: 'succeeded' });
+    expect(await balanceOf(call, wallet)).toEqual({ balance: 1_250, available: 1_250 });
+    const held = await call('POST', '/v1/payments', {
+      body: { amount: 1_000, currency: 'USD', merchant_account_id: merchant, capture_method: 'manual', payment_method: { type: 'wallet', account_id: wallet } },
+    });
+    expect(held.body).toMatchObject({ status: 'authorized', processor: 'wallet_ledger' });
+    expect(await balanceOf(call, wallet)).toEqual({ balance: 1_250, available: 250 });
+    expect((await call('POST', `/v1/payments/${held.body.id}/cancel`)).body).toMatchObject({ status: 'reversed' });
+    expect(await balanceOf(call, wallet)).toEqual({ balance: 1_250, available: 1_250 });
   });
 
   it('bank transfers: btok_success captures, btok_insufficient_funds fails', async () => {

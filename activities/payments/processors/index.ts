@@ -1,6 +1,8 @@
+import type pg from 'pg';
 import type { Config } from '../../../platform/config.js';
 import { createHttpProcessorAdapter } from './http-adapter.js';
 import { createProcessorRouter, type ProcessorRouter } from './router.js';
+import { createWalletProcessorAdapter } from './wallet-adapter.js';
 
 export * from './errors.js';
 export type * from './types.js';
@@ -8,18 +10,21 @@ export { createHttpProcessorAdapter, type HttpProcessorAdapterOptions } from './
 export { createProcessorRouter, type AuthorizeOptions, type ProcessorRouter, type ProcessorRouterOptions } from './router.js';
 export type { BreakerState } from './breakers.js';
 export { asProcessorActivity } from './failures.js';
+export { createWalletProcessorAdapter, WALLET_PROCESSOR } from './wallet-adapter.js';
 
-/** The processors the simulated processors service stands for. */
+/** The processors the simulated processors service stands for (the wallet is the ledger itself). */
 export const SIMULATED_PROCESSORS = ['acq_primary', 'acq_secondary', 'bank_sim'] as const;
 
 /**
  * The router a worker uses: one HTTP adapter per simulated processor, routes and breaker from
  * config. Build it once per worker: breaker state lives in the router.
  */
-export function createProcessorRouterFromConfig(config: Config): ProcessorRouter {
-  const adapters = SIMULATED_PROCESSORS.map((processor) =>
-    createHttpProcessorAdapter({ baseUrl: config.PROCESSORS_URL, processor, timeoutMs: config.PROCESSOR_TIMEOUT_MS }),
-  );
+export function createProcessorRouterFromConfig(config: Config, deps: { pool: pg.Pool }): ProcessorRouter {
+  const adapters = [
+    ...SIMULATED_PROCESSORS.map((processor) =>
+      createHttpProcessorAdapter({ baseUrl: config.PROCESSORS_URL, processor, timeoutMs: config.PROCESSOR_TIMEOUT_MS })),
+    createWalletProcessorAdapter(deps),
+  ];
   return createProcessorRouter({
     adapters,
     routes: config.PROCESSOR_ROUTES,

@@ -16,7 +16,7 @@ let n = 0;
 function newRouter(): ProcessorRouter {
   return createProcessorRouter({
     adapters: SIMULATED_PROCESSORS.map((processor) => createHttpProcessorAdapter({ baseUrl: server.url, processor, timeoutMs: 300 })),
-    routes: { card: { '*': ['acq_primary', 'acq_secondary'], JPY: ['acq_secondary'] }, bank_transfer: { '*': ['bank_sim'] } },
+    routes: { card: { '*': ['acq_primary', 'acq_secondary'], JPY: ['acq_secondary'] }, bank_transfer: { '*': ['bank_sim'] }, wallet: {} },
     breaker: { consecutiveFailures: 3, halfOpenAfterMs: HALF_OPEN_MS },
   });
 }
@@ -114,11 +114,11 @@ describe('processor router: authorization', () => {
   it('a route that names no processor for the method and currency is rejected', async () => {
     const narrow = createProcessorRouter({
       adapters: [createHttpProcessorAdapter({ baseUrl: server.url, processor: 'bank_sim', timeoutMs: 300 })],
-      routes: { card: {}, bank_transfer: { EUR: ['bank_sim'] } },
+      routes: { card: {}, bank_transfer: { EUR: ['bank_sim'] }, wallet: {} },
       breaker: { consecutiveFailures: 3, halfOpenAfterMs: HALF_OPEN_MS },
     });
     await expect(narrow.authorize(card('tok_visa'))).rejects.toMatchObject({ name: 'ProcessorRequestRejected', reason: 'processor_route_missing' });
-    expect(() => createProcessorRouter({ adapters: [], routes: { card: { '*': ['acq_x'] }, bank_transfer: {} }, breaker: { consecutiveFailures: 1, halfOpenAfterMs: 100 } }))
+    expect(() => createProcessorRouter({ adapters: [], routes: { card: { '*': ['acq_x'] }, bank_transfer: {}, wallet: {} }, breaker: { consecutiveFailures: 1, halfOpenAfterMs: 100 } }))
       .toThrow(/acq_x/);
   });
 });

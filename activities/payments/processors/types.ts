@@ -4,7 +4,7 @@
  * (`<payment id>:authorize`, `:capture`, `:void`, `:refund:<refund id>`): a processor treats a
  * repeated key as the same request, so a retried call never charges twice.
  */
-export type PaymentMethodType = 'card' | 'bank_transfer';
+export type PaymentMethodType = 'card' | 'bank_transfer' | 'wallet';
 
 export interface AuthorizeRequest {
   idempotencyKey: string;

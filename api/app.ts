@@ -15,6 +15,9 @@ import { workflowOpsRoutes } from './ops/workflows.js';
 import { topUpRoutes } from './topups/routes.js';
 import { transferRoutes } from './transfers/routes.js';
 import { paymentRoutes } from './payments/routes.js';
+import { employeeRoutes } from './hr/employees.js';
+import { leaveRequestRoutes } from './hr/leave-requests.js';
+import { holidayRoutes, leaveTypeRoutes } from './hr/reference.js';
 
 /** The HTTP API: one sub-app per resource, one error handler, the contract's middleware chain. */
 export function createApp(deps: AppDeps) {
@@ -41,6 +44,10 @@ export function createApp(deps: AppDeps) {
     .route('/v1/topups', topUpRoutes(deps))
     .route('/v1/transfers', transferRoutes(deps))
     .route('/v1/payments', paymentRoutes(deps))
+    .route('/v1/employees', employeeRoutes(deps))
+    .route('/v1/leave-types', leaveTypeRoutes(deps))
+    .route('/v1/holidays', holidayRoutes(deps))
+    .route('/v1/leave-requests', leaveRequestRoutes(deps))
     .route('/v1/ops/ledger/audit', ledgerAuditRoutes(deps))
     .route('/v1/ops/workflows', workflowOpsRoutes(deps));
 

@@ -52,6 +52,14 @@ export const errors = {
     new ApiError(409, 'invalid_request_error', 'resource_exists', message, param),
   paymentInvalidState: (message = 'The payment cannot do this in its current status.') =>
     new ApiError(409, 'invalid_request_error', 'payment_invalid_state', message),
+  notApprover: (message = 'Only the current approver can decide this leave request.') =>
+    new ApiError(403, 'permission_error', 'not_approver', message),
+  leaveRequestInvalidState: (message = 'The leave request cannot do this in its current status.') =>
+    new ApiError(409, 'invalid_request_error', 'leave_request_invalid_state', message),
+  leaveConflict: (message = 'The leave overlaps a pending or approved leave request of the employee.', param = 'start_date') =>
+    new ApiError(409, 'invalid_request_error', 'leave_conflict', message, param),
+  insufficientLeaveBalance: (message = 'The employee does not have enough leave available.') =>
+    new ApiError(422, 'invalid_request_error', 'insufficient_leave_balance', message),
   idempotencyKeyInUse: () =>
     new ApiError(409, 'idempotency_error', 'idempotency_key_in_use',
       'A request with this Idempotency-Key is still being processed; retry later.'),

@@ -14,6 +14,9 @@ export const ID_PREFIXES = {
   payment: 'pay',
   refund: 're',
   settlementBatch: 'stl',
+  employee: 'emp',
+  leaveRequest: 'lr',
+  leaveLedgerEntry: 'lle',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -27,6 +30,7 @@ export const workflowIds = {
   transfer: (transferId: string) => `transfer-${transferId}`,
   topup: (topupId: string) => `topup-${topupId}`,
   payment: (paymentId: string) => `payment-${paymentId}`,
+  leave: (leaveRequestId: string) => `leave-${leaveRequestId}`,
 };
 
 /** The smallest id of `kind` created at or after `timeMs` (ids sort by creation time). */

@@ -93,6 +93,11 @@ export const configSchema = z.object({
   SETTLEMENT_INTERVAL: durationFromEnv('1h'),
   SETTLEMENT_LAG: durationFromEnv('0s'),
   SETTLEMENT_BATCH_LIMIT: intFromEnv(500, 1, 1_000),
+  TASK_QUEUE_HR: z.string().min(1).max(200).default('hr'),
+  /** An undecided leave request is escalated to the approver's manager after this (contract §4). */
+  LEAVE_ESCALATION_AFTER: durationFromEnv('48h'),
+  /** An undecided leave request expires (days released) after this, counted from the request. */
+  LEAVE_EXPIRY_AFTER: durationFromEnv('7d'),
   /** The worker creates (or updates) the settlement Schedule at start. */
   SETTLEMENT_SCHEDULE_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });

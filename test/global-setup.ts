@@ -7,7 +7,7 @@ import { auditLedger } from '../activities/ledger/audit.js';
 import { loadConfig } from '../platform/config.js';
 import { dropDatabase, ensureDatabase, migrateUp } from '../platform/migrate.js';
 import { ensureTemporalCli, freePort, REPO_ROOT, startDevServer } from '../platform/temporal-dev-server.js';
-import { WORKFLOWS_PATH } from '../workers/wallet-worker.js';
+import { WORKFLOWS_PATH } from '../workers/domain-worker.js';
 import { startProcessorsServer } from '../simulators/processors/server.js';
 
 declare module 'vitest' {

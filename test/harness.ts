@@ -9,6 +9,7 @@ import { createApp } from '../api/app.js';
 import { loadConfig, type Config } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
+import { createHrWorker } from '../workers/hr-worker.js';
 import { createPaymentsWorker } from '../workers/payments-worker.js';
 import { createWalletWorker } from '../workers/wallet-worker.js';
 
@@ -30,6 +31,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TASK_QUEUE_WALLET: `test-${randomUUID()}`,
     TASK_QUEUE_PAYMENTS: `test-payments-${randomUUID()}`,
+    TASK_QUEUE_HR: `test-hr-${randomUUID()}`,
     PROCESSORS_URL: inject('processorsUrl'),
     PROCESSOR_TIMEOUT_MS: '1000',
     ADMIN_API_KEY: ADMIN_KEY,
@@ -108,6 +110,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     const workers: Worker[] = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: overrides.faultDelayBeforePostMs ?? 0 }),
       await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool }) }),
+      await createHrWorker({ ...common, taskQueue: config.TASK_QUEUE_HR }),
     ];
     const running = Promise.all(workers.map((worker) => worker.run()));
     const stop = async () => {

@@ -3,12 +3,13 @@ import { NativeConnection } from '@temporalio/worker';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { loadConfig } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
+import { createHrWorker } from './hr-worker.js';
 import { createPaymentsWorker } from './payments-worker.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
 import { createWalletWorker } from './wallet-worker.js';
 
 /**
- * Worker process: polls the wallet and payments task queues until SIGINT/SIGTERM, then drains
+ * Worker process: polls the wallet, payments and HR task queues until SIGINT/SIGTERM, then drains
  * (in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections.
  */
 async function main(): Promise<void> {
@@ -29,8 +30,10 @@ async function main(): Promise<void> {
     const workers = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: config.FAULT_DELAY_BEFORE_POST_MS }),
       await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool }) }),
+      await createHrWorker({ ...common, taskQueue: config.TASK_QUEUE_HR }),
     ];
-    console.log(`[worker] polling "${config.TASK_QUEUE_WALLET}" and "${config.TASK_QUEUE_PAYMENTS}" on ${config.TEMPORAL_ADDRESS}`);
+    const queues = [config.TASK_QUEUE_WALLET, config.TASK_QUEUE_PAYMENTS, config.TASK_QUEUE_HR].map((q) => `"${q}"`).join(', ');
+    console.log(`[worker] polling ${queues} on ${config.TEMPORAL_ADDRESS}`);
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
     await Promise.all(workers.map((worker) => worker.run()));
     console.log('[worker] drained and stopped');

@@ -3,3 +3,4 @@ export { p2pTransfer } from './wallet/p2p-transfer.js';
 export { topUp } from './wallet/top-up.js';
 export { paymentSaga } from './payments/payment-saga.js';
 export { settlementRun } from './payments/settlement.js';
+export { leaveApproval } from './hr/leave-approval.js';

@@ -1,0 +1,78 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { findEmployee, insertEmployee, listReports } from '../../activities/hr/employees.js';
+import { allocateLeave, leaveBalances } from '../../activities/hr/leave.js';
+import { errors } from '../../domain/errors.js';
+import { createRouter, tenantOf, type AppDeps } from '../context.js';
+import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, listOf } from '../schemas.js';
+import { Country, HalfDays, IsoDate, Year } from './schemas.js';
+import { EmployeeBody, LeaveBalanceBody, serializeBalance, serializeEmployee } from './serialize.js';
+
+const CreateEmployee = z
+  .strictObject({
+    employee_number: z.string().min(1).max(64), first_name: z.string().min(1).max(200), last_name: z.string().min(1).max(200),
+    email: z.string().email().max(320), department: z.string().min(1).max(200), manager_id: z.string().min(1).max(100).optional(),
+    hire_date: IsoDate, country: Country.optional(),
+  })
+  .openapi('CreateEmployee');
+const Allocate = z.strictObject({ leave_type: z.string().min(1).max(64), year: z.number().int().min(1900).max(9999), days: HalfDays });
+
+const routes = {
+  create: createRoute({
+    method: 'post', path: '/', tags: ['HR'], summary: 'Create an employee (unique number and email per tenant)',
+    request: { body: jsonBody(CreateEmployee), headers: idempotencyHeader },
+    responses: { 201: jsonResponse('The employee', EmployeeBody), ...commonErrors },
+  }),
+  get: createRoute({
+    method: 'get', path: '/{id}', tags: ['HR'], summary: 'An employee', request: { params: IdParam },
+    responses: { 200: jsonResponse('The employee', EmployeeBody), ...commonErrors },
+  }),
+  reports: createRoute({
+    method: 'get', path: '/{id}/reports', tags: ['HR'], summary: 'The org chart below an employee (direct reports, or all)',
+    request: { params: IdParam, query: z.strictObject({ depth: z.enum(['1', 'all']).default('1') }) },
+    responses: { 200: jsonResponse('Reports, nearest first', listOf(EmployeeBody)), ...commonErrors },
+  }),
+  allocate: createRoute({
+    method: 'post', path: '/{id}/leave-allocations', tags: ['HR'], summary: 'Allocate leave days for a year (steps of 0.5)',
+    request: { params: IdParam, body: jsonBody(Allocate), headers: idempotencyHeader },
+    responses: { 201: jsonResponse('The balances after the allocation', listOf(LeaveBalanceBody)), ...commonErrors },
+  }),
+  balances: createRoute({
+    method: 'get', path: '/{id}/leave-balances', tags: ['HR'], summary: 'Leave balances of a year, derived from the leave ledger',
+    request: { params: IdParam, query: z.strictObject({ year: Year }) },
+    responses: { 200: jsonResponse('Balances per leave type', z.array(LeaveBalanceBody)), ...commonErrors },
+  }),
+};
+
+export function employeeRoutes({ pool }: AppDeps) {
+  const requireEmployee = async (tenantId: string, id: string) => {
+    const employee = await findEmployee(pool, tenantId, id);
+    if (!employee) throw errors.resourceMissing('employee', 'id');
+    return employee;
+  };
+  return createRouter()
+    .openapi(routes.create, async (c) => {
+      const b = c.req.valid('json');
+      const employee = await insertEmployee(pool, {
+        tenantId: tenantOf(c), employeeNumber: b.employee_number, firstName: b.first_name, lastName: b.last_name, email: b.email,
+        department: b.department, managerId: b.manager_id ?? null, hireDate: b.hire_date, country: b.country ?? null,
+      });
+      return c.json(serializeEmployee(employee), 201);
+    })
+    .openapi(routes.get, async (c) => c.json(serializeEmployee(await requireEmployee(tenantOf(c), c.req.valid('param').id)), 200))
+    .openapi(routes.reports, async (c) => {
+      const { depth } = c.req.valid('query');
+      const page = await listReports(pool, tenantOf(c), c.req.valid('param').id, depth === 'all' ? 'all' : 1);
+      return c.json({ object: 'list' as const, data: page.data.map(serializeEmployee), has_more: page.hasMore }, 200);
+    })
+    .openapi(routes.allocate, async (c) => {
+      const employee = await requireEmployee(tenantOf(c), c.req.valid('param').id);
+      const b = c.req.valid('json');
+      await allocateLeave(pool, { tenantId: employee.tenantId, employeeId: employee.id, leaveType: b.leave_type, year: b.year, days: b.days });
+      const balances = await leaveBalances(pool, employee.tenantId, employee.id, b.year);
+      return c.json({ object: 'list' as const, data: balances.map(serializeBalance), has_more: false }, 201);
+    })
+    .openapi(routes.balances, async (c) => {
+      const employee = await requireEmployee(tenantOf(c), c.req.valid('param').id);
+      return c.json((await leaveBalances(pool, employee.tenantId, employee.id, c.req.valid('query').year)).map(serializeBalance), 200);
+    });
+}

@@ -1,0 +1,122 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createLeaveRequest, decideLeaveRequest, findLeaveRequest, listLeaveRequests } from '../../activities/hr/leave.js';
+import { errors } from '../../domain/errors.js';
+import { LEAVE_STATUSES } from '../../domain/hr/leave-state.js';
+import type { LeaveRequest } from '../../domain/hr/types.js';
+import { newId, workflowIds } from '../../domain/ids.js';
+import { withTransaction } from '../../platform/db.js';
+import { approveUpdate, cancelLeaveUpdate, rejectUpdate, type LeaveApprovalInput } from '../../workflows/hr/types.js';
+import { createRouter, tenantOf, type AppDeps } from '../context.js';
+import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
+import { startWorkflow, waitUntil } from '../workflow-start.js';
+import { runUpdate } from '../workflow-updates.js';
+import { IsoDate } from './schemas.js';
+import { LeaveRequestBody, serializeLeaveRequest } from './serialize.js';
+
+const CreateLeaveRequest = z
+  .strictObject({
+    employee_id: z.string().min(1).max(100), leave_type: z.string().min(1).max(64), start_date: IsoDate, end_date: IsoDate,
+    half_day: z.enum(['am', 'pm']).optional(), reason: z.string().max(1000).optional(),
+  })
+  .openapi('CreateLeaveRequest');
+const Decision = z.strictObject({ approver_id: z.string().min(1).max(100), comment: z.string().max(1000).optional() });
+const Cancel = z.strictObject({ employee_id: z.string().min(1).max(100) });
+const LeaveListQuery = ListQuery.extend({
+  approver_id: z.string().min(1).max(100).optional(), employee_id: z.string().min(1).max(100).optional(),
+  status: z.enum(LEAVE_STATUSES).optional(),
+});
+
+const decisionRoute = (path: 'approve' | 'reject', summary: string) => createRoute({
+  method: 'post', path: `/{id}/${path}`, tags: ['HR'], summary,
+  request: { params: IdParam, body: jsonBody(Decision), headers: idempotencyHeader },
+  responses: { 200: jsonResponse('The request', LeaveRequestBody), ...commonErrors },
+});
+const routes = {
+  create: createRoute({
+    method: 'post', path: '/', tags: ['HR'], summary: 'Request leave: counts working days, reserves them, starts the approval',
+    request: { body: jsonBody(CreateLeaveRequest), headers: idempotencyHeader },
+    responses: { 201: jsonResponse('The request (approved at once when the employee has no manager)', LeaveRequestBody), ...commonErrors },
+  }),
+  get: createRoute({
+    method: 'get', path: '/{id}', tags: ['HR'], summary: 'A leave request with its history', request: { params: IdParam },
+    responses: { 200: jsonResponse('The request', LeaveRequestBody), ...commonErrors },
+  }),
+  list: createRoute({
+    method: 'get', path: '/', tags: ['HR'], summary: 'Leave requests (an approver’s inbox: ?approver_id=…&status=pending)',
+    request: { query: LeaveListQuery }, responses: { 200: jsonResponse('Requests, newest first', listOf(LeaveRequestBody)), ...commonErrors },
+  }),
+  approve: decisionRoute('approve', 'Approve (the current approver only)'),
+  reject: decisionRoute('reject', 'Reject (the current approver only)'),
+  cancel: createRoute({
+    method: 'post', path: '/{id}/cancel', tags: ['HR'], summary: 'Cancel (the employee; pending, or approved and not started)',
+    request: { params: IdParam, body: jsonBody(Cancel), headers: idempotencyHeader },
+    responses: { 200: jsonResponse('The request', LeaveRequestBody), ...commonErrors },
+  }),
+};
+
+const leaveUpdate = <T>(fn: () => Promise<T>) => runUpdate(fn, {
+  not_approver: (message) => errors.notApprover(message),
+  leave_request_invalid_state: (message) => errors.leaveRequestInvalidState(message),
+}, () => errors.leaveRequestInvalidState('The leave request is no longer open.'));
+
+/** Answered once the workflow has taken it: approved at once (no manager), or waiting for an approver. */
+const taken = (r: LeaveRequest) => r.status !== 'pending' || r.history.some((e) => e.action === 'notified');
+
+export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
+  const requireRequest = async (tenantId: string, id: string) => {
+    const request = await findLeaveRequest(pool, tenantId, id);
+    if (!request) throw errors.resourceMissing('leave_request', 'id');
+    return request;
+  };
+  const approval = (id: string) => temporal.workflow.getHandle(workflowIds.leave(id));
+
+  return createRouter()
+    .openapi(routes.create, async (c) => {
+      const tenantId = tenantOf(c);
+      const b = c.req.valid('json');
+      const { request } = await withTransaction(pool, (client) => createLeaveRequest(client, {
+        id: newId('leaveRequest'), tenantId, employeeId: b.employee_id, leaveType: b.leave_type, startDate: b.start_date,
+        endDate: b.end_date, halfDay: b.half_day ?? null, reason: b.reason ?? null,
+      }));
+      const input: LeaveApprovalInput = {
+        tenantId, requestId: request.id, employeeId: request.employeeId, approverId: request.approverId, startDate: request.startDate,
+        escalationAfterMs: config.LEAVE_ESCALATION_AFTER, expiryAfterMs: config.LEAVE_EXPIRY_AFTER,
+      };
+      await startWorkflow({
+        temporal, workflowType: 'leaveApproval', workflowId: workflowIds.leave(request.id), taskQueue: config.TASK_QUEUE_HR, tenantId, input,
+        // Not started: give the reserved days back (the ledger is append-only, so by a release).
+        undoIfNotStarted: () => withTransaction(pool, (client) => decideLeaveRequest(client, {
+          tenantId, requestId: request.id, decision: 'expire', actorId: null, comment: 'The approval could not start.',
+          idempotencyKey: `${workflowIds.leave(request.id)}:not-started`,
+        })),
+      });
+      let current = request;
+      await waitUntil(async () => taken((current = await requireRequest(tenantId, request.id))), config.API_WAIT_WINDOW_MS);
+      return c.json(serializeLeaveRequest(current), 201);
+    })
+    .openapi(routes.get, async (c) => c.json(serializeLeaveRequest(await requireRequest(tenantOf(c), c.req.valid('param').id)), 200))
+    .openapi(routes.list, async (c) => {
+      const q = c.req.valid('query');
+      const page = await listLeaveRequests(pool, tenantOf(c), {
+        approverId: q.approver_id, employeeId: q.employee_id, status: q.status, limit: q.limit, startingAfter: q.starting_after,
+      });
+      return c.json({ object: 'list' as const, data: page.data.map(serializeLeaveRequest), has_more: page.hasMore }, 200);
+    })
+    .openapi(routes.approve, async (c) => {
+      const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
+      const b = c.req.valid('json');
+      await leaveUpdate(() => approval(request.id).executeUpdate(approveUpdate, { args: [{ approverId: b.approver_id, comment: b.comment }] }));
+      return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
+    })
+    .openapi(routes.reject, async (c) => {
+      const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
+      const b = c.req.valid('json');
+      await leaveUpdate(() => approval(request.id).executeUpdate(rejectUpdate, { args: [{ approverId: b.approver_id, comment: b.comment }] }));
+      return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
+    })
+    .openapi(routes.cancel, async (c) => {
+      const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
+      await leaveUpdate(() => approval(request.id).executeUpdate(cancelLeaveUpdate, { args: [{ employeeId: c.req.valid('json').employee_id }] }));
+      return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
+    });
+}

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Call, type Harness } from '../../test/harness.js';
+
+let h: Harness;
+let stopWorker: () => Promise<void>;
+
+beforeAll(async () => {
+  h = await startHarness({ worker: false, env: { API_WAIT_WINDOW_MS: '15000' } });
+  stopWorker = await h.startWorker();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+let employeeCount = 0;
+async function employee(call: Call, managerId?: string, country?: string): Promise<string> {
+  employeeCount++;
+  const res = await call('POST', '/v1/employees', {
+    body: {
+      employee_number: `E-${employeeCount}`, first_name: 'Ada', last_name: `Person ${employeeCount}`, email: `p${employeeCount}@example.com`,
+      department: 'Engineering', hire_date: '2020-01-15', ...(managerId ? { manager_id: managerId } : {}), ...(country ? { country } : {}),
+    },
+  });
+  if (res.status !== 201) throw new Error(JSON.stringify(res.body));
+  return res.body.id as string;
+}
+
+/** A tenant with a CEO (no manager) → manager → employee, annual leave, 10 days for 2027, one holiday. */
+async function company(h: Harness) {
+  const tenant = await h.newTenant();
+  const call = tenant.call;
+  expect((await call('POST', '/v1/leave-types', { body: { code: 'annual', name: 'Annual leave', allow_half_day: true } })).status).toBe(201);
+  expect((await call('POST', '/v1/holidays', { body: { date: '2027-03-03', name: 'Founders day' } })).status).toBe(201);
+  const ceo = await employee(call);
+  const manager = await employee(call, ceo);
+  const worker = await employee(call, manager);
+  for (const id of [ceo, manager, worker]) {
+    expect((await call('POST', `/v1/employees/${id}/leave-allocations`, { body: { leave_type: 'annual', year: 2027, days: 10 } })).status).toBe(201);
+  }
+  const request = (employeeId: string, start: string, end: string, extra: Record<string, unknown> = {}) =>
+    call('POST', '/v1/leave-requests', { body: { employee_id: employeeId, leave_type: 'annual', start_date: start, end_date: end, ...extra } });
+  const balance = async (id: string) => (await call('GET', `/v1/employees/${id}/leave-balances?year=2027`)).body[0];
+  return { tenant, call, ceo, manager, worker, request, balance };
+}
+
+describe('leave requests', () => {
+  it('a week with a holiday counts 4 days, reserved until the manager approves', async () => {
+    const { call, manager, worker, request, balance } = await company(h);
+    const res = await request(worker, '2027-03-01', '2027-03-05', { reason: 'Skiing' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ object: 'leave_request', status: 'pending', days: 4, approver_id: manager, employee_id: worker });
+    expect(res.body.history.map((e: { action: string }) => e.action)).toEqual(['requested', 'notified']);
+    expect(await balance(worker)).toMatchObject({ leave_type: 'annual', year: 2027, allocated: 10, used: 0, reserved: 4, available: 6 });
+    const inbox = await call('GET', `/v1/leave-requests?approver_id=${manager}&status=pending`);
+    expect(inbox.body.data.map((r: { id: string }) => r.id)).toEqual([res.body.id]);
+
+    expect((await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: worker } })).body.error.code).toBe('not_approver');
+    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: manager, comment: 'Enjoy' } });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ status: 'approved' });
+    expect(approved.body.history.map((e: { action: string }) => e.action)).toEqual(['requested', 'notified', 'approved', 'notified']);
+    expect(approved.body.history[2]).toMatchObject({ action: 'approved', actor_id: manager, comment: 'Enjoy' });
+    expect(approved.body.history[3]).toMatchObject({ event: 'leave.approved', recipient_id: worker });
+    expect(await balance(worker)).toMatchObject({ used: 4, reserved: 0, available: 6 });
+    const again = await call('POST', `/v1/leave-requests/${res.body.id}/reject`, { body: { approver_id: manager } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('leave_request_invalid_state');
+
+    // Cancelled before it starts: the days come back.
+    const cancelled = await call('POST', `/v1/leave-requests/${res.body.id}/cancel`, { body: { employee_id: worker } });
+    expect(cancelled.body).toMatchObject({ status: 'cancelled' });
+    expect(await balance(worker)).toMatchObject({ used: 0, reserved: 0, available: 10 });
+  });
+
+  it('half day 0.5; overlap 409 leave_conflict; over the balance 422; rejection gives the days back', async () => {
+    const { call, manager, worker, request, balance } = await company(h);
+    const half = await request(worker, '2027-04-05', '2027-04-05', { half_day: 'am' });
+    expect(half.body).toMatchObject({ status: 'pending', days: 0.5 });
+    const overlap = await request(worker, '2027-04-05', '2027-04-06');
+    expect(overlap.status).toBe(409);
+    expect(overlap.body.error.code).toBe('leave_conflict');
+    const tooMuch = await request(worker, '2027-05-03', '2027-05-14');
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.error.code).toBe('insufficient_leave_balance');
+    const backwards = await request(worker, '2027-05-10', '2027-05-03');
+    expect(backwards.status).toBe(400);
+    const rejected = await call('POST', `/v1/leave-requests/${half.body.id}/reject`, { body: { approver_id: manager, comment: 'Release week' } });
+    expect(rejected.body).toMatchObject({ status: 'rejected' });
+    expect(await balance(worker)).toMatchObject({ reserved: 0, used: 0, available: 10 });
+  });
+
+  it('four concurrent 3-day requests against a balance of 3: exactly one is accepted', async () => {
+    const { call, worker, request } = await company(h);
+    await call('POST', '/v1/leave-types', { body: { code: 'sick', name: 'Sick leave' } });
+    await call('POST', `/v1/employees/${worker}/leave-allocations`, { body: { leave_type: 'sick', year: 2027, days: 3 } });
+    const weeks = ['2027-06-07', '2027-06-14', '2027-06-21', '2027-06-28'];
+    const results = await Promise.all(weeks.map((monday) => {
+      const wednesday = monday.replace(/\d\d$/, (d) => String(Number(d) + 2).padStart(2, '0'));
+      return request(worker, monday, wednesday, { leave_type: 'sick' });
+    }));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 422).map((r) => r.body.error.code)).toEqual(['insufficient_leave_balance', 'insufficient_leave_balance', 'insufficient_leave_balance']);
+  });
+
+  it('an employee without a manager is approved at once', async () => {
+    const { ceo, request } = await company(h);
+    const res = await request(ceo, '2027-07-05', '2027-07-06');
+    expect(res.body).toMatchObject({ status: 'approved', approver_id: null, days: 2 });
+  });
+
+  it('the org chart: direct reports and the whole subtree', async () => {
+    const { call, ceo, manager, worker } = await company(h);
+    const direct = await call('GET', `/v1/employees/${ceo}/reports?depth=1`);
+    expect(direct.body.data.map((e: { id: string }) => e.id)).toEqual([manager]);
+    const all = await call('GET', `/v1/employees/${ceo}/reports?depth=all`);
+    expect(all.body.data.map((e: { id: string; depth: number }) => [e.id, e.depth])).toEqual([[manager, 1], [worker, 2]]);
+  });
+
+  it('a duplicate employee number or email is 409 resource_exists', async () => {
+    const { call } = await company(h);
+    const body = { employee_number: 'DUP-1', first_name: 'A', last_name: 'B', email: 'dup@example.com', department: 'Ops', hire_date: '2021-01-01' };
+    expect((await call('POST', '/v1/employees', { body })).status).toBe(201);
+    const again = await call('POST', '/v1/employees', { body: { ...body, employee_number: 'DUP-2', email: 'DUP@example.com' } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('resource_exists');
+  });
+
+  it('a worker restarted while a request waits for approval: the approval still completes', async () => {
+    const { call, manager, worker, request } = await company(h);
+    const res = await request(worker, '2027-08-02', '2027-08-03');
+    expect(res.body.status).toBe('pending');
+    await stopWorker();
+    stopWorker = await h.startWorker();
+    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: manager } });
+    expect(approved.body).toMatchObject({ status: 'approved' });
+  });
+});

@@ -1,0 +1,33 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ApiError } from '../domain/errors.js';
+
+/** The first ApplicationFailure type in an error's cause chain. */
+function failureType(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ApplicationFailure && e.type) return e.type;
+  }
+  return undefined;
+}
+
+/**
+ * Runs a Temporal Update and maps its refusals to the contract: the validator's (or a step's)
+ * failure type picks the API error from `refusals`; a run that has already closed answers
+ * `closed()`. Anything else propagates (a 500).
+ */
+export async function runUpdate<T>(
+  fn: () => Promise<T>,
+  refusals: Record<string, (message: string | undefined) => ApiError>,
+  closed: () => ApiError,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw closed();
+    if (err instanceof WorkflowUpdateFailedError) {
+      const refusal = refusals[failureType(err) ?? ''];
+      if (refusal) throw refusal(err.cause?.message);
+    }
+    throw err;
+  }
+}

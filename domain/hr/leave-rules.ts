@@ -1,0 +1,33 @@
+import { LeaveError } from './errors.js';
+import { countWorkingDays, type WorkingDaysInput } from './working-days.js';
+
+/** What a leave type allows (the `leave_types` row). */
+export interface LeaveTypeRules {
+  allowHalfDay: boolean;
+  /** Working days one request may take at most; null: no limit. */
+  maxConsecutiveDays: number | null;
+}
+
+/**
+ * The days a new request takes and the leave year it is charged to, or `parameter_invalid`.
+ * Balances are per calendar year, so a request stays inside one year (a leave over New Year is
+ * two requests): charging January's days to December's year would be wrong either way round.
+ */
+export function leaveDaysFor(input: WorkingDaysInput & { rules: LeaveTypeRules }): { days: number; year: number } {
+  if (input.halfDay && !input.rules.allowHalfDay) {
+    throw new LeaveError('parameter_invalid', 'This leave type cannot be taken in half days.', 'half_day');
+  }
+  const days = countWorkingDays(input);
+  const year = Number(input.startDate.slice(0, 4));
+  if (input.endDate.slice(0, 4) !== input.startDate.slice(0, 4)) {
+    throw new LeaveError('parameter_invalid', 'A leave request starts and ends in the same year: split it at New Year.', 'end_date');
+  }
+  if (days === 0) {
+    throw new LeaveError('parameter_invalid', 'The dates contain no working day (weekends and holidays only).', 'start_date');
+  }
+  const max = input.rules.maxConsecutiveDays;
+  if (max !== null && days > max) {
+    throw new LeaveError('parameter_invalid', `This leave type allows at most ${max} working days per request; these dates take ${days}.`, 'end_date');
+  }
+  return { days, year };
+}

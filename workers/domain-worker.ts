@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface WorkerLimits {
+  maxConcurrentActivityTaskExecutions: number;
+  maxConcurrentWorkflowTaskExecutions: number;
+  shutdownGraceTimeMs: number;
+}
+
+/** A prebuilt bundle (tests bundle once per run), else the workflows are bundled at start. */
+export function workflowSource(bundlePath: string | undefined): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  return bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH };
+}
+
+
+export interface DomainWorkerOptions extends WorkerLimits {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  workflowBundlePath?: string;
+  activities: object;
+}
+
+/** A worker for one domain's task queue: the shared workflow bundle and that domain's activities. */
+export function createDomainWorker(options: DomainWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: options.activities,
+    ...workflowSource(options.workflowBundlePath),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,
+    shutdownGraceTime: options.shutdownGraceTimeMs,
+  });
+}

@@ -1,0 +1,88 @@
+import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { LeaveActivities } from '../../activities/hr/leave-activities.js';
+import { ledgerActivity } from '../activity-options.js';
+import { setBusinessStatus } from '../search-attributes.js';
+import {
+  approveUpdate, cancelLeaveUpdate, rejectUpdate, type DecisionArgs, type LeaveApprovalInput, type LeaveApprovalResult,
+} from './types.js';
+
+const hr = proxyActivities<LeaveActivities>(ledgerActivity);
+
+type Status = 'pending' | 'approved' | 'rejected' | 'cancelled' | 'expired';
+
+const refuse = (type: 'not_approver' | 'leave_request_invalid_state', message: string) =>
+  ApplicationFailure.create({ type, message, nonRetryable: true });
+
+/**
+ * Leave approval: the days are reserved when the request is made (in the API's transaction);
+ * this run notifies the approver, waits for an approve/reject/cancel Update, escalates to the
+ * approver's manager after LEAVE_ESCALATION_AFTER, and expires the request after
+ * LEAVE_EXPIRY_AFTER (the reservation is released). An approved leave stays cancellable by the
+ * employee until it starts. Validators refuse, before anything is recorded: anyone but the current
+ * approver (and always the employee) deciding, and any decision once the request is not pending.
+ */
+export async function leaveApproval(input: LeaveApprovalInput): Promise<LeaveApprovalResult> {
+  const key = (step: string) => `${workflowInfo().workflowId}:${step}`;
+  const base = { tenantId: input.tenantId, requestId: input.requestId };
+  let status: Status = 'pending';
+  let approverId = input.approverId;
+  let busy = false;
+  const set = (next: Status) => {
+    status = next;
+    setBusinessStatus(next);
+  };
+
+  async function decide(decision: 'approve' | 'reject' | 'cancel' | 'expire', actorId: string | null, comment?: string) {
+    busy = true;
+    try {
+      await hr.decideLeave({ ...base, decision, actorId, comment: comment ?? null, idempotencyKey: key(decision) });
+      const next: Status = { approve: 'approved', reject: 'rejected', cancel: 'cancelled', expire: 'expired' }[decision] as Status;
+      set(next);
+      await hr.notifyEmployee({ ...base, employeeId: input.employeeId, event: `leave.${next}`, idempotencyKey: key(`notify-${decision}`) });
+    } finally {
+      busy = false;
+    }
+  }
+
+  const validateDecision = (args: DecisionArgs) => {
+    if (args.approverId === input.employeeId || args.approverId !== approverId) {
+      throw refuse('not_approver', 'Only the current approver can decide this request.');
+    }
+    if (status !== 'pending' || busy) throw refuse('leave_request_invalid_state', `The request is ${status}.`);
+  };
+  setHandler(approveUpdate, (args) => decide('approve', args.approverId, args.comment), { validator: validateDecision });
+  setHandler(rejectUpdate, (args) => decide('reject', args.approverId, args.comment), { validator: validateDecision });
+  setHandler(cancelLeaveUpdate, (args) => decide('cancel', args.employeeId), {
+    validator: (args) => {
+      if (args.employeeId !== input.employeeId) throw refuse('not_approver', 'Only the employee can cancel this request.');
+      const started = Date.now() >= Date.parse(`${input.startDate}T00:00:00Z`);
+      if (busy || !(status === 'pending' || (status === 'approved' && !started))) {
+        throw refuse('leave_request_invalid_state', `A ${status} request cannot be cancelled${started ? ' once the leave has started' : ''}.`);
+      }
+    },
+  });
+
+  if (approverId === null) {
+    await decide('approve', null, 'No manager: approved at once.');
+  } else {
+    await hr.notifyApprover({ ...base, approverId, event: 'leave.requested', idempotencyKey: key('notify-requested') });
+    if (!(await condition(() => status !== 'pending', input.escalationAfterMs))) {
+      await condition(() => !busy); // a decision in flight wins over the escalation
+      const escalatedTo = (status as Status) === 'pending' ? await hr.escalateLeave({ ...base, idempotencyKey: key('escalate') }) : null;
+      if (escalatedTo && escalatedTo !== approverId) {
+        approverId = escalatedTo;
+        await hr.notifyApprover({ ...base, approverId, event: 'leave.escalated', idempotencyKey: key('notify-escalated') });
+      }
+      const remainingMs = Math.max(0, input.expiryAfterMs - input.escalationAfterMs);
+      if ((status as Status) === 'pending' && !(await condition(() => status !== 'pending', remainingMs))) {
+        await condition(() => !busy);
+        if (status === 'pending') await decide('expire', null);
+      }
+    }
+  }
+  // An approved leave can still be cancelled by the employee until its first day.
+  const untilStartMs = Date.parse(`${input.startDate}T00:00:00Z`) - Date.now();
+  if ((status as Status) === 'approved' && untilStartMs > 0) await condition(() => status !== 'approved', untilStartMs);
+  await condition(allHandlersFinished);
+  return { status: status as LeaveApprovalResult['status'] };
+}

@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { findEmployee, insertEmployee, listReports } from '../../activities/hr/employees.js';
+import { findEmployee, insertEmployee, listReports, setManager } from '../../activities/hr/employees.js';
 import { allocateLeave, leaveBalances } from '../../activities/hr/leave.js';
 import { errors } from '../../domain/errors.js';
+import { withTransaction } from '../../platform/db.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, listOf } from '../schemas.js';
 import { Country, HalfDays, IsoDate, Year } from './schemas.js';
@@ -14,6 +15,7 @@ const CreateEmployee = z
     hire_date: IsoDate, country: Country.optional(),
   })
   .openapi('CreateEmployee');
+const UpdateEmployee = z.strictObject({ manager_id: z.string().min(1).max(100).nullable() }).openapi('UpdateEmployee');
 const Allocate = z.strictObject({ leave_type: z.string().min(1).max(64), year: z.number().int().min(1900).max(9999), days: HalfDays });
 
 const routes = {
@@ -24,6 +26,11 @@ const routes = {
   }),
   get: createRoute({
     method: 'get', path: '/{id}', tags: ['HR'], summary: 'An employee', request: { params: IdParam },
+    responses: { 200: jsonResponse('The employee', EmployeeBody), ...commonErrors },
+  }),
+  update: createRoute({
+    method: 'post', path: '/{id}', tags: ['HR'], summary: 'Change an employee’s manager (a cycle in the org chart is refused)',
+    request: { params: IdParam, body: jsonBody(UpdateEmployee), headers: idempotencyHeader },
     responses: { 200: jsonResponse('The employee', EmployeeBody), ...commonErrors },
   }),
   reports: createRoute({
@@ -59,6 +66,12 @@ export function employeeRoutes({ pool }: AppDeps) {
       return c.json(serializeEmployee(employee), 201);
     })
     .openapi(routes.get, async (c) => c.json(serializeEmployee(await requireEmployee(tenantOf(c), c.req.valid('param').id)), 200))
+    .openapi(routes.update, async (c) => {
+      const tenantId = tenantOf(c);
+      const { manager_id: managerId } = c.req.valid('json');
+      const employee = await withTransaction(pool, (client) => setManager(client, { tenantId, employeeId: c.req.valid('param').id, managerId }));
+      return c.json(serializeEmployee(employee), 200);
+    })
     .openapi(routes.reports, async (c) => {
       const { depth } = c.req.valid('query');
       const page = await listReports(pool, tenantOf(c), c.req.valid('param').id, depth === 'all' ? 'all' : 1);

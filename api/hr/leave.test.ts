@@ -116,6 +116,17 @@ describe('leave requests', () => {
     expect(all.body.data.map((e: { id: string; depth: number }) => [e.id, e.depth])).toEqual([[manager, 1], [worker, 2]]);
   });
 
+  it('a manager cannot be made a report of their own report: 400', async () => {
+    const { call, ceo, manager, worker } = await company(h);
+    const cycle = await call('POST', `/v1/employees/${ceo}`, { body: { manager_id: worker } });
+    expect(cycle.status).toBe(400);
+    expect(cycle.body.error.code).toBe('parameter_invalid');
+    expect((await call('GET', `/v1/employees/${ceo}`)).body.manager_id).toBeNull();
+    const moved = await call('POST', `/v1/employees/${worker}`, { body: { manager_id: ceo } });
+    expect(moved.body).toMatchObject({ manager_id: ceo });
+    expect((await call('GET', `/v1/employees/${manager}/reports?depth=all`)).body.data).toEqual([]);
+  });
+
   it('a duplicate employee number or email is 409 resource_exists', async () => {
     const { call } = await company(h);
     const body = { employee_number: 'DUP-1', first_name: 'A', last_name: 'B', email: 'dup@example.com', department: 'Ops', hire_date: '2021-01-01' };

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
 import { dropDatabase } from '../platform/migrate.js';
 
 /** Small helpers shared by the benchmarks (they are scripts, not tests: they print results). */
@@ -119,4 +120,25 @@ export interface BatchResult<K extends string> {
   failed: Map<string, number>;
   elapsedS: number;
   latenciesMs: number[];
+}
+
+/** The JSON body of an API answer, or null when it is not JSON (then reported by status only). */
+export function parseBody<T>(text: string): T | null {
+  try {
+    return text ? (JSON.parse(text) as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Deletes the Redis keys a benchmark created (SCAN, so Redis is never blocked), returning how many. */
+export async function deleteKeys(redis: Redis, match: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = nextCursor;
+    if (keys.length > 0) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
 }

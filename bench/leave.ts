@@ -46,7 +46,7 @@ import { createPool } from '../platform/db.js';
 import { ensureDatabase, migrateUp } from '../platform/migrate.js';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
 import { createHrWorker } from '../workers/hr-worker.js';
-import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
+import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase, deleteKeys, parseBody } from './common.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
 // the worker is stopped after the API requests in flight (whose Updates it runs) end.
@@ -280,7 +280,7 @@ async function main(): Promise<void> {
             headers: idempotencyKey === undefined ? headers : { ...headers, 'idempotency-key': idempotencyKey },
             body: body === undefined ? undefined : JSON.stringify(body),
           });
-          const parsed = parseBody(await res.text());
+          const parsed = parseBody<ApiBody>(await res.text());
           return { status: res.status, body: parsed, ms: performance.now() - t0 };
         } catch (err) {
           return { status: 0, body: { error: { code: (err as Error).name } }, ms: performance.now() - t0 };
@@ -533,24 +533,5 @@ async function approveAnatomy(client: Client, requestId: string | undefined): Pr
     .join('\n');
 }
 
-/** The fields of an API answer the bench looks at (null when it is not JSON: reported by status only). */
-function parseBody(text: string): ApiBody | null {
-  try {
-    return text ? (JSON.parse(text) as ApiBody) : null;
-  } catch {
-    return null;
-  }
-}
-
-async function deleteKeys(redis: Redis, match: string): Promise<number> {
-  let deleted = 0;
-  let cursor = '0';
-  do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    cursor = nextCursor;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
 
 runBenchmark(main, abort);

@@ -43,7 +43,7 @@ import { startProcessorsServer, type ProcessorsServer } from '../simulators/proc
 import { createPaymentsWorker } from '../workers/payments-worker.js';
 import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
-import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
+import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase, deleteKeys, parseBody } from './common.js';
 import type { BatchResult as CommonBatchResult } from './common.js';
 import { noopPayment, noopPaymentActivities } from './noop-workflows.js';
 
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
           const res = await app.request('/v1/payments', {
             method: 'POST', headers: { ...headers, 'idempotency-key': idempotencyKey }, body: paymentBody,
           });
-          const body = parseBody(await res.text());
+          const body = parseBody<{ status?: string; error?: { code?: string } }>(await res.text());
           if (res.status === 201 && body?.status === 'captured') return 'ok';
           return `${res.status}:${body?.status ?? body?.error?.code ?? '?'}`;
         } catch (err) {
@@ -380,24 +380,5 @@ async function main(): Promise<void> {
   }
 }
 
-/** The fields of an API answer the bench looks at (null when it is not JSON: reported by status only). */
-function parseBody(text: string): { status?: string; error?: { code?: string } } | null {
-  try {
-    return text ? (JSON.parse(text) as { status?: string; error?: { code?: string } }) : null;
-  } catch {
-    return null;
-  }
-}
-
-async function deleteKeys(redis: Redis, match: string): Promise<number> {
-  let deleted = 0;
-  let cursor = '0';
-  do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    cursor = nextCursor;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
 
 runBenchmark(main, abort);

@@ -1,11 +1,8 @@
 import { z } from 'zod';
-
-/**
- * The one environment schema. Every process parses it once at start-up (`loadConfig`); nothing
- * else reads `process.env`. Units are last in names; every value has a bound.
- */
-const intFromEnv = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+import { booleanFromEnv, durationFromEnv, intFromEnv, jsonFromEnv } from './env.js';
+import { notificationEnv } from './config-notifications.js';
+import { rateLimitEnv } from './config-rate-limits.js';
+import { cacheEnv } from './config-cache.js';
 
 /**
  * Ordered processors per payment method and currency ('*' is the fallback for any currency).
@@ -25,28 +22,10 @@ const DEFAULT_PROCESSOR_ROUTES: ProcessorRoutes = {
   wallet: { '*': ['wallet_ledger'] },
 };
 
-const DURATION_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** A duration such as `500ms`, `5s`, `15m`, `48h` or `7d` (a bare number is milliseconds) → ms. */
-const durationFromEnv = (def: string) =>
-  z.string().default(def).transform((text, ctx) => {
-    const match = /^(\d{1,9})(ms|s|m|h|d)?$/.exec(text.trim());
-    if (!match) {
-      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 5s, 15m, 48h or 7d' });
-      return z.NEVER;
-    }
-    return Number(match[1]) * DURATION_MS[(match[2] ?? 'ms') as keyof typeof DURATION_MS];
-  });
-
-const jsonFromEnv = z.string().transform((text, ctx) => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
-    return z.NEVER;
-  }
-});
-
+/**
+ * The one environment schema. Every process parses it once at start-up (`loadConfig`); nothing
+ * else reads `process.env`. Units are last in names; every value has a bound.
+ */
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -99,7 +78,10 @@ export const configSchema = z.object({
   /** An undecided leave request expires (days released) after this, counted from the request. */
   LEAVE_EXPIRY_AFTER: durationFromEnv('7d'),
   /** The worker creates (or updates) the settlement Schedule at start. */
-  SETTLEMENT_SCHEDULE_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  SETTLEMENT_SCHEDULE_ENABLED: booleanFromEnv('true'),
+  ...notificationEnv,
+  ...rateLimitEnv,
+  ...cacheEnv,
 });
 
 export type Config = z.infer<typeof configSchema>;

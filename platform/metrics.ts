@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The process's Prometheus metrics (contract §7), on one registry that `GET /metrics` renders.
+ * Every metric is defined here once, so names and labels stay consistent across modules.
+ * Label values are bounded sets (route patterns, not raw paths; outcome enums).
+ */
+export const metricsRegistry = new Registry();
+collectDefaultMetrics({ register: metricsRegistry, prefix: 'steadfast_' });
+
+export const metrics = {
+  httpRequests: new Counter({
+    name: 'steadfast_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [metricsRegistry],
+  }),
+  httpRequestDuration: new Histogram({
+    name: 'steadfast_http_request_duration_seconds',
+    help: 'HTTP request latency by method and route pattern.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [metricsRegistry],
+  }),
+  workflowStarts: new Counter({
+    name: 'steadfast_workflow_starts_total',
+    help: 'Workflow starts requested by this process, by workflow type and result (started, already_started, failed).',
+    labelNames: ['workflow_type', 'result'] as const,
+    registers: [metricsRegistry],
+  }),
+  workflowResults: new Counter({
+    name: 'steadfast_workflow_results_total',
+    help: 'Business outcomes seen by this process, by workflow type and status (succeeded, failed, ...).',
+    labelNames: ['workflow_type', 'status'] as const,
+    registers: [metricsRegistry],
+  }),
+  cacheRequests: new Counter({
+    name: 'steadfast_cache_requests_total',
+    help: 'Cache lookups by cache name, tier (l1, l2) and result (hit, miss, stale).',
+    labelNames: ['cache', 'tier', 'result'] as const,
+    registers: [metricsRegistry],
+  }),
+  rateLimitDecisions: new Counter({
+    name: 'steadfast_rate_limit_decisions_total',
+    help: 'Rate-limit decisions by policy and outcome (allowed, limited, fail_open, fail_closed, fallback_limited).',
+    labelNames: ['policy', 'outcome'] as const,
+    registers: [metricsRegistry],
+  }),
+  outboxLagSeconds: new Gauge({
+    name: 'steadfast_outbox_lag_seconds',
+    help: 'Age of the oldest unprocessed outbox event when the relay last looked (0 when empty).',
+    registers: [metricsRegistry],
+  }),
+  outboxRelayed: new Counter({
+    name: 'steadfast_outbox_events_relayed_total',
+    help: 'Outbox events handed to Temporal by the relay, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [metricsRegistry],
+  }),
+  circuitBreakerState: new Gauge({
+    name: 'steadfast_circuit_breaker_state',
+    help: 'Circuit breaker state per dependency: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['breaker'] as const,
+    registers: [metricsRegistry],
+  }),
+  deliveries: new Counter({
+    name: 'steadfast_notification_deliveries_total',
+    help: 'Notification and webhook delivery attempts by channel and outcome.',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [metricsRegistry],
+  }),
+};

@@ -1,2 +1,43 @@
-/** Notifications (issue #5): providers, retries, queues, outbox relay. Spread into the one schema in platform/config.ts. */
-export const notificationEnv = {};
+import { z } from 'zod';
+import { booleanFromEnv, durationFromEnv, intFromEnv } from './env.js';
+
+/**
+ * Notifications (issue #5): providers, retries, task queues, the outbox relay. Spread into the one
+ * schema in platform/config.ts. Provider URLs default to the local simulators `npm start` runs.
+ */
+export const notificationEnv = {
+  /** Workflows run on this queue; deliveries on `<queue>-<channel>-<priority>` (high has more pollers). */
+  TASK_QUEUE_NOTIFICATIONS: z.string().min(1).max(200).default('notifications'),
+  NOTIFICATION_POLLERS_HIGH: intFromEnv(8, 1, 100),
+  NOTIFICATION_POLLERS_NORMAL: intFromEnv(2, 1, 100),
+  /** Email: an SMTP URL (smtp://user:pass@host:port; smtps:// for implicit TLS) and the From address. */
+  SMTP_URL: z.string().url().default('smtp://127.0.0.1:2525'),
+  SMTP_FROM: z.string().min(3).max(320).default('Steadfast <notifications@steadfast.local>'),
+  /** Push: an FCM-like HTTP API taking up to PUSH_BATCH_SIZE tokens per call. */
+  PUSH_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4020/push'),
+  PUSH_BATCH_SIZE: intFromEnv(500, 1, 1_000),
+  /** SMS: a Twilio-like HTTP API (form-encoded, basic auth with the account sid and token). */
+  SMS_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4020/sms'),
+  SMS_ACCOUNT_SID: z.string().min(1).max(100).default('AC_steadfast_dev'),
+  SMS_AUTH_TOKEN: z.string().min(1).max(200).default('dev-token'),
+  SMS_FROM: z.string().min(1).max(32).default('+15550000000'),
+  /** Where the local simulators listen (npm start, tests). */
+  PROVIDERS_SIM_PORT: intFromEnv(4020, 0, 65_535),
+  SMTP_SIM_PORT: intFromEnv(2525, 0, 65_535),
+  /** How long one provider call may take. */
+  PROVIDER_TIMEOUT_MS: intFromEnv(5_000, 50, 120_000),
+  /** Channel deliveries: attempts and exponential backoff (with jitter) between them. */
+  NOTIFICATION_RETRY_MAX_ATTEMPTS: intFromEnv(5, 1, 100),
+  NOTIFICATION_RETRY_INITIAL_INTERVAL: durationFromEnv('1s'),
+  NOTIFICATION_RETRY_MAX_INTERVAL: durationFromEnv('5m'),
+  NOTIFICATION_RETRY_BACKOFF: z.coerce.number().min(1).max(10).default(2),
+  /** Merchant webhooks: retried over hours (defaults: 12 attempts, 30 s doubling up to 2 h ≈ 11 h). */
+  WEBHOOK_RETRY_MAX_ATTEMPTS: intFromEnv(12, 1, 100),
+  WEBHOOK_RETRY_INITIAL_INTERVAL: durationFromEnv('30s'),
+  WEBHOOK_RETRY_MAX_INTERVAL: durationFromEnv('2h'),
+  WEBHOOK_TIMEOUT_MS: intFromEnv(10_000, 100, 60_000),
+  /** The outbox relay (runs in the worker process): batch size and the fallback poll interval. */
+  OUTBOX_RELAY_ENABLED: booleanFromEnv('true'),
+  OUTBOX_BATCH_SIZE: intFromEnv(100, 1, 1_000),
+  OUTBOX_POLL_INTERVAL: durationFromEnv('5s'),
+};

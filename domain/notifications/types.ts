@@ -1,0 +1,50 @@
+/** Notifications (contract §5): channels, priorities, statuses and template shapes. */
+export const CHANNELS = ['email', 'sms', 'push', 'in_app'] as const;
+export type Channel = (typeof CHANNELS)[number];
+/** A delivery goes over a user channel, or to a merchant's webhook endpoint. */
+export type DeliveryChannel = Channel | 'webhook';
+
+export const PRIORITIES = ['high', 'normal'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const DELIVERY_STATUSES = [
+  'queued', 'sent', 'failed', 'dead_lettered', 'skipped_opt_out', 'skipped_no_contact', 'cancelled',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+/** A delivery in one of these states never changes again (except an ops retry of a dead letter). */
+export const FINAL_DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  'sent', 'failed', 'dead_lettered', 'skipped_opt_out', 'skipped_no_contact', 'cancelled',
+];
+
+/** scheduled: waits for scheduled_at; deferred: waits for quiet hours to end; completed: every delivery final. */
+export const NOTIFICATION_STATUSES = ['scheduled', 'deferred', 'processing', 'completed', 'cancelled'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+export interface TemplateChannels {
+  email?: { subject: string; body: string };
+  sms?: { body: string };
+  push?: { title: string; body: string };
+  in_app?: { title: string; body: string };
+}
+
+/** Local wall-clock times `HH:MM` in an IANA time zone; `end` before `start` spans midnight. */
+export interface QuietHours {
+  start: string;
+  end: string;
+  time_zone: string;
+}
+
+/** What a delivery sends, rendered once when the notification is planned (retries send the same). */
+export type RenderedContent =
+  | { channel: 'email'; subject: string; html: string; text: string }
+  | { channel: 'sms'; body: string }
+  | { channel: 'push'; title: string; body: string }
+  | { channel: 'in_app'; title: string; body: string };
+
+/** Domain events the outbox carries (written in the transaction of the change they describe). */
+export const EVENT_TYPES = [
+  'transfer.succeeded', 'payment.captured', 'payment.refunded', 'payment.failed', 'leave.requested', 'leave.decided',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+/** Events a merchant can subscribe a webhook endpoint to ('*' = all of them). */
+export const WEBHOOK_EVENT_TYPES = ['payment.captured', 'payment.refunded', 'payment.failed', 'transfer.succeeded'] as const;

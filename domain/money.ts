@@ -27,3 +27,12 @@ export interface Money {
   amountMinor: number;
   currency: string;
 }
+
+/** A minor-unit amount as a decimal string in the major unit, exact (1050 USD → "10.50", 500 JPY → "500"). */
+export function formatMinor(amountMinor: number, currency: string): string {
+  const exponent = currencyExponent(currency);
+  if (exponent === 0) return String(amountMinor);
+  const digits = String(Math.abs(amountMinor)).padStart(exponent + 1, '0');
+  const sign = amountMinor < 0 ? '-' : '';
+  return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}

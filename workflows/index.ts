@@ -4,3 +4,6 @@ export { topUp } from './wallet/top-up.js';
 export { paymentSaga } from './payments/payment-saga.js';
 export { settlementRun } from './payments/settlement.js';
 export { leaveApproval } from './hr/leave-approval.js';
+export { notification } from './notifications/notification.js';
+export { domainEvent } from './notifications/domain-event.js';
+export { deadLetterRetry } from './notifications/dead-letter-retry.js';

@@ -1,10 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
-import { newId } from '../../domain/ids.js';
 import { LeaveError } from '../../domain/hr/errors.js';
 import { withTransaction } from '../../platform/db.js';
-import { managerOf } from './employees.js';
+import { appendOutboxEvent } from '../outbox/outbox.js';
+import { findEmployee, managerOf } from './employees.js';
 import { decideLeaveRequest, findLeaveRequest, setApprover } from './leave.js';
+import { leaveEventPayload } from './leave-requests.js';
 
 type Step = { tenantId: string; requestId: string; idempotencyKey: string };
 
@@ -18,36 +19,30 @@ async function final<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Writes an outbox row (the notification relay of issue #5 will deliver it) and, only when it is
- * new, the matching history entry: a retried notification neither sends nor records twice.
+ * Records that the recipient was notified. The event itself is in the outbox already, written in
+ * the transaction of the change (request, decision, escalation); the relay delivers it. Keyed, so
+ * a retried step records once.
  */
-async function notify(pool: pg.Pool, step: Step, topic: string, recipientId: string, extra: Record<string, unknown>) {
-  await withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query(
-      `INSERT INTO outbox (id, tenant_id, topic, idempotency_key, payload) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`,
-      [newId('event'), step.tenantId, topic, step.idempotencyKey,
-        { leave_request_id: step.requestId, recipient_id: recipientId, ...extra }],
-    );
-    if (rowCount === 0) return;
-    await client.query(
-      `UPDATE leave_requests SET history = history || jsonb_build_array(jsonb_build_object(
-         'at', now(), 'action', 'notified', 'event', $3::text, 'recipient_id', $4::text)), updated_at = now()
-       WHERE id = $1 AND tenant_id = $2`,
-      [step.requestId, step.tenantId, topic, recipientId],
-    );
-  });
+async function notify(pool: pg.Pool, step: Step, topic: string, recipientId: string) {
+  await pool.query(
+    `UPDATE leave_requests SET history = history || jsonb_build_array(jsonb_build_object(
+       'at', now(), 'action', 'notified', 'event', $3::text, 'recipient_id', $4::text, 'idempotency_key', $5::text)),
+       updated_at = now()
+     WHERE id = $1 AND tenant_id = $2
+       AND NOT history @> jsonb_build_array(jsonb_build_object('idempotency_key', $5::text))`,
+    [step.requestId, step.tenantId, topic, recipientId, step.idempotencyKey],
+  );
 }
 
 /** The steps of the leave approval workflow, each idempotent by its key. */
 export function createLeaveActivities({ pool }: { pool: pg.Pool }) {
   return {
     async notifyApprover(step: Step & { approverId: string; event: string }): Promise<void> {
-      await notify(pool, step, step.event, step.approverId, { role: 'approver' });
+      await notify(pool, step, step.event, step.approverId);
     },
 
     async notifyEmployee(step: Step & { employeeId: string; event: string }): Promise<void> {
-      await notify(pool, step, step.event, step.employeeId, { role: 'employee' });
+      await notify(pool, step, step.event, step.employeeId);
     },
 
     async decideLeave(step: Step & { decision: 'approve' | 'reject' | 'cancel' | 'expire'; actorId: string | null; comment: string | null }) {
@@ -65,9 +60,17 @@ export function createLeaveActivities({ pool }: { pool: pg.Pool }) {
         const next = await managerOf(client, step.tenantId, request.approverId);
         if (!next || next === request.employeeId) return request.approverId;
         try {
-          await setApprover(client, {
+          const escalated = await setApprover(client, {
             tenantId: step.tenantId, requestId: step.requestId, approverId: next,
             note: `Escalated: no decision by ${request.approverId}`, idempotencyKey: step.idempotencyKey,
+          });
+          const employee = await findEmployee(client, step.tenantId, escalated.employeeId);
+          await appendOutboxEvent(client, {
+            tenantId: step.tenantId, topic: 'leave.requested', idempotencyKey: `${step.idempotencyKey}:event`,
+            payload: {
+              ...leaveEventPayload(escalated), approver_id: next, escalated_from: request.approverId,
+              employee_name: employee ? `${employee.firstName} ${employee.lastName}` : escalated.employeeId,
+            },
           });
         } catch (err) {
           // Decided in the meantime (a decision and the escalation raced): nothing to escalate.

@@ -4,8 +4,9 @@ import { assertMayDecide, DECISION_ACTIONS, ledgerMovesFor, nextLeaveStatus, typ
 import type { LeaveHistoryAction, LeaveHistoryEntry, LeaveRequest, LeaveStatus } from '../../domain/hr/types.js';
 import { findEmployee } from './employees.js';
 import { appendLedgerRows } from './leave-ledger.js';
-import { LEAVE_REQUEST_COLUMNS, lockLeaveRequest, toLeaveRequest } from './leave-requests.js';
+import { LEAVE_REQUEST_COLUMNS, leaveEventPayload, lockLeaveRequest, toLeaveRequest } from './leave-requests.js';
 import { pgErrorOf, utcToday } from './rows.js';
+import { appendOutboxEvent } from '../outbox/outbox.js';
 
 /** What happens to a leave request after it was made: decisions and escalation. */
 
@@ -59,7 +60,12 @@ export async function decideLeaveRequest(
     ...(input.comment ? { comment: input.comment } : {}),
     idempotency_key: input.idempotencyKey,
   };
-  return { request: await writeChange(client, current, { status, approverId: current.approverId, entry }), replayed: false };
+  const request = await writeChange(client, current, { status, approverId: current.approverId, entry });
+  await appendOutboxEvent(client, {
+    tenantId: request.tenantId, topic: 'leave.decided', idempotencyKey: `${input.idempotencyKey}:event`,
+    payload: { ...leaveEventPayload(request), decision: status, approver_id: request.approverId, actor_id: input.actorId },
+  });
+  return { request, replayed: false };
 }
 
 export interface ApproverChange {

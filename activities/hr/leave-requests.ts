@@ -10,6 +10,7 @@ import { holidayDatesFor } from './holidays.js';
 import { appendLedgerRows, availableDays } from './leave-ledger.js';
 import { findLeaveType } from './leave-types.js';
 import { assertInTransaction, checkPageLimit, isoDateColumn, pgErrorOf, toDays } from './rows.js';
+import { appendOutboxEvent } from '../outbox/outbox.js';
 
 /** Leave requests: creation (count, check, reserve) and reads. Decisions: leave-decisions.ts. */
 
@@ -83,6 +84,12 @@ export async function createLeaveRequest(
     throw new LeaveError('insufficient_leave_balance', `The leave takes ${days} days; ${available} are available.`);
   }
   const request = await insertRequest(client, { ...input, id, days, approverId: employee.managerId });
+  if (request.approverId) {
+    await appendOutboxEvent(client, {
+      tenantId: input.tenantId, topic: 'leave.requested', idempotencyKey: `${id}:requested`,
+      payload: { ...leaveEventPayload(request), approver_id: request.approverId, employee_name: `${employee.firstName} ${employee.lastName}` },
+    });
+  }
   await appendLedgerRows(client, [{ ...balanceKey, kind: 'reservation', days, leaveRequestId: id, idempotencyKey: `${id}:reserve` }]);
   // Checked under the lock, so this cannot fail; if it does, the code above has a bug.
   const after = await availableDays(client, balanceKey);
@@ -115,6 +122,14 @@ async function insertRequest(
     }
     throw err;
   }
+}
+
+/** What leave events carry (the notification templates' data). */
+export function leaveEventPayload(request: LeaveRequest): Record<string, unknown> {
+  return {
+    leave_request_id: request.id, employee_id: request.employeeId, leave_type: request.leaveType,
+    start_date: request.startDate, end_date: request.endDate, days: request.days, status: request.status,
+  };
 }
 
 /** A replay must ask for the same leave; the same id for other dates is a caller's bug. */

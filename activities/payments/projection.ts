@@ -4,6 +4,7 @@ import { PaymentError, PaymentInvariantError } from '../../domain/payments/error
 import { EVENT_TYPES, nextStatus, type PaymentEvent, type PaymentEventType } from '../../domain/payments/state-machine.js';
 import type { Payment, PaymentMethodType } from '../../domain/payments/types.js';
 import { newId } from '../../domain/ids.js';
+import type { EventType } from '../../domain/notifications/types.js';
 import { prepared, toSafeInt } from '../../platform/db.js';
 
 /**
@@ -11,6 +12,14 @@ import { prepared, toSafeInt } from '../../platform/db.js';
  * status, amounts and the matching event together — so no code path can change a payment
  * without the state machine's consent and an event in the log.
  */
+
+/** Payment events that merchants' webhooks receive (in the outbox with the change, same event id). */
+const OUTBOX_TOPICS: Partial<Record<PaymentEventType, EventType>> = {
+  'payment.captured': 'payment.captured',
+  'payment.partially_refunded': 'payment.refunded',
+  'payment.refunded': 'payment.refunded',
+  'payment.failed': 'payment.failed',
+};
 
 export const PAYMENT_COLUMNS = `id, tenant_id, merchant_account_id, amount, currency, status, amount_capturable,
   amount_captured, amount_refunded, capture_method, payment_method_type, payment_method_brand, payment_method_last4,
@@ -132,13 +141,21 @@ export async function writeTransition(client: pg.PoolClient, current: Payment, w
        RETURNING ${PAYMENT_COLUMNS}),
      e AS (
        INSERT INTO payment_events (id, payment_id, tenant_id, sequence, type, idempotency_key, data)
-       SELECT $14, p.id, p.tenant_id, p.version, $15, $16, $17 FROM p)
+       SELECT $14, p.id, p.tenant_id, p.version, $15, $16, $17 FROM p),
+     o AS (
+       INSERT INTO outbox (id, tenant_id, topic, idempotency_key, payload)
+       SELECT $14, p.tenant_id, $18::text, 'payment_event:' || $14, jsonb_build_object(
+         'payment_id', p.id, 'event_type', $15::text, 'status', p.status, 'amount', p.amount, 'currency', p.currency,
+         'amount_captured', p.amount_captured, 'amount_refunded', p.amount_refunded,
+         'merchant_account_id', p.merchant_account_id, 'failure_code', p.failure_code, 'decline_code', p.decline_code,
+         'metadata', p.metadata)
+       FROM p WHERE $18::text IS NOT NULL)
      SELECT * FROM p`),
     [
       current.id, current.version, status, amounts.amountCapturableMinor, amounts.amountCapturedMinor,
       amounts.amountRefundedMinor, patch.processor ?? null, patch.processorReference ?? null, patch.holdId ?? null,
       patch.failureCode ?? null, patch.declineCode ?? null, patch.paymentMethodBrand ?? null,
-      patch.paymentMethodLast4 ?? null, newId('event'), type, write.idempotencyKey, data,
+      patch.paymentMethodLast4 ?? null, newId('event'), type, write.idempotencyKey, data, OUTBOX_TOPICS[type] ?? null,
     ],
   );
   if (!rows[0]) throw new PaymentInvariantError(`payment ${current.id} changed under its row lock (version ${current.version})`);

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { newId } from '../../domain/ids.js';
 import { withTransaction } from '../../platform/db.js';
 import { placeHold, postHold, voidHold } from '../ledger/ledger.js';
 import { asActivity } from '../ledger/failures.js';
@@ -65,10 +66,18 @@ export function createTransferActivities({ pool, faultDelayBeforePostMs = 0 }: T
             kind: 'transfer',
             referenceId: input.transferId,
           });
+          // The event is written with the change it describes (the relay delivers it later).
           await client.query(
-            `UPDATE transfers SET status = 'succeeded', transaction_id = $2, updated_at = now()
-             WHERE id = $1 AND status = 'pending'`,
-            [input.transferId, posted.transactionId],
+            `WITH t AS (
+               UPDATE transfers SET status = 'succeeded', transaction_id = $2, updated_at = now()
+               WHERE id = $1 AND status = 'pending'
+               RETURNING id, tenant_id, from_account_id, to_account_id, amount, currency, description)
+             INSERT INTO outbox (id, tenant_id, topic, idempotency_key, payload)
+             SELECT $3, t.tenant_id, 'transfer.succeeded', 'transfer.succeeded:' || t.id, jsonb_build_object(
+               'transfer_id', t.id, 'from_account_id', t.from_account_id, 'to_account_id', t.to_account_id,
+               'amount', t.amount, 'currency', t.currency, 'description', t.description, 'status', 'succeeded')
+             FROM t`,
+            [input.transferId, posted.transactionId, newId('event')],
           );
           return { transactionId: posted.transactionId };
         }),

@@ -1,0 +1,110 @@
+import type pg from 'pg';
+import { newId } from '../../domain/ids.js';
+import type { DeliveryChannel } from '../../domain/notifications/types.js';
+import { withTransaction } from '../../platform/db.js';
+import { metrics } from '../../platform/metrics.js';
+import { DeliveryError, type ChannelSenders, type SendResult } from './channels/types.js';
+
+export type AttemptResult = { status: 'sent' | 'failed' | 'retry'; error?: string };
+
+interface DeliveryRow {
+  id: string;
+  tenant_id: string;
+  channel: DeliveryChannel;
+  status: string;
+  notification_id: string | null;
+  event_id: string | null;
+  content: Record<string, unknown> & { to?: unknown };
+  url: string | null;
+  secret: string | null;
+  user_id: string | null;
+}
+
+/**
+ * One attempt of one delivery. Idempotent: a delivery that is not `queued` any more is not sent
+ * again, and every provider call carries the delivery id as its key (the provider dedupes a
+ * resent request; email carries it as its Message-ID). Provider failures are returned, not thrown:
+ * the workflow owns the retry schedule. Only infrastructure errors (database) throw.
+ */
+export async function attemptDelivery(
+  deps: { pool: pg.Pool; senders: ChannelSenders },
+  input: { tenantId: string; deliveryId: string; attempt: number },
+): Promise<AttemptResult> {
+  const { rows: [row] } = await deps.pool.query<DeliveryRow>(
+    `SELECT d.id, d.tenant_id, d.channel, d.status, d.notification_id, d.event_id, d.content, w.url, w.secret, n.user_id
+     FROM deliveries d
+     LEFT JOIN webhook_endpoints w ON w.id = d.endpoint_id
+     LEFT JOIN notifications n ON n.id = d.notification_id
+     WHERE d.id = $1 AND d.tenant_id = $2`,
+    [input.deliveryId, input.tenantId],
+  );
+  if (!row) throw new Error(`delivery ${input.deliveryId} is missing`);
+  if (row.status === 'sent') return { status: 'sent' };
+  if (row.status !== 'queued') return { status: 'failed', error: `delivery is ${row.status}` };
+  if (row.channel === 'in_app') return deliverInApp(deps.pool, row, input.attempt);
+  try {
+    const result = await send(deps.senders, row);
+    await deps.pool.query(
+      `UPDATE deliveries SET status = 'sent', attempts = greatest(attempts, $2), provider_message_id = $3,
+         response_status = $4, last_error = NULL, sent_at = now(), updated_at = now()
+       WHERE id = $1 AND status = 'queued'`,
+      [row.id, input.attempt, result.providerMessageId, result.responseStatus ?? null],
+    );
+    metrics.deliveries.inc({ channel: row.channel, outcome: 'sent' });
+    return { status: 'sent' };
+  } catch (err) {
+    const failure = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, true);
+    await deps.pool.query(
+      `UPDATE deliveries SET status = CASE WHEN $5 THEN status ELSE 'failed' END, attempts = greatest(attempts, $2),
+         last_error = $3, response_status = $4, updated_at = now()
+       WHERE id = $1 AND status = 'queued'`,
+      [row.id, input.attempt, failure.message.slice(0, 1_000), failure.responseStatus ?? null, failure.retryable],
+    );
+    metrics.deliveries.inc({ channel: row.channel, outcome: failure.retryable ? 'retry' : 'failed' });
+    return { status: failure.retryable ? 'retry' : 'failed', error: failure.message };
+  }
+}
+
+function send(senders: ChannelSenders, row: DeliveryRow): Promise<SendResult> {
+  const content = row.content as Record<string, string> & { to: unknown };
+  switch (row.channel) {
+    case 'email':
+      return senders.email.send({
+        to: content.to as string, subject: content.subject ?? '', html: content.html ?? '', text: content.text ?? '',
+        idempotencyKey: row.id,
+      });
+    case 'sms':
+      return senders.sms.send({ to: content.to as string, body: content.body ?? '', idempotencyKey: row.id });
+    case 'push':
+      return senders.push.send({ tokens: content.to as string[], title: content.title ?? '', body: content.body ?? '', idempotencyKey: row.id });
+    case 'webhook':
+      if (!row.url || !row.secret || !row.event_id) throw new DeliveryError('webhook endpoint is missing', false);
+      return senders.webhook.send({ url: row.url, secret: row.secret, eventId: row.event_id, rawBody: content.body ?? '', idempotencyKey: row.id });
+    case 'in_app':
+      throw new Error('in-app deliveries are stored, not sent');
+    default: {
+      const unknown: never = row.channel;
+      throw new Error(`unknown channel ${String(unknown)}`);
+    }
+  }
+}
+
+/** In-app: the message row and the delivery's `sent` commit together; the insert trigger wakes SSE streams. */
+async function deliverInApp(pool: pg.Pool, row: DeliveryRow, attempt: number): Promise<AttemptResult> {
+  await withTransaction(pool, async (client) => {
+    const { rows: [message] } = await client.query(
+      `INSERT INTO inbox_messages (id, tenant_id, user_id, notification_id, title, body)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (notification_id) DO UPDATE SET notification_id = EXCLUDED.notification_id
+       RETURNING id`,
+      [newId('inboxMessage'), row.tenant_id, row.user_id, row.notification_id, row.content.title ?? '', row.content.body ?? ''],
+    );
+    await client.query(
+      `UPDATE deliveries SET status = 'sent', attempts = greatest(attempts, $2), provider_message_id = $3,
+         last_error = NULL, sent_at = now(), updated_at = now() WHERE id = $1 AND status = 'queued'`,
+      [row.id, attempt, message.id],
+    );
+  });
+  metrics.deliveries.inc({ channel: 'in_app', outcome: 'sent' });
+  return { status: 'sent' };
+}

@@ -1,0 +1,85 @@
+import { DEFAULT_TEMPLATES } from '../../domain/notifications/default-templates.js';
+import type { Channel, TemplateChannels } from '../../domain/notifications/types.js';
+import { CHANNELS } from '../../domain/notifications/types.js';
+import { errors } from '../../domain/errors.js';
+import type { Db } from '../../platform/db.js';
+import { isUniqueViolation } from '../../platform/db.js';
+import { checkPageLimit, iso, toPage, type ListPage, type PageQuery } from './rows.js';
+
+/**
+ * Notification templates: a tenant's own, or the built-in DEFAULT_TEMPLATES entry with the same id
+ * (a tenant overrides a built-in one by creating a template with its id).
+ */
+
+export interface Template {
+  id: string;
+  object: 'notification_template';
+  /** `built_in`: from DEFAULT_TEMPLATES (never stored); `tenant`: created through the API. */
+  source: 'tenant' | 'built_in';
+  channels: TemplateChannels;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+const COLUMNS = 'id, channels, created_at, updated_at';
+
+function toTemplate(row: Record<string, unknown>): Template {
+  return {
+    id: row.id as string, object: 'notification_template', source: 'tenant', channels: row.channels as TemplateChannels,
+    created_at: iso(row.created_at), updated_at: iso(row.updated_at),
+  };
+}
+
+/** The channels a template has content for, in the canonical order. */
+export function templateChannels(channels: TemplateChannels): Channel[] {
+  return CHANNELS.filter((channel) => channels[channel] !== undefined);
+}
+
+/** Creates a tenant template; an id the tenant already uses is `409 resource_exists` (update it instead). */
+export async function createTemplate(db: Db, tenantId: string, id: string, channels: TemplateChannels): Promise<Template> {
+  try {
+    const { rows } = await db.query(
+      `INSERT INTO notification_templates (tenant_id, id, channels) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+      [tenantId, id, JSON.stringify(channels)],
+    );
+    return toTemplate(rows[0]);
+  } catch (err) {
+    if (isUniqueViolation(err, 'notification_templates_pkey')) throw errors.resourceExists(`A template with id ${id} already exists.`, 'id');
+    throw err;
+  }
+}
+
+/** Replaces a tenant template's channels; null when the tenant has no template with this id. */
+export async function updateTemplate(db: Db, tenantId: string, id: string, channels: TemplateChannels): Promise<Template | null> {
+  const { rows } = await db.query(
+    `UPDATE notification_templates SET channels = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    [tenantId, id, JSON.stringify(channels)],
+  );
+  return rows[0] ? toTemplate(rows[0]) : null;
+}
+
+/** The tenant's own template (no built-in fallback); null when it has none with this id. */
+export async function getTemplate(db: Db, tenantId: string, id: string): Promise<Template | null> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM notification_templates WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  return rows[0] ? toTemplate(rows[0]) : null;
+}
+
+/** The template a notification uses: the tenant's own, else the built-in one, else null. */
+export async function findTemplate(db: Db, tenantId: string, id: string): Promise<Template | null> {
+  const own = await getTemplate(db, tenantId, id);
+  if (own) return own;
+  const builtIn = Object.hasOwn(DEFAULT_TEMPLATES, id) ? DEFAULT_TEMPLATES[id] : undefined;
+  if (!builtIn) return null;
+  return { id, object: 'notification_template', source: 'built_in', channels: builtIn, created_at: null, updated_at: null };
+}
+
+/** The tenant's own templates in id order (the tenant chooses the ids, so they do not sort by time). */
+export async function listTemplates(db: Db, tenantId: string, page: PageQuery): Promise<ListPage<Template>> {
+  checkPageLimit(page.limit);
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM notification_templates
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+    [tenantId, page.startingAfter ?? null, page.limit + 1],
+  );
+  return toPage(rows, page.limit, toTemplate);
+}

@@ -1,0 +1,42 @@
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type pg from 'pg';
+import type { ChannelSenders } from '../activities/notifications/channels/types.js';
+import { createDeliveryActivities } from '../activities/notifications/delivery-activities.js';
+import { CHANNELS, PRIORITIES, type Priority } from '../domain/notifications/types.js';
+import { deliveryTaskQueue } from '../workflows/notifications/types.js';
+import { createDomainWorker, type WorkerLimits } from './domain-worker.js';
+
+export interface NotificationWorkerOptions extends WorkerLimits {
+  connection: NativeConnection;
+  namespace: string;
+  /** The workflows' queue, and the prefix of the delivery queues. */
+  taskQueue: string;
+  pool: pg.Pool;
+  senders: ChannelSenders;
+  pollers: Record<Priority, number>;
+  workflowBundlePath?: string;
+}
+
+/**
+ * The notification workers: one for the workflows and their control steps, and an activity-only
+ * worker per channel and priority (`notifications-email-high`, …), so a slow SMTP server cannot
+ * hold up push, and high-priority deliveries have pollers of their own (more of them).
+ */
+export async function createNotificationWorkers(options: NotificationWorkerOptions): Promise<Worker[]> {
+  const activities = createDeliveryActivities({ pool: options.pool, senders: options.senders });
+  const workers = [await createDomainWorker({ ...options, activities })];
+  for (const channel of [...CHANNELS, 'webhook'] as const) {
+    for (const priority of PRIORITIES) {
+      workers.push(await Worker.create({
+        connection: options.connection,
+        namespace: options.namespace,
+        taskQueue: deliveryTaskQueue(options.taskQueue, channel, priority),
+        activities: { attemptDelivery: activities.attemptDelivery },
+        maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+        maxConcurrentActivityTaskPolls: options.pollers[priority],
+        shutdownGraceTime: options.shutdownGraceTimeMs,
+      }));
+    }
+  }
+  return workers;
+}

@@ -1,0 +1,148 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import pg from 'pg';
+import { metrics } from '../platform/metrics.js';
+import { TenantId, BusinessStatus } from '../workflows/search-attributes.js';
+import type { DomainEventInput } from '../workflows/notifications/types.js';
+
+export interface OutboxRelayOptions {
+  pool: pg.Pool;
+  /** A dedicated connection string for LISTEN (a pooled client cannot hold a LISTEN). */
+  databaseUrl: string;
+  temporal: Client;
+  batchSize: number;
+  pollIntervalMs: number;
+  /** Everything the event workflow needs from config except the event itself. */
+  eventInput: Omit<DomainEventInput, 'tenantId' | 'eventId' | 'topic'>;
+  taskQueue: string;
+  /** Only these tenants' events (tests share one database); all when absent. */
+  tenantIds?: string[];
+  /** Fault injection for tests: runs after the workflows started, before the rows are marked. */
+  afterStart?: (eventIds: string[]) => Promise<void>;
+}
+
+export interface OutboxRelay {
+  /** Claims and relays batches until the outbox is empty; returns how many events it relayed. */
+  drain(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+interface Claimed {
+  id: string;
+  tenant_id: string;
+  topic: string;
+  created_at: Date;
+}
+
+/**
+ * The transactional outbox's relay. In one transaction it claims a bounded batch of unprocessed
+ * events (`FOR UPDATE SKIP LOCKED`: relays in several processes share the work), starts the
+ * `event-<evt_id>` workflow of each (an id Temporal refuses to start twice, even after the run
+ * closed), and marks them processed. A crash before the commit leaves them unprocessed: the next
+ * relay starts them again, Temporal answers "already started", and they are marked — each event
+ * reaches its workflow exactly once. It sleeps on LISTEN outbox (a trigger NOTIFYs on insert), with
+ * a poll as a safety net.
+ */
+export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
+  let stopped = false;
+  let wake: (() => void) | null = null;
+  const listener = new pg.Client({ connectionString: options.databaseUrl });
+  listener.on('notification', () => wake?.());
+  listener.on('error', () => undefined); // the poll keeps the relay going; a restart re-listens
+  await listener.connect();
+  await listener.query('LISTEN outbox');
+
+  async function relayBatch(): Promise<number> {
+    const client = await options.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<Claimed>(
+        `SELECT id, tenant_id, topic, created_at FROM outbox
+         WHERE processed_at IS NULL AND ($2::text[] IS NULL OR tenant_id = ANY($2))
+         ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [options.batchSize, options.tenantIds ?? null],
+      );
+      const oldest = rows[0]?.created_at;
+      metrics.outboxLagSeconds.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
+      await Promise.all(rows.map((row) => startEventWorkflow(options, row)));
+      if (options.afterStart) {
+        try {
+          await options.afterStart(rows.map((row) => row.id));
+        } catch (err) {
+          broken = true;
+          throw err;
+        }
+      }
+      await client.query('UPDATE outbox SET processed_at = now() WHERE id = ANY($1)', [rows.map((row) => row.id)]);
+      await client.query('COMMIT');
+      for (const row of rows) metrics.outboxRelayed.inc({ topic: row.topic });
+      return rows.length;
+    } catch (err) {
+      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      // A simulated crash destroys the connection, as a dead process would.
+      client.release(broken ? new Error('relay crashed') : undefined);
+    }
+  }
+
+  async function drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const relayed = await relayBatch();
+      total += relayed;
+      if (relayed < options.batchSize) return total;
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await drain();
+      } catch (err) {
+        if (!stopped) console.error('[outbox-relay] batch failed; retrying', (err as Error).message);
+      }
+      if (stopped) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.pollIntervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = null;
+    }
+  })();
+
+  return {
+    drain,
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+      await listener.end().catch(() => undefined);
+    },
+  };
+}
+
+async function startEventWorkflow(options: OutboxRelayOptions, row: Claimed): Promise<void> {
+  const input: DomainEventInput = { ...options.eventInput, tenantId: row.tenant_id, eventId: row.id, topic: row.topic };
+  try {
+    await options.temporal.workflow.start('domainEvent', {
+      taskQueue: options.taskQueue,
+      workflowId: `event-${row.id}`,
+      args: [input],
+      // Never a second run for one event, even after the first closed.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [{ key: TenantId, value: row.tenant_id }, { key: BusinessStatus, value: 'pending' }],
+    });
+    metrics.workflowStarts.inc({ workflow_type: 'domainEvent', result: 'started' });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+      metrics.workflowStarts.inc({ workflow_type: 'domainEvent', result: 'failed' });
+      throw err;
+    }
+    metrics.workflowStarts.inc({ workflow_type: 'domainEvent', result: 'already_started' });
+  }
+}

@@ -1,0 +1,60 @@
+import { ActivityFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import type { DeliveryActivities } from '../../activities/notifications/delivery-activities.js';
+import type { Channel, Priority } from '../../domain/notifications/types.js';
+import { deliveryTaskQueue, type RetrySettings } from './types.js';
+
+/**
+ * One provider call per activity. A worker crash or a database hiccup is retried by Temporal with
+ * the same attempt number (the provider dedupes by the delivery's key); provider failures come back
+ * as values so that this loop owns the schedule: Temporal's retry policy has no jitter.
+ */
+const ATTEMPT_OPTIONS = {
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
+} as const;
+
+/** Exponential backoff with "equal jitter": half fixed, half random (deterministic in a workflow). */
+export function backoffMs(retry: RetrySettings, attempt: number): number {
+  const exponential = retry.initialIntervalMs * retry.backoffCoefficient ** (attempt - 1);
+  const capped = Math.min(retry.maxIntervalMs, exponential);
+  return Math.round(capped / 2 + Math.random() * (capped / 2));
+}
+
+export type DeliveryOutcome = 'sent' | 'failed' | 'dead_lettered';
+
+export interface DeliverArgs {
+  tenantId: string;
+  deliveryId: string;
+  channel: Channel | 'webhook';
+  priority: Priority;
+  retry: RetrySettings;
+  queuePrefix: string;
+  /** The first attempt number (an ops retry of a dead letter continues the count). */
+  firstAttempt?: number;
+}
+
+/**
+ * Delivers one delivery: attempts on the channel's task queue for its priority, backoff between
+ * them, and after the last one the delivery is dead-lettered (recorded on the control queue).
+ */
+export async function deliverWithRetries(args: DeliverArgs): Promise<DeliveryOutcome> {
+  const channelActivities = proxyActivities<DeliveryActivities>({
+    ...ATTEMPT_OPTIONS,
+    taskQueue: deliveryTaskQueue(args.queuePrefix, args.channel, args.priority),
+  });
+  const control = proxyActivities<DeliveryActivities>(ATTEMPT_OPTIONS);
+  const first = args.firstAttempt ?? 1;
+  const last = first + args.retry.maxAttempts - 1;
+  for (let attempt = first; attempt <= last; attempt++) {
+    try {
+      const result = await channelActivities.attemptDelivery({ tenantId: args.tenantId, deliveryId: args.deliveryId, attempt });
+      if (result.status !== 'retry') return result.status;
+    } catch (err) {
+      // The activity itself kept failing (not the provider): counts as a failed attempt.
+      if (!(err instanceof ActivityFailure)) throw err;
+    }
+    if (attempt < last) await sleep(backoffMs(args.retry, attempt - first + 1));
+  }
+  await control.deadLetter({ tenantId: args.tenantId, deliveryId: args.deliveryId, attempts: last });
+  return 'dead_lettered';
+}

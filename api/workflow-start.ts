@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { metrics } from '../platform/metrics.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 
 export interface StartOptions {
@@ -26,9 +27,11 @@ export async function startAndWait(options: StartOptions): Promise<boolean> {
   const timer = setTimeout(() => abort.abort(), options.waitMs);
   try {
     await options.temporal.withAbortSignal(abort.signal, () => handle.result());
+    metrics.workflowResults.inc({ workflow_type: options.workflowType, status: 'completed' });
     return true;
   } catch {
     // Closed with a failure (the row says why), or the wait window passed (still pending).
+    if (!abort.signal.aborted) metrics.workflowResults.inc({ workflow_type: options.workflowType, status: 'failed' });
     return !abort.signal.aborted;
   } finally {
     clearTimeout(timer);
@@ -50,9 +53,11 @@ export async function startWorkflow(options: Omit<StartOptions, 'waitMs'>) {
       ],
     });
   } catch (err) {
+    metrics.workflowStarts.inc({ workflow_type: options.workflowType, result: 'failed' });
     await options.undoIfNotStarted();
     throw err;
   }
+  metrics.workflowStarts.inc({ workflow_type: options.workflowType, result: 'started' });
   return handle;
 }
 

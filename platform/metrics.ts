@@ -36,7 +36,7 @@ export const metrics = {
   }),
   cacheRequests: new Counter({
     name: 'steadfast_cache_requests_total',
-    help: 'Cache lookups by cache name, tier (l1, l2) and result (hit, miss, stale).',
+    help: 'Cache lookups by cache kind, tier (l1, l2) and result (hit, miss, stale: served within grace after a loader failure, error: L2 unreachable).',
     labelNames: ['cache', 'tier', 'result'] as const,
     registers: [metricsRegistry],
   }),

@@ -123,6 +123,9 @@ async function main(): Promise<void> {
   const demo = await prepareStores();
   // The simulated card acquirers and bank stand in for outside processors (PROCESSORS_URL).
   startChild('processors', 'simulators/processors/main.ts');
+  // A local SMTP server and fake push/SMS providers stand in for the real ones (SMTP_URL, *_PROVIDER_URL).
+  startChild('smtp', 'simulators/smtp/main.ts');
+  startChild('providers', 'simulators/providers/main.ts');
   startChild('worker', 'workers/main.ts');
   startChild('api', 'api/main.ts');
   await waitForApi(60_000);
@@ -133,6 +136,8 @@ async function main(): Promise<void> {
     API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
     Temporal UI    http://localhost:${config.TEMPORAL_UI_PORT}
     Processors sim ${config.PROCESSORS_URL}   (simulated acquirers and bank)
+    SMTP sim       ${config.SMTP_URL}
+    Push/SMS sim   ${config.PUSH_PROVIDER_URL}, ${config.SMS_PROVIDER_URL}
     Demo tenant    ${demo.id}
     Demo API key   ${demo.apiKey}
     Admin API key  ${adminApiKey}

@@ -10,6 +10,8 @@ import { loadConfig, type Config } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { createHrWorker } from '../workers/hr-worker.js';
+import { createNotificationWorkers } from '../workers/notifications-worker.js';
+import { createChannelSenders } from '../activities/notifications/channels/index.js';
 import { createPaymentsWorker } from '../workers/payments-worker.js';
 import { createWalletWorker } from '../workers/wallet-worker.js';
 
@@ -32,6 +34,15 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     TASK_QUEUE_WALLET: `test-${randomUUID()}`,
     TASK_QUEUE_PAYMENTS: `test-payments-${randomUUID()}`,
     TASK_QUEUE_HR: `test-hr-${randomUUID()}`,
+    TASK_QUEUE_NOTIFICATIONS: `test-notifications-${randomUUID()}`,
+    NOTIFICATION_RETRY_INITIAL_INTERVAL: '100ms',
+    NOTIFICATION_RETRY_MAX_INTERVAL: '400ms',
+    NOTIFICATION_RETRY_MAX_ATTEMPTS: '3',
+    WEBHOOK_RETRY_INITIAL_INTERVAL: '100ms',
+    WEBHOOK_RETRY_MAX_INTERVAL: '400ms',
+    WEBHOOK_RETRY_MAX_ATTEMPTS: '3',
+    PROVIDER_TIMEOUT_MS: '2000',
+    WEBHOOK_TIMEOUT_MS: '2000',
     PROCESSORS_URL: inject('processorsUrl'),
     PROCESSOR_TIMEOUT_MS: '1000',
     ADMIN_API_KEY: ADMIN_KEY,
@@ -86,7 +97,9 @@ function caller(app: ReturnType<typeof createApp>, key: string | null): Call {
  * Everything a test file needs against the real services: a pool, Redis, a Temporal client, the
  * API app in process and (by default) a wallet worker on the file's own task queue.
  */
-export async function startHarness(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { env?: Record<string, string>; worker?: boolean; notifications?: boolean } = {},
+): Promise<Harness> {
   installQuietRuntime();
   const config = testConfig(options.env);
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
@@ -107,15 +120,25 @@ export async function startHarness(options: { env?: Record<string, string>; work
       maxConcurrentWorkflowTaskExecutions: 40,
       shutdownGraceTimeMs: 2_000,
     };
+    const closers: (() => void)[] = [];
     const workers: Worker[] = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: overrides.faultDelayBeforePostMs ?? 0 }),
       await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool }) }),
       await createHrWorker({ ...common, taskQueue: config.TASK_QUEUE_HR }),
     ];
+    if (options.notifications) {
+      const senders = createChannelSenders(config);
+      workers.push(...await createNotificationWorkers({
+        ...common, taskQueue: config.TASK_QUEUE_NOTIFICATIONS, senders,
+        pollers: { high: config.NOTIFICATION_POLLERS_HIGH, normal: config.NOTIFICATION_POLLERS_NORMAL },
+      }));
+      closers.push(() => senders.email.close());
+    }
     const running = Promise.all(workers.map((worker) => worker.run()));
     const stop = async () => {
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
+      for (const close of closers) close();
       await workerConnection.close();
     };
     stoppers.push(stop);

@@ -3,7 +3,13 @@ import { NativeConnection } from '@temporalio/worker';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { loadConfig } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
+import type pg from 'pg';
+import { createChannelSenders } from '../activities/notifications/channels/index.js';
+import type { Config } from '../platform/config.js';
+import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { createHrWorker } from './hr-worker.js';
+import { createNotificationWorkers } from './notifications-worker.js';
+import { startOutboxRelay } from './outbox-relay.js';
 import { createPaymentsWorker } from './payments-worker.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
 import { createWalletWorker } from './wallet-worker.js';
@@ -25,19 +31,29 @@ async function main(): Promise<void> {
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
   };
+  const senders = createChannelSenders(config);
+  let relay: { stop(): Promise<void> } | null = null;
   try {
     if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config);
     const workers = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: config.FAULT_DELAY_BEFORE_POST_MS }),
       await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool }) }),
       await createHrWorker({ ...common, taskQueue: config.TASK_QUEUE_HR }),
+      ...await createNotificationWorkers({
+        ...common, taskQueue: config.TASK_QUEUE_NOTIFICATIONS, senders,
+        pollers: { high: config.NOTIFICATION_POLLERS_HIGH, normal: config.NOTIFICATION_POLLERS_NORMAL },
+      }),
     ];
-    const queues = [config.TASK_QUEUE_WALLET, config.TASK_QUEUE_PAYMENTS, config.TASK_QUEUE_HR].map((q) => `"${q}"`).join(', ');
+    const queues = [config.TASK_QUEUE_WALLET, config.TASK_QUEUE_PAYMENTS, config.TASK_QUEUE_HR, `${config.TASK_QUEUE_NOTIFICATIONS}(-*)`]
+      .map((q) => `"${q}"`).join(', ');
     console.log(`[worker] polling ${queues} on ${config.TEMPORAL_ADDRESS}`);
+    relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool) : null;
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
     await Promise.all(workers.map((worker) => worker.run()));
     console.log('[worker] drained and stopped');
   } finally {
+    await relay?.stop();
+    senders.email.close();
     await connection.close();
     await pool.end();
   }
@@ -53,6 +69,25 @@ async function scheduleSettlement(config: ReturnType<typeof loadConfig>): Promis
   } finally {
     await connection.close();
   }
+}
+
+/** The outbox relay runs beside the workers: it stops (first) when they drain. */
+async function startRelay(config: Config, pool: pg.Pool) {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const relay = await startOutboxRelay({
+    pool, databaseUrl: config.DATABASE_URL, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL, taskQueue: config.TASK_QUEUE_NOTIFICATIONS,
+    eventInput: eventWorkflowSettings(config),
+  });
+  process.once('SIGTERM', () => void relay.stop());
+  process.once('SIGINT', () => void relay.stop());
+  console.log('[worker] outbox relay listening');
+  return {
+    async stop() {
+      await relay.stop();
+      await connection.close();
+    },
+  };
 }
 
 main().catch((err) => {

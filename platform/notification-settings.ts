@@ -1,0 +1,31 @@
+import type { Config } from './config.js';
+import type { DomainEventInput, RetrySettings } from '../workflows/notifications/types.js';
+
+/** Retry settings from config, handed to the workflows in their input (workflows read no env). */
+export function notificationRetry(config: Config): RetrySettings {
+  return {
+    maxAttempts: config.NOTIFICATION_RETRY_MAX_ATTEMPTS,
+    initialIntervalMs: config.NOTIFICATION_RETRY_INITIAL_INTERVAL,
+    maxIntervalMs: config.NOTIFICATION_RETRY_MAX_INTERVAL,
+    backoffCoefficient: config.NOTIFICATION_RETRY_BACKOFF,
+  };
+}
+
+export function webhookRetry(config: Config): RetrySettings {
+  return {
+    maxAttempts: config.WEBHOOK_RETRY_MAX_ATTEMPTS,
+    initialIntervalMs: config.WEBHOOK_RETRY_INITIAL_INTERVAL,
+    maxIntervalMs: config.WEBHOOK_RETRY_MAX_INTERVAL,
+    backoffCoefficient: 2,
+  };
+}
+
+/** What every `event-<evt_id>` run gets besides its event. */
+export function eventWorkflowSettings(config: Config): Omit<DomainEventInput, 'tenantId' | 'eventId' | 'topic'> {
+  return {
+    notificationRetry: notificationRetry(config),
+    webhookRetry: webhookRetry(config),
+    deliveryQueuePrefix: config.TASK_QUEUE_NOTIFICATIONS,
+    notificationTaskQueue: config.TASK_QUEUE_NOTIFICATIONS,
+  };
+}

@@ -3,7 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { appendOutboxEvent } from '../activities/outbox/outbox.js';
+import { withTransaction } from '../platform/db.js';
+import { eventWorkflowSettings } from '../platform/notification-settings.js';
+import { providersControl } from '../simulators/providers/client.js';
+import { startProvidersServer, type ProvidersServer } from '../simulators/providers/server.js';
 import { createAccount, startHarness, type Call, type Harness } from '../test/harness.js';
+import { settled } from '../test/notifications.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 /** Every workflow and outcome whose history is kept as a fixture. */
@@ -11,14 +17,21 @@ const SCENARIOS = [
   'p2pTransfer-succeeded', 'p2pTransfer-insufficient_funds', 'topUp-flaky', 'topUp-declined',
   'paymentSaga-captured', 'paymentSaga-declined', 'paymentSaga-capture_fails', 'paymentSaga-manual_refunded',
   'leaveApproval-approved', 'leaveApproval-rejected', 'leaveApproval-auto_approved',
+  'notification-sent', 'notification-cancelled', 'domainEvent-webhook', 'deadLetterRetry-sent',
 ] as const;
 
 let h: Harness;
+let providers: ProvidersServer;
 beforeAll(async () => {
-  h = await startHarness({ env: { API_WAIT_WINDOW_MS: '30000' } });
+  providers = await startProvidersServer({ port: 0 });
+  h = await startHarness({
+    notifications: true,
+    env: { API_WAIT_WINDOW_MS: '30000', PUSH_PROVIDER_URL: `${providers.url}/push`, SMS_PROVIDER_URL: `${providers.url}/sms` },
+  });
 });
 afterAll(async () => {
   await h?.close();
+  await providers?.close();
 });
 
 /** Runs each scenario through the API and returns its workflow id. */
@@ -35,6 +48,7 @@ async function runScenarios(): Promise<Record<(typeof SCENARIOS)[number], string
     body: { amount: 500, currency: 'USD', merchant_account_id: merchant, capture_method: captureMethod, payment_method: { type: 'card', token } },
   })).body.id as string;
   const leave = await leaveScenarios(tenant.call);
+  const notifications = await notificationScenarios(tenant);
   const manual = await pay('tok_visa', 'manual');
   await tenant.call('POST', `/v1/payments/${manual}/capture`, { body: { amount: 400 } });
   await tenant.call('POST', `/v1/payments/${manual}/refunds`, { body: {} });
@@ -50,6 +64,48 @@ async function runScenarios(): Promise<Record<(typeof SCENARIOS)[number], string
     'p2pTransfer-insufficient_funds': `transfer-${(await transfer(600)).body.id}`,
     'topUp-flaky': `topup-${(await topUp('btok_flaky')).body.id}`,
     'topUp-declined': `topup-${(await topUp('btok_insufficient_funds')).body.id}`,
+    ...notifications,
+  };
+}
+
+/** A sent and a cancelled notification, a webhook event, and an ops retry of a dead letter. */
+async function notificationScenarios(tenant: { id: string; call: Call }) {
+  const { call } = tenant;
+  await call('POST', '/v1/notification-templates', {
+    body: { id: 'replay', channels: { sms: { body: 'Hi {{name}}' }, in_app: { title: 'Hi', body: 'Hi {{name}}' } } },
+  });
+  await call('PUT', '/v1/users/replay_user/contacts', { body: { phone: '+15557654321' } });
+  const notify = async (extra: Record<string, unknown>) => (await call('POST', '/v1/notifications', {
+    body: { user_id: 'replay_user', template_id: 'replay', data: { name: 'R' }, channels: ['sms', 'in_app'], priority: 'normal', ...extra },
+  })).body.id as string;
+  const sent = await notify({});
+  const cancelled = await notify({ scheduled_at: new Date(Date.now() + 3_600_000).toISOString() });
+  await call('POST', `/v1/notifications/${cancelled}/cancel`, { body: {} });
+  await settled(call, sent);
+
+  const sim = providersControl(providers.url);
+  await sim.fault({ provider: 'sms', mode: 'always', status: 500 });
+  const dead = await notify({});
+  const deadSms = (await settled(call, dead)).deliveries.find((d) => d.channel === 'sms')!.id;
+  await sim.clearFaults();
+  await h.admin('POST', `/v1/ops/dead-letters/${deadSms}/retry`, { body: {} });
+
+  await call('POST', '/v1/webhook-endpoints', { body: { url: `${providers.url}/webhooks/replay`, events: ['*'] } });
+  const eventId = await withTransaction(h.pool, (client) => appendOutboxEvent(client, {
+    tenantId: tenant.id, topic: 'payment.failed', idempotencyKey: `replay-${Date.now()}`, payload: { payment_id: 'pay_replay', amount: 1, currency: 'USD' },
+  }));
+  const event = await h.temporal.workflow.start('domainEvent', {
+    workflowId: `event-${eventId}`, taskQueue: h.config.TASK_QUEUE_NOTIFICATIONS,
+    args: [{ ...eventWorkflowSettings(h.config), tenantId: tenant.id, eventId: eventId!, topic: 'payment.failed' }],
+  });
+  await event.result();
+  const retry = h.temporal.workflow.getHandle(`dead-letter-retry-${deadSms}-1`);
+  await retry.result();
+  return {
+    'notification-sent': `notification-${sent}`,
+    'notification-cancelled': `notification-${cancelled}`,
+    'domainEvent-webhook': event.workflowId,
+    'deadLetterRetry-sent': retry.workflowId,
   };
 }
 

@@ -3,6 +3,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { accountRoutes } from './accounts/routes.js';
+import { adminProductRoutes } from './admin/products.js';
 import { tenantRoutes } from './admin/tenants.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { healthRoutes } from './health/routes.js';
@@ -10,25 +11,42 @@ import { authenticate } from './middleware/auth.js';
 import { notFound, onError } from './middleware/errors.js';
 import { idempotency } from './middleware/idempotency.js';
 import { jsonBody } from './middleware/json-body.js';
+import { apiRateLimiter, limitApiKey, limitUnauthenticated } from './middleware/rate-limit.js';
+import { httpMetrics, metricsEndpoint } from './middleware/metrics.js';
 import { ledgerAuditRoutes } from './ops/ledger-audit.js';
 import { workflowOpsRoutes } from './ops/workflows.js';
+import { deadLetterRoutes } from './ops/dead-letters.js';
+import { notificationRoutes } from './notifications/notifications.js';
+import { notificationTemplateRoutes } from './notifications/templates.js';
+import { userRoutes } from './notifications/users.js';
+import { webhookEndpointRoutes } from './notifications/webhook-endpoints.js';
 import { topUpRoutes } from './topups/routes.js';
 import { transferRoutes } from './transfers/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { employeeRoutes } from './hr/employees.js';
 import { leaveRequestRoutes } from './hr/leave-requests.js';
 import { holidayRoutes, leaveTypeRoutes } from './hr/reference.js';
+import { exchangeRateRoutes } from './reference/exchange-rates.js';
+import { productRoutes } from './reference/products.js';
+import { createCacheClosedWith } from '../platform/cache/index.js';
 
 /** The HTTP API: one sub-app per resource, one error handler, the contract's middleware chain. */
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
   app.onError(onError);
   app.notFound(notFound);
+  app.use('*', httpMetrics());
   app.use('*', requestId({ headerName: 'Request-Id' }));
   app.use('*', secureHeaders());
 
-  app.route('/', healthRoutes(deps));
+  const rateLimiter = apiRateLimiter(deps);
+  const limits = { limiter: rateLimiter, routes: deps.config.RATE_LIMIT_ROUTES, trustProxyHops: deps.config.TRUST_PROXY };
+  app.route('/', healthRoutes({ ...deps, rateLimiter }));
+  app.get('/metrics', metricsEndpoint(deps));
+  const cache = deps.cache ?? createCacheClosedWith(deps.redis, deps.config);
+  app.use('/v1/*', limitUnauthenticated(limits)); // counts bad keys per IP: must wrap authenticate
   app.use('/v1/*', authenticate({ pool: deps.pool, adminApiKey: deps.adminApiKey }));
+  app.use('/v1/*', limitApiKey(limits));
   app.use('/v1/*', jsonBody());
   app.use('/v1/*', idempotency({
     pool: deps.pool,
@@ -49,7 +67,15 @@ export function createApp(deps: AppDeps) {
     .route('/v1/holidays', holidayRoutes(deps))
     .route('/v1/leave-requests', leaveRequestRoutes(deps))
     .route('/v1/ops/ledger/audit', ledgerAuditRoutes(deps))
-    .route('/v1/ops/workflows', workflowOpsRoutes(deps));
+    .route('/v1/ops/workflows', workflowOpsRoutes(deps))
+    .route('/v1/notification-templates', notificationTemplateRoutes(deps))
+    .route('/v1/users', userRoutes(deps))
+    .route('/v1/notifications', notificationRoutes(deps))
+    .route('/v1/webhook-endpoints', webhookEndpointRoutes(deps))
+    .route('/v1/ops/dead-letters', deadLetterRoutes(deps))
+    .route('/v1/exchange-rates', exchangeRateRoutes({ config: deps.config, cache }))
+    .route('/v1/products', productRoutes({ pool: deps.pool, cache }))
+    .route('/v1/admin/products', adminProductRoutes({ pool: deps.pool, cache }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

@@ -2,7 +2,10 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { Cache } from '../platform/cache/index.js';
 import type { Config } from '../platform/config.js';
+import type { RateLimiter } from '../platform/rate-limit/index.js';
+import type { InboxListener } from './notifications/inbox-listener.js';
 import { toApiError } from './validation.js';
 
 export type Auth = { kind: 'admin'; scope: 'admin' } | { kind: 'tenant'; scope: string; tenantId: string };
@@ -18,6 +21,23 @@ export interface AppDeps {
   pool: pg.Pool;
   redis: Redis;
   temporal: Client;
+  /**
+   * The two-tier cache (reference data only). Absent: `createApp` builds one on `redis` whose
+   * subscriber connection closes when `redis` ends; an owner passing its own must `close()` it.
+   */
+  cache?: Cache;
+  /**
+   * The one LISTEN connection behind the inbox streams (SSE). Absent: the users router creates
+   * one on first use, which drops its connection after the last stream has been closed a while;
+   * an owner passing its own must `close()` it (that also ends the open streams).
+   */
+  inboxListener?: InboxListener;
+  /**
+   * The API rate limiter (contract §7). Absent: `createApp` builds one from `config` on its own
+   * connection to the server of `redis`, closed when `redis` ends; an owner passing its own must
+   * `close()` it.
+   */
+  rateLimiter?: RateLimiter;
 }
 
 /** A sub-app whose request validation failures become the contract's errors. */

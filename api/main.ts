@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { loadConfig, requireAdminKey } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
+import { createApiRateLimiter } from '../platform/rate-limit/index.js';
 import { createApp } from './app.js';
 import { purgeExpiredIdempotencyKeys } from './middleware/idempotency.js';
 
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
   redis.on('error', (err) => console.error('[api] redis:', err.message));
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = createApp({ config, adminApiKey, pool, redis, temporal });
+  const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
+  const app = createApp({ config, adminApiKey, pool, redis, temporal, rateLimiter });
 
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>
     console.log(`[api] listening on http://${config.HOST}:${info.port}`),
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
     console.log(`[api] ${signal}: no longer accepting, finishing open requests`);
     clearInterval(purge);
     server.close(() => {
-      void Promise.allSettled([pool.end(), redis.quit(), connection.close()]).then(() => {
+      void Promise.allSettled([pool.end(), redis.quit(), connection.close(), rateLimiter?.close()]).then(() => {
         console.log('[api] stopped');
         process.exit(0);
       });

@@ -51,3 +51,27 @@ export async function noopPayment(input: PaymentSagaInput): Promise<PaymentSagaR
   await processor.noopCapture({ paymentId: input.paymentId, amountMinor: input.amountMinor });
   return { status: 'captured', failureCode: null };
 }
+
+/** No-op stand-ins for the in-app path of `notification`: plan, one delivery attempt, status. */
+export const noopNotificationActivities = {
+  async noopPlanNotification(_input: { notificationId: string }): Promise<{ deferUntil: null }> {
+    return { deferUntil: null };
+  },
+  async noopAttemptDelivery(_input: { notificationId: string }): Promise<{ status: 'sent' }> {
+    return { status: 'sent' };
+  },
+  async noopSetNotificationStatus(_input: { notificationId: string }): Promise<void> {},
+};
+
+/**
+ * The activities of an in-app `notification` run with no work in them: two control steps on the
+ * workflow's queue (`ledgerActivity` options) and one attempt on the delivery queue, like the real one.
+ */
+export async function noopNotification(input: { notificationId: string; deliveryQueue: string }): Promise<{ status: 'completed' }> {
+  const control = proxyActivities<typeof noopNotificationActivities>(ledgerActivity);
+  const channel = proxyActivities<typeof noopNotificationActivities>({ ...ledgerActivity, startToCloseTimeout: '2m', taskQueue: input.deliveryQueue });
+  await control.noopPlanNotification(input);
+  await channel.noopAttemptDelivery(input);
+  await control.noopSetNotificationStatus(input);
+  return { status: 'completed' };
+}

@@ -56,6 +56,10 @@ export const errors = {
     new ApiError(403, 'permission_error', 'not_approver', message),
   leaveRequestInvalidState: (message = 'The leave request cannot do this in its current status.') =>
     new ApiError(409, 'invalid_request_error', 'leave_request_invalid_state', message),
+  notificationInvalidState: (message = 'The notification cannot do this in its current status.') =>
+    new ApiError(409, 'invalid_request_error', 'notification_invalid_state', message),
+  deliveryInvalidState: (message = 'The delivery cannot do this in its current status.') =>
+    new ApiError(409, 'invalid_request_error', 'delivery_invalid_state', message),
   leaveConflict: (message = 'The leave overlaps a pending or approved leave request of the employee.', param = 'start_date') =>
     new ApiError(409, 'invalid_request_error', 'leave_conflict', message, param),
   insufficientLeaveBalance: (message = 'The employee does not have enough leave available.') =>
@@ -69,5 +73,7 @@ export const errors = {
   bodyTooLarge: () => new ApiError(413, 'invalid_request_error', 'body_too_large', 'The request body exceeds 64 KiB.'),
   unsupportedMediaType: () =>
     new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.'),
+  rateLimited: (message = 'Too many requests: slow down and retry after the time in Retry-After.') =>
+    new ApiError(429, 'rate_limit_error', 'rate_limited', message),
   internal: () => new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.'),
 };

@@ -17,6 +17,10 @@ export const ID_PREFIXES = {
   employee: 'emp',
   leaveRequest: 'lr',
   leaveLedgerEntry: 'lle',
+  notification: 'ntf',
+  delivery: 'dlv',
+  webhookEndpoint: 'we',
+  inboxMessage: 'msg',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -31,6 +35,7 @@ export const workflowIds = {
   topup: (topupId: string) => `topup-${topupId}`,
   payment: (paymentId: string) => `payment-${paymentId}`,
   leave: (leaveRequestId: string) => `leave-${leaveRequestId}`,
+  notification: (notificationId: string) => `notification-${notificationId}`,
 };
 
 /** The smallest id of `kind` created at or after `timeMs` (ids sort by creation time). */

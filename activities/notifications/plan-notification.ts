@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { DEFAULT_TEMPLATES } from '../../domain/notifications/default-templates.js';
 import { quietHoursEnd } from '../../domain/notifications/quiet-hours.js';
 import { renderContent } from '../../domain/notifications/render.js';
 import type { Channel, DeliveryStatus, QuietHours, TemplateChannels } from '../../domain/notifications/types.js';
+import { findTemplate } from './templates.js';
 
 export interface PlannedDelivery {
   deliveryId: string;
@@ -111,11 +111,9 @@ async function loadRecipient(client: pg.PoolClient, tenantId: string, userId: st
 
 /** The tenant's template with this id, else the built-in one of that id. */
 export async function templateFor(db: pg.PoolClient | pg.Pool, tenantId: string, templateId: string): Promise<TemplateChannels> {
-  const { rows: [row] } = await db.query('SELECT channels FROM notification_templates WHERE tenant_id = $1 AND id = $2',
-    [tenantId, templateId]);
-  const template = (row?.channels as TemplateChannels | undefined) ?? DEFAULT_TEMPLATES[templateId];
+  const template = await findTemplate(db, tenantId, templateId);
   if (!template) throw new Error(`template ${templateId} is missing`);
-  return template;
+  return template.channels;
 }
 
 export async function setDeliveryStatus(

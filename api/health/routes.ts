@@ -15,8 +15,14 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   }
 }
 
-/** `/healthz`: the process is up. `/readyz`: PostgreSQL, Redis and Temporal answer (else 503 naming them). */
-export function healthRoutes({ pool, redis, temporal }: AppDeps) {
+/**
+ * `/healthz`: the process is up. `/readyz`: PostgreSQL, Redis and Temporal answer (else 503 naming
+ * them). The rate limiter is reported (`checks.rate_limiter`, and `degraded` while it runs on its
+ * failure modes) but never makes the answer 503: it still limits in process (or refuses its
+ * fail-closed policies), and every instance shares its Redis, so taking this one out of the load
+ * balancer would not help; Redis itself is checked on its own.
+ */
+export function healthRoutes({ pool, redis, temporal, rateLimiter }: AppDeps) {
   const checks: Record<string, () => Promise<unknown>> = {
     postgres: () => pool.query('SELECT 1'),
     redis: () => redis.ping(),
@@ -36,7 +42,14 @@ export function healthRoutes({ pool, redis, temporal }: AppDeps) {
         }),
       );
       const down = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
-      return c.json({ status: down.length ? 'unavailable' : 'ok', down, checks: Object.fromEntries(results) },
-        down.length ? 503 : 200);
+      const limiter = rateLimiter?.health();
+      const degraded = limiter?.state === 'degraded' ? ['rate_limiter'] : [];
+      const limiterCheck = !limiter ? 'disabled' : limiter.state === 'ok' ? 'ok' : `degraded: ${limiter.reason}`;
+      return c.json({
+        status: down.length ? 'unavailable' : degraded.length ? 'degraded' : 'ok',
+        down,
+        degraded,
+        checks: { ...Object.fromEntries(results), rate_limiter: limiterCheck },
+      }, down.length ? 503 : 200);
     });
 }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { metrics } from '../metrics.js';
 import { createInvalidationBus } from './bus.js';
-import { assertCacheKey, keyString, kindOf, type CacheKey, type CachePolicies } from './kinds.js';
+import { checkedKeyString, kindOf, type CacheKey, type CachePolicies } from './kinds.js';
 
 export type CacheTier = 'l1' | 'l2';
 
@@ -102,8 +102,14 @@ export function createCache(options: CacheOptions): Cache {
     state: (up, detail) => emit({ type: 'bus', up, detail }),
   });
 
+  // prom-client hashes a label object on every inc(): keep the (bounded: kinds × tiers × results) children.
+  const counters = new Map<string, { inc(): void }>();
   function count(text: string, tier: CacheTier, result: 'hit' | 'miss' | 'stale' | 'error'): void {
-    metrics.cacheRequests.inc({ cache: kindOf(text), tier, result });
+    const kind = kindOf(text);
+    const id = `${kind}/${tier}/${result}`;
+    let counter = counters.get(id);
+    if (!counter) counters.set(id, (counter = metrics.cacheRequests.labels({ cache: kind, tier, result })));
+    counter.inc();
   }
 
   function remember(text: string, entry: Entry, since: number): void {
@@ -165,8 +171,7 @@ export function createCache(options: CacheOptions): Cache {
 
   return {
     async get<T>(key: CacheKey, load: () => Promise<T | null>): Promise<T | null> {
-      assertCacheKey(key);
-      const text = keyString(key);
+      const text = checkedKeyString(key);
       const local = l1 && bus.up ? l1.get(text) : undefined;
       if (local && local.fresh > Date.now()) {
         count(text, 'l1', 'hit');
@@ -182,8 +187,7 @@ export function createCache(options: CacheOptions): Cache {
     },
 
     async invalidate(...keys: CacheKey[]): Promise<void> {
-      keys.forEach(assertCacheKey);
-      const texts = keys.map(keyString);
+      const texts = keys.map(checkedKeyString);
       dropFromL1(texts);
       const tx = redis.multi();
       for (const text of texts) {

@@ -11,10 +11,15 @@ const L2_ERROR_LOG_INTERVAL_MS = 10_000;
 /** Logs what an operator needs: bus state changes, stale answers, L2 errors (at most one per 10 s). */
 function cacheLogger(): (event: CacheEvent) => void {
   let lastL2ErrorLogMs = 0;
+  let down = false;
   return function logCacheEvent(event) {
     switch (event.type) {
       case 'bus':
-        if (event.detail !== 'closed') console.warn(`[cache] invalidation bus ${event.up ? 'up' : 'down'}${event.detail ? `: ${event.detail}` : ''}`);
+        if (event.detail === 'closed') return;
+        if (!event.up && !down) console.warn(`[cache] invalidation bus down, L1 bypassed: ${event.detail ?? ''}`);
+        else if (event.up && down) console.warn('[cache] invalidation bus up again, L1 flushed');
+        else if (event.detail) console.warn(`[cache] invalidation bus: ${event.detail}`);
+        down = !event.up;
         return;
       case 'l1_flushed':
         return;

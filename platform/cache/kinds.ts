@@ -68,12 +68,17 @@ function part(key: Record<string, unknown>, field: string): string {
 
 /** Refuses anything but an allow-listed kind with well-formed parts (a bug, never a user error). */
 export function assertCacheKey(key: unknown): asserts key is CacheKey {
+  checkedKeyString(key);
+}
+
+/** `keyString` of a key checked by `assertCacheKey` (one pass: the cache's hot path). */
+export function checkedKeyString(key: unknown): string {
   if (key === null || typeof key !== 'object') throw new CacheKeyError('cache key must be an object');
   const kind = (key as { kind?: unknown }).kind;
   if (typeof kind !== 'string' || !KINDS.has(kind)) {
     throw new CacheKeyError(`"${String(kind)}" may not be cached (allowed: ${CACHE_KINDS.join(', ')})`);
   }
-  keyString(key as CacheKey);
+  return keyString(key as CacheKey);
 }
 
 /** The key's stable text form, `kind:part:…` (also its Redis key, after the prefix). */

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createProcessorsApp } from './app.js';
+import { createFxApp } from './fx.js';
 
 export interface ProcessorsServer {
   url: string;
@@ -16,6 +17,8 @@ export async function startProcessorsServer(options: { port: number; hostname?: 
   const hostname = options.hostname ?? '127.0.0.1';
   const stopping = new AbortController();
   const app = createProcessorsApp({ signal: stopping.signal });
+  // The FX rates provider lives here too: one simulated outside world, one port (see fx.ts).
+  app.route('/fx', createFxApp());
   const server = await new Promise<Server>((resolveServer, reject) => {
     const started = serve({ fetch: app.fetch, hostname, port: options.port }, () => resolveServer(started as Server));
     started.once('error', reject);

@@ -49,11 +49,10 @@ export async function notification(input: NotificationInput): Promise<Notificati
   if (await waitUntil(input.scheduledAt)) return { status: 'cancelled' };
 
   const plan = await store.planNotification({ ...base, critical: input.critical });
-  if (plan.deferUntil) {
-    setBusinessStatus('deferred');
-    if (await waitUntil(plan.deferUntil)) return { status: 'cancelled' };
-    await store.setNotificationStatus({ ...base, status: 'processing' });
-  }
+  if (plan.deferUntil) setBusinessStatus('deferred');
+  // Also catches a cancel accepted while the plan ran.
+  if (await waitUntil(plan.deferUntil)) return { status: 'cancelled' };
+  if (plan.deferUntil) await store.setNotificationStatus({ ...base, status: 'processing' });
   started = true;
   setBusinessStatus('processing');
   await Promise.all(plan.deliveries.map((delivery) => deliverWithRetries({

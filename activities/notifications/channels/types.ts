@@ -3,11 +3,33 @@
  * their HTTP APIs, merchant webhooks over HTTP). The delivery activity calls one `send` per attempt.
  */
 export interface SendResult {
-  /** The provider's id for what it accepted (SMTP Message-ID / response id, push/SMS message id). */
+  /** The provider's id for what it accepted (email: our Message-ID; SMS: the message sid; push: the first message id). */
   providerMessageId: string | null;
-  /** The HTTP status the provider answered (HTTP channels). */
+  /** The status the provider answered: HTTP status (HTTP channels), SMTP reply code (email). */
   responseStatus?: number;
 }
+
+/**
+ * Why a send failed, stable for metrics and logs:
+ * - `unreachable`: no connection (refused, DNS, TLS); `timeout`: no answer in time (outcome unknown:
+ *   the retry carries the same idempotency key / Message-ID);
+ * - `provider_unavailable`: 5xx, 429, 408, SMTP 4xx; `auth_failed`: our credentials were refused
+ *   (retryable: a fixed configuration lets dead letters be replayed);
+ * - `rejected`: the provider refused this request (4xx, SMTP 5xx; for good, except a merchant
+ *   endpoint's 4xx, which is retried); `recipient_rejected`:
+ *   the address or number is invalid; `tokens_unregistered`: no push token was accepted;
+ *   `endpoint_gone`: the webhook endpoint answered 410; `unexpected_response`: an answer we cannot read.
+ */
+export type DeliveryErrorCode =
+  | 'unreachable'
+  | 'timeout'
+  | 'provider_unavailable'
+  | 'auth_failed'
+  | 'rejected'
+  | 'recipient_rejected'
+  | 'tokens_unregistered'
+  | 'endpoint_gone'
+  | 'unexpected_response';
 
 /**
  * A failed send. `retryable` false means the provider refused the request for good (bad number,
@@ -15,7 +37,12 @@ export interface SendResult {
  */
 export class DeliveryError extends Error {
   override name = 'DeliveryError';
-  constructor(message: string, readonly retryable: boolean, readonly responseStatus?: number) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly responseStatus?: number,
+    readonly code: DeliveryErrorCode = retryable ? 'provider_unavailable' : 'rejected',
+  ) {
     super(message);
   }
 }

@@ -1,0 +1,137 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { ApiError, errors } from '../../domain/errors.js';
+import type { RateLimitRoute } from '../../platform/config-rate-limits.js';
+import {
+  createApiRateLimiter, DEFAULT_POLICY, rateLimitHeaders, refusingPolicies, UNAUTHENTICATED_POLICY,
+  type Decision, type RateLimiter,
+} from '../../platform/rate-limit/index.js';
+import type { AppDeps, AppEnv } from '../context.js';
+import { sendError } from './errors.js';
+
+export interface RateLimitOptions {
+  /** undefined: rate limiting is off (RATE_LIMIT_ENABLED=false), the middleware passes through. */
+  limiter: RateLimiter | undefined;
+  /** RATE_LIMIT_ROUTES: the extra policies of route groups. */
+  routes?: RateLimitRoute[];
+  /** TRUST_PROXY: proxies whose X-Forwarded-For entries are trusted (0: none). */
+  trustProxyHops: number;
+}
+
+/**
+ * The API's limiter: `deps.rateLimiter` when the entry point made one (api/main.ts, which closes
+ * it), else one built from `deps.config` on its own connection to the server of `deps.redis`,
+ * closed when `deps.redis` ends (so callers that only close their Redis, like the test harness,
+ * leak nothing). undefined when RATE_LIMIT_ENABLED=false.
+ */
+export function apiRateLimiter(deps: AppDeps): RateLimiter | undefined {
+  if (deps.rateLimiter) return deps.rateLimiter;
+  if (!deps.config.RATE_LIMIT_ENABLED) return undefined;
+  const limiter = createApiRateLimiter(deps.config, { redis: deps.redis });
+  deps.redis.once('end', () => void limiter.close());
+  return limiter;
+}
+
+/**
+ * Mounted BEFORE authentication: a request whose key is missing or invalid (the 401 of
+ * `authenticate`) is counted against its client IP (policy `unauthenticated`); once the IP is
+ * over it, the answer is 429 instead of 401, and `limitApiKey` refuses the IP's valid keys too,
+ * so a key guesser learns nothing more until the IP's quota comes back.
+ *
+ * @example app.use('/v1/*', limitUnauthenticated({ limiter, trustProxyHops: config.TRUST_PROXY }))
+ */
+export function limitUnauthenticated(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
+  const { limiter, trustProxyHops } = options;
+  return async function limitUnauthenticatedRequest(c, next) {
+    await next();
+    if (!limiter || c.res.status !== 401) return;
+    const decision = await limiter.check([{ policy: UNAUTHENTICATED_POLICY, subject: `ip:${clientIp(c, trustProxyHops)}` }]);
+    if (!decision.allowed) {
+      c.res = refusal(c, decision);
+      return;
+    }
+    setHeaders(c, decision);
+  };
+}
+
+/**
+ * Mounted AFTER authentication: every request of an API key (tenant or admin) passes the
+ * `default` policy and its route groups' policies, per key, in one Redis call; the call also
+ * checks (without consuming) that the client IP is not blocked for bad keys. Allowed responses
+ * carry the RateLimit headers; a refusal is 429 `rate_limited` with `Retry-After`, or 503 when a
+ * `failure_mode: closed` policy cannot reach Redis.
+ *
+ * @example app.use('/v1/*', limitApiKey({ limiter, routes: config.RATE_LIMIT_ROUTES, trustProxyHops: config.TRUST_PROXY }))
+ */
+export function limitApiKey(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
+  const { limiter, trustProxyHops } = options;
+  const routePolicies = routeMatcher(options.routes ?? []);
+  return async function limitApiKeyRequest(c, next) {
+    if (!limiter) return next();
+    const subject = `key:${c.get('auth').scope}`;
+    const names = new Set([DEFAULT_POLICY, ...routePolicies(c.req.method, c.req.path)]);
+    const decision = await limiter.check([
+      ...[...names].map((policy) => ({ policy, subject })),
+      { policy: UNAUTHENTICATED_POLICY, subject: `ip:${clientIp(c, trustProxyHops)}`, peek: true },
+    ]);
+    if (!decision.allowed) return refusal(c, decision);
+    await next();
+    setHeaders(c, decision);
+  };
+}
+
+/**
+ * The client's address: with TRUST_PROXY = N, the entry N from the right of X-Forwarded-For (the
+ * address our outermost proxy saw); else the socket's peer. In-process requests (`app.request`)
+ * have no socket: 'unknown'.
+ */
+export function clientIp(c: Context, trustProxyHops: number): string {
+  if (trustProxyHops > 0) {
+    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+    const ip = hops.length >= trustProxyHops ? hops[hops.length - trustProxyHops] : undefined;
+    if (ip) return ip;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function setHeaders(c: Context, decision: Decision): void {
+  for (const [name, value] of Object.entries(rateLimitHeaders(decision))) c.header(name, value);
+}
+
+function refusal(c: Context, decision: Decision): Response {
+  const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+  if (decision.outcome === 'fail_closed') {
+    const res = sendError(c, new ApiError(503, 'api_error', 'internal_error',
+      `Rate limiting is unavailable for this request; retry after ${retryAfterS} s.`));
+    res.headers.set('Retry-After', String(retryAfterS));
+    return res;
+  }
+  const policy = refusingPolicies(decision)[0]!;
+  const res = sendError(c, errors.rateLimited(policy.peek
+    ? `Too many requests with a missing or invalid API key from this address; retry after ${retryAfterS} s.`
+    : `Rate limit "${policy.policy.name}" exceeded; retry after ${retryAfterS} s.`));
+  for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.headers.set(name, value);
+  return res;
+}
+
+/** The policies of the route groups a request belongs to (method `*` matches any). */
+function routeMatcher(routes: RateLimitRoute[]) {
+  const compiled = routes.map((route) => ({ ...route, pattern: pathPattern(route.path) }));
+  return (method: string, path: string): string[] =>
+    compiled
+      .filter((r) => (r.method === '*' || r.method === method) && r.pattern.test(path))
+      .flatMap((r) => r.policies);
+}
+
+function pathPattern(path: string): RegExp {
+  const segments = path.split('/').filter(Boolean).map((segment) => {
+    if (segment === '*') return '(?:/.*)?';
+    if (segment.startsWith(':')) return '/[^/]+';
+    return `/${segment.replace(/[.]/g, '\\.')}`;
+  });
+  return new RegExp(`^${segments.join('')}/?$`);
+}

@@ -1,0 +1,213 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
+import { createApp } from '../app.js';
+
+let h: Harness;
+beforeAll(async () => {
+  // No notification worker: a started workflow stays queued, which is all these tests look at.
+  h = await startHarness({ worker: false });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const rowCounts = async (tenantId: string) => (await h.pool.query(
+  `SELECT (SELECT count(*) FROM notifications WHERE tenant_id = $1)::int AS notifications,
+          (SELECT count(*) FROM deliveries WHERE tenant_id = $1)::int AS deliveries`,
+  [tenantId],
+)).rows[0];
+
+const send = { user_id: 'emp_1', template_id: 'transfer.received', data: { amount: '10.50', currency: 'USD', transfer_id: 'tr_1' }, channels: ['in_app', 'push'], priority: 'high' };
+
+/** The input the workflow was started with (first history event). */
+async function startedInput(workflowId: string): Promise<Record<string, unknown>> {
+  const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as Record<string, unknown>;
+}
+
+/** The API with a Temporal client of the test's own making (to fail a start, or answer an Update). */
+function appWithTemporal(temporal: unknown) {
+  return createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: temporal as Client });
+}
+
+async function call(app: ReturnType<typeof createApp>, apiKey: string, method: string, path: string, body?: unknown) {
+  const res = await app.request(path, {
+    method, headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe('POST /v1/notifications', () => {
+  it('answers 202 with queued deliveries and starts notification-<id> with its input', async () => {
+    const tenant = await h.newTenant();
+    const res = await tenant.call('POST', '/v1/notifications', { body: send });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({
+      object: 'notification', status: 'processing', user_id: 'emp_1', template_id: 'transfer.received', channels: ['in_app', 'push'],
+      priority: 'high', critical: false, scheduled_at: null,
+      deliveries: [{ channel: 'in_app', status: 'queued', attempts: 0, last_error: null }, { channel: 'push', status: 'queued', attempts: 0 }],
+    });
+    expect(res.body.id).toMatch(/^ntf_[0-9A-Z]{26}$/);
+    expect((await tenant.call('GET', `/v1/notifications/${res.body.id}`)).body).toEqual(res.body);
+
+    const workflowId = `notification-${res.body.id}`;
+    const description = await h.temporal.workflow.getHandle(workflowId).describe();
+    expect(description).toMatchObject({ type: 'notification', taskQueue: h.config.TASK_QUEUE_NOTIFICATIONS, status: { name: 'RUNNING' } });
+    expect(description.typedSearchAttributes.getAll().map((a) => [a.key.name, a.value])).toEqual(
+      expect.arrayContaining([['TenantId', tenant.id], ['BusinessStatus', 'pending']]),
+    );
+    expect(await startedInput(workflowId)).toEqual({
+      tenantId: tenant.id, notificationId: res.body.id, priority: 'high', critical: false, scheduledAt: null, channels: ['in_app', 'push'],
+      retry: {
+        maxAttempts: h.config.NOTIFICATION_RETRY_MAX_ATTEMPTS, initialIntervalMs: h.config.NOTIFICATION_RETRY_INITIAL_INTERVAL,
+        maxIntervalMs: h.config.NOTIFICATION_RETRY_MAX_INTERVAL, backoffCoefficient: h.config.NOTIFICATION_RETRY_BACKOFF,
+      },
+      deliveryQueuePrefix: h.config.TASK_QUEUE_NOTIFICATIONS,
+    });
+  });
+
+  it('schedules for later (status scheduled), with critical and a tenant template', async () => {
+    const tenant = await h.newTenant();
+    await tenant.call('POST', '/v1/notification-templates', { body: { id: 'otp', channels: { sms: { body: 'Code {{code}}' } } } });
+    const at = new Date(Date.now() + 86_400_000).toISOString();
+    const res = await tenant.call('POST', '/v1/notifications', {
+      body: { user_id: 'u9', template_id: 'otp', data: { code: 123456 }, channels: ['sms'], priority: 'normal', critical: true, scheduled_at: at },
+    });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'scheduled', scheduled_at: at, critical: true, priority: 'normal' });
+    expect(await startedInput(`notification-${res.body.id}`)).toMatchObject({ scheduledAt: at, critical: true, channels: ['sms'] });
+  });
+
+  it('refuses bad requests with the contract’s errors, writing no row and starting no workflow', async () => {
+    const tenant = await h.newTenant();
+    const other = await h.newTenant();
+    await other.call('POST', '/v1/notification-templates', { body: { id: 'theirs', channels: { sms: { body: 'x' } } } });
+    const past = new Date(Date.now() - 3_600_000).toISOString();
+    const tooLate = new Date(Date.now() + 400 * 86_400_000).toISOString();
+    const cases: [Record<string, unknown>, number, string, string][] = [
+      [{ ...send, user_id: undefined }, 400, 'parameter_missing', 'user_id'],
+      [{ ...send, template_id: undefined }, 400, 'parameter_missing', 'template_id'],
+      [{ ...send, data: undefined }, 400, 'parameter_missing', 'data'],
+      [{ ...send, channels: undefined }, 400, 'parameter_missing', 'channels'],
+      [{ ...send, priority: undefined }, 400, 'parameter_missing', 'priority'],
+      [{ ...send, priority: 'urgent' }, 400, 'parameter_invalid', 'priority'],
+      [{ ...send, channels: [] }, 400, 'parameter_invalid', 'channels'],
+      [{ ...send, channels: ['push', 'push'] }, 400, 'parameter_invalid', 'channels'],
+      [{ ...send, channels: ['fax'] }, 400, 'parameter_invalid', 'channels[0]'],
+      [{ ...send, channels: ['email'] }, 400, 'parameter_invalid', 'channels'],
+      [{ ...send, data: [] }, 400, 'parameter_invalid', 'data'],
+      [{ ...send, data: { amount: { nested: true } } }, 400, 'parameter_invalid', 'data[amount]'],
+      [{ ...send, data: { 'bad key': 1 } }, 400, 'parameter_invalid', 'data'],
+      [{ ...send, scheduled_at: 'tomorrow' }, 400, 'parameter_invalid', 'scheduled_at'],
+      [{ ...send, scheduled_at: past }, 400, 'parameter_invalid', 'scheduled_at'],
+      [{ ...send, scheduled_at: tooLate }, 400, 'parameter_invalid', 'scheduled_at'],
+      [{ ...send, critical: 'yes' }, 400, 'parameter_invalid', 'critical'],
+      [{ ...send, sound: 'ding' }, 400, 'parameter_unknown', 'sound'],
+      [{ ...send, template_id: 'no.such' }, 404, 'resource_missing', 'template_id'],
+      [{ ...send, template_id: 'theirs', channels: ['sms'] }, 404, 'resource_missing', 'template_id'],
+    ];
+    for (const [body, status, code, param] of cases) {
+      const res = await tenant.call('POST', '/v1/notifications', { body });
+      expect([res.status, res.body.error?.code, res.body.error?.param], JSON.stringify(body)).toEqual([status, code, param]);
+    }
+    expect(await rowCounts(tenant.id)).toEqual({ notifications: 0, deliveries: 0 });
+    const runs = await h.temporal.workflow.count(`TenantId = '${tenant.id}'`).catch(() => ({ count: 0 }));
+    expect(runs.count).toBe(0);
+  });
+
+  it('a workflow that cannot start leaves no rows behind (500)', async () => {
+    const tenant = await h.newTenant();
+    const broken = appWithTemporal({ workflow: { start: () => Promise.reject(new Error('temporal is down')) } });
+    const res = await call(broken, tenant.apiKey, 'POST', '/v1/notifications', send);
+    expect(res.status).toBe(500);
+    expect(res.body.error).toEqual({ type: 'api_error', code: 'internal_error', message: expect.any(String) });
+    expect(await rowCounts(tenant.id)).toEqual({ notifications: 0, deliveries: 0 });
+  });
+
+  it('Idempotency-Key: the same request creates one notification and one workflow', async () => {
+    const tenant = await h.newTenant();
+    const first = await tenant.call('POST', '/v1/notifications', { body: send, idempotencyKey: 'ntf-1' });
+    const second = await tenant.call('POST', '/v1/notifications', { body: send, idempotencyKey: 'ntf-1' });
+    expect(second.status).toBe(202);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.body.id).toBe(first.body.id);
+    expect(await rowCounts(tenant.id)).toEqual({ notifications: 1, deliveries: 2 });
+    const reused = await tenant.call('POST', '/v1/notifications', { body: { ...send, priority: 'normal' }, idempotencyKey: 'ntf-1' });
+    expect([reused.status, reused.body.error.code]).toEqual([422, 'idempotency_key_reused']);
+  });
+
+  it('another tenant’s notification is 404', async () => {
+    const a = await h.newTenant();
+    const b = await h.newTenant();
+    const { body } = await a.call('POST', '/v1/notifications', { body: send });
+    expect((await b.call('GET', `/v1/notifications/${body.id}`)).body.error).toMatchObject({ code: 'resource_missing' });
+    expect((await b.call('POST', `/v1/notifications/${body.id}/cancel`)).status).toBe(404);
+    expect((await a.call('GET', '/v1/notifications/ntf_nope')).status).toBe(404);
+  });
+});
+
+describe('POST /v1/notifications/:id/cancel', () => {
+  const later = () => new Date(Date.now() + 3_600_000).toISOString();
+
+  it('runs the cancel Update and answers the cancelled notification; cancelling again is 200', async () => {
+    const tenant = await h.newTenant();
+    const { body: created } = await tenant.call('POST', '/v1/notifications', { body: { ...send, scheduled_at: later() } });
+    const updates: string[] = [];
+    // Stands in for the workflow: its Update handler records the cancellation, then returns.
+    const temporal = {
+      workflow: {
+        getHandle: (workflowId: string) => ({
+          executeUpdate: async (update: { name: string }) => {
+            updates.push(`${workflowId}:${update.name}`);
+            await h.pool.query(`UPDATE notifications SET status = 'cancelled' WHERE id = $1`, [created.id]);
+            await h.pool.query(`UPDATE deliveries SET status = 'cancelled' WHERE notification_id = $1`, [created.id]);
+            return { status: 'cancelled' };
+          },
+        }),
+      },
+    };
+    const app = appWithTemporal(temporal);
+    const res = await call(app, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: created.id, status: 'cancelled', deliveries: [{ status: 'cancelled' }, { status: 'cancelled' }] });
+    expect(updates).toEqual([`notification-${created.id}:cancel`]);
+    expect((await call(app, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`)).status).toBe(200);
+    expect(updates).toHaveLength(1);
+  });
+
+  it('maps the workflow’s refusal and a finished run to 409 notification_invalid_state', async () => {
+    const tenant = await h.newTenant();
+    const { body: created } = await tenant.call('POST', '/v1/notifications', { body: { ...send, scheduled_at: later() } });
+    const refusing = appWithTemporal({
+      workflow: {
+        getHandle: () => ({
+          executeUpdate: () => Promise.reject(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({
+            type: 'notification_invalid_state', nonRetryable: true, message: 'Only a scheduled or deferred notification can be cancelled.',
+          }))),
+        }),
+      },
+    });
+    const refused = await call(refusing, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', code: 'notification_invalid_state' });
+
+    const gone = appWithTemporal({
+      workflow: { getHandle: () => ({ executeUpdate: () => Promise.reject(new WorkflowNotFoundError('closed', 'x', undefined)) }) },
+    });
+    expect((await call(gone, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`)).body.error.code).toBe('notification_invalid_state');
+    expect((await tenant.call('GET', `/v1/notifications/${created.id}`)).body.status).toBe('scheduled');
+  });
+
+  it('refuses at once when delivery has started (processing)', async () => {
+    const tenant = await h.newTenant();
+    const { body: created } = await tenant.call('POST', '/v1/notifications', { body: send });
+    const res = await tenant.call('POST', `/v1/notifications/${created.id}/cancel`);
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('notification_invalid_state');
+  });
+});

@@ -1,0 +1,68 @@
+import { createRoute } from '@hono/zod-openapi';
+import {
+  createTemplate, findTemplate, listTemplates, updateTemplate,
+} from '../../activities/notifications/templates.js';
+import { errors } from '../../domain/errors.js';
+import { validateTemplate } from '../../domain/notifications/render.js';
+import type { TemplateChannels } from '../../domain/notifications/types.js';
+import { createRouter, tenantOf, type AppDeps } from '../context.js';
+import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
+import { bracketParam, CreateTemplate, TemplateBody, UpdateTemplate } from './schemas.js';
+
+const routes = {
+  create: createRoute({
+    method: 'post', path: '/', tags: ['Notifications'], summary: 'Create a notification template',
+    description: 'An id the tenant already uses answers 409 resource_exists (update it with POST /{id}). '
+      + 'Creating a template with the id of a built-in one overrides it for the tenant.',
+    request: { body: jsonBody(CreateTemplate), headers: idempotencyHeader },
+    responses: { 201: jsonResponse('The template', TemplateBody), ...commonErrors },
+  }),
+  update: createRoute({
+    method: 'post', path: '/{id}', tags: ['Notifications'], summary: 'Replace the channels of one of the tenant’s templates',
+    request: { params: IdParam, body: jsonBody(UpdateTemplate), headers: idempotencyHeader },
+    responses: { 200: jsonResponse('The template', TemplateBody), ...commonErrors },
+  }),
+  get: createRoute({
+    method: 'get', path: '/{id}', tags: ['Notifications'],
+    summary: 'A template: the tenant’s own, else the built-in one with this id (source: built_in)',
+    request: { params: IdParam },
+    responses: { 200: jsonResponse('The template', TemplateBody), ...commonErrors },
+  }),
+  list: createRoute({
+    method: 'get', path: '/', tags: ['Notifications'], summary: 'The tenant’s own templates, by id',
+    request: { query: ListQuery },
+    responses: { 200: jsonResponse('Templates', listOf(TemplateBody)), ...commonErrors },
+  }),
+};
+
+/** Syntax errors, partials and unescaped email output are refused up front, not at send time. */
+function checkTemplate(channels: TemplateChannels): void {
+  const [problem] = validateTemplate(channels);
+  if (problem) throw errors.parameterInvalid(bracketParam(problem.param), problem.message);
+}
+
+/** `/v1/notification-templates` */
+export function notificationTemplateRoutes({ pool }: AppDeps) {
+  return createRouter()
+    .openapi(routes.create, async (c) => {
+      const body = c.req.valid('json');
+      checkTemplate(body.channels);
+      return c.json(await createTemplate(pool, tenantOf(c), body.id, body.channels), 201);
+    })
+    .openapi(routes.update, async (c) => {
+      const { channels } = c.req.valid('json');
+      checkTemplate(channels);
+      const template = await updateTemplate(pool, tenantOf(c), c.req.valid('param').id, channels);
+      if (!template) throw errors.resourceMissing('notification template', 'id');
+      return c.json(template, 200);
+    })
+    .openapi(routes.get, async (c) => {
+      const template = await findTemplate(pool, tenantOf(c), c.req.valid('param').id);
+      if (!template) throw errors.resourceMissing('notification template', 'id');
+      return c.json(template, 200);
+    })
+    .openapi(routes.list, async (c) => {
+      const q = c.req.valid('query');
+      return c.json(await listTemplates(pool, tenantOf(c), { limit: q.limit, startingAfter: q.starting_after }), 200);
+    });
+}

@@ -1,0 +1,151 @@
+/**
+ * In-app notifications per second end to end against a no-op workflow with the same activities,
+ * and the outbox relay's events per second.
+ *
+ *   npm run bench:notifications -- [--count 300] [--concurrency 50] [--warmup 20] [--events 1000] [--timeout 300]
+ *
+ * Starts its own Temporal dev server, database and workers (bench/stack.ts). Each batch runs
+ * `--count` runs, `--concurrency` at a time, each started with the Temporal client and awaited:
+ *   noop    `noopNotification`: plan, one attempt on a delivery queue, status — all no-ops
+ *   in_app  the notification row and its delivery (one transaction, as the API writes them), then
+ *           `notification` (plan: preferences, contacts, template rendering; the in-app message and
+ *           the delivery's `sent` in one transaction; the notification `completed`)
+ *   relay   `--events` outbox rows, then one relay drains them: claim a batch (SKIP LOCKED), start
+ *           `event-<evt_id>` for each, mark them; events/s until all are marked (the event runs
+ *           themselves are not awaited).
+ */
+import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { performance } from 'node:perf_hooks';
+import { createChannelSenders } from '../activities/notifications/channels/index.js';
+import { createNotification } from '../activities/notifications/repository.js';
+import { appendOutboxEvent } from '../activities/outbox/outbox.js';
+import { newId } from '../domain/ids.js';
+import { withTransaction } from '../platform/db.js';
+import { eventWorkflowSettings, notificationRetry } from '../platform/notification-settings.js';
+import { createNotificationWorkers } from '../workers/notifications-worker.js';
+import { startOutboxRelay, type OutboxRelay } from '../workers/outbox-relay.js';
+import type { NotificationInput } from '../workflows/notifications/types.js';
+import { abortOnSignals, fmt, parseIntArgs, percentile, printTable, runBenchmark, type BatchResult } from './common.js';
+import { noopNotification, noopNotificationActivities } from './noop-workflows.js';
+import { runConcurrently, startBenchStack, type BenchStack } from './stack.js';
+
+Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+
+const TARGET_RATIO = 0.5;
+const { ints: args } = parseIntArgs({
+  count: { default: 300, min: 1, max: 100_000 },
+  concurrency: { default: 50, min: 1, max: 1_000 },
+  warmup: { default: 20, min: 0, max: 10_000 },
+  events: { default: 1_000, min: 1, max: 100_000 },
+  timeout: { default: 300, min: 10, max: 3_600 },
+});
+const abort = abortOnSignals();
+
+type Kind = 'noop' | 'in_app';
+
+async function main(): Promise<void> {
+  let stack: BenchStack | undefined;
+  let workers: Worker[] = [];
+  let running: Promise<unknown> | undefined;
+  let relay: OutboxRelay | undefined;
+  try {
+    stack = await startBenchStack('notifications');
+    const { config, pool, client } = stack;
+    const queue = `bench-notifications-${process.pid}`;
+    const tenantId = newId('tenant');
+    await pool.query(`INSERT INTO tenants (id, name, api_key_hash, api_key_last4) VALUES ($1, 'Bench', $2, 'bnch')`, [tenantId, `hash-${tenantId}`]);
+    await pool.query(`INSERT INTO notification_templates (tenant_id, id, channels) VALUES ($1, 'bench', $2)`,
+      [tenantId, { in_app: { title: 'Hello {{name}}', body: 'Your code is {{code}}.' } }]);
+
+    const limits = {
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
+    };
+    const common = { connection: stack.workerConnection, namespace: config.TEMPORAL_NAMESPACE };
+    const senders = createChannelSenders(config);
+    workers = [
+      ...await createNotificationWorkers({
+        ...common, ...limits, taskQueue: queue, pool, senders, workflowBundlePath: stack.bundlePath,
+        pollers: { high: config.NOTIFICATION_POLLERS_HIGH, normal: config.NOTIFICATION_POLLERS_NORMAL },
+      }),
+      await Worker.create({ ...common, taskQueue: `${queue}-noop`, workflowBundle: { codePath: stack.bundlePath }, activities: noopNotificationActivities,
+        maxConcurrentActivityTaskExecutions: limits.maxConcurrentActivityTaskExecutions, maxConcurrentWorkflowTaskExecutions: limits.maxConcurrentWorkflowTaskExecutions }),
+      await Worker.create({ ...common, taskQueue: `${queue}-noop-in_app`, activities: noopNotificationActivities,
+        maxConcurrentActivityTaskExecutions: limits.maxConcurrentActivityTaskExecutions, maxConcurrentActivityTaskPolls: config.NOTIFICATION_POLLERS_NORMAL }),
+    ];
+    running = Promise.all(workers.map((w) => w.run()));
+
+    const runOne = async (kind: Kind, label: string, i: number) => {
+      if (kind === 'noop') {
+        await client.workflow.execute(noopNotification, {
+          taskQueue: `${queue}-noop`, workflowId: `noop-notification-${process.pid}-${label}-${i}`,
+          args: [{ notificationId: `noop_${i}`, deliveryQueue: `${queue}-noop-in_app` }],
+        });
+        return;
+      }
+      const { notification } = await withTransaction(pool, (c) => createNotification(c, {
+        tenantId, userId: `user_${i % 100}`, templateId: 'bench', data: { name: 'Ada', code: String(i) },
+        channels: ['in_app'], priority: 'normal', critical: false, scheduledAt: null,
+      }));
+      const input: NotificationInput = {
+        tenantId, notificationId: notification.id, priority: 'normal', critical: false, scheduledAt: null, channels: ['in_app'],
+        retry: notificationRetry(config), deliveryQueuePrefix: queue,
+      };
+      const result = await client.workflow.execute('notification', { taskQueue: queue, workflowId: `notification-${notification.id}`, args: [input] });
+      if ((result as { status: string }).status !== 'completed') throw new Error('not completed');
+    };
+    const batch = (kind: Kind, label: string, count: number) => runConcurrently(kind, count, args.concurrency,
+      AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]), (i) => runOne(kind, label, i));
+
+    if (args.warmup > 0) {
+      console.log('[bench] warm-up …');
+      await batch('noop', 'warmup', args.warmup);
+      await batch('in_app', 'warmup', args.warmup);
+    }
+    console.log(`[bench] noopNotification × ${args.count}, then notification (in_app) × ${args.count}, ${args.concurrency} at a time …`);
+    const noop = await batch('noop', 'run', args.count);
+    const inApp = await batch('in_app', 'run', args.count);
+    if (abort.signal.aborted) return;
+
+    console.log(`[bench] relay: ${args.events} outbox events …`);
+    await withTransaction(pool, async (c) => {
+      for (let i = 0; i < args.events; i++) {
+        await appendOutboxEvent(c, { tenantId, topic: 'payment.failed', idempotencyKey: `bench-${i}`, payload: { payment_id: `pay_${i}`, amount: 1, currency: 'USD' } });
+      }
+    });
+    const t0 = performance.now();
+    relay = await startOutboxRelay({
+      pool, databaseUrl: stack.databaseUrl, temporal: client, batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL,
+      taskQueue: queue, eventInput: { ...eventWorkflowSettings(config), deliveryQueuePrefix: queue, notificationTaskQueue: queue }, tenantIds: [tenantId],
+    });
+    for (;;) {
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM outbox WHERE processed_at IS NULL');
+      if (rows[0].n === 0 || abort.signal.aborted) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const relaySeconds = (performance.now() - t0) / 1000;
+
+    console.log('');
+    printTable(['workflow', 'count', 'ok', 'failed', 'seconds', 'completed/s', 'p50 ms', 'p95 ms'], [noop, inApp].map((r: BatchResult<Kind>) => [
+      r.kind === 'noop' ? 'noopNotification (3 no-op activities)' : 'notification (in_app, end to end)', String(r.count), String(r.succeeded),
+      r.failed.size === 0 ? '0' : [...r.failed].map(([k, n]) => `${k}:${n}`).join(','), fmt(r.elapsedS, 2),
+      fmt(r.succeeded / r.elapsedS), fmt(percentile(r.latenciesMs, 50), 0), fmt(percentile(r.latenciesMs, 95), 0),
+    ]));
+    const ratio = (inApp.succeeded / inApp.elapsedS) / (noop.succeeded / noop.elapsedS);
+    console.log('');
+    console.log(`ratio in_app / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'})`);
+    console.log(`outbox relay: ${args.events} events claimed, started and marked in ${fmt(relaySeconds, 2)} s = ${fmt(args.events / relaySeconds, 0)} events/s (batch ${config.OUTBOX_BATCH_SIZE})`);
+    const inbox = await pool.query('SELECT count(*)::int AS n FROM inbox_messages WHERE tenant_id = $1', [tenantId]);
+    console.log(`inbox messages written: ${inbox.rows[0].n} (expected ${args.warmup + args.count})`);
+  } finally {
+    await relay?.stop();
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running?.catch(() => undefined);
+    await stack?.close();
+    console.log('[bench] workers stopped, connections closed, dev server stopped, database dropped');
+  }
+}
+
+runBenchmark(main, abort);

@@ -1,0 +1,94 @@
+import { performance } from 'node:perf_hooks';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
+import type pg from 'pg';
+import { loadConfig, type Config } from '../platform/config.js';
+import { createPool } from '../platform/db.js';
+import { ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
+import { dropDatabaseQuietly, endPool, withDatabase, type BatchResult } from './common.js';
+
+/**
+ * What a Temporal benchmark needs, started in parallel: its own in-memory headless dev server, a
+ * fresh migrated database, the bench workflow bundle (bench/noop-workflows.ts: every real
+ * workflow plus the no-op baselines) in a file, a pool, a client and a worker connection.
+ * `close()` stops, closes and drops all of it (call it in `finally`; it never throws).
+ */
+export interface BenchStack {
+  config: Config;
+  server: DevServer;
+  databaseUrl: string;
+  bundlePath: string;
+  pool: pg.Pool;
+  client: Client;
+  workerConnection: NativeConnection;
+  close(): Promise<void>;
+}
+
+export async function startBenchStack(label: string): Promise<BenchStack> {
+  const config = loadConfig();
+  const databaseUrl = withDatabase(config.DATABASE_URL, `steadfast_bench_${label}_${process.pid}`);
+  const dir = mkdtempSync(join(tmpdir(), 'steadfast-bench-'));
+  const bundlePath = join(dir, 'workflow-bundle.js');
+  const closers: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch((err: Error) => console.error(`[bench] cleanup: ${err.message}`));
+  };
+  try {
+    const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH);
+    const [server, , bundle] = await Promise.all([
+      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error' }, 120_000)).then((s) => {
+        closers.push(() => s.stop());
+        return s;
+      }),
+      ensureDatabase(databaseUrl).then(() => {
+        closers.push(() => dropDatabaseQuietly(databaseUrl, 'database'));
+        return migrateUp(databaseUrl);
+      }),
+      bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./noop-workflows.ts', import.meta.url)), logger: new DefaultLogger('WARN') }),
+    ]);
+    writeFileSync(bundlePath, bundle.code);
+    const pool = createPool(databaseUrl, config.DB_POOL_MAX);
+    closers.push(() => endPool(pool));
+    const connection = await Connection.connect({ address: server.address });
+    closers.push(() => connection.close());
+    const workerConnection = await NativeConnection.connect({ address: server.address });
+    closers.push(() => workerConnection.close());
+    return {
+      config, server, databaseUrl, bundlePath, pool, workerConnection, close,
+      client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Runs `count` calls of `one`, `concurrency` at a time; a call that throws counts as failed by error name. */
+export async function runConcurrently<K extends string>(
+  kind: K, count: number, concurrency: number, signal: AbortSignal, one: (i: number) => Promise<void>,
+): Promise<BatchResult<K>> {
+  const result: BatchResult<K> = { kind, count, succeeded: 0, failed: new Map(), elapsedS: 0, latenciesMs: [] };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+    for (let i = next++; i < count && !signal.aborted; i = next++) {
+      const t0 = performance.now();
+      try {
+        await one(i);
+        result.succeeded++;
+        result.latenciesMs.push(performance.now() - t0);
+      } catch (err) {
+        const reason = signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
+        result.failed.set(reason, (result.failed.get(reason) ?? 0) + 1);
+      }
+    }
+  }));
+  result.elapsedS = (performance.now() - started) / 1000;
+  result.latenciesMs.sort((a, b) => a - b);
+  return result;
+}

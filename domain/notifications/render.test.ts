@@ -1,0 +1,132 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TEMPLATES } from './default-templates.js';
+import { TemplateError, htmlToText, renderContent, validateTemplate } from './render.js';
+import type { TemplateChannels } from './types.js';
+
+const XSS = '<script>alert("x")</script> & \'friends\'';
+
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof TemplateError ? err.code : `not a TemplateError: ${String(err)}`;
+  }
+  return 'no error';
+};
+
+describe('renderContent: email', () => {
+  const template: TemplateChannels = {
+    email: { subject: 'Hello {{name}}', body: '<p>Hello <b>{{name}}</b>,</p><p>you owe {{amount}}.</p>' },
+  };
+
+  it('escapes data in the HTML body and keeps it verbatim in the text part', () => {
+    const out = renderContent(template, 'email', { name: XSS, amount: 42 });
+    expect(out).toEqual({
+      channel: 'email',
+      subject: `Hello ${XSS}`,
+      html: '<p>Hello <b>&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2F;script&gt; &amp; &#39;friends&#39;</b>,</p><p>you owe 42.</p>',
+      text: `Hello ${XSS},\nyou owe 42.`,
+    });
+  });
+
+  it('strips CR/LF from the subject (no header injection)', () => {
+    const out = renderContent(template, 'email', { name: 'Ada\r\nBcc: victim@example.com' });
+    expect(out.channel === 'email' && out.subject).toBe('Hello Ada Bcc: victim@example.com');
+  });
+
+  it('data that looks like markup or a slot never becomes markup in the text part', () => {
+    const out = renderContent({ email: { subject: 's', body: '<p>{{a}}</p><p>{{b}}</p>' } }, 'email', { a: '<b>bold</b> &amp;', b: '\u00000\u0000' });
+    expect(out.channel === 'email' && out.text).toBe('<b>bold</b> &amp;\n\u00000\u0000');
+  });
+
+  it('renders {{.}} (the whole view) as nothing, and unknown names as nothing', () => {
+    const out = renderContent({ email: { subject: '{{.}}x{{missing}}', body: '{{constructor}}{{toString}}' } }, 'email', {});
+    expect(out).toMatchObject({ subject: 'x', html: '', text: '' });
+  });
+
+  it('renders the built-in leave templates', () => {
+    const out = renderContent(DEFAULT_TEMPLATES['leave.decided']!, 'email', {
+      decision: 'approved', start_date: '2025-03-03', end_date: '2025-03-07',
+    });
+    expect(out).toMatchObject({ subject: 'Your leave request was approved', text: 'Your leave from 2025-03-03 to 2025-03-07 was approved.' });
+  });
+});
+
+describe('renderContent: sms, push and in_app are not HTML', () => {
+  const template: TemplateChannels = {
+    sms: { body: 'Hi {{name}}, {{amount}} {{currency}}' },
+    push: { title: '{{name}}', body: 'You got {{amount}}' },
+    in_app: { title: 'T {{name}}', body: '{{#vip}}VIP {{/vip}}{{^vip}}Regular {{/vip}}{{name}}' },
+  };
+
+  it('inserts data as it is', () => {
+    const data = { name: 'A & B <c>', amount: 10.5, currency: 'EUR', vip: true };
+    expect(renderContent(template, 'sms', data)).toEqual({ channel: 'sms', body: 'Hi A & B <c>, 10.5 EUR' });
+    expect(renderContent(template, 'push', data)).toEqual({ channel: 'push', title: 'A & B <c>', body: 'You got 10.5' });
+    expect(renderContent(template, 'in_app', data)).toEqual({ channel: 'in_app', title: 'T A & B <c>', body: 'VIP A & B <c>' });
+    expect(renderContent(template, 'in_app', { ...data, vip: false })).toMatchObject({ body: 'Regular A & B <c>' });
+  });
+
+  it('any string comes out unchanged in sms', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), (value) => {
+      expect(renderContent({ sms: { body: '{{v}}' } }, 'sms', { v: value })).toEqual({ channel: 'sms', body: value });
+    }));
+  });
+});
+
+describe('renderContent: errors', () => {
+  it('a missing channel is template_channel_missing', () => {
+    expect(codeOf(() => renderContent({ sms: { body: 'x' } }, 'email', {}))).toBe('template_channel_missing');
+  });
+
+  it('nested data, functions, bad keys and huge output are refused', () => {
+    const sms = { sms: { body: '{{a}}' } };
+    expect(codeOf(() => renderContent(sms, 'sms', { a: { b: 1 } }))).toBe('data_invalid');
+    expect(codeOf(() => renderContent(sms, 'sms', { a: [1, 2] }))).toBe('data_invalid');
+    expect(codeOf(() => renderContent(sms, 'sms', { a: () => 'x' }))).toBe('data_invalid');
+    expect(codeOf(() => renderContent(sms, 'sms', { a: Number.NaN }))).toBe('data_invalid');
+    expect(codeOf(() => renderContent(sms, 'sms', { 'a-b': 1 }))).toBe('data_invalid');
+    expect(codeOf(() => renderContent(sms, 'sms', { a: 'x'.repeat(70_000) }))).toBe('content_too_large');
+  });
+
+  it('an invalid template is template_invalid at render time too', () => {
+    expect(codeOf(() => renderContent({ sms: { body: '{{#a}}' } }, 'sms', {}))).toBe('template_invalid');
+    expect(codeOf(() => renderContent({ email: { subject: 's', body: '{{{a}}}' } }, 'email', { a: '<i>' }))).toBe('template_invalid');
+  });
+});
+
+describe('validateTemplate', () => {
+  it('accepts the built-in templates', () => {
+    for (const template of Object.values(DEFAULT_TEMPLATES)) expect(validateTemplate(template)).toEqual([]);
+  });
+
+  it('reports syntax errors with the part at fault', () => {
+    const problems = validateTemplate({ sms: { body: 'Hi {{name' }, push: { title: '{{#a}}x', body: 'ok' } });
+    expect(problems.map((p) => p.param)).toEqual(['channels.sms.body', 'channels.push.title']);
+    expect(problems[0]!.message).toMatch(/Unclosed tag/);
+    expect(problems[1]!.message).toMatch(/Unclosed section/);
+  });
+
+  it('refuses unescaped output in email (also nested and with other delimiters), allows it elsewhere', () => {
+    for (const body of ['{{{x}}}', '{{& x}}', '{{#a}}{{{x}}}{{/a}}', '{{=<% %>=}}<%& x %>']) {
+      expect(validateTemplate({ email: { subject: 's', body } }).map((p) => p.param)).toEqual(['channels.email.body']);
+    }
+    expect(validateTemplate({ email: { subject: '{{{x}}}', body: 'b' } }).map((p) => p.param)).toEqual(['channels.email.subject']);
+    expect(validateTemplate({ sms: { body: '{{{x}}}' } })).toEqual([]);
+  });
+
+  it('refuses partials, missing parts, NUL and oversized parts', () => {
+    const bad = { sms: { body: '{{> footer}}' }, push: { title: 'x' }, in_app: { title: 'a\u0000', body: 'x'.repeat(20_001) } };
+    expect(validateTemplate(bad as unknown as TemplateChannels).map((p) => p.param)).toEqual([
+      'channels.sms.body', 'channels.push.body', 'channels.in_app.title', 'channels.in_app.body',
+    ]);
+  });
+});
+
+describe('htmlToText', () => {
+  it('turns blocks into lines, drops tags, scripts and comments, decodes entities', () => {
+    expect(htmlToText('<style>p{}</style><h1>Title</h1><!-- c --><p>a&nbsp;&amp;&#x41;&#66;<br/>b</p><ul><li>x</li><li>y</li></ul>&bogus;'))
+      .toBe('Title\na &AB\nb\nx\ny\n&bogus;');
+  });
+});

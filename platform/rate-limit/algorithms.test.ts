@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createRateLimiter, type RateLimiter } from './limiter.js';
+import { policySchema, toPolicy } from './policy.js';
+import { openLimiterConnection } from './from-config.js';
+
+/** Each algorithm's edges against the real Redis, on a clock the test moves by hand. */
+
+const T0 = 1_700_000_000_000; // a multiple of every window below
+let now = T0;
+let redis: Redis;
+let base: Redis;
+let limiter: RateLimiter;
+let prefix: string;
+
+const policy = (name: string, json: Record<string, unknown>) => toPolicy(name, policySchema.parse(json));
+
+beforeAll(async () => {
+  base = new Redis(inject('redisUrl'), { lazyConnect: true });
+  redis = openLimiterConnection(undefined, base);
+  prefix = `test-rl-${randomUUID()}`;
+  limiter = createRateLimiter({
+    redis,
+    timeoutMs: 2_000,
+    clock: () => now,
+    keyPrefix: prefix,
+    policies: [
+      policy('tb', { algorithm: 'token_bucket', rate: 10, period: '1s', burst: 5 }),
+      policy('fw', { algorithm: 'fixed_window', limit: 5, window: '1s' }),
+      policy('sw', { algorithm: 'sliding_window', limit: 5, window: '1s' }),
+      policy('lb', { algorithm: 'leaky_bucket', rate: 10, period: '1s' }),
+      policy('lb3', { algorithm: 'leaky_bucket', rate: 10, period: '1s', burst: 3 }),
+      policy('gcra', { algorithm: 'gcra', rate: 3, period: '1s', burst: 2 }),
+      policy('gcra1', { algorithm: 'gcra', rate: 3, period: '1s' }),
+    ],
+  });
+  await limiter.ready();
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+  base.disconnect();
+});
+
+let subject: string;
+beforeEach(() => {
+  now = T0;
+  subject = randomUUID();
+});
+
+const hit = (name: string) => limiter.check([{ policy: name, subject }]);
+
+/**
+ * Sends one request at each offset (ms from T0, ascending) and returns those that were allowed.
+ * Offsets jump ahead of real time so no key's PEXPIRE (real time) runs out before the fake clock.
+ */
+async function at(name: string, offsets: number[]): Promise<number[]> {
+  const allowed: number[] = [];
+  for (const t of offsets) {
+    now = T0 + t;
+    if ((await hit(name)).allowed) allowed.push(t);
+  }
+  return allowed;
+}
+
+/** Each expected time and the ms just before it. */
+const edges = (times: number[]) => times.flatMap((t) => (t > 0 ? [t - 1, t] : [t]));
+
+describe('token bucket (10/s, burst 5)', () => {
+  it('allows the burst at once, then one token per 100 ms, never more than the burst', async () => {
+    for (let i = 4; i >= 0; i--) {
+      const d = await hit('tb');
+      expect(d).toMatchObject({ allowed: true, outcome: 'allowed' });
+      expect(d.verdicts[0]).toMatchObject({ remaining: i, resetMs: (5 - i) * 100 });
+    }
+    expect(await hit('tb')).toMatchObject({ allowed: false, outcome: 'limited', retryAfterMs: 100 });
+    now = T0 + 99;
+    expect((await hit('tb')).retryAfterMs).toBe(1);
+    now = T0 + 100;
+    expect(await hit('tb')).toMatchObject({ allowed: true, verdicts: [{ remaining: 0 }] });
+    now = T0 + 3_600_000; // an hour idle refills to the burst, not beyond
+    for (let i = 0; i < 5; i++) expect((await hit('tb')).allowed).toBe(true);
+    expect((await hit('tb')).allowed).toBe(false);
+  });
+
+  it('its key expires when the bucket would be full again', async () => {
+    await hit('tb');
+    await hit('tb');
+    const ttl = await redis.pttl(`${prefix}:tb:token_bucket:${subject}`);
+    expect(ttl).toBeGreaterThan(150);
+    expect(ttl).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('fixed window (5/s)', () => {
+  it('allows a double burst across the window boundary (by design)', async () => {
+    now = T0 + 999;
+    for (let i = 0; i < 5; i++) expect((await hit('fw')).allowed).toBe(true);
+    expect(await hit('fw')).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    now = T0 + 1_000;
+    const boundary = [];
+    for (let i = 0; i < 6; i++) boundary.push((await hit('fw')).allowed);
+    expect(boundary).toEqual([true, true, true, true, true, false]);
+    expect((await hit('fw')).retryAfterMs).toBe(1_000);
+  });
+});
+
+describe('sliding window log (5/s)', () => {
+  it('refuses the boundary burst: never more than 5 in any 1 s', async () => {
+    now = T0 + 999;
+    for (let i = 0; i < 5; i++) expect((await hit('sw')).allowed).toBe(true);
+    now = T0 + 1_000;
+    expect(await hit('sw')).toMatchObject({ allowed: false, retryAfterMs: 999 });
+    now = T0 + 1_998;
+    expect(await hit('sw')).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    now = T0 + 1_999;
+    for (let i = 0; i < 5; i++) expect((await hit('sw')).allowed).toBe(true);
+    expect((await hit('sw')).allowed).toBe(false);
+  });
+
+  it('frees each slot exactly one window after its request', async () => {
+    expect((await hit('sw')).allowed).toBe(true); // t=0
+    now = T0 + 500;
+    for (let i = 0; i < 4; i++) expect((await hit('sw')).allowed).toBe(true);
+    now = T0 + 999;
+    expect(await hit('sw')).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    now = T0 + 1_000;
+    expect(await hit('sw')).toMatchObject({ allowed: true, verdicts: [{ remaining: 0, resetMs: 1_000 }] });
+    expect(await hit('sw')).toMatchObject({ allowed: false, retryAfterMs: 500 });
+  });
+});
+
+describe('leaky bucket as a meter (10/s)', () => {
+  it('with capacity 1, spaces requests exactly 100 ms apart', async () => {
+    const spaced = [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000];
+    expect(await at('lb', edges(spaced))).toEqual(spaced);
+  });
+
+  it('with capacity 3, takes 3 at once, then drains one per 100 ms', async () => {
+    const first = [];
+    for (let i = 0; i < 4; i++) first.push((await hit('lb3')).allowed);
+    expect(first).toEqual([true, true, true, false]);
+    expect((await hit('lb3')).retryAfterMs).toBe(100);
+    expect(await at('lb3', [1, 50, ...edges([100, 200, 300]), 350])).toEqual([100, 200, 300]);
+  });
+});
+
+describe('GCRA (3/s: an emission interval of 333⅓ ms)', () => {
+  it('allows a burst of 2, then one request per interval, rounded to the ms', async () => {
+    expect((await hit('gcra')).allowed).toBe(true);
+    expect(await hit('gcra')).toMatchObject({ allowed: true, verdicts: [{ remaining: 0, resetMs: 667 }] });
+    expect(await hit('gcra')).toMatchObject({ allowed: false, retryAfterMs: 334 });
+    now = T0 + 333;
+    expect(await hit('gcra')).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    now = T0 + 334;
+    expect((await hit('gcra')).allowed).toBe(true);
+  });
+
+  it('keeps the fractional interval exactly: one request per 333⅓ ms over 3 s, no drift', async () => {
+    expect((await hit('gcra')).allowed).toBe(true);
+    expect((await hit('gcra')).allowed).toBe(true);
+    const slots = [334, 667, 1_000, 1_334, 1_667, 2_000, 2_334, 2_667, 3_000];
+    expect(await at('gcra', edges(slots))).toEqual(slots);
+  });
+
+  it('with burst 1 there is no tolerance: a late request moves the schedule', async () => {
+    expect(await at('gcra1', edges([0, 334, 668, 1_002]))).toEqual([0, 334, 668, 1_002]);
+  });
+});
+
+describe('several policies in one call', () => {
+  it('answers with each policy’s verdict and the longest retry', async () => {
+    const both = () => limiter.check([{ policy: 'tb', subject }, { policy: 'fw', subject }]);
+    for (let i = 0; i < 5; i++) expect((await both()).allowed).toBe(true);
+    const refused = await both();
+    expect(refused).toMatchObject({ allowed: false, outcome: 'limited', retryAfterMs: 1_000 });
+    expect(refused.verdicts.map((v) => [v.policy.name, v.allowed, v.remaining, v.retryAfterMs])).toEqual([['tb', false, 0, 100], ['fw', false, 0, 1_000]]);
+  });
+
+  it('a refusal leaves the allowing policies untouched', async () => {
+    now = T0 + 999;
+    for (let i = 0; i < 5; i++) await limiter.check([{ policy: 'fw', subject }]);
+    for (let i = 0; i < 3; i++) {
+      expect((await limiter.check([{ policy: 'tb', subject }, { policy: 'fw', subject }])).allowed).toBe(false);
+    }
+    expect(await limiter.check([{ policy: 'tb', subject }])).toMatchObject({ allowed: true, verdicts: [{ remaining: 4 }] });
+  });
+
+  it('a peek checks without consuming', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect(await limiter.check([{ policy: 'tb', subject, peek: true }])).toMatchObject({ allowed: true, verdicts: [{ remaining: 5 }] });
+    }
+    const d = await limiter.check([{ policy: 'fw', subject }, { policy: 'tb', subject, peek: true }]);
+    expect(d.verdicts.map((v) => [v.policy.name, v.remaining])).toEqual([['fw', 4], ['tb', 5]]);
+  });
+});

@@ -1,0 +1,45 @@
+import type { FaultSpec, SimProvider } from './faults.js';
+import type { PushRecord } from './push.js';
+import type { SmsRecord } from './sms.js';
+import type { WebhookRecord } from './webhook-receiver.js';
+
+interface RecordOf {
+  push: PushRecord;
+  sms: SmsRecord;
+  webhook: WebhookRecord;
+}
+
+export interface MessagesReport<P extends SimProvider> {
+  provider: P;
+  /** Every request that reached the provider, faulted and replayed ones included. */
+  requests_received: number;
+  /** What it accepted, once per idempotency key (push: per key and token), oldest first. */
+  messages: RecordOf[P][];
+}
+
+/**
+ * The control and inspection side of the fake providers, for tests and drills.
+ *
+ * @example
+ * const sim = providersControl(providers.url);
+ * await sim.fault({ provider: 'sms', mode: 'fail_times', times: 2, status: 503 });
+ * expect((await sim.messages('sms')).messages).toHaveLength(1);
+ */
+export function providersControl(baseUrl: string) {
+  async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+  return {
+    fault: (spec: FaultSpec) => call('POST', '/control/faults', spec),
+    clearFaults: () => call('POST', '/control/faults/clear', {}),
+    reset: () => call('POST', '/control/reset', {}),
+    messages: <P extends SimProvider>(provider: P) => call<MessagesReport<P>>('GET', `/control/messages?provider=${provider}`),
+  };
+}

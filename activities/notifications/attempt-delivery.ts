@@ -3,6 +3,7 @@ import { newId } from '../../domain/ids.js';
 import type { DeliveryChannel } from '../../domain/notifications/types.js';
 import { withTransaction } from '../../platform/db.js';
 import { metrics } from '../../platform/metrics.js';
+import { removePushTokens } from './contacts.js';
 import { DeliveryError, type ChannelSenders, type SendResult } from './channels/types.js';
 
 export type AttemptResult = { status: 'sent' | 'failed' | 'retry'; error?: string };
@@ -43,7 +44,7 @@ export async function attemptDelivery(
   if (row.status !== 'queued') return { status: 'failed', error: `delivery is ${row.status}` };
   if (row.channel === 'in_app') return deliverInApp(deps.pool, row, input.attempt);
   try {
-    const result = await send(deps.senders, row);
+    const result = await send(deps, row);
     await deps.pool.query(
       `UPDATE deliveries SET status = 'sent', attempts = greatest(attempts, $2), provider_message_id = $3,
          response_status = $4, last_error = NULL, sent_at = now(), updated_at = now()
@@ -65,7 +66,8 @@ export async function attemptDelivery(
   }
 }
 
-function send(senders: ChannelSenders, row: DeliveryRow): Promise<SendResult> {
+function send(deps: { pool: pg.Pool; senders: ChannelSenders }, row: DeliveryRow): Promise<SendResult> {
+  const { senders } = deps;
   const content = row.content as Record<string, string> & { to: unknown };
   switch (row.channel) {
     case 'email':
@@ -76,7 +78,7 @@ function send(senders: ChannelSenders, row: DeliveryRow): Promise<SendResult> {
     case 'sms':
       return senders.sms.send({ to: content.to as string, body: content.body ?? '', idempotencyKey: row.id });
     case 'push':
-      return senders.push.send({ tokens: content.to as string[], title: content.title ?? '', body: content.body ?? '', idempotencyKey: row.id });
+      return sendPush(deps, row, content);
     case 'webhook':
       if (!row.url || !row.secret || !row.event_id) throw new DeliveryError('webhook endpoint is missing', false);
       return senders.webhook.send({ url: row.url, secret: row.secret, eventId: row.event_id, rawBody: content.body ?? '', idempotencyKey: row.id });
@@ -87,6 +89,15 @@ function send(senders: ChannelSenders, row: DeliveryRow): Promise<SendResult> {
       throw new Error(`unknown channel ${String(unknown)}`);
     }
   }
+}
+
+/** Push: tokens the provider says are gone are dropped from the user's contacts (as FCM advises). */
+async function sendPush(deps: { pool: pg.Pool; senders: ChannelSenders }, row: DeliveryRow, content: Record<string, unknown>) {
+  const result = await deps.senders.push.send({
+    tokens: content.to as string[], title: String(content.title ?? ''), body: String(content.body ?? ''), idempotencyKey: row.id,
+  });
+  if (row.user_id && result.rejectedTokens.length > 0) await removePushTokens(deps.pool, row.tenant_id, row.user_id, result.rejectedTokens);
+  return result;
 }
 
 /** In-app: the message row and the delivery's `sent` commit together; the insert trigger wakes SSE streams. */

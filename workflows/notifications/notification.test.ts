@@ -82,6 +82,14 @@ describe('notification workflow', () => {
     expect(done.sms?.status).toBe('sent');
   });
 
+  it('sends push to every token and drops the tokens the provider says are gone', async () => {
+    const userId = await newUser({ push_tokens: ['tok_phone_1', 'bad_old_phone'] });
+    const done = byChannel(await settled(call, (await send({ user_id: userId, channels: ['push'] })).id));
+    expect(done.push?.status).toBe('sent');
+    const contacts = await call('GET', `/v1/users/${userId}/contacts`);
+    expect(contacts.body.push_tokens).toEqual(['tok_phone_1']);
+  });
+
   it('delivers the email to the SMTP server with the data HTML-escaped', async () => {
     const userId = await newUser({ email: 'escape@example.com' });
     const sent = await send({ user_id: userId, channels: ['email'], data: { name: '<script>alert(1)</script>', code: 'a&b' } });

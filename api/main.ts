@@ -5,6 +5,7 @@ import { loadConfig, requireAdminKey } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
 import { createApiRateLimiter } from '../platform/rate-limit/index.js';
 import { createApp } from './app.js';
+import { createInboxListener } from './notifications/inbox-listener.js';
 import { purgeExpiredIdempotencyKeys } from './middleware/idempotency.js';
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
-  const app = createApp({ config, adminApiKey, pool, redis, temporal, rateLimiter });
+  // One LISTEN connection per process feeds every SSE inbox stream.
+  const inboxListener = createInboxListener({ connectionString: config.DATABASE_URL });
+  const app = createApp({ config, adminApiKey, pool, redis, temporal, rateLimiter, inboxListener });
 
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>
     console.log(`[api] listening on http://${config.HOST}:${info.port}`),
@@ -37,6 +40,8 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`[api] ${signal}: no longer accepting, finishing open requests`);
     clearInterval(purge);
+    // Ends the open SSE streams, so that the server can close.
+    void inboxListener.close();
     server.close(() => {
       void Promise.allSettled([pool.end(), redis.quit(), connection.close(), rateLimiter?.close()]).then(() => {
         console.log('[api] stopped');

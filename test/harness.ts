@@ -12,6 +12,7 @@ import { createProcessorRouterFromConfig } from '../activities/payments/processo
 import { createHrWorker } from '../workers/hr-worker.js';
 import { createNotificationWorkers } from '../workers/notifications-worker.js';
 import { createChannelSenders } from '../activities/notifications/channels/index.js';
+import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createPaymentsWorker } from '../workers/payments-worker.js';
 import { createWalletWorker } from '../workers/wallet-worker.js';
 
@@ -120,16 +121,18 @@ export async function startHarness(
       maxConcurrentWorkflowTaskExecutions: 40,
       shutdownGraceTimeMs: 2_000,
     };
-    const closers: (() => void)[] = [];
+    const closers: (() => Promise<void> | void)[] = [];
+    const outbound = createOutboundLimiterFromConfig(config, { redis });
+    closers.push(() => outbound.close());
     const workers: Worker[] = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: overrides.faultDelayBeforePostMs ?? 0 }),
-      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool }) }),
+      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool, outbound }) }),
       await createHrWorker({ ...common, taskQueue: config.TASK_QUEUE_HR }),
     ];
     if (options.notifications) {
       const senders = createChannelSenders(config);
       workers.push(...await createNotificationWorkers({
-        ...common, taskQueue: config.TASK_QUEUE_NOTIFICATIONS, senders,
+        ...common, taskQueue: config.TASK_QUEUE_NOTIFICATIONS, senders, outbound,
         pollers: { high: config.NOTIFICATION_POLLERS_HIGH, normal: config.NOTIFICATION_POLLERS_NORMAL },
       }));
       closers.push(() => senders.email.close());
@@ -138,7 +141,7 @@ export async function startHarness(
     const stop = async () => {
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
-      for (const close of closers) close();
+      for (const close of closers) await close();
       await workerConnection.close();
     };
     stoppers.push(stop);

@@ -10,6 +10,7 @@ import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { createHrWorker } from './hr-worker.js';
 import { createNotificationWorkers } from './notifications-worker.js';
 import { startOutboxRelay } from './outbox-relay.js';
+import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createPaymentsWorker } from './payments-worker.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
 import { createWalletWorker } from './wallet-worker.js';
@@ -32,15 +33,17 @@ async function main(): Promise<void> {
     shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
   };
   const senders = createChannelSenders(config);
+  // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
+  const outbound = createOutboundLimiterFromConfig(config);
   let relay: { stop(): Promise<void> } | null = null;
   try {
     if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config);
     const workers = [
       await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: config.FAULT_DELAY_BEFORE_POST_MS }),
-      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool }) }),
+      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool, outbound }) }),
       await createHrWorker({ ...common, taskQueue: config.TASK_QUEUE_HR }),
       ...await createNotificationWorkers({
-        ...common, taskQueue: config.TASK_QUEUE_NOTIFICATIONS, senders,
+        ...common, taskQueue: config.TASK_QUEUE_NOTIFICATIONS, senders, outbound,
         pollers: { high: config.NOTIFICATION_POLLERS_HIGH, normal: config.NOTIFICATION_POLLERS_NORMAL },
       }),
     ];
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
   } finally {
     await relay?.stop();
     senders.email.close();
+    await outbound.close();
     await connection.close();
     await pool.end();
   }

@@ -2,6 +2,7 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import type { ChannelSenders } from '../activities/notifications/channels/types.js';
 import { createDeliveryActivities } from '../activities/notifications/delivery-activities.js';
+import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import { CHANNELS, PRIORITIES, type Priority } from '../domain/notifications/types.js';
 import { deliveryTaskQueue } from '../workflows/notifications/types.js';
 import { createDomainWorker, type WorkerLimits } from './domain-worker.js';
@@ -13,6 +14,7 @@ export interface NotificationWorkerOptions extends WorkerLimits {
   taskQueue: string;
   pool: pg.Pool;
   senders: ChannelSenders;
+  outbound?: OutboundLimiter;
   pollers: Record<Priority, number>;
   workflowBundlePath?: string;
 }
@@ -23,7 +25,7 @@ export interface NotificationWorkerOptions extends WorkerLimits {
  * hold up push, and high-priority deliveries have pollers of their own (more of them).
  */
 export async function createNotificationWorkers(options: NotificationWorkerOptions): Promise<Worker[]> {
-  const activities = createDeliveryActivities({ pool: options.pool, senders: options.senders });
+  const activities = createDeliveryActivities({ pool: options.pool, senders: options.senders, outbound: options.outbound });
   const workers = [await createDomainWorker({ ...options, activities })];
   for (const channel of [...CHANNELS, 'webhook'] as const) {
     for (const priority of PRIORITIES) {

@@ -3,8 +3,16 @@ import { newId } from '../../domain/ids.js';
 import type { DeliveryChannel } from '../../domain/notifications/types.js';
 import { withTransaction } from '../../platform/db.js';
 import { metrics } from '../../platform/metrics.js';
+import type { OutboundLimiter } from '../../platform/rate-limit/outbound.js';
 import { removePushTokens } from './contacts.js';
 import { DeliveryError, type ChannelSenders, type SendResult } from './channels/types.js';
+
+export interface DeliveryDeps {
+  pool: pg.Pool;
+  senders: ChannelSenders;
+  /** Caps calls per provider (OUTBOUND_RATE_LIMITS keyed by channel: email, sms, push, webhook). */
+  outbound?: OutboundLimiter;
+}
 
 export type AttemptResult = { status: 'sent' | 'failed' | 'retry'; error?: string };
 
@@ -28,7 +36,7 @@ interface DeliveryRow {
  * the workflow owns the retry schedule. Only infrastructure errors (database) throw.
  */
 export async function attemptDelivery(
-  deps: { pool: pg.Pool; senders: ChannelSenders },
+  deps: DeliveryDeps,
   input: { tenantId: string; deliveryId: string; attempt: number },
 ): Promise<AttemptResult> {
   const { rows: [row] } = await deps.pool.query<DeliveryRow>(
@@ -43,6 +51,8 @@ export async function attemptDelivery(
   if (row.status === 'sent') return { status: 'sent' };
   if (row.status !== 'queued') return { status: 'failed', error: `delivery is ${row.status}` };
   if (row.channel === 'in_app') return deliverInApp(deps.pool, row, input.attempt);
+  // Outside the try: a provider's limit reached is not a failed attempt; the activity is retried.
+  await deps.outbound?.acquire(row.channel);
   try {
     const result = await send(deps, row);
     await deps.pool.query(
@@ -66,7 +76,7 @@ export async function attemptDelivery(
   }
 }
 
-function send(deps: { pool: pg.Pool; senders: ChannelSenders }, row: DeliveryRow): Promise<SendResult> {
+function send(deps: DeliveryDeps, row: DeliveryRow): Promise<SendResult> {
   const { senders } = deps;
   const content = row.content as Record<string, string> & { to: unknown };
   switch (row.channel) {
@@ -92,7 +102,7 @@ function send(deps: { pool: pg.Pool; senders: ChannelSenders }, row: DeliveryRow
 }
 
 /** Push: tokens the provider says are gone are dropped from the user's contacts (as FCM advises). */
-async function sendPush(deps: { pool: pg.Pool; senders: ChannelSenders }, row: DeliveryRow, content: Record<string, unknown>) {
+async function sendPush(deps: DeliveryDeps, row: DeliveryRow, content: Record<string, unknown>) {
   const result = await deps.senders.push.send({
     tokens: content.to as string[], title: String(content.title ?? ''), body: String(content.body ?? ''), idempotencyKey: row.id,
   });

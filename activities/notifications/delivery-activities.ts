@@ -1,9 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type pg from 'pg';
 import type { NotificationStatus } from '../../domain/notifications/types.js';
 import { withTransaction } from '../../platform/db.js';
-import { attemptDelivery } from './attempt-delivery.js';
-import type { ChannelSenders } from './channels/types.js';
+import { attemptDelivery, type DeliveryDeps } from './attempt-delivery.js';
 import { planEvent } from './event-plan.js';
 import { planNotification } from './plan-notification.js';
 
@@ -13,7 +11,7 @@ type NotificationRef = { tenantId: string; notificationId: string };
  * The activities of the notification workflows. Control steps (plan, status, dead letter) run on
  * the notifications queue; `attemptDelivery` runs on the per-channel, per-priority queues.
  */
-export function createDeliveryActivities(deps: { pool: pg.Pool; senders: ChannelSenders; now?: () => Date }) {
+export function createDeliveryActivities(deps: DeliveryDeps & { now?: () => Date }) {
   const { pool } = deps;
   const now = deps.now ?? (() => new Date());
   return {
@@ -38,7 +36,7 @@ export function createDeliveryActivities(deps: { pool: pg.Pool; senders: Channel
     },
 
     attemptDelivery: (input: { tenantId: string; deliveryId: string; attempt: number }) =>
-      attemptDelivery({ pool, senders: deps.senders }, input),
+      attemptDelivery(deps, input),
 
     /** After the last attempt: the delivery waits in the dead letters for an ops retry. */
     async deadLetter(input: { tenantId: string; deliveryId: string; attempts: number }) {

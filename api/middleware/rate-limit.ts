@@ -91,15 +91,20 @@ export function clientIp(c: Context, trustProxyHops: number): string {
     const ip = hops.length >= trustProxyHops ? hops[hops.length - trustProxyHops] : undefined;
     if (ip) return ip;
   }
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  // getConnInfo reads the Node request of @hono/node-server; `app.request` has none (no throw: cheaper).
+  const env = c.env as { incoming?: unknown; server?: unknown } | undefined;
+  if (!env?.incoming && !env?.server) return 'unknown';
+  return getConnInfo(c).remote.address ?? 'unknown';
 }
 
 function setHeaders(c: Context, decision: Decision): void {
-  for (const [name, value] of Object.entries(rateLimitHeaders(decision))) c.header(name, value);
+  const headers = rateLimitHeaders(decision);
+  try {
+    // In place: `c.header()` after the response exists copies the Response once per header.
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  } catch {
+    for (const [name, value] of Object.entries(headers)) c.header(name, value); // immutable headers
+  }
 }
 
 function refusal(c: Context, decision: Decision): Response {

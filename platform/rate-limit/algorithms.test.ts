@@ -190,6 +190,18 @@ describe('several policies in one call', () => {
     expect(await limiter.check([{ policy: 'tb', subject }])).toMatchObject({ allowed: true, verdicts: [{ remaining: 4 }] });
   });
 
+  it('checkMany decides independent requests in one pipeline, each all-or-nothing on its own', async () => {
+    const other = randomUUID();
+    const decisions = await limiter.checkMany([
+      [{ policy: 'fw', subject }], [{ policy: 'fw', subject }, { policy: 'sw', subject: other }], [{ policy: 'tb', subject: other }],
+    ]);
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, true]);
+    const more = await limiter.checkMany(Array.from({ length: 5 }, () => [{ policy: 'fw', subject }, { policy: 'tb', subject: other }]));
+    expect(more.map((d) => d.allowed)).toEqual([true, true, true, false, false]);
+    // The two refused requests took nothing from the token bucket: 5 - 1 - 3 = 1 left.
+    expect(await limiter.check([{ policy: 'tb', subject: other }])).toMatchObject({ allowed: true, verdicts: [{ remaining: 0 }] });
+  });
+
   it('a peek checks without consuming', async () => {
     for (let i = 0; i < 3; i++) {
       expect(await limiter.check([{ policy: 'tb', subject, peek: true }])).toMatchObject({ allowed: true, verdicts: [{ remaining: 5 }] });

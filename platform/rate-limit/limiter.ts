@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { metrics } from '../metrics.js';
 import { createMemoryStore } from './memory-store.js';
 import type { Policy } from './policy.js';
-import { createRedisStore, type PolicyCheck, type PolicyOutcome } from './store.js';
+import { createRedisStore, type PolicyCheck, type PolicyOutcome, type StoreResult } from './store.js';
 
 /** One policy to apply to one subject (`key:<tenant>`, `ip:<address>`, …). */
 export interface LimitRequest {
@@ -40,6 +40,11 @@ export interface RateLimiter {
   readonly policies: ReadonlyMap<string, Policy>;
   /** Decides every request's policy in one Redis call; consumes only when all allow. */
   check(requests: LimitRequest[]): Promise<Decision>;
+  /**
+   * Several independent decisions (each all-or-nothing on its own policies) in one pipeline: one
+   * write and one round trip for all, for callers that decide in bulk (a notification fan-out).
+   */
+  checkMany(batch: LimitRequest[][]): Promise<Decision[]>;
   health(): LimiterHealth;
   /** Resolves once the Redis connection is ready (or after `waitMs`, whichever comes first). */
   ready(waitMs?: number): Promise<void>;
@@ -117,10 +122,24 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     lastFailure = undefined;
   }
 
-  function failed(err: unknown) {
-    const reason = err instanceof Error ? err.message : String(err);
+  function failed(err: Error) {
+    const reason = err.message;
     if (lastFailure === undefined) log(`Redis unavailable (${reason}): policies fail open (in-process limits) or closed`);
     lastFailure = reason;
+  }
+
+  /** A Redis answer becomes the decision; a Redis failure falls to the policies' failure modes. */
+  async function settle(checks: Check[], result: StoreResult | Error, now: number): Promise<Decision> {
+    let decision: Decision;
+    if (result instanceof Error) {
+      failed(result);
+      decision = await degraded(checks, now);
+    } else {
+      healthy();
+      decision = decide(checks, result, result.allowed ? 'allowed' : 'limited');
+    }
+    count(decision);
+    return decision;
   }
 
   async function degraded(checks: Check[], now: number): Promise<Decision> {
@@ -137,17 +156,15 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async check(requests) {
       const checks = toChecks(requests);
       const now = Math.floor(clock());
-      let decision: Decision;
-      try {
-        const result = await within(timeoutMs, remote.evaluate(checks, now));
-        healthy();
-        decision = decide(checks, result, result.allowed ? 'allowed' : 'limited');
-      } catch (err) {
-        failed(err);
-        decision = await degraded(checks, now);
-      }
-      count(decision);
-      return decision;
+      const result = await within(timeoutMs, remote.evaluate(checks, now)).catch((err: unknown) => toError(err));
+      return settle(checks, result, now);
+    },
+    async checkMany(batch) {
+      const requests = batch.map(toChecks);
+      const now = Math.floor(clock());
+      const results = await within(timeoutMs, remote.evaluateMany(requests, now))
+        .catch((err: unknown) => requests.map(() => toError(err)));
+      return Promise.all(requests.map((checks, i) => settle(checks, results[i]!, now)));
     },
     health() {
       if (connection === 'down') return { state: 'degraded', reason: `redis connection ${redis.status}` };
@@ -184,6 +201,8 @@ function count(decision: Decision): void {
     metrics.rateLimitDecisions.inc({ policy: v.policy.name, outcome: decision.outcome });
   }
 }
+
+const toError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

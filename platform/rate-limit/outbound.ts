@@ -87,8 +87,10 @@ export function createOutboundLimiter(options: OutboundLimiterOptions): Outbound
 }
 
 /** The outbound limiter of OUTBOUND_RATE_LIMITS, on a connection of its own that `close()` closes. */
-export function createOutboundLimiterFromConfig(config: Config, deps: { redis: Redis }): OutboundLimiter {
-  const connection = openLimiterConnection(config.RATE_LIMIT_REDIS_URL, deps.redis);
+export function createOutboundLimiterFromConfig(config: Config, deps: { redis?: Redis } = {}): OutboundLimiter {
+  const connection = deps.redis
+    ? openLimiterConnection(config.RATE_LIMIT_REDIS_URL, deps.redis)
+    : openLimiterConnection(config.RATE_LIMIT_REDIS_URL ?? config.REDIS_URL, undefined);
   return createOutboundLimiter({
     redis: connection,
     policies: config.OUTBOUND_RATE_LIMITS,

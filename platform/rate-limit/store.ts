@@ -20,10 +20,21 @@ export interface PolicyOutcome {
   retryAfterMs: number;
 }
 
+export interface StoreResult {
+  allowed: boolean;
+  outcomes: PolicyOutcome[];
+}
+
 /** Where buckets live: Redis (shared by every API instance) or this process (the fallback). */
 export interface BucketStore {
   /** Decides every check at time `nowMs`; consumes from each only when all allow. */
-  evaluate(checks: PolicyCheck[], nowMs: number): Promise<{ allowed: boolean; outcomes: PolicyOutcome[] }>;
+  evaluate(checks: PolicyCheck[], nowMs: number): Promise<StoreResult>;
+}
+
+/** The Redis store also decides several independent requests in one pipeline (one write, one round trip). */
+export interface RedisBucketStore extends BucketStore {
+  /** One result per request, or the error of that request's command. */
+  evaluateMany(requests: PolicyCheck[][], nowMs: number): Promise<(StoreResult | Error)[]>;
 }
 
 const COMMAND = 'steadfastRateLimit';
@@ -33,13 +44,23 @@ type ScriptCommand = (numKeys: number, ...keysThenArgs: (string | number)[]) => 
  * The Redis store: one EVALSHA of the multi-policy script per decision. ioredis `defineCommand`
  * sends EVALSHA and falls back to EVAL on NOSCRIPT (first call, or after Redis restarted empty).
  */
-export function createRedisStore(redis: Redis): BucketStore {
+export function createRedisStore(redis: Redis): RedisBucketStore {
   redis.defineCommand(COMMAND, { lua: RATE_LIMIT_LUA });
   const run = (redis as unknown as Record<typeof COMMAND, ScriptCommand>)[COMMAND].bind(redis);
   return {
     async evaluate(checks, nowMs) {
       const reply = await run(checks.length, ...scriptArguments(checks, nowMs));
       return parseReply(reply, checks.length);
+    },
+    async evaluateMany(requests, nowMs) {
+      const pipeline = redis.pipeline() as unknown as Record<typeof COMMAND, (...args: (string | number)[]) => unknown> & ReturnType<Redis['pipeline']>;
+      for (const checks of requests) pipeline[COMMAND](checks.length, ...scriptArguments(checks, nowMs));
+      const replies = (await pipeline.exec()) ?? [];
+      return requests.map((checks, i) => {
+        const [err, reply] = replies[i] ?? [new Error('no reply'), null];
+        if (err) return err;
+        return parseReply(reply as number[], checks.length);
+      });
     },
   };
 }
@@ -54,7 +75,7 @@ export function scriptArguments(checks: PolicyCheck[], nowMs: number): (string |
   return args;
 }
 
-function parseReply(reply: number[], count: number) {
+function parseReply(reply: number[], count: number): StoreResult {
   if (!Array.isArray(reply) || reply.length !== 1 + 4 * count) {
     throw new Error(`rate-limit script answered ${JSON.stringify(reply)} for ${count} policies`);
   }

@@ -19,7 +19,12 @@ beforeAll(async () => {
   sim = providersControl(providers.url);
   h = await startHarness({
     notifications: true,
-    env: { SMTP_URL: smtp.url, PUSH_PROVIDER_URL: `${providers.url}/push`, SMS_PROVIDER_URL: `${providers.url}/sms` },
+    env: {
+      SMTP_URL: smtp.url, PUSH_PROVIDER_URL: `${providers.url}/push`, SMS_PROVIDER_URL: `${providers.url}/sms`,
+      // SMS calls are capped at 5/s across workers (GCRA: one every 200 ms).
+      OUTBOUND_RATE_LIMITS: JSON.stringify({ sms: { algorithm: 'gcra', rate: 5, period: '1s' } }),
+      OUTBOUND_RATE_LIMIT_MAX_WAIT_MS: '5000',
+    },
   });
   const tenant = await h.newTenant('Notifications');
   call = tenant.call;
@@ -88,6 +93,20 @@ describe('notification workflow', () => {
     expect(done.push?.status).toBe('sent');
     const contacts = await call('GET', `/v1/users/${userId}/contacts`);
     expect(contacts.body.push_tokens).toEqual(['tok_phone_1']);
+  });
+
+  it('spaces SMS calls by the outbound limit of the provider', async () => {
+    const users = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser({ phone: `+1555999000${i}` })));
+    const sent = await Promise.all(users.map((userId) => send({ user_id: userId, channels: ['sms'], priority: 'high' })));
+    for (const n of sent) expect(byChannel(await settled(call, n.id)).sms?.status).toBe('sent');
+    expect((await sim.messages('sms')).messages.filter((m) => m.to.startsWith('+1555999000'))).toHaveLength(6);
+    const { rows } = await h.pool.query(
+      `SELECT d.sent_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id WHERE n.id = ANY($1) ORDER BY d.sent_at`,
+      [sent.map((n) => n.id)],
+    );
+    const times = rows.map((r) => (r.sent_at as Date).getTime());
+    // Six calls at one per 200 ms take at least a second from the first to the last.
+    expect(times[5]! - times[0]!).toBeGreaterThanOrEqual(950);
   });
 
   it('delivers the email to the SMTP server with the data HTML-escaped', async () => {

@@ -79,6 +79,8 @@ export const configSchema = z.object({
   LEAVE_EXPIRY_AFTER: durationFromEnv('7d'),
   /** The worker creates (or updates) the settlement Schedule at start. */
   SETTLEMENT_SCHEDULE_ENABLED: booleanFromEnv('true'),
+  /** The worker's Prometheus `/metrics` (no auth, bound to HOST); 0 turns it off. */
+  WORKER_METRICS_PORT: intFromEnv(9464, 0, 65_535),
   ...notificationEnv,
   ...rateLimitEnv,
   ...cacheEnv,

@@ -135,6 +135,7 @@ async function main(): Promise<void> {
     API            ${api}
     API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
     Temporal UI    http://localhost:${config.TEMPORAL_UI_PORT}
+    Metrics        ${api}/metrics (admin key), worker http://${config.HOST}:${config.WORKER_METRICS_PORT}/metrics
     Processors sim ${config.PROCESSORS_URL}   (simulated acquirers and bank)
     SMTP sim       ${config.SMTP_URL}
     Push/SMS sim   ${config.PUSH_PROVIDER_URL}, ${config.SMS_PROVIDER_URL}

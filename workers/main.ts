@@ -10,6 +10,7 @@ import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { createHrWorker } from './hr-worker.js';
 import { createNotificationWorkers } from './notifications-worker.js';
 import { startOutboxRelay } from './outbox-relay.js';
+import { startMetricsServer } from './metrics-server.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createPaymentsWorker } from './payments-worker.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
   const outbound = createOutboundLimiterFromConfig(config);
   let relay: { stop(): Promise<void> } | null = null;
+  let metricsServer: { url: string; close(): Promise<void> } | null = null;
   try {
     if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config);
     const workers = [
@@ -51,11 +53,16 @@ async function main(): Promise<void> {
       .map((q) => `"${q}"`).join(', ');
     console.log(`[worker] polling ${queues} on ${config.TEMPORAL_ADDRESS}`);
     relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool) : null;
+    if (config.WORKER_METRICS_PORT > 0) {
+      metricsServer = await startMetricsServer({ host: config.HOST, port: config.WORKER_METRICS_PORT });
+      console.log(`[worker] metrics on ${metricsServer.url}`);
+    }
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
     await Promise.all(workers.map((worker) => worker.run()));
     console.log('[worker] drained and stopped');
   } finally {
     await relay?.stop();
+    await metricsServer?.close();
     senders.email.close();
     await outbound.close();
     await connection.close();

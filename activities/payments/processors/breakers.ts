@@ -1,4 +1,5 @@
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import { metrics } from '../../../platform/metrics.js';
 import { ProcessorDeclined, ProcessorOutcomeUnknown, ProcessorRequestRejected, ProcessorUnavailable } from './errors.js';
 
 export interface BreakerOptions {
@@ -20,6 +21,13 @@ const STATE_NAMES: Record<CircuitState, BreakerState> = {
   [CircuitState.Isolated]: 'isolated',
 };
 
+const STATE_GAUGE: Record<CircuitState, number> = {
+  [CircuitState.Closed]: 0,
+  [CircuitState.HalfOpen]: 1,
+  [CircuitState.Open]: 2,
+  [CircuitState.Isolated]: 2,
+};
+
 /**
  * One cockatiel circuit breaker per processor. Only transport failures count against a
  * processor: a decline or a rejected request is the processor working, so it counts as a success
@@ -28,10 +36,14 @@ const STATE_NAMES: Record<CircuitState, BreakerState> = {
 export function createBreakers(processors: readonly string[], options: BreakerOptions) {
   const policies = new Map<string, CircuitBreakerPolicy>();
   for (const processor of processors) {
-    policies.set(processor, circuitBreaker(handleWhen((err) => err instanceof ProcessorUnavailable || err instanceof ProcessorOutcomeUnknown), {
+    const policy = circuitBreaker(handleWhen((err) => err instanceof ProcessorUnavailable || err instanceof ProcessorOutcomeUnknown), {
       halfOpenAfter: options.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(options.consecutiveFailures),
-    }));
+    });
+    // The gauge of /metrics (worker process): 0 closed, 1 half-open, 2 open (or isolated).
+    metrics.circuitBreakerState.set({ breaker: processor }, 0);
+    policy.onStateChange((state) => metrics.circuitBreakerState.set({ breaker: processor }, STATE_GAUGE[state]));
+    policies.set(processor, policy);
   }
 
   function policyOf(processor: string): CircuitBreakerPolicy {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { metrics } from '../../../platform/metrics.js';
 import { processorsControl } from '../../../simulators/processors/client.js';
 import { startProcessorsServer, type ProcessorsServer } from '../../../simulators/processors/server.js';
 import { ProcessorDeclined, ProcessorOutcomeUnknown, ProcessorRequestRejected, ProcessorUnavailable } from './errors.js';
@@ -123,11 +124,18 @@ describe('processor router: authorization', () => {
   });
 });
 
+/** The processor's value of the circuit breaker gauge of /metrics. */
+async function breakerGauge(processor: string): Promise<number | undefined> {
+  const { values } = await metrics.circuitBreakerState.get();
+  return values.find((v) => v.labels.breaker === processor)?.value;
+}
+
 describe('processor router: circuit breakers', () => {
   it('primary 500 ×3 opens its breaker; later calls go to the secondary without touching the primary', async () => {
     await sim.fault('acq_primary', 'error_500', 3);
     for (let i = 0; i < 3; i++) expect((await router.authorize(card('tok_visa'))).processor).toBe('acq_secondary');
     expect(router.breakerStates()).toEqual({ acq_primary: 'open', acq_secondary: 'closed', bank_sim: 'closed' });
+    expect(await breakerGauge('acq_primary')).toBe(2);
     const sentTo: string[] = [];
     for (let i = 0; i < 4; i++) {
       expect((await router.authorize(card('tok_visa'), { onSend: (p) => sentTo.push(p) })).processor).toBe('acq_secondary');
@@ -140,6 +148,7 @@ describe('processor router: circuit breakers', () => {
     await new Promise((r) => setTimeout(r, HALF_OPEN_MS + 50));
     expect((await router.authorize(card('tok_visa'))).processor).toBe('acq_primary');
     expect(router.breakerStates().acq_primary).toBe('closed');
+    expect(await breakerGauge('acq_primary')).toBe(0);
   });
 
   it('declines do not count against a processor', async () => {

@@ -1,5 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from './domain-worker.js';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { loadConfig } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
@@ -17,8 +21,9 @@ import { ensureSettlementSchedule } from './settlement-schedule.js';
 import { createWalletWorker } from './wallet-worker.js';
 
 /**
- * Worker process: polls the wallet, payments and HR task queues until SIGINT/SIGTERM, then drains
- * (in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections.
+ * Worker process: polls the wallet, payments, HR and notification task queues (one per channel and
+ * priority), runs the outbox relay and serves its /metrics, until SIGINT/SIGTERM; then stops the
+ * relay, drains (in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -28,7 +33,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     pool,
-    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
+    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH ?? await bundleOnce(),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
@@ -80,6 +85,14 @@ async function scheduleSettlement(config: ReturnType<typeof loadConfig>): Promis
   } finally {
     await connection.close();
   }
+}
+
+/** The workflow code bundled once for every workflow worker of the process (not once per queue). */
+async function bundleOnce(): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  const path = join(mkdtempSync(join(tmpdir(), 'steadfast-worker-')), 'workflow-bundle.js');
+  writeFileSync(path, code);
+  return path;
 }
 
 /** The outbox relay runs beside the workers: it stops (first) when they drain. */

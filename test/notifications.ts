@@ -1,4 +1,37 @@
-import type { Call } from './harness.js';
+import { providersControl } from '../simulators/providers/client.js';
+import { startProvidersServer, type ProvidersServer } from '../simulators/providers/server.js';
+import { startSmtpSink, type SmtpSink } from '../simulators/smtp/server.js';
+import { startHarness, type Call, type Harness } from './harness.js';
+
+export interface NotificationStack {
+  h: Harness;
+  providers: ProvidersServer;
+  smtp: SmtpSink;
+  /** The providers' control API (faults, messages received). */
+  sim: ReturnType<typeof providersControl>;
+  close(): Promise<void>;
+}
+
+/**
+ * A harness with the notification workers, wired to a fake push/SMS provider and an SMTP server of
+ * this test file's own (faults armed here cannot reach another file's tests).
+ */
+export async function startNotificationStack(env: Record<string, string> = {}): Promise<NotificationStack> {
+  const providers = await startProvidersServer({ port: 0 });
+  const smtp = await startSmtpSink({ port: 0 });
+  const h = await startHarness({
+    notifications: true,
+    env: { SMTP_URL: smtp.url, PUSH_PROVIDER_URL: `${providers.url}/push`, SMS_PROVIDER_URL: `${providers.url}/sms`, ...env },
+  });
+  return {
+    h, providers, smtp, sim: providersControl(providers.url),
+    async close() {
+      await h.close();
+      await smtp.close();
+      await providers.close();
+    },
+  };
+}
 
 export type Notification = {
   id: string;

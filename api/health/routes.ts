@@ -1,19 +1,8 @@
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../context.js';
+import { within } from '../../platform/within.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
-
-async function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * `/healthz`: the process is up. `/readyz`: PostgreSQL, Redis and Temporal answer (else 503 naming

@@ -3,6 +3,7 @@ import { metrics } from '../metrics.js';
 import { createMemoryStore } from './memory-store.js';
 import type { Policy } from './policy.js';
 import { createRedisStore, type PolicyCheck, type PolicyOutcome, type StoreResult } from './store.js';
+import { within } from '../within.js';
 
 /** One policy to apply to one subject (`key:<tenant>`, `ip:<address>`, …). */
 export interface LimitRequest {
@@ -204,14 +205,3 @@ function count(decision: Decision): void {
 
 const toError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
 
-async function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

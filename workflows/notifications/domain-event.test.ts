@@ -3,17 +3,16 @@ import { appendOutboxEvent } from '../../activities/outbox/outbox.js';
 import { verifyWebhookSignature } from '../../domain/notifications/signature.js';
 import { withTransaction } from '../../platform/db.js';
 import { eventWorkflowSettings } from '../../platform/notification-settings.js';
-import { providersControl } from '../../simulators/providers/client.js';
-import { startProvidersServer, type ProvidersServer } from '../../simulators/providers/server.js';
-import { startSmtpSink, type SmtpSink } from '../../simulators/smtp/server.js';
-import { createAccount, startHarness, type Call, type Harness } from '../../test/harness.js';
-import { eventually } from '../../test/notifications.js';
+import type { SmtpSink } from '../../simulators/smtp/server.js';
+import { createAccount, type Call, type Harness } from '../../test/harness.js';
+import { eventually, startNotificationStack, type NotificationStack } from '../../test/notifications.js';
 import { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../workers/outbox-relay.js';
 
-let providers: ProvidersServer;
-let smtp: SmtpSink;
+let stack: NotificationStack;
 let h: Harness;
-let sim: ReturnType<typeof providersControl>;
+let providers: NotificationStack['providers'];
+let smtp: SmtpSink;
+let sim: NotificationStack['sim'];
 let tenant: { id: string; call: Call };
 let relay: OutboxRelay;
 
@@ -25,22 +24,15 @@ function relayOptions(extra: Partial<OutboxRelayOptions> = {}): OutboxRelayOptio
 }
 
 beforeAll(async () => {
-  providers = await startProvidersServer({ port: 0 });
-  smtp = await startSmtpSink({ port: 0 });
-  sim = providersControl(providers.url);
-  h = await startHarness({
-    notifications: true,
-    env: { SMTP_URL: smtp.url, PUSH_PROVIDER_URL: `${providers.url}/push`, SMS_PROVIDER_URL: `${providers.url}/sms`, API_WAIT_WINDOW_MS: '20000' },
-  });
+  stack = await startNotificationStack({ API_WAIT_WINDOW_MS: '20000' });
+  ({ h, providers, smtp, sim } = stack);
   tenant = await h.newTenant('Events');
   relay = await startOutboxRelay(relayOptions());
 });
 
 afterAll(async () => {
   await relay?.stop();
-  await h?.close();
-  await smtp?.close();
-  await providers?.close();
+  await stack?.close();
 });
 
 const inboxOf = async (userId: string) => (await tenant.call('GET', `/v1/users/${userId}/inbox`)).body.data as { title: string; body: string }[];

@@ -1,31 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { providersControl } from '../../simulators/providers/client.js';
-import { startProvidersServer, type ProvidersServer } from '../../simulators/providers/server.js';
-import { startSmtpSink, type SmtpSink } from '../../simulators/smtp/server.js';
-import { startHarness, type Call, type Harness } from '../../test/harness.js';
-import { byChannel, eventually, settled, type Notification } from '../../test/notifications.js';
+import type { SmtpSink } from '../../simulators/smtp/server.js';
+import type { Call, Harness } from '../../test/harness.js';
+import { byChannel, eventually, settled, startNotificationStack, type Notification, type NotificationStack } from '../../test/notifications.js';
 
-let providers: ProvidersServer;
-let smtp: SmtpSink;
+let stack: NotificationStack;
 let h: Harness;
+let smtp: SmtpSink;
+let sim: NotificationStack['sim'];
 let call: Call;
-let sim: ReturnType<typeof providersControl>;
 let user = 0;
 let apiKey: string;
 
 beforeAll(async () => {
-  providers = await startProvidersServer({ port: 0 });
-  smtp = await startSmtpSink({ port: 0 });
-  sim = providersControl(providers.url);
-  h = await startHarness({
-    notifications: true,
-    env: {
-      SMTP_URL: smtp.url, PUSH_PROVIDER_URL: `${providers.url}/push`, SMS_PROVIDER_URL: `${providers.url}/sms`,
-      // SMS calls are capped at 5/s across workers (GCRA: one every 200 ms).
-      OUTBOUND_RATE_LIMITS: JSON.stringify({ sms: { algorithm: 'gcra', rate: 5, period: '1s' } }),
-      OUTBOUND_RATE_LIMIT_MAX_WAIT_MS: '5000',
-    },
+  stack = await startNotificationStack({
+    // SMS calls are capped at 5/s across workers (GCRA: one every 200 ms).
+    OUTBOUND_RATE_LIMITS: JSON.stringify({ sms: { algorithm: 'gcra', rate: 5, period: '1s' } }),
+    OUTBOUND_RATE_LIMIT_MAX_WAIT_MS: '5000',
   });
+  ({ h, smtp, sim } = stack);
   const tenant = await h.newTenant('Notifications');
   call = tenant.call;
   apiKey = tenant.apiKey;
@@ -44,9 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await h?.close();
-  await smtp?.close();
-  await providers?.close();
+  await stack?.close();
 });
 
 /** A fresh user with the given contacts and preferences. */

@@ -40,4 +40,6 @@ export const notificationEnv = {
   OUTBOX_RELAY_ENABLED: booleanFromEnv('true'),
   OUTBOX_BATCH_SIZE: intFromEnv(100, 1, 1_000),
   OUTBOX_POLL_INTERVAL: durationFromEnv('5s'),
+  /** Relayed events are deleted this long after they were relayed (checked hourly by the relay). */
+  OUTBOX_RETENTION: durationFromEnv('7d'),
 };

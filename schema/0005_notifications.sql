@@ -120,6 +120,9 @@ END $$;
 CREATE TRIGGER inbox_messages_notify AFTER INSERT ON inbox_messages
   FOR EACH ROW EXECUTE FUNCTION inbox_messages_notify();
 
+-- Relayed events are kept OUTBOX_RETENTION for audits, then purged by the relay.
+CREATE INDEX outbox_processed ON outbox (processed_at) WHERE processed_at IS NOT NULL;
+
 -- The outbox relay sleeps on LISTEN outbox; a committed insert wakes it (one NOTIFY per statement).
 CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -130,6 +133,7 @@ CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
   FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
 
 -- Down Migration
+DROP INDEX outbox_processed;
 DROP TRIGGER outbox_notify ON outbox;
 DROP FUNCTION outbox_notify();
 DROP TRIGGER inbox_messages_notify ON inbox_messages;

@@ -101,6 +101,7 @@ async function startRelay(config: Config, pool: pg.Pool) {
   const relay = await startOutboxRelay({
     pool, databaseUrl: config.DATABASE_URL, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
     batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL, taskQueue: config.TASK_QUEUE_NOTIFICATIONS,
+    retentionMs: config.OUTBOX_RETENTION,
     eventInput: eventWorkflowSettings(config),
   });
   process.once('SIGTERM', () => void relay.stop());

@@ -14,6 +14,8 @@ export interface OutboxRelayOptions {
   /** Everything the event workflow needs from config except the event itself. */
   eventInput: Omit<DomainEventInput, 'tenantId' | 'eventId' | 'topic'>;
   taskQueue: string;
+  /** Relayed events older than this are purged (hourly, in bounded batches); absent: never. */
+  retentionMs?: number;
   /** Only these tenants' events (tests share one database); all when absent. */
   tenantIds?: string[];
   /** Fault injection for tests: runs after the workflows started, before the rows are marked. */
@@ -95,8 +97,14 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     }
   }
 
+  let nextPurgeAt = 0;
   const loop = (async () => {
     while (!stopped) {
+      if (options.retentionMs !== undefined && Date.now() >= nextPurgeAt) {
+        nextPurgeAt = Date.now() + PURGE_INTERVAL_MS;
+        await purgeRelayedEvents(options.pool, options.retentionMs)
+          .catch((err: Error) => console.error('[outbox-relay] purge failed', err.message));
+      }
       try {
         await drain();
       } catch (err) {
@@ -123,6 +131,23 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       await listener.end().catch(() => undefined);
     },
   };
+}
+
+const PURGE_INTERVAL_MS = 3_600_000;
+const PURGE_BATCH = 10_000;
+
+/** Deletes events relayed more than `retentionMs` ago, in batches; returns how many. */
+export async function purgeRelayedEvents(pool: pg.Pool, retentionMs: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await pool.query(
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000) LIMIT $2)`,
+      [retentionMs, PURGE_BATCH],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < PURGE_BATCH) return total;
+  }
 }
 
 async function startEventWorkflow(options: OutboxRelayOptions, row: Claimed): Promise<void> {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { quietHoursEnd } from '../../domain/notifications/quiet-hours.js';
-import { renderContent } from '../../domain/notifications/render.js';
+import { renderContent, TemplateError } from '../../domain/notifications/render.js';
 import type { Channel, DeliveryStatus, QuietHours, TemplateChannels } from '../../domain/notifications/types.js';
 import { findTemplate } from './templates.js';
 
@@ -55,7 +55,16 @@ export async function planNotification(
         await setDeliveryStatus(client, delivery.id as string, decision, null);
         continue;
       }
-      const content = { ...renderContent(template, channel, notification.data as Record<string, unknown>), to: addressOf(channel, recipient) };
+      let rendered;
+      try {
+        rendered = renderContent(template, channel, notification.data as Record<string, unknown>);
+      } catch (err) {
+        // The template was changed under a queued notification, or an event's data does not fit it.
+        if (!(err instanceof TemplateError)) throw err;
+        await setDeliveryStatus(client, delivery.id as string, 'failed', `template: ${err.message}`);
+        continue;
+      }
+      const content = { ...rendered, to: addressOf(channel, recipient) };
       await client.query('UPDATE deliveries SET content = $2, updated_at = now() WHERE id = $1', [delivery.id, content]);
     }
     planned.push({ deliveryId: delivery.id as string, channel });

@@ -6,7 +6,7 @@ import { eventWorkflowSettings } from '../../platform/notification-settings.js';
 import type { SmtpSink } from '../../simulators/smtp/server.js';
 import { createAccount, type Call, type Harness } from '../../test/harness.js';
 import { eventually, startNotificationStack, type NotificationStack } from '../../test/notifications.js';
-import { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../workers/outbox-relay.js';
+import { purgeRelayedEvents, startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../workers/outbox-relay.js';
 
 let stack: NotificationStack;
 let h: Harness;
@@ -147,6 +147,25 @@ describe('domain events through the outbox', () => {
     for (const id of ids) {
       const runs = await h.temporal.workflow.count(`WorkflowId = "event-${id}"`);
       expect(runs.count).toBe(1);
+    }
+  });
+
+  it('relayed events are purged after the retention, unrelayed ones never', async () => {
+    await relay.stop(); // the rows below are marked by hand
+    try {
+      const ids = await withTransaction(h.pool, async (client) => Promise.all(['old', 'recent', 'pending'].map(async (age) =>
+        (await appendOutboxEvent(client, {
+          tenantId: tenant.id, topic: 'payment.failed', idempotencyKey: `purge-${age}-${Date.now()}`, payload: { age },
+        }))!)));
+      await h.pool.query(`UPDATE outbox SET processed_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE id = $1`, [ids[0]]);
+      await h.pool.query(`UPDATE outbox SET processed_at = now() WHERE id = $1`, [ids[1]]);
+      await h.pool.query(`UPDATE outbox SET created_at = now() - interval '30 days' WHERE id = $1`, [ids[2]]);
+      expect(await purgeRelayedEvents(h.pool, 7 * 86_400_000)).toBeGreaterThanOrEqual(1);
+      const { rows } = await h.pool.query('SELECT id, processed_at FROM outbox WHERE id = ANY($1) ORDER BY id', [ids]);
+      expect(rows.map((r) => r.id)).toEqual([ids[1], ids[2]].sort());
+      await h.pool.query('DELETE FROM outbox WHERE id = $1', [ids[2]]);
+    } finally {
+      relay = await startOutboxRelay(relayOptions());
     }
   });
 });

@@ -183,6 +183,18 @@ describe('notification workflow', () => {
     expect(refused.body.error.code).toBe('notification_invalid_state');
   });
 
+  it('a channel whose template lost it before the send is failed with the reason, the others go out', async () => {
+    await call('POST', '/v1/notification-templates', { body: { id: 'shrinking', channels: { sms: { body: 'A' }, in_app: { title: 'B', body: 'C' } } } });
+    const userId = await newUser({ phone: '+15551230009' });
+    const later = await send({ user_id: userId, template_id: 'shrinking', channels: ['sms', 'in_app'], scheduled_at: new Date(Date.now() + 1_500).toISOString() });
+    const replaced = await call('POST', '/v1/notification-templates/shrinking', { body: { channels: { in_app: { title: 'B', body: 'C' } } } });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    const done = byChannel(await settled(call, later.id));
+    expect(done.in_app?.status).toBe('sent');
+    expect(done.sms).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(done.sms?.last_error).toContain('template');
+  });
+
   it('streams an in-app message over SSE as it is delivered', async () => {
     const userId = await newUser({});
     const res = await h.app.request(`/v1/users/${userId}/inbox/stream`, {

@@ -83,7 +83,13 @@ export function createApp(deps: AppDeps) {
     info: {
       title: 'Steadfast API',
       version: '1.0.0',
-      description: 'Durable money movement on Temporal. Amounts are integers in the currency’s minor unit.',
+      description: [
+        'Durable money movement on Temporal. Amounts are integers in the currency’s minor unit.',
+        'Every /v1 request is rate limited (per API key; per client IP without a valid key; tighter policies per route',
+        'where configured). Answers carry `RateLimit-Policy`, `RateLimit` (IETF draft) and `X-RateLimit-Limit`,',
+        '`X-RateLimit-Remaining`, `X-RateLimit-Reset`; a refused request gets `429 rate_limit_error rate_limited` with',
+        '`Retry-After` (seconds), and `503 api_error` with `Retry-After` when a fail-closed policy cannot be checked.',
+      ].join(' '),
     },
     servers: [{ url: `http://${deps.config.HOST}:${deps.config.PORT}` }],
     security: [{ bearerAuth: [] }],

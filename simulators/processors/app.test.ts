@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { processorsControl } from './client.js';
-import { startProcessorsServer, type ProcessorsServer } from './server.js';
+import { describe, expect, it } from 'vitest';
+import { useProcessorsSimulator } from '../../test/simulators.js';
 
-let server: ProcessorsServer;
-let sim: ReturnType<typeof processorsControl>;
-
-beforeAll(async () => {
-  server = await startProcessorsServer({ port: 0 });
-  sim = processorsControl(server.url);
-});
-afterAll(() => server.close());
-beforeEach(() => sim.reset());
+const server = useProcessorsSimulator();
 
 async function post(path: string, body: unknown) {
   const res = await fetch(`${server.url}${path}`, {
@@ -29,7 +20,7 @@ describe('simulated processors: idempotency by key', () => {
     expect(first.status).toBe(200);
     expect(again).toEqual(first);
     expect(first.body).toMatchObject({ status: 'authorized', brand: 'visa', last4: '4242', amount: 1_000 });
-    const record = await sim.charges('acq_primary');
+    const record = await server.sim.charges('acq_primary');
     expect(record.authorizations.map((a) => a.idempotency_key)).toEqual(['k-same']);
     expect(record.requests_received).toBe(2);
   });
@@ -39,7 +30,7 @@ describe('simulated processors: idempotency by key', () => {
     const reused = await authorize('acq_primary', 'k-reuse', 'tok_visa', 2_000);
     expect(reused.status).toBe(422);
     expect(reused.body.error.code).toBe('idempotency_key_reused');
-    expect((await sim.charges('acq_primary')).authorizations).toHaveLength(1);
+    expect((await server.sim.charges('acq_primary')).authorizations).toHaveLength(1);
   });
 
   it('keys are per processor: each has its own books', async () => {
@@ -58,7 +49,7 @@ describe('simulated processors: idempotency by key', () => {
     expect((await post(`${path}/refunds`, { idempotency_key: 'k-cap:refund:1', amount: 900 })).status).toBe(400);
     expect((await post(`${path}/refunds`, { idempotency_key: 'k-cap:refund:1', amount: 300 })).body.status).toBe('succeeded');
     expect((await post(`${path}/refunds`, { idempotency_key: 'k-cap:refund:1', amount: 300 })).status).toBe(200);
-    const [record] = (await sim.charges('acq_primary')).authorizations;
+    const [record] = (await server.sim.charges('acq_primary')).authorizations;
     expect(record).toMatchObject({ amount_captured: 800, amount_refunded: 300, voided: false });
     expect(record?.operations.map((o) => o.kind)).toEqual(['capture', 'refund']);
   });
@@ -75,16 +66,16 @@ describe('simulated processors: requests and faults', () => {
     await expect(authorize('acq_primary', 'k-lost', 'tok_lost_response')).rejects.toThrow();
     const retry = await authorize('acq_primary', 'k-lost', 'tok_lost_response');
     expect(retry.body.status).toBe('authorized');
-    const record = await sim.charges('acq_primary');
+    const record = await server.sim.charges('acq_primary');
     expect(record.authorizations.map((a) => a.id)).toEqual([retry.body.id]);
   });
 
   it('error_500 faults answer 500 for `count` requests and record nothing', async () => {
-    await sim.fault('acq_secondary', 'error_500', 2);
+    await server.sim.fault('acq_secondary', 'error_500', 2);
     expect((await authorize('acq_secondary', 'k-f', 'tok_visa')).status).toBe(500);
     expect((await authorize('acq_secondary', 'k-f', 'tok_visa')).status).toBe(500);
     expect((await authorize('acq_secondary', 'k-f', 'tok_visa')).status).toBe(200);
-    const record = await sim.charges('acq_secondary');
+    const record = await server.sim.charges('acq_secondary');
     expect(record.requests_received).toBe(3);
     expect(record.authorizations).toHaveLength(1);
   });

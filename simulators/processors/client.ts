@@ -1,3 +1,4 @@
+import { jsonCaller } from '../control-client.js';
 import type { FaultMode } from './faults.js';
 import type { SimProcessor } from './tokens.js';
 
@@ -34,16 +35,7 @@ export interface ChargesReport {
  * expect((await sim.charges('acq_primary')).requests_received).toBe(3);
  */
 export function processorsControl(baseUrl: string) {
-  async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as T;
-  }
+  const call = jsonCaller(baseUrl);
   return {
     fault: (processor: SimProcessor, mode: FaultMode, count: number, holdMs?: number) =>
       call('POST', '/control/faults', { processor, mode, count, ...(holdMs === undefined ? {} : { hold_ms: holdMs }) }),

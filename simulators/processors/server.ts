@@ -1,6 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import { serveApp } from '../serve.js';
 import { createProcessorsApp } from './app.js';
 import { createFxApp } from './fx.js';
 
@@ -19,18 +17,5 @@ export async function startProcessorsServer(options: { port: number; hostname?: 
   const app = createProcessorsApp({ signal: stopping.signal });
   // The FX rates provider lives here too: one simulated outside world, one port (see fx.ts).
   app.route('/fx', createFxApp());
-  const server = await new Promise<Server>((resolveServer, reject) => {
-    const started = serve({ fetch: app.fetch, hostname, port: options.port }, () => resolveServer(started as Server));
-    started.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${hostname}:${port}`,
-    close: () =>
-      new Promise<void>((resolveClose, reject) => {
-        stopping.abort();
-        server.close((err) => (err ? reject(err) : resolveClose()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveApp(app, { hostname, port: options.port, onClose: () => stopping.abort() });
 }

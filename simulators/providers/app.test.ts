@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { providersControl } from './client.js';
-import { startProvidersServer, type ProvidersServer } from './server.js';
+import { describe, expect, it } from 'vitest';
+import { useProvidersSimulator } from '../../test/simulators.js';
 
-let server: ProvidersServer;
-let sim: ReturnType<typeof providersControl>;
-
-beforeAll(async () => {
-  server = await startProvidersServer({ port: 0 });
-  sim = providersControl(server.url);
-});
-afterAll(() => server.close());
-beforeEach(() => sim.reset());
+const server = useProvidersSimulator();
 
 async function call(path: string, init: { body?: string; headers?: Record<string, string> } = {}) {
   const res = await fetch(`${server.url}${path}`, { method: 'POST', signal: AbortSignal.timeout(2_000), ...init });
@@ -32,7 +23,7 @@ describe('push simulator', () => {
     expect(first.body.results[1]).toEqual({ token: 'bad_b', error: 'UNREGISTERED' });
     expect((await pushBatch(body)).body).toEqual(first.body);
     expect((await pushBatch({ ...body, idempotency_key: 'k2' })).body.results[0].message_id).not.toBe(first.body.results[0].message_id);
-    const report = await sim.messages('push');
+    const report = await server.sim.messages('push');
     expect(report.requests_received).toBe(3);
     expect(report.messages.map((m) => [m.idempotency_key, m.attempts])).toEqual([['k1', 2], ['k2', 1]]);
   });
@@ -42,7 +33,7 @@ describe('push simulator', () => {
     expect((await pushBatch({ ...ok, tokens: [] })).status).toBe(400);
     expect((await pushBatch({ ...ok, tokens: Array.from({ length: 1_001 }, (_, i) => `t${i}`) })).status).toBe(400);
     expect((await pushBatch({ ...ok, extra: 1 })).body.error.code).toBe('INVALID_ARGUMENT');
-    expect((await sim.messages('push')).messages).toHaveLength(0);
+    expect((await server.sim.messages('push')).messages).toHaveLength(0);
   });
 });
 
@@ -55,7 +46,7 @@ describe('SMS simulator', () => {
     // Without a token every request is a new message.
     await sms({ To: '+15551234567', From: '+15550000000', Body: 'Hi' });
     await sms({ To: '+15551234567', From: '+15550000000', Body: 'Hi' });
-    expect((await sim.messages('sms')).messages).toHaveLength(3);
+    expect((await server.sim.messages('sms')).messages).toHaveLength(3);
   });
 
   it('Twilio errors: 401 on wrong credentials or account, 400 21211 on a number that is not E.164', async () => {
@@ -65,34 +56,34 @@ describe('SMS simulator', () => {
     expect((await sms({ To: '0555 1234', From: '+15550000000', Body: 'x' })).body).toMatchObject({ code: 21211, status: 400 });
     expect((await sms({ To: '+15551234567', From: '+15550000000', Body: '' })).body.code).toBe(21602);
     expect((await sms({ To: '+15551234567', From: '+15550000000', Body: 'x'.repeat(1_601) })).body.code).toBe(21617);
-    expect((await sim.messages('sms')).messages).toHaveLength(0);
+    expect((await server.sim.messages('sms')).messages).toHaveLength(0);
   });
 });
 
 describe('control', () => {
   it('a fault without a provider applies to all; always lasts until cleared; faulted requests do nothing', async () => {
-    await sim.fault({ mode: 'always', status: 502 });
+    await server.sim.fault({ mode: 'always', status: 502 });
     expect((await sms({ To: '+15551234567', From: '+1', Body: 'x' })).status).toBe(502);
     expect((await pushBatch({ tokens: ['a'], notification: { title: 'T', body: 'B' }, idempotency_key: 'k' })).status).toBe(502);
     expect((await call('/webhooks/x', { body: '{}' })).status).toBe(502);
-    await sim.clearFaults();
+    await server.sim.clearFaults();
     expect((await call('/webhooks/x', { body: '{}' })).status).toBe(200);
-    const webhook = await sim.messages('webhook');
+    const webhook = await server.sim.messages('webhook');
     expect(webhook.requests_received).toBe(2);
     expect(webhook.messages).toHaveLength(1);
-    expect((await sim.messages('sms')).messages).toHaveLength(0);
+    expect((await server.sim.messages('sms')).messages).toHaveLength(0);
   });
 
   it('a provider fault beats the all-providers one; fail_times counts down', async () => {
-    await sim.fault({ mode: 'always', status: 500 });
-    await sim.fault({ provider: 'webhook', mode: 'fail_times', times: 2, status: 503 });
+    await server.sim.fault({ mode: 'always', status: 500 });
+    await server.sim.fault({ provider: 'webhook', mode: 'fail_times', times: 2, status: 503 });
     expect((await call('/webhooks/x', { body: '{}' })).status).toBe(503);
     expect((await call('/webhooks/x', { body: '{}' })).status).toBe(503);
     expect((await call('/webhooks/x', { body: '{}' })).status).toBe(500);
   });
 
   it('delay holds a request, then handles it', async () => {
-    await sim.fault({ provider: 'webhook', mode: 'delay', ms: 300, times: 1 });
+    await server.sim.fault({ provider: 'webhook', mode: 'delay', ms: 300, times: 1 });
     const started = Date.now();
     expect((await call('/webhooks/x', { body: '{}', headers: { 'idempotency-key': 'd' } })).status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
@@ -104,8 +95,8 @@ describe('control', () => {
     }
     expect((await fetch(`${server.url}/control/messages?provider=fax`)).status).toBe(400);
     await call('/webhooks/x', { body: '{}' });
-    await sim.reset();
-    expect(await sim.messages('webhook')).toEqual({ provider: 'webhook', requests_received: 0, messages: [] });
+    await server.sim.reset();
+    expect(await server.sim.messages('webhook')).toEqual({ provider: 'webhook', requests_received: 0, messages: [] });
   });
 
   it('bodies over 1 MiB are refused', async () => {

@@ -1,3 +1,4 @@
+import { jsonCaller } from '../control-client.js';
 import type { FaultSpec, SimProvider } from './faults.js';
 import type { PushRecord } from './push.js';
 import type { SmsRecord } from './sms.js';
@@ -26,16 +27,7 @@ export interface MessagesReport<P extends SimProvider> {
  * expect((await sim.messages('sms')).messages).toHaveLength(1);
  */
 export function providersControl(baseUrl: string) {
-  async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as T;
-  }
+  const call = jsonCaller(baseUrl);
   return {
     fault: (spec: FaultSpec) => call('POST', '/control/faults', spec),
     clearFaults: () => call('POST', '/control/faults/clear', {}),

@@ -1,6 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import { serveApp } from '../serve.js';
 import { createProvidersApp } from './app.js';
 import type { SmsCredentials } from './sms.js';
 
@@ -22,18 +20,5 @@ export async function startProvidersServer(options: { port: number; hostname?: s
   const hostname = options.hostname ?? '127.0.0.1';
   const stopping = new AbortController();
   const app = createProvidersApp({ signal: stopping.signal, ...(options.sms ? { sms: options.sms } : {}) });
-  const server = await new Promise<Server>((resolveServer, reject) => {
-    const started = serve({ fetch: app.fetch, hostname, port: options.port }, () => resolveServer(started as Server));
-    started.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${hostname}:${port}`,
-    close: () =>
-      new Promise<void>((resolveClose, reject) => {
-        stopping.abort();
-        server.close((err) => (err ? reject(err) : resolveClose()));
-        server.closeAllConnections();
-      }),
-  };
+  return serveApp(app, { hostname, port: options.port, onClose: () => stopping.abort() });
 }

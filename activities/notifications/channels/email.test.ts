@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderContent } from '../../../domain/notifications/render.js';
 import { startSmtpSink, type SmtpSink } from '../../../simulators/smtp/server.js';
+import { failureOf } from '../../../test/channels.js';
 import { createEmailSender, emailError } from './email.js';
-import { DeliveryError, type EmailSender } from './types.js';
+import type { EmailSender } from './types.js';
 
 let sink: SmtpSink;
 let email: EmailSender;
@@ -23,12 +24,6 @@ async function sendRendered(idempotencyKey: string, to = 'ada@example.com', data
   const content = renderContent(template, 'email', data);
   if (content.channel !== 'email') throw new Error('not email');
   return email.send({ to, subject: content.subject, html: content.html, text: content.text, idempotencyKey });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<DeliveryError> {
-  const err = await promise.then(() => null, (e: unknown) => e);
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
 }
 
 describe('email adapter against the SMTP sink', () => {

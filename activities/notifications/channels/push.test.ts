@@ -1,34 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { providersControl } from '../../../simulators/providers/client.js';
-import { startProvidersServer, type ProvidersServer } from '../../../simulators/providers/server.js';
+import { describe, expect, it } from 'vitest';
+import { failureOf } from '../../../test/channels.js';
+import { useProvidersSimulator } from '../../../test/simulators.js';
 import { createPushSender } from './push.js';
-import { DeliveryError } from './types.js';
 
-let providers: ProvidersServer;
-let sim: ReturnType<typeof providersControl>;
-
-beforeAll(async () => {
-  providers = await startProvidersServer({ port: 0 });
-  sim = providersControl(providers.url);
-});
-afterAll(() => providers.close());
-beforeEach(() => sim.reset());
+const providers = useProvidersSimulator();
 
 const sender = (batchSize = 2, timeoutMs = 2_000) => createPushSender({ baseUrl: `${providers.url}/push`, batchSize, timeoutMs });
 const message = (tokens: string[], idempotencyKey = 'dlv_push') => ({ tokens, title: 'Money received', body: 'You got 10 EUR', idempotencyKey });
-
-async function failureOf(promise: Promise<unknown>): Promise<DeliveryError> {
-  const err = await promise.then(() => null, (e: unknown) => e);
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
 
 describe('push adapter against the FCM-like simulator', () => {
   it('sends 5 tokens in batches of 2: 3 calls, keyed <key>:<batch>, every token once', async () => {
     const result = await sender(2).send(message(['t1', 't2', 't3', 't4', 't5']));
     expect(result).toMatchObject({ responseStatus: 200, rejectedTokens: [] });
     expect(result.providerMessageId).toMatch(/^projects\/steadfast-sim\/messages\//);
-    const report = await sim.messages('push');
+    const report = await providers.sim.messages('push');
     expect(report.requests_received).toBe(3);
     expect(report.messages.map((m) => [m.token, m.idempotency_key])).toEqual([
       ['t1', 'dlv_push:0'], ['t2', 'dlv_push:0'], ['t3', 'dlv_push:1'], ['t4', 'dlv_push:1'], ['t5', 'dlv_push:2'],
@@ -39,7 +24,7 @@ describe('push adapter against the FCM-like simulator', () => {
   it('a resent message sends nothing twice; duplicate tokens are sent once', async () => {
     await sender(2).send(message(['t1', 't2', 't1', 't3']));
     await sender(2).send(message(['t1', 't2', 't1', 't3']));
-    const report = await sim.messages('push');
+    const report = await providers.sim.messages('push');
     expect(report.requests_received).toBe(4);
     expect(report.messages.map((m) => [m.token, m.attempts])).toEqual([['t1', 2], ['t2', 2], ['t3', 2]]);
   });
@@ -54,23 +39,23 @@ describe('push adapter against the FCM-like simulator', () => {
 
   it('a 5xx is retryable, and the retry re-sends only what the provider has not accepted', async () => {
     // Batch 0 goes through, batch 1 meets the fault: the attempt fails.
-    await sim.fault({ provider: 'push', mode: 'fail_times', times: 1, status: 503 });
-    await sim.fault({ provider: 'push', mode: 'fail_times', times: 1, status: 503 });
+    await providers.sim.fault({ provider: 'push', mode: 'fail_times', times: 1, status: 503 });
+    await providers.sim.fault({ provider: 'push', mode: 'fail_times', times: 1, status: 503 });
     const failure = await failureOf(sender(2).send(message(['t1', 't2', 't3'])));
     expect(failure).toMatchObject({ retryable: true, code: 'provider_unavailable', responseStatus: 503 });
     await sender(2).send(message(['t1', 't2', 't3']));
-    const report = await sim.messages('push');
+    const report = await providers.sim.messages('push');
     expect(report.messages.map((m) => m.token)).toEqual(['t1', 't2', 't3']);
   });
 
   it('no answer in time is retryable (timeout)', async () => {
-    await sim.fault({ provider: 'push', mode: 'delay', ms: 1_000, times: 1 });
+    await providers.sim.fault({ provider: 'push', mode: 'delay', ms: 1_000, times: 1 });
     const failure = await failureOf(sender(2, 200).send(message(['t1'])));
     expect(failure).toMatchObject({ retryable: true, code: 'timeout' });
   });
 
   it('a 400 is not retryable', async () => {
-    await sim.fault({ provider: 'push', mode: 'always', status: 400 });
+    await providers.sim.fault({ provider: 'push', mode: 'always', status: 400 });
     expect(await failureOf(sender(2).send(message(['t1'])))).toMatchObject({ retryable: false, code: 'rejected', responseStatus: 400 });
   });
 

@@ -1,21 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../../domain/notifications/signature.js';
-import { providersControl } from '../../../simulators/providers/client.js';
-import { startProvidersServer, type ProvidersServer } from '../../../simulators/providers/server.js';
-import { DeliveryError } from './types.js';
+import { closedPort, failureOf } from '../../../test/channels.js';
+import { useProvidersSimulator } from '../../../test/simulators.js';
 import { WEBHOOK_USER_AGENT, createWebhookSender } from './webhook.js';
 
-let providers: ProvidersServer;
-let sim: ReturnType<typeof providersControl>;
-
-beforeAll(async () => {
-  providers = await startProvidersServer({ port: 0 });
-  sim = providersControl(providers.url);
-});
-afterAll(() => providers.close());
-beforeEach(() => sim.reset());
+const providers = useProvidersSimulator();
 
 const SECRET = 'whsec_test';
 const RAW_BODY = '{"id":"evt_1","type":"payment.captured","data":{"amount":1050,"note":"café"}}';
@@ -24,17 +15,11 @@ const request = (overrides: Partial<{ url: string; secret: string; idempotencyKe
   url: `${providers.url}/webhooks/merchant-1`, secret: SECRET, eventId: 'evt_1', rawBody: RAW_BODY, idempotencyKey: 'dlv_wh_1', ...overrides,
 });
 
-async function failureOf(promise: Promise<unknown>): Promise<DeliveryError> {
-  const err = await promise.then(() => null, (e: unknown) => e);
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
-
 describe('webhook adapter against the simulated receiver', () => {
   it('posts the raw body with headers, and the signature verifies with the secret', async () => {
     const result = await createWebhookSender({ timeoutMs: 2_000, nowMs: () => NOW_MS }).send(request());
     expect(result).toEqual({ providerMessageId: null, responseStatus: 200 });
-    const [received] = (await sim.messages('webhook')).messages;
+    const [received] = (await providers.sim.messages('webhook')).messages;
     expect(received).toMatchObject({
       path: '/webhooks/merchant-1', raw_body: RAW_BODY, event_id: 'evt_1', idempotency_key: 'dlv_wh_1',
       user_agent: WEBHOOK_USER_AGENT, content_type: 'application/json',
@@ -47,30 +32,30 @@ describe('webhook adapter against the simulated receiver', () => {
   it('signs at send time: a retry carries a fresh timestamp', async () => {
     let now = NOW_MS;
     const sender = createWebhookSender({ timeoutMs: 2_000, nowMs: () => now });
-    await sim.fault({ provider: 'webhook', mode: 'fail_times', times: 1, status: 500 });
+    await providers.sim.fault({ provider: 'webhook', mode: 'fail_times', times: 1, status: 500 });
     const failure = await failureOf(sender.send(request()));
     expect(failure).toMatchObject({ retryable: true, responseStatus: 500, code: 'provider_unavailable' });
     now += 3_600_000;
     await sender.send(request());
-    const [received] = (await sim.messages('webhook')).messages;
+    const [received] = (await providers.sim.messages('webhook')).messages;
     expect(received!.signature).toMatch(/^t=1700003600,/);
-    expect((await sim.messages('webhook')).requests_received).toBe(2);
+    expect((await providers.sim.messages('webhook')).requests_received).toBe(2);
   });
 
   it('a failing receiver (any non-2xx but 410, or no answer) gives a retryable error', async () => {
     const sender = createWebhookSender({ timeoutMs: 300 });
     for (const status of [400, 404, 429, 500, 503]) {
-      await sim.fault({ provider: 'webhook', mode: 'fail_times', times: 1, status });
+      await providers.sim.fault({ provider: 'webhook', mode: 'fail_times', times: 1, status });
       expect(await failureOf(sender.send(request()))).toMatchObject({ retryable: true, responseStatus: status });
     }
-    await sim.fault({ provider: 'webhook', mode: 'delay', ms: 2_000, times: 1 });
+    await providers.sim.fault({ provider: 'webhook', mode: 'delay', ms: 2_000, times: 1 });
     expect(await failureOf(sender.send(request()))).toMatchObject({ retryable: true, code: 'timeout' });
     const down = await failureOf(sender.send(request({ url: `http://127.0.0.1:${await closedPort()}/hook` })));
     expect(down).toMatchObject({ retryable: true, code: 'unreachable' });
   });
 
   it('410 Gone is not retried', async () => {
-    await sim.fault({ provider: 'webhook', mode: 'always', status: 410 });
+    await providers.sim.fault({ provider: 'webhook', mode: 'always', status: 410 });
     expect(await failureOf(createWebhookSender({ timeoutMs: 2_000 }).send(request()))).toMatchObject({ retryable: false, code: 'endpoint_gone', responseStatus: 410 });
   });
 
@@ -83,7 +68,7 @@ describe('webhook adapter against the simulated receiver', () => {
       const { port } = redirector.address() as AddressInfo;
       const failure = await failureOf(createWebhookSender({ timeoutMs: 2_000 }).send(request({ url: `http://127.0.0.1:${port}/hook` })));
       expect(failure).toMatchObject({ retryable: true, responseStatus: 307 });
-      expect((await sim.messages('webhook')).requests_received).toBe(0);
+      expect((await providers.sim.messages('webhook')).requests_received).toBe(0);
     } finally {
       redirector.closeAllConnections();
       await new Promise((resolve) => redirector.close(resolve));
@@ -94,12 +79,3 @@ describe('webhook adapter against the simulated receiver', () => {
     expect(await failureOf(createWebhookSender({ timeoutMs: 2_000 }).send(request({ url: 'file:///etc/passwd' })))).toMatchObject({ retryable: false });
   });
 });
-
-/** A port nothing listens on (port 1 is on fetch's blocked list, so it would not test a refused connection). */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}

@@ -1,0 +1,46 @@
+import { loadConfig, type Config } from '../platform/config.js';
+
+/** A started simulator, as its process entry sees it. */
+export interface RunningSimulator {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The entry of a simulator process (dev and drills; `npm start` runs them): loads the config,
+ * starts the simulator, logs `[name] listening on <url> (<serves>)`, and serves until SIGINT or
+ * SIGTERM, then closes it and exits 0 (1 if closing failed). A failed start logs `fatal`, exits 1.
+ *
+ * @example
+ * runSimulator({ name: 'smtp-sink', start: (config) => startSmtpSink({ port: config.SMTP_SIM_PORT, hostname: config.HOST }) });
+ */
+export function runSimulator(options: {
+  /** Log prefix, e.g. `processors-sim`. */
+  name: string;
+  /** What the simulator serves, appended to the listening line in parentheses. */
+  serves?: string;
+  start: (config: Config) => Promise<RunningSimulator>;
+}): void {
+  const { name } = options;
+  const main = async (): Promise<void> => {
+    const config = loadConfig();
+    const simulator = await options.start(config);
+    console.log(`[${name}] listening on ${simulator.url}${options.serves === undefined ? '' : ` (${options.serves})`}`);
+    const shutdown = (signal: string) => {
+      console.log(`[${name}] ${signal}: stopping`);
+      simulator.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error(`[${name}] close failed`, err);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  };
+  main().catch((err: unknown) => {
+    console.error(`[${name}] fatal`, err);
+    process.exit(1);
+  });
+}

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { jsonCaller } from '../control-client.js';
 
 /**
  * A simulated FX rates provider (the outside world of `GET /v1/exchange-rates`), mounted at `/fx`:
@@ -71,16 +72,7 @@ export function createFxApp() {
 
 /** The control side, for tests and drills. @example await fxControl(url).fault(3) */
 export function fxControl(baseUrl: string) {
-  async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${baseUrl}/fx${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!res.ok) throw new Error(`${method} /fx${path} answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as T;
-  }
+  const call = jsonCaller(`${baseUrl}/fx`);
   return {
     fault: (count: number) => call('POST', '/control/faults', { count }),
     reset: () => call('POST', '/control/reset', {}),

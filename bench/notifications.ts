@@ -96,8 +96,8 @@ async function main(): Promise<void> {
       const result = await client.workflow.execute('notification', { taskQueue: queue, workflowId: `notification-${notification.id}`, args: [input] });
       if ((result as { status: string }).status !== 'completed') throw new Error('not completed');
     };
-    const batch = (kind: Kind, label: string, count: number) => runConcurrently(kind, count, args.concurrency,
-      AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]), (i) => runOne(kind, label, i));
+    const batch = (kind: Kind, label: string, count: number) =>
+      runConcurrently(kind, count, args.concurrency, abort.signal, args.timeout * 1000, (i) => runOne(kind, label, i));
 
     if (args.warmup > 0) {
       console.log('[bench] warm-up …');

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,27 +69,55 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
   }
 }
 
-/** Runs `count` calls of `one`, `concurrency` at a time; a call that throws counts as failed by error name. */
+/**
+ * Runs `count` calls of `one`, `concurrency` at a time, until done, aborted or `timeoutMs` passed.
+ * `one` resolves undefined for a success (its latency is kept) or a failure reason; a call that
+ * throws counts as `error:<name>`, one cut short as `aborted` or `timed_out`.
+ */
 export async function runConcurrently<K extends string>(
-  kind: K, count: number, concurrency: number, signal: AbortSignal, one: (i: number) => Promise<void>,
+  kind: K, count: number, concurrency: number, abort: AbortSignal, timeoutMs: number,
+  one: (i: number, signal: AbortSignal) => Promise<string | undefined | void>,
 ): Promise<BatchResult<K>> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([abort, timeout]);
+  // Every in-flight wait may listen on it: `concurrency` listeners at most.
+  setMaxListeners(concurrency + 10, signal, abort);
   const result: BatchResult<K> = { kind, count, succeeded: 0, failed: new Map(), elapsedS: 0, latenciesMs: [] };
   let next = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
     for (let i = next++; i < count && !signal.aborted; i = next++) {
       const t0 = performance.now();
+      let failure: string | undefined | void;
       try {
-        await one(i);
+        failure = await one(i, signal);
+      } catch (err) {
+        failure = timeout.aborted ? 'timed_out' : signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
+      }
+      if (failure) {
+        result.failed.set(failure, (result.failed.get(failure) ?? 0) + 1);
+      } else {
         result.succeeded++;
         result.latenciesMs.push(performance.now() - t0);
-      } catch (err) {
-        const reason = signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
-        result.failed.set(reason, (result.failed.get(reason) ?? 0) + 1);
       }
     }
   }));
   result.elapsedS = (performance.now() - started) / 1000;
   result.latenciesMs.sort((a, b) => a - b);
   return result;
+}
+
+/**
+ * Waits for a run's result, abortable. A signal of its own per run: the client adds an 'abort'
+ * listener per gRPC call and never removes it, so a shared signal would collect listeners.
+ */
+export async function resultOf<T>(client: Client, handle: { result(): Promise<T> }, signal: AbortSignal): Promise<T> {
+  const local = new AbortController();
+  const onAbort = () => local.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await client.withAbortSignal(local.signal, () => handle.result());
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }

@@ -12,12 +12,8 @@
  * Both are started like the API starts them (typed search attributes, USE_EXISTING). Everything it
  * started is stopped, closed or dropped before it exits.
  */
-import { setMaxListeners } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { ensureSystemAccount, insertAccount } from '../activities/ledger/accounts.js';
 import { auditLedger } from '../activities/ledger/audit.js';
@@ -25,14 +21,12 @@ import { postTransaction } from '../activities/ledger/ledger.js';
 import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
 import { createWalletActivities } from '../activities/wallet/index.js';
 import { newId, workflowIds } from '../domain/ids.js';
-import { loadConfig } from '../platform/config.js';
 import { createPool, withTransaction } from '../platform/db.js';
-import { ensureDatabase, migrateUp } from '../platform/migrate.js';
-import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
-import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
+import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark } from './common.js';
 import type { BatchResult as CommonBatchResult } from './common.js';
+import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './stack.js';
 import { noopActivities, noopTransfer, p2pTransfer } from './noop-workflows.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -90,45 +84,26 @@ async function setUpLedger(pool: pg.Pool, pairCount: number) {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const databaseUrl = withDatabase(config.DATABASE_URL, `steadfast_bench_${process.pid}`);
   const taskQueue = `bench-${process.pid}`;
-  const namespace = 'default';
-
-  let server: DevServer | undefined;
-  let workerPool: pg.Pool | undefined;
+  let stack: BenchStack | undefined;
   let apiPool: pg.Pool | undefined;
-  let workerConnection: NativeConnection | undefined;
-  let clientConnection: Connection | undefined;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   try {
     console.log(`[bench] transfers: ${args.count} workflows per kind, ${args.concurrency} at a time, ${args.pairs} funded pairs, ${args.warmup} warm-up runs per kind (not measured)`);
     console.log('[bench] HTTP bypassed: workflows are started with the Temporal client and awaited (handle.result())');
-    const cliPath = ensureTemporalCli(undefined);
-    const setUp = await Promise.allSettled([
-      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error' }, 120_000)).then((s) => (server = s)),
-      ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
-      bundleWorkflowCode({
-        workflowsPath: fileURLToPath(new URL('./noop-workflows.ts', import.meta.url)),
-        logger: new DefaultLogger('WARN'),
-      }),
-    ]);
-    for (const s of setUp) if (s.status === 'rejected') throw s.reason;
-    const bundle = (setUp[2] as PromiseFulfilledResult<{ code: string }>).value;
-    if (!server) throw new Error('no dev server');
-    console.log(`[bench] dev server ${server.address}, database steadfast_bench_${process.pid}, bundle ${(bundle.code.length / 1024).toFixed(0)} KiB`);
-
-    workerPool = createPool(databaseUrl, config.DB_POOL_MAX);
-    apiPool = createPool(databaseUrl, API_POOL_MAX);
+    stack = await startBenchStack('transfers');
+    const { config, client } = stack;
+    const workerPool = stack.pool;
+    console.log(`[bench] dev server ${stack.server.address}, database ${new URL(stack.databaseUrl).pathname.slice(1)}`);
+    apiPool = createPool(stack.databaseUrl, API_POOL_MAX);
     const { tenantId, pairs } = await setUpLedger(workerPool, args.pairs);
 
-    workerConnection = await NativeConnection.connect({ address: server.address });
     worker = await Worker.create({
-      connection: workerConnection,
-      namespace,
+      connection: stack.workerConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
-      workflowBundle: { code: bundle.code },
+      workflowBundle: { codePath: stack.bundlePath },
       activities: { ...createWalletActivities({ pool: workerPool, bank: createSimulatedBank(workerPool) }), ...noopActivities },
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
@@ -140,8 +115,6 @@ async function main(): Promise<void> {
       abort.abort();
     });
 
-    clientConnection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection: clientConnection, namespace });
     const db = apiPool;
     const startOptions = (workflowId: string) => ({
       taskQueue,
@@ -153,74 +126,38 @@ async function main(): Promise<void> {
       ],
     });
 
-    /**
-     * Waits for a run's result, abortable. A signal of its own per run: the client adds an 'abort'
-     * listener per gRPC call and never removes it, so a shared signal would collect listeners.
-     */
-    async function resultOf<T>(handle: { result(): Promise<T> }, signal: AbortSignal): Promise<T> {
-      const local = new AbortController();
-      const onAbort = () => local.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        return await client.withAbortSignal(local.signal, () => handle.result());
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-      }
-    }
-
-    async function runOne(kind: Kind, label: string, i: number, signal: AbortSignal): Promise<P2PTransferResult> {
+    /** Starts one run of `kind` and waits for it; undefined when it succeeded, else why not. */
+    async function runOne(kind: Kind, label: string, i: number, signal: AbortSignal): Promise<string | undefined> {
       const pair = pairs[i % pairs.length]!;
+      let result: P2PTransferResult;
       if (kind === 'noop') {
         const transferId = `noop_${label}_${i}`;
         const input: P2PTransferInput = {
           tenantId, transferId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
         };
         const handle = await client.workflow.start(noopTransfer, { ...startOptions(`noop-${process.pid}-${label}-${i}`), args: [input] });
-        return resultOf(handle, signal);
+        result = await resultOf(client, handle, signal);
+      } else {
+        const transferId = newId('transfer');
+        await db.query(
+          `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [transferId, tenantId, pair.from, pair.to, AMOUNT_MINOR, CURRENCY, null],
+        );
+        const input: P2PTransferInput = {
+          tenantId, transferId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
+        };
+        const handle = await client.workflow.start(p2pTransfer, { ...startOptions(workflowIds.transfer(transferId)), args: [input] });
+        result = await resultOf(client, handle, signal);
       }
-      const transferId = newId('transfer');
-      await db.query(
-        `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [transferId, tenantId, pair.from, pair.to, AMOUNT_MINOR, CURRENCY, null],
-      );
-      const input: P2PTransferInput = {
-        tenantId, transferId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
-      };
-      const handle = await client.workflow.start(p2pTransfer, { ...startOptions(workflowIds.transfer(transferId)), args: [input] });
-      return resultOf(handle, signal);
+      return result.status === 'succeeded' ? undefined : `failed:${result.failureCode ?? '?'}`;
     }
 
-    async function runBatch(kind: Kind, label: string, count: number): Promise<BatchResult> {
-      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]);
-      // Every in-flight result wait listens on it: `--concurrency` listeners at most.
-      setMaxListeners(args.concurrency + 10, signal, abort.signal);
-      const result: BatchResult = { kind, count, succeeded: 0, failed: new Map(), elapsedS: 0, latenciesMs: [] };
-      let next = 0;
-      const started = performance.now();
-      await Promise.all(Array.from({ length: Math.min(args.concurrency, count) }, async () => {
-        for (let i = next++; i < count && !signal.aborted; i = next++) {
-          const t0 = performance.now();
-          let outcome: string;
-          try {
-            const r = await runOne(kind, label, i, signal);
-            outcome = r.status === 'succeeded' ? 'ok' : `failed:${r.failureCode ?? '?'}`;
-          } catch (err) {
-            outcome = signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
-          }
-          if (outcome === 'ok') {
-            result.succeeded++;
-            result.latenciesMs.push(performance.now() - t0);
-          } else {
-            result.failed.set(outcome, (result.failed.get(outcome) ?? 0) + 1);
-          }
-        }
-      }));
-      result.elapsedS = (performance.now() - started) / 1000;
-      result.latenciesMs.sort((a, b) => a - b);
-      if (signal.aborted && !abort.signal.aborted) console.error(`[bench] ${kind} ${label}: timed out after ${args.timeout}s`);
+    const runBatch = async (kind: Kind, label: string, count: number): Promise<BatchResult> => {
+      const result = await runConcurrently(kind, count, args.concurrency, abort.signal, args.timeout * 1000, (i, signal) => runOne(kind, label, i, signal));
+      if (result.failed.has('timed_out')) console.error(`[bench] ${kind} ${label}: timed out after ${args.timeout}s`);
       return result;
-    }
+    };
 
     if (args.warmup > 0) {
       console.log('[bench] warm-up …');
@@ -235,10 +172,10 @@ async function main(): Promise<void> {
     const p2p = await runBatch('p2p', 'run', args.count);
     if (abort.signal.aborted) return;
 
-    const { rows: statuses } = await workerPool.query(
+    const { rows: statuses } = await stack.pool.query(
       `SELECT status, count(*)::int AS n FROM transfers WHERE tenant_id = $1 GROUP BY status ORDER BY status`, [tenantId],
     );
-    const audit = await auditLedger(workerPool);
+    const audit = await auditLedger(stack.pool);
 
     console.log('');
     printTable(
@@ -261,12 +198,8 @@ async function main(): Promise<void> {
   } finally {
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     await running;
-    await workerConnection?.close().catch((err: Error) => console.error(`[bench] worker connection: ${err.message}`));
-    await clientConnection?.close().catch((err: Error) => console.error(`[bench] client connection: ${err.message}`));
     if (apiPool) await endPool(apiPool);
-    if (workerPool) await endPool(workerPool);
-    await server?.stop();
-    await dropDatabaseQuietly(databaseUrl, 'database');
+    await stack?.close();
     console.log('[bench] worker stopped, connections closed, dev server stopped, database dropped');
   }
 }

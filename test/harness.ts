@@ -43,6 +43,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     WEBHOOK_RETRY_MAX_INTERVAL: '400ms',
     WEBHOOK_RETRY_MAX_ATTEMPTS: '3',
     PROVIDER_TIMEOUT_MS: '2000',
+    // In-process requests have no socket: every test file's bad-key requests share the address
+    // 'unknown' (in one Redis). Generous here; the rate-limit tests set their own and use X-Forwarded-For.
+    RATE_LIMIT_UNAUTHENTICATED: JSON.stringify({ algorithm: 'token_bucket', rate: 100, period: '1s', burst: 1000 }),
     WEBHOOK_TIMEOUT_MS: '2000',
     PROCESSORS_URL: inject('processorsUrl'),
     PROCESSOR_TIMEOUT_MS: '1000',

@@ -46,6 +46,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // In-process requests have no socket: every test file's bad-key requests share the address
     // 'unknown' (in one Redis). Generous here; the rate-limit tests set their own and use X-Forwarded-For.
     RATE_LIMIT_UNAUTHENTICATED: JSON.stringify({ algorithm: 'token_bucket', rate: 100, period: '1s', burst: 1000 }),
+    // Bursts of a few hundred requests per key (200 concurrent transfers after their set-up) must not
+    // meet the contract's 100/s, burst 200: the rate-limit tests check that policy with their own.
+    RATE_LIMIT_DEFAULT: JSON.stringify({ algorithm: 'token_bucket', rate: 1000, period: '1s', burst: 5000 }),
     WEBHOOK_TIMEOUT_MS: '2000',
     PROCESSORS_URL: inject('processorsUrl'),
     PROCESSOR_TIMEOUT_MS: '1000',

@@ -27,6 +27,8 @@ interface DeliveryRow {
   url: string | null;
   secret: string | null;
   user_id: string | null;
+  /** The user turned this channel off since the plan (and the notification is not critical). */
+  opted_out: boolean | null;
 }
 
 /**
@@ -40,16 +42,25 @@ export async function attemptDelivery(
   input: { tenantId: string; deliveryId: string; attempt: number },
 ): Promise<AttemptResult> {
   const { rows: [row] } = await deps.pool.query<DeliveryRow>(
-    `SELECT d.id, d.tenant_id, d.channel, d.status, d.notification_id, d.event_id, d.content, w.url, w.secret, n.user_id
+    `SELECT d.id, d.tenant_id, d.channel, d.status, d.notification_id, d.event_id, d.content, w.url, w.secret, n.user_id,
+       NOT n.critical AND CASE d.channel WHEN 'email' THEN p.email WHEN 'sms' THEN p.sms WHEN 'push' THEN p.push
+         WHEN 'in_app' THEN p.in_app END IS FALSE AS opted_out
      FROM deliveries d
      LEFT JOIN webhook_endpoints w ON w.id = d.endpoint_id
      LEFT JOIN notifications n ON n.id = d.notification_id
+     LEFT JOIN notification_preferences p ON p.tenant_id = n.tenant_id AND p.user_id = n.user_id
      WHERE d.id = $1 AND d.tenant_id = $2`,
     [input.deliveryId, input.tenantId],
   );
   if (!row) throw new Error(`delivery ${input.deliveryId} is missing`);
   if (row.status === 'sent') return { status: 'sent' };
   if (row.status !== 'queued') return { status: 'failed', error: `delivery is ${row.status}` };
+  // Preferences are checked again at every attempt: a user who opts out while a notification waits
+  // (quiet hours, retries) is not sent it.
+  if (row.opted_out) {
+    await deps.pool.query(`UPDATE deliveries SET status = 'skipped_opt_out', updated_at = now() WHERE id = $1 AND status = 'queued'`, [row.id]);
+    return { status: 'failed', error: 'opted out' };
+  }
   if (row.channel === 'in_app') return deliverInApp(deps.pool, row, input.attempt);
   // Outside the try: a provider's limit reached is not a failed attempt; the activity is retried.
   await deps.outbound?.acquire(row.channel);

@@ -32,21 +32,19 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { workflowIds } from '../domain/ids.js';
-import { loadConfig } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
-import { ensureDatabase, migrateUp } from '../platform/migrate.js';
-import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
 import { createHrWorker } from '../workers/hr-worker.js';
-import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase, deleteKeys, parseBody } from './common.js';
+import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, deleteKeys, parseBody } from './common.js';
+import { forEachBounded, startBenchStack, type BenchStack } from './stack.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
 // the worker is stopped after the API requests in flight (whose Updates it runs) end.
@@ -143,14 +141,6 @@ const abortedOf = (signal: AbortSignal) =>
     else signal.addEventListener('abort', () => resolve(answer), { once: true });
   });
 
-/** Runs fn(0) … fn(count - 1), `concurrency` at a time, until done or `signal` aborts. */
-async function forEachBounded(count: number, concurrency: number, signal: AbortSignal, fn: (i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    for (let i = next++; i < count && !signal.aborted; i = next++) await fn(i);
-  }));
-}
-
 /** `global.gc`, exposed at run time (node has no --expose-gc here): memory is sampled after a full GC. */
 let gcFn: (() => void) | null | undefined;
 function collectGarbage(): boolean {
@@ -182,10 +172,6 @@ async function main(): Promise<void> {
   if (PER_EMPLOYEE > WEEKDAYS.length) {
     throw new Error(`${CREATIONS} one-day requests need ${PER_EMPLOYEE} weekdays per employee, ${YEAR} has ${WEEKDAYS.length}: raise --employees`);
   }
-  const base = loadConfig();
-  const databaseName = `steadfast_bench_leave_${process.pid}`;
-  const databaseUrl = withDatabase(base.DATABASE_URL, databaseName);
-  const namespace = base.TEMPORAL_NAMESPACE;
   // The whole run (setup included) is bounded; SIGINT/SIGTERM end it too.
   const runSignal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]);
   const aborted = abortedOf(runSignal);
@@ -196,12 +182,9 @@ async function main(): Promise<void> {
     throw new Error(`timed out after ${args.timeout} s (--timeout)`);
   };
 
-  let server: DevServer | undefined;
-  let workerPool: pg.Pool | undefined;
+  let stack: BenchStack | undefined;
   let apiPool: pg.Pool | undefined;
   let redis: Redis | undefined;
-  let workerConnection: NativeConnection | undefined;
-  let clientConnection: Connection | undefined;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   /** Every API request not yet answered: awaited (bounded) before anything is closed. */
@@ -210,42 +193,30 @@ async function main(): Promise<void> {
   let redisKeysDeleted = 0;
   try {
     console.log(`[bench] leave: approve latency at ${BASE_PENDING} and ${args.pending} pending, ${args.sample} sequential approvals per level (${args.warmup} warm-up); creation ${args.concurrency} at a time; ${args.employees} employees; timeout ${args.timeout} s`);
-    const cliPath = ensureTemporalCli(undefined);
-    const setUp = await Promise.allSettled([
+    stack = await startBenchStack('leave', {
       // Its own process group: a terminal's Ctrl-C reaches this process only, which stops the
       // server last (after the drain); killed on exit if a second signal ends the run at once.
-      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error', ownProcessGroup: true }, 120_000)).then((s) => {
-        server = s;
-        process.once('exit', () => {
-          if (s.process.exitCode === null && s.process.signalCode === null) s.process.kill('SIGTERM');
-        });
-      }),
-      ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
-    ]);
-    for (const s of setUp) if (s.status === 'rejected') throw s.reason;
-    if (!server) throw new Error('no dev server');
-
-    const config = loadConfig({
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: server.address,
-      TASK_QUEUE_HR: `bench-hr-${process.pid}`,
-      ADMIN_API_KEY: `sk_admin_bench_${randomBytes(16).toString('hex')}`,
-      API_WAIT_WINDOW_MS: String(API_WAIT_WINDOW_MS),
-      LEAVE_ESCALATION_AFTER: '48h',
-      LEAVE_EXPIRY_AFTER: '7d',
+      ownProcessGroup: true,
+      env: {
+        TASK_QUEUE_HR: `bench-hr-${process.pid}`,
+        ADMIN_API_KEY: `sk_admin_bench_${randomBytes(16).toString('hex')}`,
+        API_WAIT_WINDOW_MS: String(API_WAIT_WINDOW_MS),
+        LEAVE_ESCALATION_AFTER: '48h',
+        LEAVE_EXPIRY_AFTER: '7d',
+      },
     });
-    console.log(`[bench] dev server ${server.address}, database ${databaseName}, task queue ${config.TASK_QUEUE_HR}`);
+    const { config, client, server } = stack;
+    const namespace = config.TEMPORAL_NAMESPACE;
+    console.log(`[bench] dev server ${server.address}, database ${new URL(stack.databaseUrl).pathname.slice(1)}, task queue ${config.TASK_QUEUE_HR}`);
 
-    workerPool = createPool(databaseUrl, config.DB_POOL_MAX);
-    apiPool = createPool(databaseUrl, config.DB_POOL_MAX);
+    apiPool = createPool(stack.databaseUrl, config.DB_POOL_MAX);
     redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
     redis.on('error', (err: Error) => console.error(`[bench] redis: ${err.message}`));
 
-    workerConnection = await NativeConnection.connect({ address: server.address });
-    // No bundle path: the worker bundles workflows/index.ts at start (a few seconds, not measured).
+    // The stack's bundle (bench/noop-workflows.ts: every real workflow, leaveApproval among them).
     worker = await createHrWorker({
-      connection: workerConnection, namespace, taskQueue: config.TASK_QUEUE_HR, pool: workerPool,
+      connection: stack.workerConnection, namespace, taskQueue: config.TASK_QUEUE_HR, pool: stack.pool,
+      workflowBundlePath: stack.bundlePath,
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
@@ -261,10 +232,8 @@ async function main(): Promise<void> {
       abort.abort();
     });
 
-    clientConnection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection: clientConnection, namespace });
     const app = createApp({ config, adminApiKey: config.ADMIN_API_KEY!, pool: apiPool, redis, temporal: client });
-    const db = workerPool;
+    const db = stack.pool;
 
     const tenant = await createTenant(apiPool, 'Leave bench');
     tenantId = tenant.id;
@@ -322,7 +291,7 @@ async function main(): Promise<void> {
     const memory = async (label: string): Promise<MemorySample> => {
       const gc = collectGarbage();
       const m = process.memoryUsage();
-      return { label, rss: m.rss, heapUsed: m.heapUsed, external: m.external, serverRss: await rssOf(server?.process.pid), gc };
+      return { label, rss: m.rss, heapUsed: m.heapUsed, external: m.external, serverRss: await rssOf(server.process.pid), gc };
     };
 
     /** Pending requests created by this run (ids), and the approved ones. */
@@ -507,12 +476,8 @@ async function main(): Promise<void> {
       }
       await redis.quit().catch(() => redis?.disconnect());
     }
-    await workerConnection?.close().catch((err: Error) => console.error(`[bench] worker connection: ${err.message}`));
-    await clientConnection?.close().catch((err: Error) => console.error(`[bench] client connection: ${err.message}`));
     if (apiPool) await endPool(apiPool);
-    if (workerPool) await endPool(workerPool);
-    await server?.stop();
-    await dropDatabaseQuietly(databaseUrl, 'database');
+    await stack?.close();
     console.log(`[bench] worker stopped, connections closed, ${redisKeysDeleted} Redis key(s) deleted, dev server stopped, database dropped`);
   }
 }

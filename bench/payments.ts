@@ -20,32 +20,25 @@
  * deleted or dropped before it exits.
  */
 import { randomBytes } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { auditLedger } from '../activities/ledger/audit.js';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
-import { loadConfig } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
-import { ensureDatabase, migrateUp } from '../platform/migrate.js';
-import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
 import { startProcessorsServer, type ProcessorsServer } from '../simulators/processors/server.js';
 import { createPaymentsWorker } from '../workers/payments-worker.js';
 import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
-import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase, deleteKeys, parseBody } from './common.js';
+import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, deleteKeys, parseBody } from './common.js';
 import type { BatchResult as CommonBatchResult } from './common.js';
 import { noopPayment, noopPaymentActivities } from './noop-workflows.js';
+import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './stack.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
 // the workers are stopped in order, after the API requests in flight (whose sagas they run) end.
@@ -77,28 +70,23 @@ type BatchResult = CommonBatchResult<Kind>;
 const countInto = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 const describe = (map: Map<string, number>) => (map.size === 0 ? '0' : [...map].map(([k, n]) => `${k}:${n}`).join(','));
 
-/** Resolves when `signal` aborts (one listener per call: create one per batch, not per request). */
-const abortedOf = (signal: AbortSignal) =>
-  new Promise<'aborted'>((resolve) => {
-    if (signal.aborted) resolve('aborted');
-    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+/** `request`, or a rejection with the signal's reason once `signal` aborts (the request goes on: the drain waits for it). */
+function untilAborted<T>(request: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void request.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
 
 async function main(): Promise<void> {
-  const base = loadConfig();
-  const databaseName = `steadfast_bench_payments_${process.pid}`;
-  const databaseUrl = withDatabase(base.DATABASE_URL, databaseName);
-  const namespace = base.TEMPORAL_NAMESPACE;
   const noopTaskQueue = `bench-noop-payments-${process.pid}`;
 
-  let server: DevServer | undefined;
+  let stack: BenchStack | undefined;
   let processors: ProcessorsServer | undefined;
-  let bundleDir: string | undefined;
-  let workerPool: pg.Pool | undefined;
   let apiPool: pg.Pool | undefined;
   let redis: Redis | undefined;
-  let workerConnection: NativeConnection | undefined;
-  let clientConnection: Connection | undefined;
   const workers: Worker[] = [];
   const running: Promise<void>[] = [];
   /** Every API request not yet answered: awaited (bounded) before anything is closed. */
@@ -106,53 +94,38 @@ async function main(): Promise<void> {
   let tenantId: string | undefined;
   try {
     console.log(`[bench] payments: throughput ${args.count} per kind, ${args.concurrency} at a time (${args.warmup} warm-up runs per kind, not measured); latency ${args.rate} req/s for ${args.seconds} s, open-loop`);
-    const cliPath = ensureTemporalCli(undefined);
-    const setUp = await Promise.allSettled([
-      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error' }, 120_000)).then((s) => (server = s)),
-      ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
-      startProcessorsServer({ port: 0 }).then((p) => (processors = p)),
-      bundleWorkflowCode({
-        workflowsPath: fileURLToPath(new URL('./noop-workflows.ts', import.meta.url)),
-        logger: new DefaultLogger('WARN'),
-      }),
-    ]);
-    for (const s of setUp) if (s.status === 'rejected') throw s.reason;
-    const bundle = (setUp[3] as PromiseFulfilledResult<{ code: string }>).value;
-    if (!server || !processors) throw new Error('no dev server or processors simulator');
-    // createPaymentsWorker takes a bundle file: the one bundle (every real workflow + the no-ops) serves both workers.
-    bundleDir = await mkdtemp(join(tmpdir(), 'steadfast-bench-payments-'));
-    const bundlePath = join(bundleDir, 'workflow-bundle.js');
-    await writeFile(bundlePath, bundle.code);
-
-    const config = loadConfig({
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: server.address,
-      PROCESSORS_URL: processors.url,
-      TASK_QUEUE_PAYMENTS: `bench-payments-${process.pid}`,
-      TASK_QUEUE_WALLET: `bench-wallet-${process.pid}`,
-      ADMIN_API_KEY: `sk_admin_bench_${randomBytes(16).toString('hex')}`,
-      API_WAIT_WINDOW_MS: String(API_WAIT_WINDOW_MS),
+    // The stack's config points at the simulator: it starts first (port 0, at once).
+    processors = await startProcessorsServer({ port: 0 });
+    // One bundle (every real workflow + the no-ops) serves both workers.
+    stack = await startBenchStack('payments', {
+      env: {
+        PROCESSORS_URL: processors.url,
+        TASK_QUEUE_PAYMENTS: `bench-payments-${process.pid}`,
+        TASK_QUEUE_WALLET: `bench-wallet-${process.pid}`,
+        ADMIN_API_KEY: `sk_admin_bench_${randomBytes(16).toString('hex')}`,
+        API_WAIT_WINDOW_MS: String(API_WAIT_WINDOW_MS),
+      },
     });
-    console.log(`[bench] dev server ${server.address}, database ${databaseName}, processors ${processors.url}, bundle ${(bundle.code.length / 1024).toFixed(0)} KiB`);
+    const { config, client } = stack;
+    const namespace = config.TEMPORAL_NAMESPACE;
+    const workerPool = stack.pool;
+    console.log(`[bench] dev server ${stack.server.address}, database ${new URL(stack.databaseUrl).pathname.slice(1)}, processors ${processors.url}, bundle ${(statSync(stack.bundlePath).size / 1024).toFixed(0)} KiB`);
 
-    workerPool = createPool(databaseUrl, config.DB_POOL_MAX);
-    apiPool = createPool(databaseUrl, config.DB_POOL_MAX);
+    apiPool = createPool(stack.databaseUrl, config.DB_POOL_MAX);
     redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
     redis.on('error', (err: Error) => console.error(`[bench] redis: ${err.message}`));
 
-    workerConnection = await NativeConnection.connect({ address: server.address });
     const limits = {
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     };
     workers.push(await createPaymentsWorker({
-      connection: workerConnection, namespace, taskQueue: config.TASK_QUEUE_PAYMENTS, pool: workerPool,
-      router: createProcessorRouterFromConfig(config, { pool: workerPool }), workflowBundlePath: bundlePath,
+      connection: stack.workerConnection, namespace, taskQueue: config.TASK_QUEUE_PAYMENTS, pool: workerPool,
+      router: createProcessorRouterFromConfig(config, { pool: workerPool }), workflowBundlePath: stack.bundlePath,
       ...limits, shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
     }));
     workers.push(await Worker.create({
-      connection: workerConnection, namespace, taskQueue: noopTaskQueue, workflowBundle: { code: bundle.code },
+      connection: stack.workerConnection, namespace, taskQueue: noopTaskQueue, workflowBundle: { codePath: stack.bundlePath },
       activities: noopPaymentActivities, ...limits, shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
     }));
     console.log(`[bench] workers (payments, noop): maxConcurrentActivityTaskExecutions=${limits.maxConcurrentActivityTaskExecutions} maxConcurrentWorkflowTaskExecutions=${limits.maxConcurrentWorkflowTaskExecutions}; DB pools (API, worker) ${config.DB_POOL_MAX} each; API wait window ${API_WAIT_WINDOW_MS} ms`);
@@ -163,8 +136,6 @@ async function main(): Promise<void> {
       }));
     }
 
-    clientConnection = await Connection.connect({ address: server.address });
-    const client = new Client({ connection: clientConnection, namespace });
     const app = createApp({ config, adminApiKey: config.ADMIN_API_KEY!, pool: apiPool, redis, temporal: client });
 
     const tenant = await createTenant(apiPool, 'Payments bench');
@@ -198,23 +169,6 @@ async function main(): Promise<void> {
       return request;
     }
 
-    /**
-     * Waits for a run's result, abortable. A signal of its own per run: the client adds an 'abort'
-     * listener per gRPC call and never removes it, so a shared signal would collect listeners.
-     */
-    async function resultOf<T>(handle: { result(): Promise<T> }, signal: AbortSignal): Promise<T> {
-      const local = new AbortController();
-      const onAbort = () => local.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      // Aborted while the run was being started: no 'abort' event is coming any more.
-      if (signal.aborted) local.abort();
-      try {
-        return await client.withAbortSignal(local.signal, () => handle.result());
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-      }
-    }
-
     async function runNoop(label: string, i: number, signal: AbortSignal): Promise<string> {
       const paymentId = `noop_${label}_${i}`;
       const input: PaymentSagaInput = {
@@ -230,40 +184,19 @@ async function main(): Promise<void> {
         typedSearchAttributes: [{ key: TenantId, value: tenant.id }, { key: BusinessStatus, value: 'pending' }],
         args: [input],
       });
-      const result: PaymentSagaResult = await resultOf(handle, signal);
+      const result: PaymentSagaResult = await resultOf(client, handle, signal);
       return result.status === 'captured' ? 'ok' : `result:${result.status}`;
     }
 
     async function runBatch(kind: Kind, label: string, count: number): Promise<BatchResult> {
-      const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]);
-      // Every in-flight result wait listens on it: `--concurrency` listeners at most.
-      setMaxListeners(args.concurrency + 10, signal, abort.signal);
-      const aborted = abortedOf(signal);
-      const result: BatchResult = { kind, count, succeeded: 0, failed: new Map(), elapsedS: 0, latenciesMs: [] };
-      let next = 0;
-      const started = performance.now();
-      await Promise.all(Array.from({ length: Math.min(args.concurrency, count) }, async () => {
-        for (let i = next++; i < count && !signal.aborted; i = next++) {
-          const t0 = performance.now();
-          let outcome: string;
-          try {
-            outcome = kind === 'noop'
-              ? await runNoop(label, i, signal)
-              : await Promise.race([postPayment(`bench-${label}-${i}`), aborted]);
-          } catch (err) {
-            outcome = signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
-          }
-          if (outcome === 'ok') {
-            result.succeeded++;
-            result.latenciesMs.push(performance.now() - t0);
-          } else {
-            countInto(result.failed, outcome);
-          }
-        }
-      }));
-      result.elapsedS = (performance.now() - started) / 1000;
-      result.latenciesMs.sort((a, b) => a - b);
-      if (signal.aborted && !abort.signal.aborted) console.error(`[bench] ${kind} ${label}: timed out after ${args.timeout}s`);
+      const result = await runConcurrently(kind, count, args.concurrency, abort.signal, args.timeout * 1000, async (i, signal) => {
+        const outcome = kind === 'noop'
+          ? await runNoop(label, i, signal)
+          : await untilAborted(postPayment(`bench-${label}-${i}`), signal);
+        return outcome === 'ok' ? undefined : outcome;
+      });
+      const ran = result.succeeded + [...result.failed.values()].reduce((n, k) => n + k, 0);
+      if (!abort.signal.aborted && (ran < count || result.failed.has('timed_out'))) console.error(`[bench] ${kind} ${label}: timed out after ${args.timeout}s`);
       return result;
     }
 
@@ -272,7 +205,6 @@ async function main(): Promise<void> {
       const total = args.rate * args.seconds;
       const intervalMs = 1000 / args.rate;
       const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.seconds * 1000 + DRAIN_MS)]);
-      const aborted = abortedOf(signal);
       const latenciesMs: number[] = [];
       const outcomes = new Map<string, number>();
       const requests: Promise<void>[] = [];
@@ -294,7 +226,7 @@ async function main(): Promise<void> {
       const sent = requests.length;
       // The achieved send rate: intervals between the first and the last send.
       const sentPerS = sent > 1 ? (sent - 1) / ((lastSent - started) / 1000) : Number.NaN;
-      await Promise.race([Promise.all(requests), aborted]);
+      await untilAborted(Promise.all(requests), signal).catch(() => undefined);
       if (signal.aborted && !abort.signal.aborted) console.error(`[bench] latency: not all answered within ${DRAIN_MS} ms after the last send`);
       latenciesMs.sort((a, b) => a - b);
       return { sent, sentPerS, answered: latenciesMs.length, latenciesMs, outcomes, maxSendLagMs };
@@ -368,14 +300,9 @@ async function main(): Promise<void> {
       if (tenantId) await deleteKeys(redis, `idem:${tenantId}:*`).catch((err: Error) => console.error(`[bench] redis cleanup: ${err.message}`));
       await redis.quit().catch(() => redis?.disconnect());
     }
-    await workerConnection?.close().catch((err: Error) => console.error(`[bench] worker connection: ${err.message}`));
-    await clientConnection?.close().catch((err: Error) => console.error(`[bench] client connection: ${err.message}`));
     await processors?.close().catch((err: Error) => console.error(`[bench] processors simulator: ${err.message}`));
     if (apiPool) await endPool(apiPool);
-    if (workerPool) await endPool(workerPool);
-    await server?.stop();
-    await dropDatabaseQuietly(databaseUrl, 'database');
-    if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
+    await stack?.close();
     console.log('[bench] workers stopped, connections closed, Redis keys deleted, simulator and dev server stopped, database dropped');
   }
 }

@@ -30,9 +30,22 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-export async function startBenchStack(label: string): Promise<BenchStack> {
-  const config = loadConfig();
-  const databaseUrl = withDatabase(config.DATABASE_URL, `steadfast_bench_${label}_${process.pid}`);
+export interface BenchStackOptions {
+  /**
+   * Environment over process.env for the stack's config, loaded once the dev server is up: its
+   * DATABASE_URL and TEMPORAL_ADDRESS are then the stack's own. Without it, `loadConfig()` as is.
+   */
+  env?: Record<string, string>;
+  /**
+   * The dev server in its own process group: a terminal's Ctrl-C reaches this process only, which
+   * stops the server last (after its drain); it is killed on exit if a second signal ends the run at once.
+   */
+  ownProcessGroup?: boolean;
+}
+
+export async function startBenchStack(label: string, options: BenchStackOptions = {}): Promise<BenchStack> {
+  const base = loadConfig();
+  const databaseUrl = withDatabase(base.DATABASE_URL, `steadfast_bench_${label}_${process.pid}`);
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-bench-'));
   const bundlePath = join(dir, 'workflow-bundle.js');
   const closers: (() => Promise<unknown>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
@@ -40,10 +53,17 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
     for (const closer of closers.reverse()) await closer().catch((err: Error) => console.error(`[bench] cleanup: ${err.message}`));
   };
   try {
-    const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH);
-    const [server, , bundle] = await Promise.all([
-      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error' }, 120_000)).then((s) => {
+    const cliPath = ensureTemporalCli(base.TEMPORAL_CLI_PATH);
+    const ownProcessGroup = options.ownProcessGroup ?? false;
+    // Settled, not raced: whatever did start is in `closers` before a failure is thrown.
+    const [started, migrated, bundled] = await Promise.allSettled([
+      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error', ownProcessGroup }, 120_000)).then((s) => {
         closers.push(() => s.stop());
+        if (ownProcessGroup) {
+          process.once('exit', () => {
+            if (s.process.exitCode === null && s.process.signalCode === null) s.process.kill('SIGTERM');
+          });
+        }
         return s;
       }),
       ensureDatabase(databaseUrl).then(() => {
@@ -52,7 +72,14 @@ export async function startBenchStack(label: string): Promise<BenchStack> {
       }),
       bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./noop-workflows.ts', import.meta.url)), logger: new DefaultLogger('WARN') }),
     ]);
-    writeFileSync(bundlePath, bundle.code);
+    if (started.status === 'rejected') throw started.reason;
+    if (migrated.status === 'rejected') throw migrated.reason;
+    if (bundled.status === 'rejected') throw bundled.reason;
+    const server = started.value;
+    writeFileSync(bundlePath, bundled.value.code);
+    const config = options.env
+      ? loadConfig({ ...process.env, ...options.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: server.address })
+      : base;
     const pool = createPool(databaseUrl, config.DB_POOL_MAX);
     closers.push(() => endPool(pool));
     const connection = await Connection.connect({ address: server.address });
@@ -83,28 +110,33 @@ export async function runConcurrently<K extends string>(
   // Every in-flight wait may listen on it: `concurrency` listeners at most.
   setMaxListeners(concurrency + 10, signal, abort);
   const result: BatchResult<K> = { kind, count, succeeded: 0, failed: new Map(), elapsedS: 0, latenciesMs: [] };
-  let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    for (let i = next++; i < count && !signal.aborted; i = next++) {
-      const t0 = performance.now();
-      let failure: string | undefined | void;
-      try {
-        failure = await one(i, signal);
-      } catch (err) {
-        failure = timeout.aborted ? 'timed_out' : signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
-      }
-      if (failure) {
-        result.failed.set(failure, (result.failed.get(failure) ?? 0) + 1);
-      } else {
-        result.succeeded++;
-        result.latenciesMs.push(performance.now() - t0);
-      }
+  await forEachBounded(count, concurrency, signal, async (i) => {
+    const t0 = performance.now();
+    let failure: string | undefined | void;
+    try {
+      failure = await one(i, signal);
+    } catch (err) {
+      failure = timeout.aborted ? 'timed_out' : signal.aborted ? 'aborted' : `error:${(err as Error).name}`;
     }
-  }));
+    if (failure) {
+      result.failed.set(failure, (result.failed.get(failure) ?? 0) + 1);
+    } else {
+      result.succeeded++;
+      result.latenciesMs.push(performance.now() - t0);
+    }
+  });
   result.elapsedS = (performance.now() - started) / 1000;
   result.latenciesMs.sort((a, b) => a - b);
   return result;
+}
+
+/** Runs fn(0) … fn(count - 1), `concurrency` at a time, until done or `signal` aborts. */
+export async function forEachBounded(count: number, concurrency: number, signal: AbortSignal, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+    for (let i = next++; i < count && !signal.aborted; i = next++) await fn(i);
+  }));
 }
 
 /**
@@ -115,6 +147,8 @@ export async function resultOf<T>(client: Client, handle: { result(): Promise<T>
   const local = new AbortController();
   const onAbort = () => local.abort();
   signal.addEventListener('abort', onAbort, { once: true });
+  // Aborted while the run was being started: no 'abort' event is coming any more.
+  if (signal.aborted) local.abort();
   try {
     return await client.withAbortSignal(local.signal, () => handle.result());
   } finally {

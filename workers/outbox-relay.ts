@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import pg from 'pg';
+import { withTransaction } from '../platform/db.js';
 import { metrics } from '../platform/metrics.js';
 import { TenantId, BusinessStatus } from '../workflows/search-attributes.js';
 import type { DomainEventInput } from '../workflows/notifications/types.js';
@@ -54,38 +55,23 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   await listener.query('LISTEN outbox');
 
   async function relayBatch(): Promise<number> {
-    const client = await options.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<Claimed>(
+    const rows = await withTransaction(options.pool, async (client) => {
+      const { rows: claimed } = await client.query<Claimed>(
         `SELECT id, tenant_id, topic, created_at FROM outbox
          WHERE processed_at IS NULL AND ($2::text[] IS NULL OR tenant_id = ANY($2))
          ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [options.batchSize, options.tenantIds ?? null],
       );
-      const oldest = rows[0]?.created_at;
+      const oldest = claimed[0]?.created_at;
       metrics.outboxLagSeconds.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
-      await Promise.all(rows.map((row) => startEventWorkflow(options, row)));
-      if (options.afterStart) {
-        try {
-          await options.afterStart(rows.map((row) => row.id));
-        } catch (err) {
-          broken = true;
-          throw err;
-        }
-      }
-      await client.query('UPDATE outbox SET processed_at = now() WHERE id = ANY($1)', [rows.map((row) => row.id)]);
-      await client.query('COMMIT');
-      for (const row of rows) metrics.outboxRelayed.inc({ topic: row.topic });
-      return rows.length;
-    } catch (err) {
-      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      // A simulated crash destroys the connection, as a dead process would.
-      client.release(broken ? new Error('relay crashed') : undefined);
-    }
+      await Promise.all(claimed.map((row) => startEventWorkflow(options, row)));
+      // A crash here rolls the claim back, as a dead process's connection would: nothing is marked.
+      await options.afterStart?.(claimed.map((row) => row.id));
+      await client.query('UPDATE outbox SET processed_at = now() WHERE id = ANY($1)', [claimed.map((row) => row.id)]);
+      return claimed;
+    });
+    for (const row of rows) metrics.outboxRelayed.inc({ topic: row.topic });
+    return rows.length;
   }
 
   async function drain(): Promise<number> {

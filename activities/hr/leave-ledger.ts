@@ -33,17 +33,8 @@ function toLedgerEntry(row: Record<string, unknown>): LeaveLedgerEntry {
   };
 }
 
-export interface NewLedgerRow {
-  tenantId: string;
-  employeeId: string;
-  leaveType: string;
-  year: number;
-  kind: LeaveLedgerKind;
-  days: number;
-  leaveRequestId: string | null;
-  /** Unique per tenant: a retried write finds its row instead of adding a second one. */
-  idempotencyKey: string;
-}
+/** A row to append; `idempotencyKey` is unique per tenant: a retried write finds its row instead of adding a second one. */
+export type NewLedgerRow = Omit<LeaveLedgerEntry, 'id' | 'createdAt'>;
 
 /**
  * Appends rows in one statement (the caller's transaction decides what commits with them).

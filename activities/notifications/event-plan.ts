@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import { formatMinor } from '../../domain/money.js';
-import { CHANNELS, type Channel, type Priority } from '../../domain/notifications/types.js';
+import type { Channel, Priority } from '../../domain/notifications/types.js';
 import { createNotification } from './repository.js';
 import { templateFor } from './plan-notification.js';
+import { templateChannels } from './templates.js';
 
 export interface EventPlan {
   notifications: { notificationId: string; priority: Priority; channels: Channel[] }[];
@@ -38,7 +39,7 @@ export async function planEvent(client: pg.PoolClient, input: { tenantId: string
   const notifications: EventPlan['notifications'] = [];
   for (const recipient of await recipientsOf(client, event)) {
     const template = await templateFor(client, event.tenant_id, recipient.templateId);
-    const channels = CHANNELS.filter((channel) => template[channel] !== undefined);
+    const channels = templateChannels(template);
     if (channels.length === 0) continue;
     const { notification } = await createNotification(client, {
       tenantId: event.tenant_id, userId: recipient.userId, templateId: recipient.templateId, data: templateData(event),

@@ -86,8 +86,12 @@ export function createOutboundLimiter(options: OutboundLimiterOptions): Outbound
   };
 }
 
+const UNLIMITED: OutboundLimiter = { acquire: async () => undefined, limits: () => false, close: async () => undefined };
+
 /** The outbound limiter of OUTBOUND_RATE_LIMITS, on a connection of its own that `close()` closes. */
 export function createOutboundLimiterFromConfig(config: Config, deps: { redis?: Redis } = {}): OutboundLimiter {
+  // Nothing to limit: no connection (the default, and most test processes).
+  if (Object.keys(config.OUTBOUND_RATE_LIMITS).length === 0) return UNLIMITED;
   const connection = deps.redis
     ? openLimiterConnection(config.RATE_LIMIT_REDIS_URL, deps.redis)
     : openLimiterConnection(config.RATE_LIMIT_REDIS_URL ?? config.REDIS_URL, undefined);

@@ -8,6 +8,25 @@ const nodeBuiltins = [
   'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
 ];
 
+/** SQL text: statements as the store writes them (upper-case keywords), in a string or a template. */
+const SQL = String.raw`/^\s*(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|WITH\s+\w+\s+AS|BEGIN|COMMIT|ROLLBACK|LISTEN|UNLISTEN|NOTIFY|CREATE\s+(TABLE|DATABASE|INDEX)|DROP\s+(TABLE|DATABASE)|ALTER\s+TABLE|TRUNCATE)\b/`;
+const noSqlOutsideStore = [
+  { selector: `Literal[value=${SQL}]`, message: 'SQL lives in store/ (one module per table): call a store function.' },
+  { selector: `TemplateElement[value.raw=${SQL}]`, message: 'SQL lives in store/ (one module per table): call a store function.' },
+  { selector: "CallExpression[callee.property.name='query'] > TemplateLiteral", message: 'SQL lives in store/: call a store function.' },
+];
+
+/** What a folder may never import (the README's house): arrows only point down. */
+const never = (folders, extra = []) => ['error', {
+  patterns: [
+    ...folders.map((folder) => ({ group: [`**/${folder}/**`], message: `Arrows point down: this folder may not import ${folder}/ (README, "The house").` })),
+    ...extra,
+  ],
+}];
+const noIo = [
+  { group: ['pg', 'ioredis', '@temporalio/*', 'hono', 'hono/*', '@hono/*'], message: 'domain/ is pure: no database, no Temporal, no HTTP.' },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'eslint.config.js'] },
   ...tseslint.configs.recommended,
@@ -23,6 +42,18 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    files: ['**/*.ts'],
+    ignores: ['store/**', '**/*.test.ts', 'test/**'],
+    rules: { 'no-restricted-syntax': ['error', ...noSqlOutsideStore] },
+  },
+  { files: ['domain/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': never(['store', 'platform', 'activities', 'workflows', 'api', 'workers'], noIo) } },
+  { files: ['store/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': never(['activities', 'workflows', 'api', 'workers'], [
+    { group: ['@temporalio/*', 'hono', 'hono/*', '@hono/*'], message: 'The store knows no Temporal and no HTTP.' },
+  ]) } },
+  { files: ['platform/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': never(['activities', 'workflows', 'api', 'workers']) } },
+  { files: ['activities/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': never(['workflows', 'api', 'workers']) } },
+  { files: ['api/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': never(['activities', 'workers']) } },
   {
     // Tests read JSON bodies of many shapes.
     files: ['**/*.test.ts', 'test/**/*.ts'],
@@ -45,6 +76,8 @@ export default tseslint.config(
           { group: ['node:*'], message: 'Workflows are deterministic: no Node built-ins.' },
           { group: ['**/activities/**', '!**/activities/**/types.js'], allowTypeImports: true, message: 'Import activities with `import type` only.' },
           { group: ['**/platform/**'], message: 'Platform code does I/O; workflows must not import it.' },
+          { group: ['**/store/**'], message: 'The store does I/O; workflows must not import it: use an activity.' },
+          { group: ['**/api/**', '**/workers/**'], message: 'Arrows point down: workflows may not import api/ or workers/.' },
         ],
       }],
       'no-restricted-globals': ['error',
@@ -54,6 +87,7 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': ['error',
         { selector: "MemberExpression[object.name='process']", message: 'No process.* in workflows.' },
+        ...noSqlOutsideStore,
       ],
     },
   },

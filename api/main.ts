@@ -2,11 +2,11 @@ import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { loadConfig, requireAdminKey } from '../platform/config.js';
-import { createPool } from '../platform/db.js';
+import { createPool } from '../store/db.js';
 import { createApiRateLimiter } from '../platform/rate-limit/index.js';
 import { createApp } from './app.js';
 import { createInboxListener } from './notifications/inbox-listener.js';
-import { purgeExpiredIdempotencyKeys } from './middleware/idempotency.js';
+import { purgeExpiredIdempotencyKeys } from '../store/idempotency/idempotency-keys.js';
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 

@@ -1,6 +1,6 @@
 import type { ZodError } from 'zod';
-import type { ApiError} from '../domain/errors.js';
-import { errors } from '../domain/errors.js';
+import type { ApiError} from './errors.js';
+import { errors } from './errors.js';
 import { MONEY_FIELDS } from './schemas.js';
 
 type Path = readonly PropertyKey[];

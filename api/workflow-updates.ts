@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ApiError } from '../domain/errors.js';
+import { answerFor, type ApiError } from './errors.js';
 
 /** The first ApplicationFailure type in an error's cause chain. */
 function failureType(err: unknown): string | undefined {
@@ -12,21 +12,17 @@ function failureType(err: unknown): string | undefined {
 
 /**
  * Runs a Temporal Update and maps its refusals to the contract: the validator's (or a step's)
- * failure type picks the API error from `refusals`; a run that has already closed answers
- * `closed()`. Anything else propagates (a 500).
+ * failure type is a domain code, answered as `api/errors.ts` maps it; a run that has already
+ * closed answers `closed()`. Anything else propagates (a 500).
  */
-export async function runUpdate<T>(
-  fn: () => Promise<T>,
-  refusals: Record<string, (message: string | undefined) => ApiError>,
-  closed: () => ApiError,
-): Promise<T> {
+export async function runUpdate<T>(fn: () => Promise<T>, closed: () => ApiError): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw closed();
     if (err instanceof WorkflowUpdateFailedError) {
-      const refusal = refusals[failureType(err) ?? ''];
-      if (refusal) throw refusal(err.cause?.message);
+      const refusal = answerFor(failureType(err) ?? '', err.cause?.message);
+      if (refusal) throw refusal;
     }
     throw err;
   }

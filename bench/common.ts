@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
-import { dropDatabase } from '../platform/migrate.js';
+import { dropDatabase } from '../store/migrate.js';
 
 /** Small helpers shared by the benchmarks (they are scripts, not tests: they print results). */
 

@@ -41,7 +41,8 @@ import type pg from 'pg';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { workflowIds } from '../domain/ids.js';
-import { createPool } from '../platform/db.js';
+import { createPool } from '../store/db.js';
+import { countLeaveRequestsByStatus, countPendingLeaveRequests } from '../store/hr/leave-requests.js';
 import { createHrWorker } from '../workers/hr-worker.js';
 import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, deleteKeys, parseBody } from './common.js';
 import { forEachBounded, startBenchStack, type BenchStack } from './stack.js';
@@ -284,10 +285,7 @@ async function main(): Promise<void> {
     if (stopped()) return;
     console.log(`[bench] setup through the API: 1 leave type, 1 manager, ${args.employees} employees with ${ALLOCATED_DAYS} days of ${YEAR} each (${fmt((performance.now() - setupStarted) / 1000, 1)} s)`);
 
-    const pendingCount = async () => {
-      const { rows } = await db.query(`SELECT count(*)::int AS n FROM leave_requests WHERE tenant_id = $1 AND status = 'pending'`, [tenant.id]);
-      return rows[0].n as number;
-    };
+    const pendingCount = () => countPendingLeaveRequests(db, tenant.id);
     const memory = async (label: string): Promise<MemorySample> => {
       const gc = collectGarbage();
       const m = process.memoryUsage();
@@ -398,13 +396,8 @@ async function main(): Promise<void> {
 
     // Nothing may still be running when the rows are counted.
     await Promise.race([Promise.allSettled([...inFlight]), sleep(DRAIN_MS)]);
-    const { rows: statuses } = await db.query(
-      'SELECT status, count(*)::int AS n FROM leave_requests WHERE tenant_id = $1 GROUP BY status ORDER BY status', [tenant.id],
-    );
-    const { rows: approvedRows } = await db.query(
-      'SELECT status, count(*)::int AS n FROM leave_requests WHERE tenant_id = $1 AND id = ANY($2) GROUP BY status ORDER BY status',
-      [tenant.id, approvedIds],
-    );
+    const statuses = await countLeaveRequestsByStatus(db, tenant.id);
+    const approvedRows = await countLeaveRequestsByStatus(db, tenant.id, approvedIds);
     const approvedOk = approvedRows.find((r) => r.status === 'approved')?.n ?? 0;
     const anatomy = await approveAnatomy(client, approvedIds.at(-1)).catch((err: Error) => `n/a (${err.message})`);
     const openRuns = await client.workflow

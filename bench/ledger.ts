@@ -17,13 +17,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { ensureSystemAccount, insertAccount } from '../activities/ledger/accounts.js';
-import { auditLedger } from '../activities/ledger/audit.js';
-import { placeHold, postHold, postTransaction } from '../activities/ledger/ledger.js';
 import { newId } from '../domain/ids.js';
 import { loadConfig } from '../platform/config.js';
-import { createPool, withTransaction } from '../platform/db.js';
-import { ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { createPool, withTransaction } from '../store/db.js';
+import { ensureSystemAccount, insertAccount } from '../store/ledger/accounts.js';
+import { auditLedger } from '../store/ledger/audit.js';
+import { countHolds, placeHold, postHold } from '../store/ledger/holds.js';
+import { postTransaction } from '../store/ledger/transactions.js';
+import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
 
 const CURRENCY = 'USD';
@@ -210,10 +211,7 @@ async function main(): Promise<void> {
     const pgb = parsePgbench(pgbenchOut);
 
     const audit = await auditLedger(pool);
-    const { rows } = await pool.query(
-      `SELECT (SELECT count(*) FROM holds WHERE status = 'active')::int AS active_holds,
-              (SELECT count(*) FROM holds WHERE status = 'posted')::int AS posted_holds`,
-    );
+    const holds = await countHolds(pool);
 
     console.log('');
     printTable(
@@ -234,7 +232,7 @@ async function main(): Promise<void> {
     const ratio = uniform.transfers / uniform.elapsedS / pgb.tps;
     console.log(`target: uniform >= ${UNIFORM_TARGET_RATIO} x pgbench tps -> ${fmt(ratio, 2)} x: ${ratio >= UNIFORM_TARGET_RATIO ? 'MET' : 'NOT MET'}`);
     console.log('retries = withTransaction attempts beyond the first (deadlock 40P01 / serialization 40001), counted per call of the transaction body');
-    console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}; holds posted=${rows[0].posted_holds} active=${rows[0].active_holds}`);
+    console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}; holds posted=${holds.posted} active=${holds.active}`);
     if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
   } finally {
     if (pool) await endPool(pool);

@@ -24,7 +24,7 @@ import { Client } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { createApp } from '../api/app.js';
 import { loadConfig } from '../platform/config.js';
-import { createPool } from '../platform/db.js';
+import { createPool } from '../store/db.js';
 import { createApiRateLimiter, createRateLimiter, LIMITER_CONNECTION_OPTIONS, toPolicy } from '../platform/rate-limit/index.js';
 import { RATE_LIMIT_LUA } from '../platform/rate-limit/lua.js';
 import { scriptArguments } from '../platform/rate-limit/store.js';

@@ -8,8 +8,8 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { loadConfig, type Config } from '../platform/config.js';
-import { createPool } from '../platform/db.js';
-import { ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { createPool } from '../store/db.js';
+import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
 import { dropDatabaseQuietly, endPool, withDatabase, type BatchResult } from './common.js';
 

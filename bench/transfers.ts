@@ -15,13 +15,14 @@
 import { randomBytes } from 'node:crypto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type pg from 'pg';
-import { ensureSystemAccount, insertAccount } from '../activities/ledger/accounts.js';
-import { auditLedger } from '../activities/ledger/audit.js';
-import { postTransaction } from '../activities/ledger/ledger.js';
 import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
 import { createWalletActivities } from '../activities/wallet/index.js';
 import { newId, workflowIds } from '../domain/ids.js';
-import { createPool, withTransaction } from '../platform/db.js';
+import { createPool, withTransaction } from '../store/db.js';
+import { ensureSystemAccount, insertAccount } from '../store/ledger/accounts.js';
+import { auditLedger } from '../store/ledger/audit.js';
+import { postTransaction } from '../store/ledger/transactions.js';
+import { countTransfersByStatus, insertTransfer } from '../store/wallet/transfers.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
 import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark } from './common.js';
@@ -138,12 +139,9 @@ async function main(): Promise<void> {
         const handle = await client.workflow.start(noopTransfer, { ...startOptions(`noop-${process.pid}-${label}-${i}`), args: [input] });
         result = await resultOf(client, handle, signal);
       } else {
-        const transferId = newId('transfer');
-        await db.query(
-          `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [transferId, tenantId, pair.from, pair.to, AMOUNT_MINOR, CURRENCY, null],
-        );
+        const transferId = await insertTransfer(db, {
+          tenantId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY, description: null,
+        });
         const input: P2PTransferInput = {
           tenantId, transferId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
         };
@@ -172,9 +170,7 @@ async function main(): Promise<void> {
     const p2p = await runBatch('p2p', 'run', args.count);
     if (abort.signal.aborted) return;
 
-    const { rows: statuses } = await stack.pool.query(
-      `SELECT status, count(*)::int AS n FROM transfers WHERE tenant_id = $1 GROUP BY status ORDER BY status`, [tenantId],
-    );
+    const statuses = await countTransfersByStatus(stack.pool, tenantId);
     const audit = await auditLedger(stack.pool);
 
     console.log('');
@@ -192,7 +188,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`ratio p2p / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'})`);
     console.log('note: p2pTransfer also upserts the BusinessStatus search attribute twice; noopTransfer does not');
-    console.log(`transfers rows (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.n}`).join(' ')}`);
+    console.log(`transfers rows (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.count}`).join(' ')}`);
     console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}`);
     if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
   } finally {

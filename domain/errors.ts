@@ -1,79 +1,22 @@
 /**
- * Domain errors carry a stable `code` (the contract's error code) and the HTTP shape it maps to.
- * The one `app.onError` turns them into `{ error: { type, code, message, param? } }`.
+ * Every business outcome of the system (not a bug) is a `DomainError` with a stable `code`, the
+ * contract's error code where one exists. The domain knows no HTTP and no Temporal: the API maps
+ * codes to HTTP answers (`api/errors.ts`), activities to `ApplicationFailure`s (`activities/failure.ts`).
  */
-export type ErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'permission_error'
-  | 'idempotency_error'
-  | 'rate_limit_error'
-  | 'api_error';
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  /** Whether the same step may be tried again (transport trouble); business outcomes are final. */
+  readonly retryable: boolean = false;
+  /** The request parameter at fault, in the API's spelling (`start_date`, `manager_id`). */
+  readonly param?: string | undefined;
 
-export class ApiError extends Error {
-  override name = 'ApiError';
-  constructor(
-    readonly status: number,
-    readonly type: ErrorType,
-    readonly code: string,
-    message: string,
-    readonly param?: string,
-  ) {
-    super(message);
+  /** The Temporal failure type a workflow matches on: the code, unless the error says otherwise. */
+  get failureType(): string {
+    return this.code;
+  }
+
+  /** What a workflow needs besides the type (a failure's details). */
+  get failureDetails(): Record<string, unknown> | undefined {
+    return undefined;
   }
 }
-
-export const errors = {
-  invalidJson: () => new ApiError(400, 'invalid_request_error', 'invalid_json', 'The request body is not valid JSON.'),
-  parameterMissing: (param: string) =>
-    new ApiError(400, 'invalid_request_error', 'parameter_missing', `Missing required parameter: ${param}.`, param),
-  parameterUnknown: (param: string) =>
-    new ApiError(400, 'invalid_request_error', 'parameter_unknown', `Received unknown parameter: ${param}.`, param),
-  parameterInvalid: (param: string, message: string) =>
-    new ApiError(400, 'invalid_request_error', 'parameter_invalid', message, param),
-  amountInvalid: (param = 'amount') =>
-    new ApiError(400, 'invalid_request_error', 'amount_invalid',
-      'Amount must be an integer in the minor unit, from 1 to 1000000000000.', param),
-  currencyInvalid: (param = 'currency') =>
-    new ApiError(400, 'invalid_request_error', 'currency_invalid', 'Currency must be an upper-case ISO 4217 code.', param),
-  currencyMismatch: (param = 'currency') =>
-    new ApiError(400, 'invalid_request_error', 'currency_mismatch', 'The currency does not match the account currency.', param),
-  sameAccount: () =>
-    new ApiError(400, 'invalid_request_error', 'same_account', 'Source and destination accounts must differ.', 'to_account_id'),
-  amountTooLarge: (message = 'The amount exceeds what is left to capture or refund.', param = 'amount') =>
-    new ApiError(400, 'invalid_request_error', 'amount_too_large', message, param),
-  apiKeyMissing: () =>
-    new ApiError(401, 'authentication_error', 'api_key_missing', 'No API key provided: use Authorization: Bearer <key>.'),
-  apiKeyInvalid: () => new ApiError(401, 'authentication_error', 'api_key_invalid', 'Invalid API key provided.'),
-  forbidden: () => new ApiError(403, 'permission_error', 'forbidden', 'This API key cannot access this resource.'),
-  resourceMissing: (what = 'resource', param?: string) =>
-    new ApiError(404, 'invalid_request_error', 'resource_missing', `No such ${what}.`, param),
-  resourceExists: (message: string, param?: string) =>
-    new ApiError(409, 'invalid_request_error', 'resource_exists', message, param),
-  paymentInvalidState: (message = 'The payment cannot do this in its current status.') =>
-    new ApiError(409, 'invalid_request_error', 'payment_invalid_state', message),
-  notApprover: (message = 'Only the current approver can decide this leave request.') =>
-    new ApiError(403, 'permission_error', 'not_approver', message),
-  leaveRequestInvalidState: (message = 'The leave request cannot do this in its current status.') =>
-    new ApiError(409, 'invalid_request_error', 'leave_request_invalid_state', message),
-  notificationInvalidState: (message = 'The notification cannot do this in its current status.') =>
-    new ApiError(409, 'invalid_request_error', 'notification_invalid_state', message),
-  deliveryInvalidState: (message = 'The delivery cannot do this in its current status.') =>
-    new ApiError(409, 'invalid_request_error', 'delivery_invalid_state', message),
-  leaveConflict: (message = 'The leave overlaps a pending or approved leave request of the employee.', param = 'start_date') =>
-    new ApiError(409, 'invalid_request_error', 'leave_conflict', message, param),
-  insufficientLeaveBalance: (message = 'The employee does not have enough leave available.') =>
-    new ApiError(422, 'invalid_request_error', 'insufficient_leave_balance', message),
-  idempotencyKeyInUse: () =>
-    new ApiError(409, 'idempotency_error', 'idempotency_key_in_use',
-      'A request with this Idempotency-Key is still being processed; retry later.'),
-  idempotencyKeyReused: () =>
-    new ApiError(422, 'idempotency_error', 'idempotency_key_reused',
-      'This Idempotency-Key was used with a different request.'),
-  bodyTooLarge: () => new ApiError(413, 'invalid_request_error', 'body_too_large', 'The request body exceeds 64 KiB.'),
-  unsupportedMediaType: () =>
-    new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.'),
-  rateLimited: (message = 'Too many requests: slow down and retry after the time in Retry-After.') =>
-    new ApiError(429, 'rate_limit_error', 'rate_limited', message),
-  internal: () => new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.'),
-};

@@ -107,3 +107,13 @@ export function requireAdminKey(config: Config): string {
   if (!config.ADMIN_API_KEY) throw new ConfigError('Invalid environment:\n  ADMIN_API_KEY: required by the API');
   return config.ADMIN_API_KEY;
 }
+
+/** The task queues by role (the shape of `TaskQueues` in workflows/contracts.ts). */
+export function taskQueues(config: Config) {
+  return {
+    wallet: config.TASK_QUEUE_WALLET,
+    payments: config.TASK_QUEUE_PAYMENTS,
+    hr: config.TASK_QUEUE_HR,
+    notifications: config.TASK_QUEUE_NOTIFICATIONS,
+  };
+}

@@ -1,3 +1,4 @@
+import { findTenantApiKeyHash } from '../store/tenants/tenants.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -39,9 +40,9 @@ export async function bootstrapDemoTenant(pool: pg.Pool): Promise<{ id: string; 
   const file = resolve(DATA_DIR, 'demo-tenant.json');
   const saved = readJson<{ id: string; apiKey: string }>(file);
   if (saved) {
-    const { rows } = await pool.query('SELECT api_key_hash FROM tenants WHERE id = $1', [saved.id]);
-    if (rows[0]?.api_key_hash === hashApiKey(saved.apiKey)) return saved;
-    if (rows[0]) {
+    const keyHash = await findTenantApiKeyHash(pool, saved.id);
+    if (keyHash === hashApiKey(saved.apiKey)) return saved;
+    if (keyHash !== null) {
       const apiKey = await rotateTenantKey(pool, saved.id);
       writeSecret(file, JSON.stringify({ id: saved.id, apiKey }));
       return { id: saved.id, apiKey };

@@ -1,5 +1,5 @@
 import { loadConfig } from '../platform/config.js';
-import { ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { ensureDatabase, migrateUp } from '../store/migrate.js';
 
 /** `npm run migrate`: creates the database if missing and applies `schema/`. */
 const config = loadConfig();

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { auditLedger } from '../activities/ledger/audit.js';
+import { auditLedger } from '../store/ledger/audit.js';
 import {
   cancelWorkflow, EXECUTION_STATUSES, listWorkflows, parseDurationMs, retryWorkflow, terminateWorkflow,
   type ExecutionStatus,
 } from '../api/ops/workflow-ops.js';
 import { loadConfig } from '../platform/config.js';
-import { createPool } from '../platform/db.js';
+import { createPool } from '../store/db.js';
 
 const USAGE = `npm run ops -- <command>
   list [--type T] [--status running|failed|…] [--business-status S] [--older-than 15m] [--limit N]

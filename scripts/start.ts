@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../platform/config.js';
-import { createPool } from '../platform/db.js';
-import { ensureDatabase, migrateUp } from '../platform/migrate.js';
+import { createPool } from '../store/db.js';
+import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import {
   ensureTemporalCli, REPO_ROOT, startDevServer, waitForTemporal, type DevServer,
 } from '../platform/temporal-dev-server.js';

@@ -1,20 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { inject } from 'vitest';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { loadConfig, type Config } from '../platform/config.js';
-import { createPool } from '../platform/db.js';
-import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
-import { createHrWorker } from '../workers/hr-worker.js';
-import { createNotificationWorkers } from '../workers/notifications-worker.js';
-import { createChannelSenders } from '../activities/notifications/channels/index.js';
+import { createPool } from '../store/db.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
-import { createPaymentsWorker } from '../workers/payments-worker.js';
-import { createWalletWorker } from '../workers/wallet-worker.js';
+import { createWorkers, WORKER_DOMAINS } from '../workers/registry.js';
 
 export const ADMIN_KEY = 'sk_admin_test_0123456789abcdefghij';
 
@@ -118,36 +113,18 @@ export async function startHarness(
 
   async function startWorker(overrides: { faultDelayBeforePostMs?: number } = {}) {
     const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-    const common = {
-      connection: workerConnection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      pool,
-      workflowBundlePath: inject('workflowBundlePath'),
-      maxConcurrentActivityTaskExecutions: 100,
-      maxConcurrentWorkflowTaskExecutions: 40,
-      shutdownGraceTimeMs: 2_000,
-    };
-    const closers: (() => Promise<void> | void)[] = [];
     const outbound = createOutboundLimiterFromConfig(config, { redis });
-    closers.push(() => outbound.close());
-    const workers: Worker[] = [
-      await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: overrides.faultDelayBeforePostMs ?? 0 }),
-      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool, outbound }) }),
-      await createHrWorker({ ...common, taskQueue: config.TASK_QUEUE_HR }),
-    ];
-    if (options.notifications) {
-      const senders = createChannelSenders(config);
-      workers.push(...await createNotificationWorkers({
-        ...common, taskQueue: config.TASK_QUEUE_NOTIFICATIONS, senders, outbound,
-        pollers: { high: config.NOTIFICATION_POLLERS_HIGH, normal: config.NOTIFICATION_POLLERS_NORMAL },
-      }));
-      closers.push(() => senders.email.close());
-    }
+    const { workers, close } = await createWorkers({
+      config: { ...config, FAULT_DELAY_BEFORE_POST_MS: overrides.faultDelayBeforePostMs ?? 0 },
+      connection: workerConnection, pool, outbound, workflowBundlePath: inject('workflowBundlePath'),
+      limits: { maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 40, shutdownGraceTimeMs: 2_000 },
+    }, options.notifications ? WORKER_DOMAINS : ['wallet', 'payments', 'hr']);
     const running = Promise.all(workers.map((worker) => worker.run()));
     const stop = async () => {
       for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
-      for (const close of closers) await close();
+      await close();
+      await outbound.close();
       await workerConnection.close();
     };
     stoppers.push(stop);

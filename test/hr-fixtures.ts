@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { createTenant } from '../api/admin/tenants.js';
-import { insertEmployee, type NewEmployee } from '../activities/hr/employees.js';
+import type { LeaveDecision } from '../domain/hr/types.js';
+import { withTransaction } from '../store/db.js';
+import { insertEmployee, type NewEmployee } from '../store/hr/employees.js';
 import {
   allocateLeave, createLeaveRequest, decideLeaveRequest, leaveBalances, upsertLeaveType, type LeaveDecisionInput, type NewLeaveRequest,
-} from '../activities/hr/leave.js';
-import type { LeaveDecision } from '../domain/hr/types.js';
-import { withTransaction } from '../platform/db.js';
+} from '../store/hr/leave.js';
 
 /**
  * A tenant with an `annual` leave type and helpers for the HR repository tests. Leave dates are

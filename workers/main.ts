@@ -4,21 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from './domain-worker.js';
-import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { loadConfig } from '../platform/config.js';
-import { createPool } from '../platform/db.js';
+import { createPool } from '../store/db.js';
 import type pg from 'pg';
-import { createChannelSenders } from '../activities/notifications/channels/index.js';
 import type { Config } from '../platform/config.js';
 import { eventWorkflowSettings } from '../platform/notification-settings.js';
-import { createHrWorker } from './hr-worker.js';
-import { createNotificationWorkers } from './notifications-worker.js';
 import { startOutboxRelay } from './outbox-relay.js';
 import { startMetricsServer } from './metrics-server.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
-import { createPaymentsWorker } from './payments-worker.js';
+import { createWorkers } from './registry.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
-import { createWalletWorker } from './wallet-worker.js';
 
 /**
  * Worker process: polls the wallet, payments, HR and notification task queues (one per channel and
@@ -29,34 +24,18 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const common = {
-    connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    pool,
-    workflowBundlePath: config.WORKFLOW_BUNDLE_PATH ?? await bundleOnce(),
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-    shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
-  };
-  const senders = createChannelSenders(config);
   // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
   const outbound = createOutboundLimiterFromConfig(config);
+  let closeActivities: () => Promise<void> = async () => undefined;
   let relay: { stop(): Promise<void> } | null = null;
   let metricsServer: { url: string; close(): Promise<void> } | null = null;
   try {
     if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config);
-    const workers = [
-      await createWalletWorker({ ...common, taskQueue: config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: config.FAULT_DELAY_BEFORE_POST_MS }),
-      await createPaymentsWorker({ ...common, taskQueue: config.TASK_QUEUE_PAYMENTS, router: createProcessorRouterFromConfig(config, { pool, outbound }) }),
-      await createHrWorker({ ...common, taskQueue: config.TASK_QUEUE_HR }),
-      ...await createNotificationWorkers({
-        ...common, taskQueue: config.TASK_QUEUE_NOTIFICATIONS, senders, outbound,
-        pollers: { high: config.NOTIFICATION_POLLERS_HIGH, normal: config.NOTIFICATION_POLLERS_NORMAL },
-      }),
-    ];
-    const queues = [config.TASK_QUEUE_WALLET, config.TASK_QUEUE_PAYMENTS, config.TASK_QUEUE_HR, `${config.TASK_QUEUE_NOTIFICATIONS}(-*)`]
-      .map((q) => `"${q}"`).join(', ');
-    console.log(`[worker] polling ${queues} on ${config.TEMPORAL_ADDRESS}`);
+    const { workers, queues, close } = await createWorkers({
+      config, connection, pool, outbound, workflowBundlePath: config.WORKFLOW_BUNDLE_PATH ?? await bundleOnce(),
+    });
+    closeActivities = close;
+    console.log(`[worker] polling ${queues.map((q) => `"${q}"`).join(', ')} on ${config.TEMPORAL_ADDRESS}`);
     relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool) : null;
     if (config.WORKER_METRICS_PORT > 0) {
       metricsServer = await startMetricsServer({ host: config.HOST, port: config.WORKER_METRICS_PORT });
@@ -68,7 +47,7 @@ async function main(): Promise<void> {
   } finally {
     await relay?.stop();
     await metricsServer?.close();
-    senders.email.close();
+    await closeActivities();
     await outbound.close();
     await connection.close();
     await pool.end();

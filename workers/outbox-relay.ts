@@ -1,6 +1,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import pg from 'pg';
-import { withTransaction } from '../platform/db.js';
+import { withTransaction } from '../store/db.js';
+import {
+  claimOutboxEvents, listenOutbox, markOutboxEventsRelayed, purgeRelayedEvents, type ClaimedOutboxEvent,
+} from '../store/outbox/outbox.js';
 import { metrics } from '../platform/metrics.js';
 import { TenantId, BusinessStatus } from '../workflows/search-attributes.js';
 import type { DomainEventInput } from '../workflows/notifications/types.js';
@@ -29,13 +32,6 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-interface Claimed {
-  id: string;
-  tenant_id: string;
-  topic: string;
-  created_at: Date;
-}
-
 /**
  * The transactional outbox's relay. In one transaction it claims a bounded batch of unprocessed
  * events (`FOR UPDATE SKIP LOCKED`: relays in several processes share the work), starts the
@@ -52,22 +48,17 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
   listener.on('notification', () => wake?.());
   listener.on('error', () => undefined); // the poll keeps the relay going; a restart re-listens
   await listener.connect();
-  await listener.query('LISTEN outbox');
+  await listenOutbox(listener);
 
   async function relayBatch(): Promise<number> {
     const rows = await withTransaction(options.pool, async (client) => {
-      const { rows: claimed } = await client.query<Claimed>(
-        `SELECT id, tenant_id, topic, created_at FROM outbox
-         WHERE processed_at IS NULL AND ($2::text[] IS NULL OR tenant_id = ANY($2))
-         ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [options.batchSize, options.tenantIds ?? null],
-      );
-      const oldest = claimed[0]?.created_at;
+      const claimed = await claimOutboxEvents(client, { limit: options.batchSize, tenantIds: options.tenantIds ?? null });
+      const oldest = claimed[0]?.createdAt;
       metrics.outboxLagSeconds.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
       await Promise.all(claimed.map((row) => startEventWorkflow(options, row)));
       // A crash here rolls the claim back, as a dead process's connection would: nothing is marked.
       await options.afterStart?.(claimed.map((row) => row.id));
-      await client.query('UPDATE outbox SET processed_at = now() WHERE id = ANY($1)', [claimed.map((row) => row.id)]);
+      await markOutboxEventsRelayed(client, claimed.map((row) => row.id));
       return claimed;
     });
     for (const row of rows) metrics.outboxRelayed.inc({ topic: row.topic });
@@ -120,24 +111,9 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
 }
 
 const PURGE_INTERVAL_MS = 3_600_000;
-const PURGE_BATCH = 10_000;
 
-/** Deletes events relayed more than `retentionMs` ago, in batches; returns how many. */
-export async function purgeRelayedEvents(pool: pg.Pool, retentionMs: number): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const { rowCount } = await pool.query(
-      `DELETE FROM outbox WHERE id IN (
-         SELECT id FROM outbox WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000) LIMIT $2)`,
-      [retentionMs, PURGE_BATCH],
-    );
-    total += rowCount ?? 0;
-    if ((rowCount ?? 0) < PURGE_BATCH) return total;
-  }
-}
-
-async function startEventWorkflow(options: OutboxRelayOptions, row: Claimed): Promise<void> {
-  const input: DomainEventInput = { ...options.eventInput, tenantId: row.tenant_id, eventId: row.id, topic: row.topic };
+async function startEventWorkflow(options: OutboxRelayOptions, row: ClaimedOutboxEvent): Promise<void> {
+  const input: DomainEventInput = { ...options.eventInput, tenantId: row.tenantId, eventId: row.id, topic: row.topic };
   try {
     await options.temporal.workflow.start('domainEvent', {
       taskQueue: options.taskQueue,
@@ -146,7 +122,7 @@ async function startEventWorkflow(options: OutboxRelayOptions, row: Claimed): Pr
       // Never a second run for one event, even after the first closed.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
-      typedSearchAttributes: [{ key: TenantId, value: row.tenant_id }, { key: BusinessStatus, value: 'pending' }],
+      typedSearchAttributes: [{ key: TenantId, value: row.tenantId }, { key: BusinessStatus, value: 'pending' }],
     });
     metrics.workflowStarts.inc({ workflow_type: 'domainEvent', result: 'started' });
   } catch (err) {

@@ -1,3 +1,5 @@
+import { DomainError } from '../../domain/errors.js';
+
 /**
  * The one interface every bank integration implements. Each call carries an idempotency key
  * per step, and the bank must treat a repeated key as the same request (never a second pull).
@@ -15,12 +17,15 @@ export interface BankPullResult {
 
 export type BankFailureCode = 'bank_declined' | 'bank_unavailable';
 
-/** `retryable` failures (timeouts, 5xx) may be retried with the same key; the rest are final. */
-export class BankError extends Error {
+/**
+ * `retryable` failures (timeouts, 5xx) may be retried with the same key; the rest are final.
+ * A `DomainError`, so `asActivityStep` turns it into a failure typed by its code.
+ */
+export class BankError extends DomainError {
   override name = 'BankError';
   constructor(
     readonly code: BankFailureCode,
-    readonly retryable: boolean,
+    override readonly retryable: boolean,
     message: string,
   ) {
     super(message);

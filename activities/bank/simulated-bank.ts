@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { randomUUID } from 'node:crypto';
+import { markPullRefunded, markPullSucceeded, recordPullAttempt, type SimPull, type SimPullStatus } from '../../store/wallet/sim-bank-pulls.js';
 import { BankError, type BankAdapter, type BankPullRequest, type BankPullResult } from './bank-adapter.js';
 
 /** Attempts that fail with a transient error before `btok_flaky` succeeds. */
@@ -14,31 +15,21 @@ export function createSimulatedBank(pool: pg.Pool): BankAdapter {
   async function pull(request: BankPullRequest): Promise<BankPullResult> {
     const outcome = firstOutcome(request.token);
     // One row per key: a repeated key counts an attempt, never a second pull.
-    const { rows } = await pool.query(
-      `INSERT INTO sim_bank_pulls (idempotency_key, token, amount, currency, status, reference)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (idempotency_key) DO UPDATE SET attempts = sim_bank_pulls.attempts + 1, updated_at = now()
-       RETURNING attempts, status, reference, token, amount`,
-      [request.idempotencyKey, request.token, request.amountMinor, request.currency, outcome, `bank_${randomUUID()}`],
-    );
-    const row = rows[0];
-    if (row.token !== request.token || Number(row.amount) !== request.amountMinor) {
+    const pulled = await recordPullAttempt(pool, request, outcome, `bank_${randomUUID()}`);
+    if (pulled.token !== request.token || pulled.amountMinor !== request.amountMinor) {
       throw new BankError('bank_declined', false, 'Idempotency key reused with a different pull');
     }
-    return settle(pool, request.idempotencyKey, row.status as string, row.attempts as number, row.reference as string);
+    return settle(pool, request.idempotencyKey, pulled);
   }
 
   async function refund(pullIdempotencyKey: string): Promise<void> {
-    await pool.query(
-      `UPDATE sim_bank_pulls SET status = 'refunded', updated_at = now() WHERE idempotency_key = $1 AND status = 'succeeded'`,
-      [pullIdempotencyKey],
-    );
+    await markPullRefunded(pool, pullIdempotencyKey);
   }
 
   return { pull, refund };
 }
 
-function firstOutcome(token: string): 'succeeded' | 'declined' | 'failing' {
+function firstOutcome(token: string): Exclude<SimPullStatus, 'refunded'> {
   switch (token) {
     case 'btok_success':
       return 'succeeded';
@@ -49,10 +40,10 @@ function firstOutcome(token: string): 'succeeded' | 'declined' | 'failing' {
   }
 }
 
-async function settle(pool: pg.Pool, key: string, status: string, attempts: number, reference: string) {
+async function settle(pool: pg.Pool, key: string, { status, attempts, reference }: SimPull): Promise<BankPullResult> {
   if (status === 'succeeded' || status === 'refunded') return { reference };
   if (status === 'declined') throw new BankError('bank_declined', false, 'The bank declined the pull');
   if (attempts <= FLAKY_FAILURES) throw new BankError('bank_unavailable', true, `Bank unavailable (attempt ${attempts})`);
-  await pool.query(`UPDATE sim_bank_pulls SET status = 'succeeded', updated_at = now() WHERE idempotency_key = $1`, [key]);
+  await markPullSucceeded(pool, key);
   return { reference };
 }

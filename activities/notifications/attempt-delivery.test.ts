@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withTransaction } from '../../platform/db.js';
+import { withTransaction } from '../../store/db.js';
+import { createNotificationInTransaction } from '../../store/notifications/notifications.js';
 import { startHarness, type Harness } from '../../test/harness.js';
 import { attemptDelivery } from './attempt-delivery.js';
 import type { ChannelSenders } from './channels/types.js';
-import { createNotificationInTransaction } from './notifications.js';
 import { planNotification } from './plan-notification.js';
 
 let h: Harness;

@@ -1,6 +1,9 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { NotificationError } from '../../domain/notifications/errors.js';
 import type { NotificationStatus } from '../../domain/notifications/types.js';
-import { withTransaction } from '../../platform/db.js';
+import { withTransaction } from '../../store/db.js';
+import { cancelQueuedDeliveries, deadLetterDelivery, findDeliveryAttempts } from '../../store/notifications/deliveries.js';
+import { markNotificationCancelled, setNotificationStatus } from '../../store/notifications/notifications.js';
+import { asActivityStep } from '../failure.js';
 import { attemptDelivery, type DeliveryDeps } from './attempt-delivery.js';
 import { planEvent } from './event-plan.js';
 import { planNotification } from './plan-notification.js';
@@ -19,19 +22,14 @@ export function createDeliveryActivities(deps: DeliveryDeps & { now?: () => Date
       withTransaction(pool, (client) => planNotification(client, { ...input, now: now() })),
 
     async setNotificationStatus(input: NotificationRef & { status: Extract<NotificationStatus, 'processing' | 'completed'> }) {
-      await pool.query(
-        `UPDATE notifications SET status = $3, updated_at = now() WHERE id = $1 AND tenant_id = $2 AND status <> 'cancelled'`,
-        [input.notificationId, input.tenantId, input.status],
-      );
+      await setNotificationStatus(pool, input);
     },
 
     /** A scheduled or deferred notification is cancelled: it and its queued deliveries. */
     async cancelNotification(input: NotificationRef) {
       await withTransaction(pool, async (client) => {
-        await client.query(`UPDATE notifications SET status = 'cancelled', updated_at = now() WHERE id = $1 AND tenant_id = $2`,
-          [input.notificationId, input.tenantId]);
-        await client.query(`UPDATE deliveries SET status = 'cancelled', updated_at = now() WHERE notification_id = $1 AND status = 'queued'`,
-          [input.notificationId]);
+        await markNotificationCancelled(client, input.tenantId, input.notificationId);
+        await cancelQueuedDeliveries(client, input.notificationId);
       });
     },
 
@@ -40,19 +38,15 @@ export function createDeliveryActivities(deps: DeliveryDeps & { now?: () => Date
 
     /** After the last attempt: the delivery waits in the dead letters for an ops retry. */
     async deadLetter(input: { tenantId: string; deliveryId: string; attempts: number }) {
-      await pool.query(
-        `UPDATE deliveries SET status = 'dead_lettered', attempts = greatest(attempts, $3), updated_at = now()
-         WHERE id = $1 AND tenant_id = $2 AND status = 'queued'`,
-        [input.deliveryId, input.tenantId, input.attempts],
-      );
+      await deadLetterDelivery(pool, input);
     },
 
-    async deliveryAttempts(input: { tenantId: string; deliveryId: string }): Promise<{ attempts: number }> {
-      const { rows: [row] } = await pool.query('SELECT attempts FROM deliveries WHERE id = $1 AND tenant_id = $2',
-        [input.deliveryId, input.tenantId]);
-      if (!row) throw ApplicationFailure.create({ type: 'delivery_missing', message: input.deliveryId, nonRetryable: true });
-      return { attempts: row.attempts as number };
-    },
+    /** A delivery that is gone fails the workflow's step for good (`delivery_missing`). */
+    deliveryAttempts: (input: { tenantId: string; deliveryId: string }): Promise<{ attempts: number }> => asActivityStep(async () => {
+      const attempts = await findDeliveryAttempts(pool, input.tenantId, input.deliveryId);
+      if (attempts === null) throw new NotificationError('delivery_missing', input.deliveryId);
+      return { attempts };
+    }),
 
     planEvent: (input: { tenantId: string; eventId: string }) => withTransaction(pool, (client) => planEvent(client, input)),
   };

@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import { ApplicationFailure } from '@temporalio/activity';
-import { withTransaction } from '../../platform/db.js';
-import { ensureSystemAccount } from '../ledger/accounts.js';
-import { postTransaction } from '../ledger/ledger.js';
-import { asActivity } from '../ledger/failures.js';
-import { BankError, type BankAdapter } from '../bank/bank-adapter.js';
-import type { TopUpFailureCode } from '../../workflows/wallet/types.js';
+import type { TopUpFailureCode } from '../../domain/wallet/failures.js';
+import { withTransaction } from '../../store/db.js';
+import { ensureSystemAccount } from '../../store/ledger/accounts.js';
+import { postTransaction } from '../../store/ledger/transactions.js';
+import { failTopUp, succeedTopUp } from '../../store/wallet/topups.js';
+import type { BankAdapter } from '../bank/bank-adapter.js';
+import { asActivityStep } from '../failure.js';
 
 export interface TopUpActivityDeps {
   pool: pg.Pool;
@@ -31,16 +31,12 @@ export interface CreditTopUpInput {
 
 export function createTopUpActivities({ pool, bank }: TopUpActivityDeps) {
   return {
-    /** Pulls through the bank adapter; the key makes a retried pull the same pull. */
+    /**
+     * Pulls through the bank adapter; the key makes a retried pull the same pull. A transient
+     * bank error (`retryable`) is retried by Temporal, a decline is final.
+     */
     async pullFromBank(input: PullFromBankInput): Promise<{ reference: string }> {
-      try {
-        return await bank.pull(input);
-      } catch (err) {
-        if (err instanceof BankError) {
-          throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: !err.retryable });
-        }
-        throw err;
-      }
+      return asActivityStep(() => bank.pull(input));
     },
 
     /** Compensation for a pull whose credit could not be booked. */
@@ -51,7 +47,7 @@ export function createTopUpActivities({ pool, bank }: TopUpActivityDeps) {
     /** Credits the wallet from the tenant's system account and marks the top-up succeeded, atomically. */
     async creditTopUp(input: CreditTopUpInput): Promise<{ transactionId: string }> {
       const systemAccountId = await ensureSystemAccount(pool, input.tenantId, input.currency);
-      return asActivity(() =>
+      return asActivityStep(() =>
         withTransaction(pool, async (client) => {
           const posted = await postTransaction(client, {
             tenantId: input.tenantId,
@@ -64,21 +60,14 @@ export function createTopUpActivities({ pool, bank }: TopUpActivityDeps) {
               { accountId: input.accountId, direction: 'credit', amountMinor: input.amountMinor },
             ],
           });
-          await client.query(
-            `UPDATE topups SET status = 'succeeded', bank_reference = $2, transaction_id = $3, updated_at = now()
-             WHERE id = $1 AND status = 'pending'`,
-            [input.topupId, input.bankReference, posted.transactionId],
-          );
+          await succeedTopUp(client, input.topupId, input.bankReference, posted.transactionId);
           return { transactionId: posted.transactionId };
         }),
       );
     },
 
     async failTopUp(input: { topupId: string; failureCode: TopUpFailureCode }): Promise<void> {
-      await pool.query(
-        `UPDATE topups SET status = 'failed', failure_code = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`,
-        [input.topupId, input.failureCode],
-      );
+      await failTopUp(pool, input.topupId, input.failureCode);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import { findAccount, type Account } from '../../activities/ledger/accounts.js';
-import { errors } from '../../domain/errors.js';
+import type { Account } from '../../domain/ledger/types.js';
+import { findAccount } from '../../store/ledger/accounts.js';
+import { errors } from '../errors.js';
 
 /**
  * A tenant's own user or merchant account, else 404 `resource_missing`: another tenant's id and

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { insertAccount, listEntries } from '../../activities/ledger/accounts.js';
+import { insertAccount } from '../../store/ledger/accounts.js';
+import { listEntries } from '../../store/ledger/transactions.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import {
   Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata,
@@ -57,6 +58,6 @@ export function accountRoutes({ pool }: AppDeps) {
       const account = await requireTenantAccount(pool, tenantOf(c), c.req.valid('param').id);
       const query = c.req.valid('query');
       const page = await listEntries(pool, account.id, { limit: query.limit, startingAfter: query.starting_after });
-      return c.json({ object: 'list' as const, data: page.data.map(serializeEntry), has_more: page.hasMore }, 200);
+      return c.json({ object: 'list' as const, data: page.data.map(serializeEntry), has_more: page.has_more }, 200);
     });
 }

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { Account, Entry } from '../../activities/ledger/accounts.js';
+import type { Account, Entry } from '../../domain/ledger/types.js';
 
 export const AccountBody = z
   .object({

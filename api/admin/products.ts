@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import { AMOUNT_MAX } from '../../domain/money.js';
 import { createRouter } from '../context.js';
-import { updateProduct } from '../reference/product-rows.js';
+import { updateProduct } from '../../store/reference/products.js';
 import { PRODUCT_ID, ProductBody, type ProductReads } from '../reference/products.js';
 import { commonErrors, Currency, IdParam, jsonBody, jsonResponse } from '../schemas.js';
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
+import { insertTenant, setTenantApiKey } from '../../store/tenants/tenants.js';
 import { hashApiKey } from '../middleware/auth.js';
 import { createRouter, type AppDeps } from '../context.js';
 import { commonErrors, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
@@ -13,19 +14,14 @@ export function generateApiKey(): string {
 /** Creates a tenant and returns its API key; only the key's digest is stored. */
 export async function createTenant(pool: pg.Pool, name: string, id = newId('tenant')) {
   const apiKey = generateApiKey();
-  const { rows } = await pool.query(
-    `INSERT INTO tenants (id, name, api_key_hash, api_key_last4) VALUES ($1, $2, $3, $4) RETURNING id, name, created_at`,
-    [id, name, hashApiKey(apiKey), apiKey.slice(-4)],
-  );
-  return { id: rows[0].id as string, name: rows[0].name as string, apiKey, createdAt: rows[0].created_at as Date };
+  const tenant = await insertTenant(pool, { id, name, apiKeyHash: hashApiKey(apiKey), apiKeyLast4: apiKey.slice(-4) });
+  return { ...tenant, apiKey };
 }
 
 /** Gives an existing tenant a new API key (the old one stops working at once). */
 export async function rotateTenantKey(pool: pg.Pool, tenantId: string): Promise<string> {
   const apiKey = generateApiKey();
-  await pool.query('UPDATE tenants SET api_key_hash = $2, api_key_last4 = $3 WHERE id = $1', [
-    tenantId, hashApiKey(apiKey), apiKey.slice(-4),
-  ]);
+  await setTenantApiKey(pool, tenantId, hashApiKey(apiKey), apiKey.slice(-4));
   return apiKey;
 }
 

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../context.js';
 import { within } from '../../platform/within.js';
+import { ping } from '../../store/db.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -13,7 +14,7 @@ const CHECK_TIMEOUT_MS = 2_000;
  */
 export function healthRoutes({ pool, redis, temporal, rateLimiter }: AppDeps) {
   const checks: Record<string, () => Promise<unknown>> = {
-    postgres: () => pool.query('SELECT 1'),
+    postgres: () => ping(pool),
     redis: () => redis.ping(),
     temporal: () => temporal.workflowService.getSystemInfo({}),
   };

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { findEmployee, insertEmployee, listReports, setManager } from '../../activities/hr/employees.js';
-import { allocateLeave, leaveBalances } from '../../activities/hr/leave.js';
-import { errors } from '../../domain/errors.js';
-import { withTransaction } from '../../platform/db.js';
+import { withTransaction } from '../../store/db.js';
+import { findEmployee, insertEmployee, listReports, setManager } from '../../store/hr/employees.js';
+import { allocateLeave, leaveBalances } from '../../store/hr/leave.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
+import { errors } from '../errors.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, listOf } from '../schemas.js';
 import { Country, HalfDays, IsoDate, Year } from './schemas.js';
 import { EmployeeBody, LeaveBalanceBody, serializeBalance, serializeEmployee } from './serialize.js';
@@ -75,7 +75,7 @@ export function employeeRoutes({ pool }: AppDeps) {
     .openapi(routes.reports, async (c) => {
       const { depth } = c.req.valid('query');
       const page = await listReports(pool, tenantOf(c), c.req.valid('param').id, depth === 'all' ? 'all' : 1);
-      return c.json({ object: 'list' as const, data: page.data.map(serializeEmployee), has_more: page.hasMore }, 200);
+      return c.json({ ...page, data: page.data.map(serializeEmployee) }, 200);
     })
     .openapi(routes.allocate, async (c) => {
       const employee = await requireEmployee(tenantOf(c), c.req.valid('param').id);

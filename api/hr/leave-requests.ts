@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createLeaveRequest, decideLeaveRequest, findLeaveRequest, listLeaveRequests } from '../../activities/hr/leave.js';
-import { errors } from '../../domain/errors.js';
 import { LEAVE_STATUSES } from '../../domain/hr/leave-state.js';
 import type { LeaveRequest } from '../../domain/hr/types.js';
 import { newId, workflowIds } from '../../domain/ids.js';
-import { withTransaction } from '../../platform/db.js';
+import { withTransaction } from '../../store/db.js';
+import { createLeaveRequest, decideLeaveRequest, findLeaveRequest, listLeaveRequests } from '../../store/hr/leave.js';
 import { approveUpdate, cancelLeaveUpdate, rejectUpdate, type LeaveApprovalInput } from '../../workflows/hr/types.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
+import { errors } from '../errors.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { startWorkflow, waitUntil } from '../workflow-start.js';
 import { runUpdate } from '../workflow-updates.js';
@@ -54,10 +54,8 @@ const routes = {
   }),
 };
 
-const leaveUpdate = <T>(fn: () => Promise<T>) => runUpdate(fn, {
-  not_approver: (message) => errors.notApprover(message),
-  leave_request_invalid_state: (message) => errors.leaveRequestInvalidState(message),
-}, () => errors.leaveRequestInvalidState('The leave request is no longer open.'));
+const leaveUpdate = <T>(fn: () => Promise<T>) =>
+  runUpdate(fn, () => errors.leaveRequestInvalidState('The leave request is no longer open.'));
 
 /** Answered once the workflow has taken it: approved at once (no manager), or waiting for an approver. */
 const taken = (r: LeaveRequest) => r.status !== 'pending' || r.history.some((e) => e.action === 'notified');
@@ -100,7 +98,7 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
       const page = await listLeaveRequests(pool, tenantOf(c), {
         approverId: q.approver_id, employeeId: q.employee_id, status: q.status, limit: q.limit, startingAfter: q.starting_after,
       });
-      return c.json({ object: 'list' as const, data: page.data.map(serializeLeaveRequest), has_more: page.hasMore }, 200);
+      return c.json({ ...page, data: page.data.map(serializeLeaveRequest) }, 200);
     })
     .openapi(routes.approve, async (c) => {
       const request = await requireRequest(tenantOf(c), c.req.valid('param').id);

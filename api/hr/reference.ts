@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { insertHoliday, listHolidays, upsertLeaveType } from '../../activities/hr/leave.js';
+import { insertHoliday, listHolidays, upsertLeaveType } from '../../store/hr/leave.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, idempotencyHeader, jsonBody, jsonResponse, listOf } from '../schemas.js';
 import { Country, HalfDays, IsoDate, Year } from './schemas.js';

@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type pg from 'pg';
-import { errors } from '../../domain/errors.js';
+import { findTenantIdByApiKeyHash } from '../../store/tenants/tenants.js';
+import { errors } from '../errors.js';
 import type { AppEnv } from '../context.js';
 
 export function hashApiKey(key: string): string {
@@ -32,10 +33,10 @@ export function authenticate(deps: { pool: pg.Pool; adminApiKey: string }): Midd
       c.set('auth', { kind: 'admin', scope: 'admin' });
       return next();
     }
-    const { rows } = await deps.pool.query('SELECT id FROM tenants WHERE api_key_hash = $1', [digest]);
-    if (!rows[0]) throw errors.apiKeyInvalid();
+    const tenantId = await findTenantIdByApiKeyHash(deps.pool, digest);
+    if (!tenantId) throw errors.apiKeyInvalid();
     if (adminRoute) throw errors.forbidden();
-    c.set('auth', { kind: 'tenant', scope: rows[0].id as string, tenantId: rows[0].id as string });
+    c.set('auth', { kind: 'tenant', scope: tenantId, tenantId });
     return next();
   };
 }

@@ -1,9 +1,8 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ApiError, errors } from '../../domain/errors.js';
-import { LeaveError, leaveApiError } from '../../domain/hr/errors.js';
-import { PaymentError, paymentApiError } from '../../domain/payments/errors.js';
+import { DomainError } from '../../domain/errors.js';
+import { ApiError, errors, fromDomainError } from '../errors.js';
 
 export function errorBody(err: ApiError) {
   return {
@@ -33,8 +32,8 @@ function fromHttpException(err: HTTPException): ApiError {
 /** The one error handler: domain errors map to their codes; anything else is a 500 without a stack. */
 export const onError: ErrorHandler = function onError(err, c) {
   if (err instanceof ApiError) return sendError(c, err);
-  if (err instanceof LeaveError) return sendError(c, leaveApiError(err));
-  if (err instanceof PaymentError) return sendError(c, paymentApiError(err));
+  const answer = err instanceof DomainError ? fromDomainError(err) : undefined;
+  if (answer) return sendError(c, answer);
   if (err instanceof HTTPException) return sendError(c, fromHttpException(err));
   console.error(`[api] ${c.req.method} ${c.req.path} failed (request ${c.get('requestId') ?? '-'})`, err);
   return sendError(c, errors.internal());

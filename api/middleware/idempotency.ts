@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { errors } from '../../domain/errors.js';
+import {
+  claimIdempotencyKey, completeIdempotencyKey, findIdempotencyRecord, releaseIdempotencyKey, takeOverStaleIdempotencyKey,
+  type StoredResponse,
+} from '../../store/idempotency/idempotency-keys.js';
+import { errors } from '../errors.js';
 import type { AppEnv } from '../context.js';
 
 export interface IdempotencyOptions {
@@ -13,12 +17,6 @@ export interface IdempotencyOptions {
   inFlightWaitMs: number;
   /** An in-flight record older than this belongs to a crashed process and may be taken over. */
   lockTimeoutMs: number;
-}
-
-interface StoredResponse {
-  hash: string;
-  status: number;
-  body: string;
 }
 
 const POLL_INTERVAL_MS = 50;
@@ -44,7 +42,7 @@ function replay(stored: StoredResponse): Response {
  * @example app.use('/v1/*', idempotency({ pool, redis, retentionHours: 24, inFlightWaitMs: 12_000, lockTimeoutMs: 60_000 }))
  */
 export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppEnv> {
-  const store = createStore(options);
+  const records = idempotencyRecords(options);
   return async function idempotentRequest(c, next) {
     const key = c.req.header('idempotency-key');
     if (c.req.method !== 'POST' || key === undefined) return next();
@@ -54,7 +52,7 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
     const scope = c.get('auth').scope;
     const hash = fingerprint(c, await c.req.text());
 
-    const earlier = await store.claimOrWait(scope, key, { method: c.req.method, path: c.req.path, hash });
+    const earlier = await records.claimOrWait(scope, key, { method: c.req.method, path: c.req.path, hash });
     if (earlier) {
       if (earlier.hash !== hash) throw errors.idempotencyKeyReused();
       return replay(earlier);
@@ -64,15 +62,15 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
     // client may fix the request, or wait out the conflict, and retry with the same key.
     const status = c.res.status;
     if (status < 200 || status >= 300) {
-      await store.release(scope, key);
+      await records.release(scope, key);
       return;
     }
     const body = await c.res.clone().text();
-    await store.complete(scope, key, { hash, status, body });
+    await records.complete(scope, key, { hash, status, body });
   };
 }
 
-function createStore(options: IdempotencyOptions) {
+function idempotencyRecords(options: IdempotencyOptions) {
   const { pool, redis } = options;
   const cacheKey = (scope: string, key: string) => `idem:${scope}:${key}`;
   const retentionSeconds = options.retentionHours * 3600;
@@ -96,12 +94,7 @@ function createStore(options: IdempotencyOptions) {
     if (hit) return hit;
     const deadline = Date.now() + options.inFlightWaitMs;
     for (;;) {
-      const claimed = await pool.query(
-        `INSERT INTO idempotency_keys (scope, key, method, path, request_hash, status)
-         VALUES ($1, $2, $3, $4, $5, 'in_flight') ON CONFLICT (scope, key) DO NOTHING`,
-        [scope, key, req.method, req.path, req.hash],
-      );
-      if (claimed.rowCount === 1) return null;
+      if (await claimIdempotencyKey(pool, { scope, key, method: req.method, path: req.path, requestHash: req.hash })) return null;
       const row = await readOrTakeOver(scope, key, req.hash);
       if (row === 'claimed') return null;
       if (row === 'gone') continue; // the first request failed and released the key: try again
@@ -112,48 +105,18 @@ function createStore(options: IdempotencyOptions) {
   }
 
   async function readOrTakeOver(scope: string, key: string, hash: string) {
-    const taken = await pool.query(
-      `UPDATE idempotency_keys SET locked_at = now()
-       WHERE scope = $1 AND key = $2 AND status = 'in_flight' AND request_hash = $3
-         AND locked_at < now() - make_interval(secs => $4::double precision / 1000)
-       RETURNING 1`,
-      [scope, key, hash, options.lockTimeoutMs],
-    );
-    if (taken.rowCount === 1) return 'claimed' as const;
-    const { rows } = await pool.query(
-      `SELECT status, request_hash, response_status, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2`,
-      [scope, key],
-    );
-    const row = rows[0];
-    if (!row) return 'gone' as const;
-    const stored: StoredResponse = {
-      hash: row.request_hash as string,
-      status: row.response_status as number,
-      body: row.response_body as string,
-    };
-    return { status: row.status as 'in_flight' | 'done', stored };
+    if (await takeOverStaleIdempotencyKey(pool, scope, key, hash, options.lockTimeoutMs)) return 'claimed' as const;
+    return (await findIdempotencyRecord(pool, scope, key)) ?? ('gone' as const);
   }
 
   async function complete(scope: string, key: string, stored: StoredResponse): Promise<void> {
-    await pool.query(
-      `UPDATE idempotency_keys SET status = 'done', response_status = $3, response_body = $4 WHERE scope = $1 AND key = $2`,
-      [scope, key, stored.status, stored.body],
-    );
+    await completeIdempotencyKey(pool, scope, key, stored);
     await redis.set(cacheKey(scope, key), JSON.stringify(stored), 'EX', retentionSeconds).catch(() => undefined);
   }
 
   async function release(scope: string, key: string): Promise<void> {
-    await pool.query(`DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status = 'in_flight'`, [scope, key]);
+    await releaseIdempotencyKey(pool, scope, key);
   }
 
   return { claimOrWait, complete, release };
-}
-
-/** Deletes records past their retention (run periodically by the API process). */
-export async function purgeExpiredIdempotencyKeys(pool: pg.Pool, retentionHours: number): Promise<number> {
-  const { rowCount } = await pool.query(
-    `DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)`,
-    [retentionHours],
-  );
-  return rowCount ?? 0;
 }

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import type { AppEnv } from '../context.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;

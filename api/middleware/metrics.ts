@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type pg from 'pg';
-import { errors } from '../../domain/errors.js';
+import { findTenantIdByApiKeyHash } from '../../store/tenants/tenants.js';
+import { errors } from '../errors.js';
 import { metrics, metricsRegistry } from '../../platform/metrics.js';
 import type { AppEnv } from '../context.js';
 import { hashApiKey } from './auth.js';
@@ -58,8 +59,8 @@ export function metricsEndpoint(deps: { pool: pg.Pool; adminApiKey: string }): H
     if (!key) throw errors.apiKeyInvalid();
     const digest = hashApiKey(key);
     if (!timingSafeEqual(Buffer.from(digest, 'hex'), adminDigest)) {
-      const { rowCount } = await deps.pool.query('SELECT 1 FROM tenants WHERE api_key_hash = $1', [digest]);
-      throw rowCount ? errors.forbidden() : errors.apiKeyInvalid();
+      const tenantId = await findTenantIdByApiKeyHash(deps.pool, digest);
+      throw tenantId ? errors.forbidden() : errors.apiKeyInvalid();
     }
     return c.body(await metricsRegistry.metrics(), 200, { 'content-type': metricsRegistry.contentType });
   };

@@ -1,6 +1,6 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError, errors } from '../../domain/errors.js';
+import { ApiError, errors } from '../errors.js';
 import type { RateLimitRoute } from '../../platform/config-rate-limits.js';
 import {
   createApiRateLimiter, DEFAULT_POLICY, rateLimitHeaders, refusingPolicies, UNAUTHENTICATED_POLICY,

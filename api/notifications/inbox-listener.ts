@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { INBOX_CHANNEL, listenInbox, probeInboxListener } from '../../store/notifications/inbox.js';
 
 /**
  * One `LISTEN inbox_messages` connection per API process, fanned out to the open inbox streams
@@ -46,7 +47,6 @@ export interface InboxListenerOptions {
   reconnectMaxMs?: number;
 }
 
-export const INBOX_CHANNEL = 'inbox_messages';
 const DEFAULTS = {
   subscribersMax: 1_000, subscribersPerUserMax: 10, heartbeatMs: 15_000, idleCloseMs: 30_000,
   reconnectInitialMs: 250, reconnectMaxMs: 30_000,
@@ -104,7 +104,7 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
         candidate.on('notification', onNotification);
         try {
           await candidate.connect();
-          await candidate.query(`LISTEN ${INBOX_CHANNEL}`);
+          await listenInbox(candidate);
           if (closed || size === 0) {
             await candidate.end().catch(() => undefined);
             return;
@@ -137,7 +137,7 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
     everyone({ kind: 'heartbeat' });
     // A silently dead TCP connection would deliver nothing, forever: probe it.
     const current = client;
-    current?.query('SELECT 1').catch((err: Error) => lost(current, err.message));
+    if (current) probeInboxListener(current).catch((err: Error) => lost(current, err.message));
   }
 
   function started(): void {

@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type pg from 'pg';
-import { getInboxMessage, inboxMessagesAfter, type InboxMessage } from '../../activities/notifications/inbox.js';
-import { ApiError } from '../../domain/errors.js';
+import { getInboxMessage, inboxMessagesAfter, type InboxMessage } from '../../store/notifications/inbox.js';
+import { ApiError } from '../errors.js';
 import { firstIdAt } from '../../domain/ids.js';
 import type { InboxEvent, InboxListener } from './inbox-listener.js';
 

@@ -1,13 +1,13 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
-import {
-  createNotificationInTransaction, deleteUnstartedNotification, getNotification, type Notification,
-} from '../../activities/notifications/notifications.js';
-import { findTemplate, templateChannels } from '../../activities/notifications/templates.js';
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import { workflowIds } from '../../domain/ids.js';
 import { renderContent, TemplateError } from '../../domain/notifications/render.js';
-import type { Channel } from '../../domain/notifications/types.js';
+import { templateChannels, type Channel } from '../../domain/notifications/types.js';
+import {
+  createNotificationInTransaction, deleteUnstartedNotification, getNotification, type Notification,
+} from '../../store/notifications/notifications.js';
+import { findTemplate } from '../../store/notifications/templates.js';
 import type { Config } from '../../platform/config.js';
 import { notificationRetry } from '../../platform/notification-settings.js';
 import { cancelNotificationUpdate, type NotificationInput } from '../../workflows/notifications/types.js';
@@ -82,9 +82,8 @@ function workflowInput(config: Config, tenantId: string, n: Notification): Notif
   };
 }
 
-const cancelUpdate = <T>(fn: () => Promise<T>) => runUpdate(fn, {
-  notification_invalid_state: (message) => errors.notificationInvalidState(message),
-}, () => errors.notificationInvalidState('The notification has finished.'));
+const cancelUpdate = <T>(fn: () => Promise<T>) =>
+  runUpdate(fn, () => errors.notificationInvalidState('The notification has finished.'));
 
 async function cancel(temporal: Client, n: Notification): Promise<void> {
   if (n.status !== 'scheduled' && n.status !== 'deferred') {

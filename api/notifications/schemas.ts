@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { PUSH_TOKENS_MAX } from '../../activities/notifications/contacts.js';
+import { PUSH_TOKENS_MAX } from '../../store/notifications/contacts.js';
 import { isValidTimeOfDay, isValidTimeZone } from '../../domain/notifications/quiet-hours.js';
 import { TEMPLATE_PART_MAX_CHARS } from '../../domain/notifications/render.js';
 import {

@@ -1,10 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
-import {
-  createTemplate, findTemplate, listTemplates, updateTemplate,
-} from '../../activities/notifications/templates.js';
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import { validateTemplate } from '../../domain/notifications/render.js';
 import type { TemplateChannels } from '../../domain/notifications/types.js';
+import { createTemplate, findTemplate, listTemplates, updateTemplate } from '../../store/notifications/templates.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { bracketParam, CreateTemplate, TemplateBody, UpdateTemplate } from './schemas.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotificationInTransaction } from '../../activities/notifications/notifications.js';
+import { createNotificationInTransaction } from '../../store/notifications/notifications.js';
 import { newId } from '../../domain/ids.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';

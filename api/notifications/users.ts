@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { getContacts, getPreferences, putContacts, putPreferences } from '../../activities/notifications/contacts.js';
-import { listInbox, markInboxMessageRead } from '../../activities/notifications/inbox.js';
-import { errors } from '../../domain/errors.js';
+import { getContacts, putContacts } from '../../store/notifications/contacts.js';
+import { listInbox, markInboxMessageRead } from '../../store/notifications/inbox.js';
+import { getPreferences, putPreferences } from '../../store/notifications/preferences.js';
+import { errors } from '../errors.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { createInboxListener, type InboxListener } from './inbox-listener.js';

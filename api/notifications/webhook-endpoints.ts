@@ -1,8 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
-import {
-  createWebhookEndpoint, getWebhookEndpoint, listEndpointDeliveries, listWebhookEndpoints,
-} from '../../activities/notifications/webhook-endpoints.js';
-import { errors } from '../../domain/errors.js';
+import { listEndpointDeliveries } from '../../store/notifications/deliveries.js';
+import { createWebhookEndpoint, getWebhookEndpoint, listWebhookEndpoints } from '../../store/notifications/webhook-endpoints.js';
+import { errors } from '../errors.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { CreateWebhookEndpoint, DeliveryBody, WebhookEndpointBody, WebhookEndpointCreatedBody } from './schemas.js';

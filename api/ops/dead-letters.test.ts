@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotificationInTransaction } from '../../activities/notifications/notifications.js';
-import { createWebhookEndpoint } from '../../activities/notifications/webhook-endpoints.js';
 import { newId } from '../../domain/ids.js';
+import { createNotificationInTransaction } from '../../store/notifications/notifications.js';
+import { createWebhookEndpoint } from '../../store/notifications/webhook-endpoints.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';
 

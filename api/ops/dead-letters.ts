@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { listDeadLetters, requeueDeadLetter, restoreDeadLetter, type Delivery } from '../../activities/notifications/deliveries.js';
 import { CHANNELS } from '../../domain/notifications/types.js';
 import type { Config } from '../../platform/config.js';
-import { withTransaction } from '../../platform/db.js';
+import { withTransaction } from '../../store/db.js';
+import { listDeadLetters, requeueDeadLetter, restoreDeadLetter, type Delivery } from '../../store/notifications/deliveries.js';
 import { notificationRetry, webhookRetry } from '../../platform/notification-settings.js';
 import type { DeadLetterRetryInput } from '../../workflows/notifications/types.js';
 import { createRouter, type AppDeps } from '../context.js';

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { auditLedger } from '../../activities/ledger/audit.js';
+import { auditLedger } from '../../store/ledger/audit.js';
 import { createRouter, type AppDeps } from '../context.js';
 import { commonErrors, jsonResponse } from '../schemas.js';
 

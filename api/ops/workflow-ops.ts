@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import { BusinessStatus, TenantId } from '../../workflows/search-attributes.js';
 
 /**

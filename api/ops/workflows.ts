@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import { createRouter, type AppDeps } from '../context.js';
 import { commonErrors, jsonBody, jsonResponse, listOf } from '../schemas.js';
 import {

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { findRefund } from '../../activities/payments/refunds.js';
 import { findPayment, insertPayment, listEvents, listPayments } from '../../activities/payments/repository.js';
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import { newId, workflowIds } from '../../domain/ids.js';
 import { isFinal, PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
 import type { Payment } from '../../domain/payments/types.js';

@@ -1,4 +1,4 @@
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import { runUpdate } from '../workflow-updates.js';
 
 /**
@@ -6,8 +6,5 @@ import { runUpdate } from '../workflow-updates.js';
  * → 409 `payment_invalid_state` or 400 `amount_too_large`; a saga that has already closed → 409.
  */
 export function paymentUpdate<T>(fn: () => Promise<T>): Promise<T> {
-  return runUpdate(fn, {
-    amount_too_large: (message) => errors.amountTooLarge(message ?? 'Amount too large.'),
-    payment_invalid_state: (message) => errors.paymentInvalidState(message),
-  }, () => errors.paymentInvalidState('The payment no longer accepts changes.'));
+  return runUpdate(fn, () => errors.paymentInvalidState('The payment no longer accepts changes.'));
 }

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ApiError, errors } from '../../domain/errors.js';
+import { ApiError, errors } from '../errors.js';
 import type { Cache } from '../../platform/cache/index.js';
 import type { Config } from '../../platform/config.js';
 import { createFxProvider, FxError, type FxProvider, type FxRates } from '../../platform/fx/provider.js';

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type pg from 'pg';
-import { errors } from '../../domain/errors.js';
+import { errors } from '../errors.js';
 import type { Cache } from '../../platform/cache/index.js';
 import { createRouter } from '../context.js';
 import { commonErrors, IdParam, jsonResponse, ListQuery, listOf } from '../schemas.js';
-import { findProduct, listProductsPage, loadCatalogue, type Product, type ProductFilter } from './product-rows.js';
+import { findProduct, listProductsPage, loadCatalogue, type Product, type ProductFilter } from '../../store/reference/products.js';
 
 /** The cached catalogue holds at most this many products; beyond it, pages are read from PostgreSQL. */
 export const CATALOGUE_MAX = 1_000;

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type pg from 'pg';
 import type { TopUpInput } from '../../workflows/wallet/types.js';
-import { errors } from '../../domain/errors.js';
-import { newId, workflowIds } from '../../domain/ids.js';
-import { toSafeInt } from '../../platform/db.js';
+import { errors } from '../errors.js';
+import { workflowIds } from '../../domain/ids.js';
+import { TOPUP_FAILURE_CODES } from '../../domain/wallet/failures.js';
+import type { TopUp } from '../../domain/wallet/types.js';
+import { deleteUnstartedTopUp, findTopUp, insertTopUp } from '../../store/wallet/topups.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
@@ -26,7 +27,7 @@ const TopUpBody = z
     id: z.string(),
     object: z.literal('topup'),
     status: z.enum(['pending', 'succeeded', 'failed']),
-    failure_code: z.enum(['bank_declined', 'account_unavailable', 'canceled']).nullable(),
+    failure_code: z.enum(TOPUP_FAILURE_CODES).nullable(),
     account_id: z.string(),
     amount: z.number().int(),
     currency: z.string(),
@@ -35,16 +36,11 @@ const TopUpBody = z
   })
   .openapi('TopUp');
 
-type TopUpJson = z.infer<typeof TopUpBody>;
-
-async function findTopUp(pool: pg.Pool, tenantId: string, id: string): Promise<TopUpJson | null> {
-  const { rows } = await pool.query('SELECT * FROM topups WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
-  const r = rows[0];
-  if (!r) return null;
+function serializeTopUp(t: TopUp): z.infer<typeof TopUpBody> {
   return {
-    id: r.id, object: 'topup', status: r.status, failure_code: r.failure_code ?? null, account_id: r.account_id,
-    amount: toSafeInt(r.amount), currency: r.currency, source: { type: r.source_type },
-    created_at: (r.created_at as Date).toISOString(),
+    id: t.id, object: 'topup', status: t.status, failure_code: t.failureCode, account_id: t.accountId,
+    amount: t.amountMinor, currency: t.currency, source: { type: t.sourceType },
+    created_at: t.createdAt.toISOString(),
   };
 }
 
@@ -74,12 +70,9 @@ export function topUpRoutes({ pool, temporal, config }: AppDeps) {
       const account = await requireTenantAccount(pool, tenantId, body.account_id, 'account_id');
       if (account.currency !== body.currency) throw errors.currencyMismatch();
 
-      const id = newId('topup');
-      await pool.query(
-        `INSERT INTO topups (id, tenant_id, account_id, amount, currency, source_type, source_token)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [id, tenantId, account.id, body.amount, body.currency, body.source.type, body.source.token],
-      );
+      const id = await insertTopUp(pool, {
+        tenantId, accountId: account.id, amountMinor: body.amount, currency: body.currency, source: body.source,
+      });
       const input: TopUpInput = {
         tenantId, topupId: id, accountId: account.id, amountMinor: body.amount, currency: body.currency, source: body.source,
       };
@@ -87,14 +80,14 @@ export function topUpRoutes({ pool, temporal, config }: AppDeps) {
         temporal, workflowType: 'topUp', workflowId: workflowIds.topup(id),
         taskQueue: config.TASK_QUEUE_WALLET, tenantId, input, waitMs: config.API_WAIT_WINDOW_MS,
         // Not started: nothing happened, so nothing stays behind (the client may retry).
-        undoIfNotStarted: () => pool.query(`DELETE FROM topups WHERE id = $1 AND status = 'pending'`, [id]),
+        undoIfNotStarted: () => deleteUnstartedTopUp(pool, id),
       });
       const topup = (await findTopUp(pool, tenantId, id))!;
-      return c.json(topup, done && topup.status !== 'pending' ? 201 : 202);
+      return c.json(serializeTopUp(topup), done && topup.status !== 'pending' ? 201 : 202);
     })
     .openapi(getTopUp, async (c) => {
       const topup = await findTopUp(pool, tenantOf(c), c.req.valid('param').id);
       if (!topup) throw errors.resourceMissing('topup');
-      return c.json(topup, 200);
+      return c.json(serializeTopUp(topup), 200);
     });
 }

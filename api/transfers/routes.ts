@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type pg from 'pg';
 import type { P2PTransferInput } from '../../workflows/wallet/types.js';
-import { errors } from '../../domain/errors.js';
-import { newId, workflowIds } from '../../domain/ids.js';
-import { toSafeInt } from '../../platform/db.js';
+import { errors } from '../errors.js';
+import { workflowIds } from '../../domain/ids.js';
+import { TRANSFER_FAILURE_CODES } from '../../domain/wallet/failures.js';
+import type { Transfer } from '../../domain/wallet/types.js';
+import { deleteUnstartedTransfer, findTransfer, insertTransfer } from '../../store/wallet/transfers.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
@@ -24,7 +25,7 @@ const TransferBody = z
     id: z.string(),
     object: z.literal('transfer'),
     status: z.enum(['pending', 'succeeded', 'failed']),
-    failure_code: z.enum(['insufficient_funds', 'limit_exceeded', 'account_unavailable', 'canceled']).nullable(),
+    failure_code: z.enum(TRANSFER_FAILURE_CODES).nullable(),
     from_account_id: z.string(),
     to_account_id: z.string(),
     amount: z.number().int(),
@@ -34,16 +35,11 @@ const TransferBody = z
   })
   .openapi('Transfer');
 
-type TransferJson = z.infer<typeof TransferBody>;
-
-async function findTransfer(pool: pg.Pool, tenantId: string, id: string): Promise<TransferJson | null> {
-  const { rows } = await pool.query('SELECT * FROM transfers WHERE id = $1 AND tenant_id = $2', [id, tenantId]);
-  const r = rows[0];
-  if (!r) return null;
+function serializeTransfer(t: Transfer): z.infer<typeof TransferBody> {
   return {
-    id: r.id, object: 'transfer', status: r.status, failure_code: r.failure_code ?? null,
-    from_account_id: r.from_account_id, to_account_id: r.to_account_id, amount: toSafeInt(r.amount),
-    currency: r.currency, description: r.description ?? null, created_at: (r.created_at as Date).toISOString(),
+    id: t.id, object: 'transfer', status: t.status, failure_code: t.failureCode,
+    from_account_id: t.fromAccountId, to_account_id: t.toAccountId, amount: t.amountMinor,
+    currency: t.currency, description: t.description, created_at: t.createdAt.toISOString(),
   };
 }
 
@@ -76,12 +72,10 @@ export function transferRoutes({ pool, temporal, config }: AppDeps) {
       if (from.type !== 'user') throw errors.parameterInvalid('from_account_id', 'Transfers are paid from user accounts.');
       if (from.currency !== body.currency || to.currency !== body.currency) throw errors.currencyMismatch();
 
-      const id = newId('transfer');
-      await pool.query(
-        `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [id, tenantId, from.id, to.id, body.amount, body.currency, body.description ?? null],
-      );
+      const id = await insertTransfer(pool, {
+        tenantId, fromAccountId: from.id, toAccountId: to.id, amountMinor: body.amount, currency: body.currency,
+        description: body.description ?? null,
+      });
       const input: P2PTransferInput = {
         tenantId, transferId: id, fromAccountId: from.id, toAccountId: to.id, amountMinor: body.amount, currency: body.currency,
       };
@@ -89,14 +83,14 @@ export function transferRoutes({ pool, temporal, config }: AppDeps) {
         temporal, workflowType: 'p2pTransfer', workflowId: workflowIds.transfer(id),
         taskQueue: config.TASK_QUEUE_WALLET, tenantId, input, waitMs: config.API_WAIT_WINDOW_MS,
         // Not started: nothing happened, so nothing stays behind (the client may retry).
-        undoIfNotStarted: () => pool.query(`DELETE FROM transfers WHERE id = $1 AND status = 'pending' AND hold_id IS NULL`, [id]),
+        undoIfNotStarted: () => deleteUnstartedTransfer(pool, id),
       });
       const transfer = (await findTransfer(pool, tenantId, id))!;
-      return c.json(transfer, done && transfer.status !== 'pending' ? 201 : 202);
+      return c.json(serializeTransfer(transfer), done && transfer.status !== 'pending' ? 201 : 202);
     })
     .openapi(getTransfer, async (c) => {
       const transfer = await findTransfer(pool, tenantOf(c), c.req.valid('param').id);
       if (!transfer) throw errors.resourceMissing('transfer');
-      return c.json(transfer, 200);
+      return c.json(serializeTransfer(transfer), 200);
     });
 }

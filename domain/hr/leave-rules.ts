@@ -1,11 +1,31 @@
 import { LeaveError } from './errors.js';
-import { countWorkingDays, type WorkingDaysInput } from './working-days.js';
+import { countWorkingDays, isHalfDayMultiple, type WorkingDaysInput } from './working-days.js';
 
 /** What a leave type allows (the `leave_types` row). */
 export interface LeaveTypeRules {
   allowHalfDay: boolean;
   /** Working days one request may take at most; null: no limit. */
   maxConsecutiveDays: number | null;
+}
+
+const LEAVE_TYPE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A leave type's code and day limit as the schema holds them. */
+export function checkLeaveType(input: { code: string; maxConsecutiveDays: number | null }): void {
+  if (!LEAVE_TYPE_CODE.test(input.code)) {
+    throw new LeaveError('parameter_invalid', 'code must be 1 to 64 letters, digits, "_" or "-".', 'code');
+  }
+  const max = input.maxConsecutiveDays;
+  if (max !== null && (!isHalfDayMultiple(max) || max <= 0 || max > 366)) {
+    throw new LeaveError('parameter_invalid', 'max_consecutive_days must be a multiple of 0.5 from 0.5 to 366.', 'max_consecutive_days');
+  }
+}
+
+/** Leave years as the schema holds them. */
+export function checkYear(year: number, param = 'year'): void {
+  if (!Number.isInteger(year) || year < 1900 || year > 9999) {
+    throw new LeaveError('parameter_invalid', `${param} must be an integer from 1900 to 9999.`, param);
+  }
 }
 
 /**

@@ -66,6 +66,9 @@ export interface LeaveLedgerEntry {
   createdAt: Date;
 }
 
+/** A row to append; `idempotencyKey` is unique per tenant: a retried write finds its row instead of adding a second one. */
+export type NewLedgerRow = Omit<LeaveLedgerEntry, 'id' | 'createdAt'>;
+
 export type LeaveHistoryAction = 'requested' | 'approved' | 'rejected' | 'cancelled' | 'expired' | 'escalated' | 'notified';
 
 /**

@@ -33,6 +33,11 @@ export function isoDateOf(dayNumber: number): string {
   return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** Today on the UTC calendar, the calendar leave dates are on. */
+export function utcToday(now = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
 /** 1970-01-01 was a Thursday; Saturday and Sunday are days 2 and 3 of that cycle. */
 export function isWeekend(dayNumber: number): boolean {
   const sinceThursday = ((dayNumber % WEEK_DAYS) + WEEK_DAYS) % WEEK_DAYS;

@@ -27,6 +27,11 @@ export interface TemplateChannels {
   in_app?: { title: string; body: string };
 }
 
+/** The channels a template has content for, in the canonical order. */
+export function templateChannels(channels: TemplateChannels): Channel[] {
+  return CHANNELS.filter((channel) => channels[channel] !== undefined);
+}
+
 /** Local wall-clock times `HH:MM` in an IANA time zone; `end` before `start` spans midnight. */
 export interface QuietHours {
   start: string;

@@ -1,4 +1,4 @@
-import { errors, type ApiError } from '../errors.js';
+import { DomainError } from '../errors.js';
 
 /**
  * Business outcomes of the payment domain (not bugs): each has the contract's stable `code`, so an
@@ -6,7 +6,7 @@ import { errors, type ApiError } from '../errors.js';
  */
 export type PaymentErrorCode = 'payment_invalid_state' | 'amount_too_large' | 'payment_missing' | 'refund_missing';
 
-export class PaymentError extends Error {
+export class PaymentError extends DomainError {
   override name = 'PaymentError';
   constructor(
     readonly code: PaymentErrorCode,
@@ -30,22 +30,4 @@ export class PaymentStateError extends PaymentError {
 /** A broken payment invariant: a bug in the caller, never something a user did. */
 export class PaymentInvariantError extends Error {
   override name = 'PaymentInvariantError';
-}
-
-/** The contract's error for a payment domain error (the API maps these; activities keep the code). */
-export function paymentApiError(err: PaymentError): ApiError {
-  switch (err.code) {
-    case 'payment_invalid_state':
-      return errors.paymentInvalidState(err.message);
-    case 'amount_too_large':
-      return errors.amountTooLarge(err.message);
-    case 'payment_missing':
-      return errors.resourceMissing('payment', 'id');
-    case 'refund_missing':
-      return errors.resourceMissing('refund', 'id');
-    default: {
-      const unreachable: never = err.code;
-      throw new PaymentInvariantError(`unknown payment error code ${String(unreachable)}`);
-    }
-  }
 }

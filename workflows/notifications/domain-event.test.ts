@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendOutboxEvent } from '../../activities/outbox/outbox.js';
+import { appendOutboxEvent, purgeRelayedEvents } from '../../store/outbox/outbox.js';
 import { verifyWebhookSignature } from '../../domain/notifications/signature.js';
-import { withTransaction } from '../../platform/db.js';
+import { withTransaction } from '../../store/db.js';
 import { eventWorkflowSettings } from '../../platform/notification-settings.js';
 import type { SmtpSink } from '../../simulators/smtp/server.js';
 import { createAccount, type Call, type Harness } from '../../test/harness.js';
 import { eventually, startNotificationStack, type NotificationStack } from '../../test/notifications.js';
-import { purgeRelayedEvents, startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../workers/outbox-relay.js';
+import { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../workers/outbox-relay.js';
 
 let stack: NotificationStack;
 let h: Harness;

@@ -7,7 +7,8 @@ import type { TransferActivities } from '../../activities/wallet/transfer-activi
 import { ledgerActivity, mustFinishActivity } from '../activity-options.js';
 import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
-import type { P2PTransferInput, P2PTransferResult, TransferFailureCode } from './types.js';
+import type { TransferFailureCode } from '../../domain/wallet/failures.js';
+import type { P2PTransferInput, P2PTransferResult } from './types.js';
 
 const ledger = proxyActivities<TransferActivities>(ledgerActivity);
 const mustFinish = proxyActivities<TransferActivities>(mustFinishActivity);

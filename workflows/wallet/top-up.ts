@@ -3,7 +3,8 @@ import type { TopUpActivities } from '../../activities/wallet/topup-activities.j
 import { bankActivity, mustFinishActivity } from '../activity-options.js';
 import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
-import type { TopUpFailureCode, TopUpInput, TopUpResult } from './types.js';
+import type { TopUpFailureCode } from '../../domain/wallet/failures.js';
+import type { TopUpInput, TopUpResult } from './types.js';
 
 const bank = proxyActivities<TopUpActivities>(bankActivity);
 const mustFinish = proxyActivities<TopUpActivities>(mustFinishActivity);

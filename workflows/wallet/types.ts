@@ -1,7 +1,6 @@
 /** Inputs and results of the wallet workflows: plain data, shared by the API and the workflows. */
 
-export type TransferFailureCode = 'insufficient_funds' | 'limit_exceeded' | 'account_unavailable' | 'canceled';
-export type TopUpFailureCode = 'bank_declined' | 'account_unavailable' | 'canceled';
+import type { TopUpFailureCode, TransferFailureCode } from '../../domain/wallet/failures.js';
 
 export interface P2PTransferInput {
   tenantId: string;

@@ -1,12 +1,14 @@
+import { DomainError } from '../../../domain/errors.js';
 import type { OperationKind } from './types.js';
 
 /**
  * What can go wrong talking to a processor. `retryable` tells the saga whether the same call,
- * with the same idempotency key, may be tried again; `name` is the Temporal failure type.
+ * with the same idempotency key, may be tried again; the class name is the Temporal failure type
+ * (workflows and `nonRetryableErrorTypes` match on `ProcessorDeclined`, …), and the details carry
+ * the codes the payment records.
  */
-export abstract class ProcessorError extends Error {
-  abstract readonly code: string;
-  abstract readonly retryable: boolean;
+export abstract class ProcessorError extends DomainError {
+  abstract override readonly retryable: boolean;
   constructor(
     /** null when no processor was chosen (no route, every processor down). */
     readonly processor: string | null,
@@ -15,13 +17,27 @@ export abstract class ProcessorError extends Error {
   ) {
     super(message);
   }
+
+  override get failureType(): string {
+    return this.name;
+  }
+
+  override get failureDetails(): Record<string, unknown> {
+    return {
+      processor: this.processor,
+      operation: this.operation,
+      failure_code: 'failureCode' in this ? this.failureCode : undefined,
+      decline_code: 'declineCode' in this ? this.declineCode : undefined,
+      reason: 'reason' in this ? this.reason : undefined,
+    };
+  }
 }
 
 /** A business outcome, final: the card or bank said no, or a capture was refused for good. */
 export class ProcessorDeclined extends ProcessorError {
   override name = 'ProcessorDeclined';
   readonly code = 'processor_declined';
-  readonly retryable = false;
+  override readonly retryable = false;
   constructor(
     processor: string,
     operation: OperationKind,
@@ -39,7 +55,7 @@ export class ProcessorDeclined extends ProcessorError {
 export class ProcessorUnavailable extends ProcessorError {
   override name = 'ProcessorUnavailable';
   readonly code = 'processor_unavailable';
-  readonly retryable = true;
+  override readonly retryable = true;
 }
 
 /**
@@ -49,7 +65,7 @@ export class ProcessorUnavailable extends ProcessorError {
 export class ProcessorOutcomeUnknown extends ProcessorError {
   override name = 'ProcessorOutcomeUnknown';
   readonly code = 'processor_outcome_unknown';
-  readonly retryable = true;
+  override readonly retryable = true;
 }
 
 /**
@@ -59,7 +75,7 @@ export class ProcessorOutcomeUnknown extends ProcessorError {
 export class ProcessorRequestRejected extends ProcessorError {
   override name = 'ProcessorRequestRejected';
   readonly code = 'processor_request_rejected';
-  readonly retryable = false;
+  override readonly retryable = false;
   constructor(
     processor: string | null,
     operation: OperationKind,

@@ -11,7 +11,6 @@ export type * from './types.js';
 export { createHttpProcessorAdapter, type HttpProcessorAdapterOptions } from './http-adapter.js';
 export { createProcessorRouter, type AuthorizeOptions, type ProcessorRouter, type ProcessorRouterOptions } from './router.js';
 export type { BreakerState } from './breakers.js';
-export { asProcessorActivity } from './failures.js';
 export { createWalletProcessorAdapter, WALLET_PROCESSOR } from './wallet-adapter.js';
 
 /** The processors the simulated processors service stands for (the wallet is the ledger itself). */

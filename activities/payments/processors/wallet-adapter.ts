@@ -1,7 +1,12 @@
 import type pg from 'pg';
-import { toSafeInt, withTransaction } from '../../../platform/db.js';
-import { ensureSystemAccount } from '../../ledger/accounts.js';
-import { LedgerError, placeHold, postHold, postTransaction, voidHold } from '../../ledger/ledger.js';
+import { LedgerError } from '../../../domain/ledger/errors.js';
+import type { Hold } from '../../../domain/ledger/types.js';
+import { withTransaction, type Db } from '../../../store/db.js';
+import { ensureSystemAccount, findAccountTenantId } from '../../../store/ledger/accounts.js';
+import {
+  findHoldAnyTenant, findHoldByKeyAnyTenant, placeHold, postHold, voidHold, type TenantHold,
+} from '../../../store/ledger/holds.js';
+import { postTransaction } from '../../../store/ledger/transactions.js';
 import { ProcessorDeclined, ProcessorRequestRejected } from './errors.js';
 import type {
   Authorization, AuthorizeRequest, Capture, CaptureRequest, OperationKind, OperationResults, ProcessorAdapter, Refund,
@@ -20,12 +25,11 @@ export const WALLET_PROCESSOR = 'wallet_ledger';
 export function createWalletProcessorAdapter({ pool }: { pool: pg.Pool }): ProcessorAdapter {
   const processor = WALLET_PROCESSOR;
 
-  async function holdOf(client: pg.PoolClient | pg.Pool, where: 'id' | 'idempotency_key', value: string, kind: OperationKind) {
-    const { rows } = await client.query(
-      `SELECT h.id, h.tenant_id, h.account_id, h.amount, h.currency, h.status FROM holds h WHERE h.${where} = $1`, [value],
-    );
-    if (!rows[0] && where === 'id') throw new ProcessorRequestRejected(processor, kind, 'authorization_missing', `No hold ${value}`);
-    return rows[0] as { id: string; tenant_id: string; account_id: string; amount: string; currency: string; status: string } | undefined;
+  /** The authorization's hold, else the request is rejected (`authorization_missing`). */
+  async function holdOf(db: Db, authorizationId: string, kind: OperationKind): Promise<TenantHold> {
+    const hold = await findHoldAnyTenant(db, authorizationId);
+    if (!hold) throw new ProcessorRequestRejected(processor, kind, 'authorization_missing', `No hold ${authorizationId}`);
+    return hold;
   }
 
   function declined(kind: OperationKind, err: unknown): never {
@@ -36,25 +40,25 @@ export function createWalletProcessorAdapter({ pool }: { pool: pg.Pool }): Proce
     throw err;
   }
 
-  const toAuthorization = (hold: { id: string; amount: string; currency: string }): Authorization =>
-    ({ processor, id: hold.id, method: 'wallet', amountMinor: toSafeInt(hold.amount), currency: hold.currency });
+  const toAuthorization = (hold: Hold): Authorization =>
+    ({ processor, id: hold.id, method: 'wallet', amountMinor: hold.amountMinor, currency: hold.currency });
 
   async function authorize(r: AuthorizeRequest): Promise<Authorization> {
-    const { rows } = await pool.query('SELECT tenant_id FROM accounts WHERE id = $1', [r.token]);
-    if (!rows[0]) throw new ProcessorDeclined(processor, 'authorize', 'account_unavailable', undefined, undefined);
+    const tenantId = await findAccountTenantId(pool, r.token);
+    if (!tenantId) throw new ProcessorDeclined(processor, 'authorize', 'account_unavailable', undefined, undefined);
     const hold = await withTransaction(pool, (client) => placeHold(client, {
-      tenantId: rows[0].tenant_id as string, idempotencyKey: r.idempotencyKey, accountId: r.token,
+      tenantId, idempotencyKey: r.idempotencyKey, accountId: r.token,
       amountMinor: r.amountMinor, currency: r.currency, enforceLimits: true,
     })).catch((err: unknown) => declined('authorize', err));
-    return { processor, id: hold.id, method: 'wallet', amountMinor: hold.amountMinor, currency: hold.currency };
+    return toAuthorization(hold);
   }
 
   async function capture(r: CaptureRequest): Promise<Capture> {
     return withTransaction(pool, async (client) => {
-      const hold = (await holdOf(client, 'id', r.authorizationId, 'capture'))!;
-      const clearing = await ensureSystemAccount(client, hold.tenant_id, hold.currency);
+      const hold = await holdOf(client, r.authorizationId, 'capture');
+      const clearing = await ensureSystemAccount(client, hold.tenantId, hold.currency);
       const posted = await postHold(client, {
-        tenantId: hold.tenant_id, idempotencyKey: r.idempotencyKey, holdId: hold.id, creditAccountId: clearing,
+        tenantId: hold.tenantId, idempotencyKey: r.idempotencyKey, holdId: hold.id, creditAccountId: clearing,
         amountMinor: r.amountMinor, kind: 'wallet_capture',
       }).catch((err: unknown) => declined('capture', err));
       return { processor, id: posted.transactionId, authorizationId: hold.id, amountMinor: r.amountMinor };
@@ -63,21 +67,21 @@ export function createWalletProcessorAdapter({ pool }: { pool: pg.Pool }): Proce
 
   async function voidAuthorization(r: VoidRequest): Promise<Void> {
     await withTransaction(pool, async (client) => {
-      const hold = (await holdOf(client, 'id', r.authorizationId, 'void'))!;
-      await voidHold(client, hold.tenant_id, hold.id).catch((err: unknown) => declined('void', err));
+      const hold = await holdOf(client, r.authorizationId, 'void');
+      await voidHold(client, hold.tenantId, hold.id).catch((err: unknown) => declined('void', err));
     });
     return { processor, id: `${r.authorizationId}:void`, authorizationId: r.authorizationId };
   }
 
   async function refund(r: RefundRequest): Promise<Refund> {
     return withTransaction(pool, async (client) => {
-      const hold = (await holdOf(client, 'id', r.authorizationId, 'refund'))!;
-      const clearing = await ensureSystemAccount(client, hold.tenant_id, hold.currency);
+      const hold = await holdOf(client, r.authorizationId, 'refund');
+      const clearing = await ensureSystemAccount(client, hold.tenantId, hold.currency);
       const posted = await postTransaction(client, {
-        tenantId: hold.tenant_id, idempotencyKey: r.idempotencyKey, kind: 'wallet_refund', referenceId: hold.id, currency: hold.currency,
+        tenantId: hold.tenantId, idempotencyKey: r.idempotencyKey, kind: 'wallet_refund', referenceId: hold.id, currency: hold.currency,
         postings: [
           { accountId: clearing, direction: 'debit', amountMinor: r.amountMinor },
-          { accountId: hold.account_id, direction: 'credit', amountMinor: r.amountMinor },
+          { accountId: hold.accountId, direction: 'credit', amountMinor: r.amountMinor },
         ],
       }).catch((err: unknown) => declined('refund', err));
       return { processor, id: posted.transactionId, authorizationId: hold.id, amountMinor: r.amountMinor };
@@ -87,7 +91,7 @@ export function createWalletProcessorAdapter({ pool }: { pool: pg.Pool }): Proce
   /** An earlier call's result by key (authorizations are holds; the rest are ledger transactions). */
   async function lookup<K extends OperationKind>(kind: K, key: string): Promise<OperationResults[K] | null> {
     if (kind === 'authorize') {
-      const hold = await holdOf(pool, 'idempotency_key', key, kind);
+      const hold = await findHoldByKeyAnyTenant(pool, key);
       return (hold ? toAuthorization(hold) : null) as OperationResults[K] | null;
     }
     return null; // capture, void and refund are idempotent by key themselves: calling again is safe

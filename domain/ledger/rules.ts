@@ -1,0 +1,90 @@
+import { LedgerError, LedgerInvariantError } from './errors.js';
+import type { Account, Hold, HoldRequest, Posting } from './types.js';
+
+/**
+ * The ledger's rules, pure: the store checks them under the account row locks, between reading
+ * the locked rows and writing (the `accounts_user_no_overdraft` CHECK is the last line of defence).
+ */
+
+/** Debits equal credits, every amount a positive safe integer, at least two legs. */
+export function assertBalanced(postings: Posting[]): void {
+  let debits = 0;
+  let credits = 0;
+  for (const p of postings) {
+    if (!Number.isSafeInteger(p.amountMinor) || p.amountMinor <= 0) {
+      throw new LedgerInvariantError(`posting amount must be a positive safe integer, got ${p.amountMinor}`);
+    }
+    if (p.direction === 'debit') debits += p.amountMinor;
+    else credits += p.amountMinor;
+  }
+  if (postings.length < 2 || debits !== credits) {
+    throw new LedgerInvariantError(`unbalanced transaction: debits ${debits} != credits ${credits}`);
+  }
+}
+
+/** Every id is a (locked) account of the tenant, in `currency`. */
+export function requireAccounts(accounts: Map<string, Account>, ids: string[], currency: string): void {
+  for (const id of ids) {
+    const account = accounts.get(id);
+    if (!account) throw new LedgerError('account_missing', `No such account: ${id}`);
+    if (account.currency !== currency) {
+      throw new LedgerError('currency_mismatch', `Account ${id} holds ${account.currency}, not ${currency}`);
+    }
+  }
+}
+
+/** Net change per account: credits add, debits subtract. */
+export function netChanges(postings: Posting[]): Map<string, number> {
+  const net = new Map<string, number>();
+  for (const p of postings) {
+    const delta = p.direction === 'credit' ? p.amountMinor : -p.amountMinor;
+    net.set(p.accountId, (net.get(p.accountId) ?? 0) + delta);
+  }
+  return net;
+}
+
+/**
+ * A debit may not spend more than the available balance (balance minus `heldAfter`). System
+ * accounts and the accounts in `overdraftAllowed` may go below zero; credits always pass.
+ */
+export function checkNoOverdraft(account: Account, delta: number, heldAfter: number, overdraftAllowed: Set<string>): void {
+  if (account.type === 'system' || overdraftAllowed.has(account.id) || delta >= 0) return;
+  if (account.balanceMinor + delta - heldAfter < 0) {
+    throw new LedgerError('insufficient_funds', `Account ${account.id} has insufficient available funds`);
+  }
+}
+
+/** The account's per-transaction and daily debit limits; `usedTodayMinor` counts posted debits and holds. */
+export function checkLimits(account: Account, amountMinor: number, usedTodayMinor: number): void {
+  const { per_transaction_max: perTransactionMax, daily_debit_max: dailyMax } = account.limits;
+  if (perTransactionMax !== null && amountMinor > perTransactionMax) {
+    throw new LedgerError('limit_exceeded', `Amount exceeds the per-transaction limit of ${perTransactionMax}`);
+  }
+  if (dailyMax !== null && usedTodayMinor + amountMinor > dailyMax) {
+    throw new LedgerError('limit_exceeded', `Amount exceeds the daily debit limit of ${dailyMax}`);
+  }
+}
+
+/** A replayed key must describe the same hold; anything else is a caller's bug. */
+export function assertSameHold(hold: Hold, request: HoldRequest): Hold {
+  if (hold.accountId !== request.accountId || hold.amountMinor !== request.amountMinor || hold.currency !== request.currency) {
+    throw new LedgerInvariantError(`Hold key ${request.idempotencyKey} was used for another hold (${hold.id})`);
+  }
+  return hold;
+}
+
+/** Only an active hold posts, and at most its full amount. */
+export function checkHoldPostable(hold: Hold, amountMinor: number): void {
+  if (hold.status !== 'active') throw new LedgerError('hold_not_active', `Hold ${hold.id} is ${hold.status}`);
+  if (amountMinor > hold.amountMinor) throw new LedgerError('amount_too_large', 'Cannot post more than the hold');
+}
+
+/**
+ * Whether the hold still has to be voided: false when it is voided already (voiding is
+ * idempotent); a posted hold cannot be voided.
+ */
+export function needsVoiding(hold: Hold): boolean {
+  if (hold.status === 'voided') return false;
+  if (hold.status === 'posted') throw new LedgerError('hold_not_active', `Hold ${hold.id} is already posted`);
+  return true;
+}

@@ -1,0 +1,59 @@
+/** The ledger's records: accounts with live balances, their entries, and holds reserving funds. */
+
+export type AccountType = 'user' | 'merchant' | 'system';
+
+export interface AccountLimits {
+  per_transaction_max: number | null;
+  daily_debit_max: number | null;
+}
+
+export interface Account {
+  id: string;
+  tenantId: string;
+  type: AccountType;
+  currency: string;
+  ownerId: string | null;
+  limits: AccountLimits;
+  metadata: Record<string, string>;
+  balanceMinor: number;
+  heldMinor: number;
+  createdAt: Date;
+}
+
+export type Direction = 'debit' | 'credit';
+
+/** One leg of a transaction: credits add to the account's balance, debits subtract. */
+export interface Posting {
+  accountId: string;
+  direction: Direction;
+  amountMinor: number;
+}
+
+export interface Entry {
+  id: string;
+  transactionId: string;
+  direction: Direction;
+  amountMinor: number;
+  currency: string;
+  createdAt: Date;
+}
+
+export type HoldStatus = 'active' | 'posted' | 'voided';
+
+export interface Hold {
+  id: string;
+  accountId: string;
+  amountMinor: number;
+  currency: string;
+  status: HoldStatus;
+  postedAmountMinor: number | null;
+  resolutionTransactionId: string | null;
+}
+
+/** What a hold request asks for: a replay of its key must ask for the same. */
+export interface HoldRequest {
+  idempotencyKey: string;
+  accountId: string;
+  amountMinor: number;
+  currency: string;
+}

@@ -1,0 +1,10 @@
+/**
+ * Why a transfer or a top-up ended `failed`: the contract's `failure_code` values, shared by the
+ * workflows (which decide them), the activities (which record them) and the API (which shows them).
+ */
+
+export const TRANSFER_FAILURE_CODES = ['insufficient_funds', 'limit_exceeded', 'account_unavailable', 'canceled'] as const;
+export type TransferFailureCode = (typeof TRANSFER_FAILURE_CODES)[number];
+
+export const TOPUP_FAILURE_CODES = ['bank_declined', 'account_unavailable', 'canceled'] as const;
+export type TopUpFailureCode = (typeof TOPUP_FAILURE_CODES)[number];

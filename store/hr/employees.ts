@@ -1,0 +1,197 @@
+import type pg from 'pg';
+import { checkCountry, checkManagerChain, ORG_DEPTH_MAX } from '../../domain/hr/employees.js';
+import { LeaveError } from '../../domain/hr/errors.js';
+import type { Employee, Report } from '../../domain/hr/types.js';
+import { dayNumberOf } from '../../domain/hr/working-days.js';
+import { newId } from '../../domain/ids.js';
+import type { Db } from '../db.js';
+import { toPage, type ListPage } from '../paging.js';
+import { assertInTransaction, col, pgErrorOf, rowMapper } from '../rows.js';
+
+/**
+ * The `employees` table: employees and the org chart. setManager refuses cycles and charts deeper
+ * than ORG_DEPTH_MAX (domain/hr/employees.ts) under a per-tenant lock, so walking the chart
+ * (reports, escalation) is bounded and complete.
+ */
+
+/** Rows listReports returns at most (the org chart endpoint has no pages). */
+export const REPORTS_MAX = 10_000;
+
+const employeeFields = {
+  id: col.text('id'),
+  tenantId: col.text('tenant_id'),
+  employeeNumber: col.text('employee_number'),
+  firstName: col.text('first_name'),
+  lastName: col.text('last_name'),
+  email: col.text('email'),
+  department: col.text('department'),
+  managerId: col.textOrNull('manager_id'),
+  hireDate: col.date('hire_date'),
+  country: col.textOrNull('country'),
+  createdAt: col.timestamp('created_at'),
+};
+const employee = rowMapper<Employee>(employeeFields);
+/** An employee of the reports CTE, with the depth it was found at. */
+const report = rowMapper<Report>({ ...employeeFields, depth: col.int('depth') });
+
+export interface NewEmployee {
+  id?: string;
+  tenantId: string;
+  employeeNumber: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  department: string;
+  managerId?: string | null;
+  hireDate: string;
+  country?: string | null;
+}
+
+/** Duplicate number or email (case-insensitive): `resource_exists`; unknown manager: `resource_missing`. */
+export async function insertEmployee(db: Db, input: NewEmployee): Promise<Employee> {
+  dayNumberOf(input.hireDate, 'hire_date');
+  checkCountry(input.country);
+  // A new employee has no reports, so no cycle: only the chart's depth needs checking.
+  if (input.managerId) await checkNewManager(db, input.tenantId, null, input.managerId, 0);
+  try {
+    const { rows } = await db.query(
+      `INSERT INTO employees (id, tenant_id, employee_number, first_name, last_name, email, department, manager_id, hire_date, country)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${employee.columns()}`,
+      [
+        input.id ?? newId('employee'), input.tenantId, input.employeeNumber, input.firstName, input.lastName, input.email,
+        input.department, input.managerId ?? null, input.hireDate, input.country ?? null,
+      ],
+    );
+    return employee.map(rows[0]);
+  } catch (err) {
+    throw employeeWriteError(err);
+  }
+}
+
+const DUPLICATE_PARAMS: Record<string, string> = {
+  employees_number_unique: 'employee_number',
+  employees_email_unique: 'email',
+  employees_pkey: 'id',
+};
+
+function employeeWriteError(err: unknown): unknown {
+  const { code, constraint } = pgErrorOf(err);
+  const param = constraint === undefined ? undefined : DUPLICATE_PARAMS[constraint];
+  if (code === '23505' && param) return new LeaveError('resource_exists', `An employee with this ${param} already exists.`, param);
+  // The manager was deleted or moved between the check and the insert.
+  if (code === '23503' && constraint === 'employees_manager') return new LeaveError('resource_missing', 'No such employee (manager_id).', 'manager_id');
+  return err;
+}
+
+/** Another tenant's employee reads as missing (`null`), like one that does not exist. */
+export async function findEmployee(db: Db, tenantId: string, employeeId: string): Promise<Employee | null> {
+  const { rows } = await db.query(`SELECT ${employee.columns()} FROM employees WHERE tenant_id = $1 AND id = $2`, [tenantId, employeeId]);
+  return rows[0] ? employee.map(rows[0]) : null;
+}
+
+/**
+ * Locks the employee's row in the caller's transaction: every leave request of one employee is
+ * created under this lock, one after the other, so each sees the reservations of the ones before.
+ * `FOR NO KEY UPDATE`: rows that only reference the employee (ledger rows) are not blocked.
+ */
+export async function lockEmployee(client: pg.PoolClient, tenantId: string, employeeId: string): Promise<Employee> {
+  assertInTransaction(client, 'lockEmployee');
+  const { rows } = await client.query(
+    `SELECT ${employee.columns()} FROM employees WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`,
+    [tenantId, employeeId],
+  );
+  if (!rows[0]) throw new LeaveError('resource_missing', `No such employee: ${employeeId}`, 'employee_id');
+  return employee.map(rows[0]);
+}
+
+/** The id of the employee's manager; null when they have none. An unknown employee is `resource_missing`. */
+export async function managerOf(db: Db, tenantId: string, employeeId: string): Promise<string | null> {
+  const { rows } = await db.query('SELECT manager_id FROM employees WHERE tenant_id = $1 AND id = $2', [tenantId, employeeId]);
+  if (!rows[0]) throw new LeaveError('resource_missing', `No such employee: ${employeeId}`, 'id');
+  return (rows[0].manager_id as string | null) ?? null;
+}
+
+/**
+ * Moves an employee under another manager (null: top of the chart). Refuses a manager who
+ * reports to the employee, directly or not (a cycle), and a chart deeper than ORG_DEPTH_MAX.
+ * Org changes of a tenant run one at a time (an advisory lock), so two concurrent moves cannot
+ * build a cycle that neither saw.
+ */
+export async function setManager(
+  client: pg.PoolClient,
+  input: { tenantId: string; employeeId: string; managerId: string | null },
+): Promise<Employee> {
+  assertInTransaction(client, 'setManager');
+  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('steadfast:org-chart:' || $1, 0))`, [input.tenantId]);
+  if (!(await findEmployee(client, input.tenantId, input.employeeId))) {
+    throw new LeaveError('resource_missing', `No such employee: ${input.employeeId}`, 'id');
+  }
+  if (input.managerId !== null) {
+    const height = await subtreeHeight(client, input.tenantId, input.employeeId);
+    await checkNewManager(client, input.tenantId, input.employeeId, input.managerId, height);
+  }
+  const { rows } = await client.query(
+    `UPDATE employees SET manager_id = $3 WHERE tenant_id = $1 AND id = $2 RETURNING ${employee.columns()}`,
+    [input.tenantId, input.employeeId, input.managerId],
+  );
+  return employee.map(rows[0]);
+}
+
+/**
+ * Checks `managerId` as the new manager of `employeeId` (null: a new employee) against the
+ * manager's chain up to the top of the chart (checkManagerChain).
+ */
+async function checkNewManager(db: Db, tenantId: string, employeeId: string | null, managerId: string, heightBelow: number): Promise<void> {
+  // The manager's chain up to the top, bounded even if a cycle existed.
+  const { rows } = await db.query(
+    `WITH RECURSIVE chain (id, manager_id, level) AS (
+       SELECT id, manager_id, 1 FROM employees WHERE tenant_id = $1 AND id = $2
+       UNION ALL
+       SELECT e.id, e.manager_id, c.level + 1 FROM chain c JOIN employees e ON e.tenant_id = $1 AND e.id = c.manager_id
+       WHERE c.level <= $3)
+     SELECT id FROM chain`,
+    [tenantId, managerId, ORG_DEPTH_MAX],
+  );
+  checkManagerChain({ employeeId, managerId, chainIds: rows.map((r) => r.id as string), heightBelow });
+}
+
+/** The subtree below an employee, direct reports at depth 1, bounded by ORG_DEPTH_MAX. */
+const REPORTS_CTE = `WITH RECURSIVE reports AS (
+    SELECT e.*, 1 AS depth FROM employees e WHERE e.tenant_id = $1 AND e.manager_id = $2
+    UNION ALL
+    SELECT e.*, r.depth + 1 FROM reports r JOIN employees e ON e.tenant_id = $1 AND e.manager_id = r.id
+    WHERE r.depth < $3)`;
+
+async function subtreeHeight(db: Db, tenantId: string, employeeId: string): Promise<number> {
+  const { rows } = await db.query(`${REPORTS_CTE} SELECT coalesce(max(depth), 0)::int AS height FROM reports`, [
+    tenantId, employeeId, ORG_DEPTH_MAX,
+  ]);
+  return rows[0].height as number;
+}
+
+/**
+ * The org chart below an employee: direct reports (`1`) or everyone (`'all'`), by depth, then
+ * name. An unknown employee is `resource_missing`.
+ */
+export async function listReports(
+  db: Db,
+  tenantId: string,
+  employeeId: string,
+  depth: 1 | 'all',
+): Promise<ListPage<Report>> {
+  if (!(await findEmployee(db, tenantId, employeeId))) {
+    throw new LeaveError('resource_missing', `No such employee: ${employeeId}`, 'id');
+  }
+  const { rows } = await db.query(
+    `${REPORTS_CTE} SELECT ${report.columns('reports')} FROM reports
+     ORDER BY reports.depth, reports.last_name, reports.first_name, reports.id LIMIT $4`,
+    [tenantId, employeeId, depth === 'all' ? ORG_DEPTH_MAX : 1, REPORTS_MAX + 1],
+  );
+  return toPage(rows, REPORTS_MAX, report.map);
+}
+
+/** Whether the employee exists in the tenant (another tenant's reads as missing). */
+export async function employeeExists(db: Db, tenantId: string, employeeId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM employees WHERE tenant_id = $1 AND id = $2', [tenantId, employeeId]);
+  return rows[0] !== undefined;
+}

@@ -1,0 +1,162 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant } from '../../api/admin/tenants.js';
+import { LedgerError, LedgerInvariantError } from '../../domain/ledger/errors.js';
+import { testConfig } from '../../test/harness.js';
+import { createPool, withTransaction } from '../db.js';
+import { ensureSystemAccount, findAccount, insertAccount } from './accounts.js';
+import { auditLedger } from './audit.js';
+import { placeHold, postHold, voidHold } from './holds.js';
+import { postTransaction } from './transactions.js';
+
+let pool: pg.Pool;
+let tenantId: string;
+beforeAll(async () => {
+  pool = createPool(testConfig().DATABASE_URL, 60);
+  tenantId = (await createTenant(pool, 'ledger tests')).id;
+});
+afterAll(async () => {
+  await pool?.end();
+});
+
+async function fundedAccount(amountMinor: number, currency = 'USD'): Promise<string> {
+  const account = await insertAccount(pool, { tenantId, type: 'user', currency });
+  if (amountMinor > 0) {
+    const system = await ensureSystemAccount(pool, tenantId, currency);
+    await withTransaction(pool, (c) => postTransaction(c, {
+      tenantId, idempotencyKey: `fund-${account.id}`, kind: 'topup', currency,
+      postings: [
+        { accountId: system, direction: 'debit', amountMinor },
+        { accountId: account.id, direction: 'credit', amountMinor },
+      ],
+    }));
+  }
+  return account.id;
+}
+
+const hold = (accountId: string, key: string, amountMinor: number) =>
+  withTransaction(pool, (c) => placeHold(c, { tenantId, idempotencyKey: key, accountId, amountMinor, currency: 'USD', enforceLimits: true }));
+
+async function balances(accountId: string) {
+  const a = (await findAccount(pool, tenantId, accountId))!;
+  return { balance: a.balanceMinor, held: a.heldMinor };
+}
+
+describe('ledger', () => {
+  it('refuses unbalanced postings before writing anything', async () => {
+    const account = await fundedAccount(100);
+    const other = await fundedAccount(0);
+    await expect(withTransaction(pool, (c) => postTransaction(c, {
+      tenantId, idempotencyKey: `unbalanced-${account}`, kind: 'transfer', currency: 'USD',
+      postings: [{ accountId: account, direction: 'debit', amountMinor: 100 }, { accountId: other, direction: 'credit', amountMinor: 99 }],
+    }))).rejects.toThrow(LedgerInvariantError);
+    expect(await balances(account)).toEqual({ balance: 100, held: 0 });
+    expect(await balances(other)).toEqual({ balance: 0, held: 0 });
+  });
+
+  it('50 concurrent holds on an account funded for 10: exactly 10 are placed', async () => {
+    const account = await fundedAccount(1_000);
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => hold(account, `h-${account}-${i}`, 100)));
+    const placed = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(placed).toHaveLength(10);
+    expect(refused.every((r) => r.reason instanceof LedgerError && r.reason.code === 'insufficient_funds')).toBe(true);
+    expect(await balances(account)).toEqual({ balance: 1_000, held: 1_000 });
+  });
+
+  it('a direct debit cannot spend held funds', async () => {
+    const account = await fundedAccount(500);
+    const other = await fundedAccount(0);
+    await hold(account, `h-${account}`, 400);
+    await expect(withTransaction(pool, (c) => postTransaction(c, {
+      tenantId, idempotencyKey: `debit-${account}`, kind: 'transfer', currency: 'USD',
+      postings: [{ accountId: account, direction: 'debit', amountMinor: 101 }, { accountId: other, direction: 'credit', amountMinor: 101 }],
+    }))).rejects.toMatchObject({ code: 'insufficient_funds' });
+  });
+
+  it('holds are idempotent by key and resolve exactly once', async () => {
+    const payer = await fundedAccount(1_000);
+    const payee = await fundedAccount(0);
+    const first = await hold(payer, `once-${payer}`, 600);
+    const again = await hold(payer, `once-${payer}`, 600);
+    expect(again.id).toBe(first.id);
+    expect(await balances(payer)).toEqual({ balance: 1_000, held: 600 });
+
+    const post = (key: string, amountMinor?: number) => withTransaction(pool, (c) =>
+      postHold(c, { tenantId, idempotencyKey: key, holdId: first.id, creditAccountId: payee, kind: 'transfer', ...(amountMinor ? { amountMinor } : {}) }));
+    const posted = await Promise.allSettled([post(`post-${payer}`, 250), post(`post-${payer}`, 250), post(`other-${payer}`, 250)]);
+    const ids = posted.filter((p) => p.status === 'fulfilled').map((p) => (p as PromiseFulfilledResult<{ transactionId: string }>).value.transactionId);
+    expect(new Set(ids).size).toBe(1);
+    const rejected = posted.filter((p): p is PromiseRejectedResult => p.status === 'rejected');
+    // Whichever key takes the lock first posts the hold: the two requests with one key share its
+    // outcome (both the transaction, or both refused), the other key gets the opposite.
+    const sameKeyWon = posted[0].status === 'fulfilled';
+    expect(posted.map((p) => p.status)).toEqual(sameKeyWon ? ['fulfilled', 'fulfilled', 'rejected'] : ['rejected', 'rejected', 'fulfilled']);
+    expect(rejected.every((r) => r.reason.code === 'hold_not_active')).toBe(true);
+
+    // Partial post: 250 moved, the other 350 released.
+    expect(await balances(payer)).toEqual({ balance: 750, held: 0 });
+    expect(await balances(payee)).toEqual({ balance: 250, held: 0 });
+    await expect(withTransaction(pool, (c) => voidHold(c, tenantId, first.id))).rejects.toMatchObject({ code: 'hold_not_active' });
+  });
+
+  it('a replayed hold key returns the hold even when the funds are now spoken for, and refuses another hold', async () => {
+    const payer = await fundedAccount(500);
+    const first = await hold(payer, `replay-${payer}`, 500);
+    expect((await hold(payer, `replay-${payer}`, 500)).id).toBe(first.id);
+    expect(await balances(payer)).toEqual({ balance: 500, held: 500 });
+    await expect(hold(payer, `replay-${payer}`, 400)).rejects.toThrow(LedgerInvariantError);
+  });
+
+  it('voiding is idempotent and gives the funds back; a voided hold cannot be posted', async () => {
+    const payer = await fundedAccount(300);
+    const payee = await fundedAccount(0);
+    const h = await hold(payer, `void-${payer}`, 300);
+    await withTransaction(pool, (c) => voidHold(c, tenantId, h.id));
+    await withTransaction(pool, (c) => voidHold(c, tenantId, h.id));
+    expect(await balances(payer)).toEqual({ balance: 300, held: 0 });
+    await expect(withTransaction(pool, (c) => postHold(c, { tenantId, idempotencyKey: `p-${h.id}`, holdId: h.id, creditAccountId: payee, kind: 'transfer' })))
+      .rejects.toMatchObject({ code: 'hold_not_active' });
+  });
+
+  it('enforces limits under the account lock', async () => {
+    const account = await insertAccount(pool, { tenantId, type: 'user', currency: 'USD', limits: { per_transaction_max: 500, daily_debit_max: 800 } });
+    const system = await ensureSystemAccount(pool, tenantId, 'USD');
+    await withTransaction(pool, (c) => postTransaction(c, {
+      tenantId, idempotencyKey: `fund-${account.id}`, kind: 'topup', currency: 'USD',
+      postings: [{ accountId: system, direction: 'debit', amountMinor: 5_000 }, { accountId: account.id, direction: 'credit', amountMinor: 5_000 }],
+    }));
+    await expect(hold(account.id, `l1-${account.id}`, 501)).rejects.toMatchObject({ code: 'limit_exceeded' });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((i) => hold(account.id, `l-${account.id}-${i}`, 300)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+  });
+
+  it('refuses a currency the account does not hold', async () => {
+    const account = await fundedAccount(100, 'EUR');
+    await expect(hold(account, `cur-${account}`, 10)).rejects.toMatchObject({ code: 'currency_mismatch' });
+  });
+
+  it('entries and transactions are append-only', async () => {
+    await fundedAccount(100);
+    await expect(pool.query(`UPDATE ledger_entries SET amount = amount + 1 WHERE id = (SELECT id FROM ledger_entries LIMIT 1)`))
+      .rejects.toThrow(/append-only/);
+    await expect(pool.query(`DELETE FROM ledger_transactions WHERE id = (SELECT id FROM ledger_transactions LIMIT 1)`))
+      .rejects.toThrow(/append-only/);
+  });
+
+  it('the audit finds a balance that drifted from its entries (inside a rolled-back transaction)', async () => {
+    const account = await fundedAccount(100);
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      expect((await auditLedger(client)).problems.filter((p) => p.id === account)).toEqual([]);
+      await client.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [account]);
+      const report = await auditLedger(client);
+      expect(report.ok).toBe(false);
+      expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'balance_mismatch', id: account }));
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+});

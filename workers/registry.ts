@@ -1,0 +1,108 @@
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type pg from 'pg';
+import { createChannelSenders } from '../activities/notifications/channels/index.js';
+import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
+import { taskQueues, type Config } from '../platform/config.js';
+import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
+import type { TaskQueues } from '../workflows/contracts.js';
+import type { WorkerLimits } from './domain-worker.js';
+import { createHrWorker } from './hr-worker.js';
+import { createNotificationWorkers } from './notifications-worker.js';
+import { createPaymentsWorker } from './payments-worker.js';
+import { createWalletWorker } from './wallet-worker.js';
+
+/** What every domain's workers are built from; the process (or a test, a benchmark) owns these. */
+export interface WorkerDeps {
+  config: Config;
+  connection: NativeConnection;
+  pool: pg.Pool;
+  /** A prebuilt workflow bundle (one per process or test run); absent: each worker bundles at start. */
+  workflowBundlePath?: string | undefined;
+  /** Calls per provider capped across every worker process (OUTBOUND_RATE_LIMITS); absent: no cap. */
+  outbound?: OutboundLimiter;
+  /** Absent: WORKER_MAX_CONCURRENT_* and WORKER_SHUTDOWN_GRACE_MS from the config. */
+  limits?: WorkerLimits;
+}
+
+interface DomainWorkers {
+  workers: Worker[];
+  /** Closes what the domain's activities opened (an SMTP pool); called after the workers stopped. */
+  close?: () => void | Promise<void>;
+}
+
+type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowBundlePath'> & { namespace: string };
+
+/**
+ * THE list of workers, one entry per task queue role (workflows/contracts.ts names the roles):
+ * `workers/main.ts`, the test harness and the benchmarks all start their workers from here.
+ */
+const DOMAINS = {
+  wallet: async (deps, common) => ({
+    workers: [await createWalletWorker({
+      ...common, taskQueue: deps.config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: deps.config.FAULT_DELAY_BEFORE_POST_MS,
+    })],
+  }),
+  payments: async (deps, common) => ({
+    workers: [await createPaymentsWorker({
+      ...common, taskQueue: deps.config.TASK_QUEUE_PAYMENTS,
+      // One router per process: its circuit breakers are shared by every payment.
+      router: createProcessorRouterFromConfig(deps.config, { pool: deps.pool, ...(deps.outbound ? { outbound: deps.outbound } : {}) }),
+    })],
+  }),
+  hr: async (deps, common) => ({
+    workers: [await createHrWorker({ ...common, taskQueue: deps.config.TASK_QUEUE_HR })],
+  }),
+  notifications: async (deps, common) => {
+    const senders = createChannelSenders(deps.config);
+    return {
+      workers: await createNotificationWorkers({
+        ...common, taskQueue: deps.config.TASK_QUEUE_NOTIFICATIONS, senders,
+        ...(deps.outbound ? { outbound: deps.outbound } : {}),
+        pollers: { high: deps.config.NOTIFICATION_POLLERS_HIGH, normal: deps.config.NOTIFICATION_POLLERS_NORMAL },
+      }),
+      close: () => senders.email.close(),
+    };
+  },
+} satisfies Record<keyof TaskQueues, (deps: WorkerDeps, common: Common) => Promise<DomainWorkers>>;
+
+export type WorkerDomain = keyof typeof DOMAINS;
+export const WORKER_DOMAINS = Object.keys(DOMAINS) as WorkerDomain[];
+
+export interface StartedWorkers {
+  workers: Worker[];
+  /** The task queues they poll (delivery queues of notifications as `<prefix>(-*)`), for logs. */
+  queues: string[];
+  /** Closes what the activities opened; call it after every worker has stopped. */
+  close(): Promise<void>;
+}
+
+/** Creates the workers of `domains` (all by default); run them with `worker.run()`. */
+export async function createWorkers(deps: WorkerDeps, domains: readonly WorkerDomain[] = WORKER_DOMAINS): Promise<StartedWorkers> {
+  const common: Common = {
+    connection: deps.connection,
+    namespace: deps.config.TEMPORAL_NAMESPACE,
+    pool: deps.pool,
+    workflowBundlePath: deps.workflowBundlePath,
+    ...(deps.limits ?? {
+      maxConcurrentActivityTaskExecutions: deps.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: deps.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      shutdownGraceTimeMs: deps.config.WORKER_SHUTDOWN_GRACE_MS,
+    }),
+  };
+  const started: DomainWorkers[] = [];
+  const close = async () => {
+    for (const domain of started) await domain.close?.();
+  };
+  try {
+    for (const domain of domains) started.push(await DOMAINS[domain](deps, common));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const queues = taskQueues(deps.config);
+  return {
+    workers: started.flatMap((domain) => domain.workers),
+    queues: domains.map((domain) => (domain === 'notifications' ? `${queues[domain]}(-*)` : queues[domain])),
+    close,
+  };
+}

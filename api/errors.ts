@@ -93,7 +93,7 @@ const DOMAIN_ANSWERS: Readonly<Record<string, Answer>> = {
     new ApiError(404, 'invalid_request_error', 'resource_missing', message ?? 'No such resource.', param),
   payment_missing: () => errors.resourceMissing('payment', 'id'),
   refund_missing: () => errors.resourceMissing('refund', 'id'),
-  resource_exists: (message, param) => errors.resourceExists(message, param),
+  resource_exists: (message, param) => errors.resourceExists(message ?? 'The resource exists already.', param),
   not_approver: (message) => errors.notApprover(message),
   payment_invalid_state: (message) => errors.paymentInvalidState(message),
   leave_request_invalid_state: (message) => errors.leaveRequestInvalidState(message),

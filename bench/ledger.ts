@@ -24,6 +24,7 @@ import { ensureSystemAccount, insertAccount } from '../store/ledger/accounts.js'
 import { auditLedger } from '../store/ledger/audit.js';
 import { countHolds, placeHold, postHold } from '../store/ledger/holds.js';
 import { postTransaction } from '../store/ledger/transactions.js';
+import { insertTenant } from '../store/tenants/tenants.js';
 import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
 
@@ -61,9 +62,9 @@ const randomInt = (n: number) => Math.floor(Math.random() * n);
 async function setUp(pool: pg.Pool) {
   const tenantId = newId('tenant');
   const apiKey = `sk_bench_${randomBytes(16).toString('hex')}`;
-  await pool.query('INSERT INTO tenants (id, name, api_key_hash, api_key_last4) VALUES ($1, $2, $3, $4)', [
-    tenantId, 'Ledger bench', randomBytes(32).toString('hex'), apiKey.slice(-4),
-  ]);
+  await insertTenant(pool, {
+    id: tenantId, name: 'Ledger bench', apiKeyHash: randomBytes(32).toString('hex'), apiKeyLast4: apiKey.slice(-4),
+  });
   const systemId = await ensureSystemAccount(pool, tenantId, CURRENCY);
 
   const users: string[] = [];

@@ -18,10 +18,13 @@ import { Worker } from '@temporalio/worker';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { performance } from 'node:perf_hooks';
 import { createChannelSenders } from '../activities/notifications/channels/index.js';
-import { createNotification } from '../activities/notifications/repository.js';
-import { appendOutboxEvent } from '../store/outbox/outbox.js';
 import { newId } from '../domain/ids.js';
 import { withTransaction } from '../store/db.js';
+import { countInboxMessages } from '../store/notifications/inbox.js';
+import { createNotification } from '../store/notifications/notifications.js';
+import { createTemplate } from '../store/notifications/templates.js';
+import { appendOutboxEvent, countUnrelayedEvents } from '../store/outbox/outbox.js';
+import { insertTenant } from '../store/tenants/tenants.js';
 import { eventWorkflowSettings, notificationRetry } from '../platform/notification-settings.js';
 import { createNotificationWorkers } from '../workers/notifications-worker.js';
 import { startOutboxRelay, type OutboxRelay } from '../workers/outbox-relay.js';
@@ -54,9 +57,8 @@ async function main(): Promise<void> {
     const { config, pool, client } = stack;
     const queue = `bench-notifications-${process.pid}`;
     const tenantId = newId('tenant');
-    await pool.query(`INSERT INTO tenants (id, name, api_key_hash, api_key_last4) VALUES ($1, 'Bench', $2, 'bnch')`, [tenantId, `hash-${tenantId}`]);
-    await pool.query(`INSERT INTO notification_templates (tenant_id, id, channels) VALUES ($1, 'bench', $2)`,
-      [tenantId, { in_app: { title: 'Hello {{name}}', body: 'Your code is {{code}}.' } }]);
+    await insertTenant(pool, { id: tenantId, name: 'Bench', apiKeyHash: `hash-${tenantId}`, apiKeyLast4: 'bnch' });
+    await createTemplate(pool, tenantId, 'bench', { in_app: { title: 'Hello {{name}}', body: 'Your code is {{code}}.' } });
 
     const limits = {
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -121,8 +123,7 @@ async function main(): Promise<void> {
       taskQueue: queue, eventInput: { ...eventWorkflowSettings(config), deliveryQueuePrefix: queue, notificationTaskQueue: queue }, tenantIds: [tenantId],
     });
     for (;;) {
-      const { rows } = await pool.query('SELECT count(*)::int AS n FROM outbox WHERE processed_at IS NULL');
-      if (rows[0].n === 0 || abort.signal.aborted) break;
+      if (await countUnrelayedEvents(pool) === 0 || abort.signal.aborted) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     const relaySeconds = (performance.now() - t0) / 1000;
@@ -137,8 +138,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`ratio in_app / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'})`);
     console.log(`outbox relay: ${args.events} events claimed, started and marked in ${fmt(relaySeconds, 2)} s = ${fmt(args.events / relaySeconds, 0)} events/s (batch ${config.OUTBOX_BATCH_SIZE})`);
-    const inbox = await pool.query('SELECT count(*)::int AS n FROM inbox_messages WHERE tenant_id = $1', [tenantId]);
-    console.log(`inbox messages written: ${inbox.rows[0].n} (expected ${args.warmup + args.count})`);
+    console.log(`inbox messages written: ${await countInboxMessages(pool, tenantId)} (expected ${args.warmup + args.count})`);
   } finally {
     await relay?.stop();
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();

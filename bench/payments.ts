@@ -31,6 +31,7 @@ import { auditLedger } from '../store/ledger/audit.js';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { createPool } from '../store/db.js';
+import { countPaymentsByStatus } from '../store/payments/payments.js';
 import { startProcessorsServer, type ProcessorsServer } from '../simulators/processors/server.js';
 import { createPaymentsWorker } from '../workers/payments-worker.js';
 import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
@@ -250,9 +251,7 @@ async function main(): Promise<void> {
     // Requests still running (a drain timeout) would change the counts below: wait for them first.
     await Promise.race([Promise.allSettled([...inFlight]), sleep(DRAIN_MS)]);
 
-    const { rows: statuses } = await workerPool.query(
-      'SELECT status, count(*)::int AS n FROM payments WHERE tenant_id = $1 GROUP BY status ORDER BY status', [tenant.id],
-    );
+    const statuses = await countPaymentsByStatus(workerPool, tenant.id);
     const audit = await auditLedger(workerPool);
 
     console.log('');
@@ -285,7 +284,7 @@ async function main(): Promise<void> {
     );
 
     console.log('');
-    console.log(`payments by status (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.n}`).join(' ')}`);
+    console.log(`payments by status (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.count}`).join(' ')}`);
     console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}`);
     if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
   } finally {

@@ -22,6 +22,7 @@ import { createPool, withTransaction } from '../store/db.js';
 import { ensureSystemAccount, insertAccount } from '../store/ledger/accounts.js';
 import { auditLedger } from '../store/ledger/audit.js';
 import { postTransaction } from '../store/ledger/transactions.js';
+import { insertTenant } from '../store/tenants/tenants.js';
 import { countTransfersByStatus, insertTransfer } from '../store/wallet/transfers.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
@@ -58,9 +59,7 @@ interface Pair {
 
 async function setUpLedger(pool: pg.Pool, pairCount: number) {
   const tenantId = newId('tenant');
-  await pool.query('INSERT INTO tenants (id, name, api_key_hash, api_key_last4) VALUES ($1, $2, $3, $4)', [
-    tenantId, 'Transfers bench', randomBytes(32).toString('hex'), 'bnch',
-  ]);
+  await insertTenant(pool, { id: tenantId, name: 'Transfers bench', apiKeyHash: randomBytes(32).toString('hex'), apiKeyLast4: 'bnch' });
   const systemId = await ensureSystemAccount(pool, tenantId, CURRENCY);
   const pairs: Pair[] = [];
   for (let i = 0; i < pairCount; i++) {

@@ -87,7 +87,7 @@ export const col = {
   /** Any other conversion (e.g. `numeric` days into a checked number). */
   custom: <T>(name: string, convert: (value: unknown) => T) => plain(name, convert),
   /** A field the table does not hold (e.g. the API's `object: 'product'`): selects nothing. */
-  literal: <T>(value: T): Column<T> => ({ names: [], select: () => '', read: () => value }),
+  literal: <const T>(value: T): Column<T> => ({ names: [], select: () => '', read: () => value }),
   /** One field read from several columns (e.g. `limits` from two `int8` columns). */
   combined: <T>(names: readonly string[], read: (row: Row) => T): Column<T> => ({
     names,

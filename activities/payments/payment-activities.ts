@@ -1,15 +1,16 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type pg from 'pg';
 import { PaymentError } from '../../domain/payments/errors.js';
 import type { Payment } from '../../domain/payments/types.js';
 import { withTransaction } from '../../store/db.js';
 import { ensureSystemAccount } from '../../store/ledger/accounts.js';
-import { LedgerError } from '../../domain/ledger/errors.js';
 import { postTransaction } from '../../store/ledger/transactions.js';
+import { findPayment } from '../../store/payments/payments.js';
+import { completeRefund, failRefund, reserveRefund } from '../../store/payments/refunds.js';
+import { claimSettlementBatch } from '../../store/payments/settlement-batches.js';
+import { applyTransition } from '../../store/payments/transitions.js';
+import { asActivityStep, toActivityFailure } from '../failure.js';
 import { ProcessorDeclined, type PaymentMethodType, type ProcessorRouter } from './processors/index.js';
-import { completeRefund, failRefund, reserveRefund } from './refunds.js';
-import { applyTransition, findPayment } from './repository.js';
-import { claimSettlementBatch } from './settlement.js';
 
 export interface PaymentActivityDeps {
   pool: pg.Pool;
@@ -18,26 +19,13 @@ export interface PaymentActivityDeps {
 
 type Step = { tenantId: string; paymentId: string; idempotencyKey: string };
 
-/** Domain refusals are final (non-retryable, typed by their code); anything else is retried. */
-function asFinal(err: unknown): unknown {
-  if (err instanceof PaymentError || err instanceof LedgerError) {
-    return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true });
-  }
-  return err;
-}
-
-async function final<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw asFinal(err);
-  }
-}
-
-async function load(pool: pg.Pool, step: Step): Promise<Payment> {
-  const payment = await findPayment(pool, step.tenantId, step.paymentId);
-  if (!payment) throw ApplicationFailure.create({ type: 'payment_missing', message: step.paymentId, nonRetryable: true });
-  return payment;
+/** The step's payment; a missing one is final (`payment_missing`). */
+function load(pool: pg.Pool, step: Step): Promise<Payment> {
+  return asActivityStep(async () => {
+    const payment = await findPayment(pool, step.tenantId, step.paymentId);
+    if (!payment) throw new PaymentError('payment_missing', step.paymentId);
+    return payment;
+  });
 }
 
 /**
@@ -88,7 +76,7 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
           // A retry first asks the route's processors for the earlier attempt's charge, by key.
           previouslySentTo: Context.current().info.attempt > 1 ? router.routeFor(method, payment.currency) : [],
         });
-        await final(() => withTransaction(pool, (client) => applyTransition(client, {
+        await asActivityStep(() => withTransaction(pool, (client) => applyTransition(client, {
           ...step, event: 'authorize',
           patch: {
             processor: auth.processor, processorReference: auth.id,
@@ -98,8 +86,8 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
         return { outcome: 'authorized' as const };
       } catch (err) {
         const declined = declineOf(err);
-        if (!declined) throw asFinal(err);
-        await final(() => withTransaction(pool, (client) => applyTransition(client, {
+        if (!declined) throw toActivityFailure(err);
+        await asActivityStep(() => withTransaction(pool, (client) => applyTransition(client, {
           ...step, event: 'decline',
           patch: { failureCode: declined.failureCode, ...(declined.declineCode ? { declineCode: declined.declineCode } : {}) },
         })));
@@ -117,7 +105,7 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
         if (!declined) throw err;
         return { outcome: 'failed' as const, failureCode: declined.failureCode };
       }
-      await final(() => withTransaction(pool, async (client) => {
+      await asActivityStep(() => withTransaction(pool, async (client) => {
         await creditMerchant(client, payment, step.amountMinor, `${step.idempotencyKey}:ledger`, 'payment_capture');
         await applyTransition(client, { ...step, event: 'capture', captureAmountMinor: step.amountMinor });
       }));
@@ -129,7 +117,7 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
       const payment = await load(pool, step);
       if (payment.status !== 'authorized') return;
       await router.void(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference! });
-      await final(() => withTransaction(pool, async (client) => {
+      await asActivityStep(() => withTransaction(pool, async (client) => {
         await applyTransition(client, { ...step, event: step.event, patch: step.failureCode ? { failureCode: step.failureCode } : {} });
       }));
     },
@@ -145,7 +133,7 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
       if (payment.status !== 'initiated') return;
       const found = await router.findAuthorization(processorMethod(payment).method, payment.currency, step.idempotencyKey);
       if (found) await router.void(found.processor, { idempotencyKey: `${step.idempotencyKey}:abandon`, authorizationId: found.id });
-      await final(() => withTransaction(pool, (client) => applyTransition(client, {
+      await asActivityStep(() => withTransaction(pool, (client) => applyTransition(client, {
         ...step, idempotencyKey: `${step.idempotencyKey}:abandon`, event: 'decline', patch: { failureCode: 'canceled' },
       })));
     },
@@ -155,17 +143,17 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
       if (payment.status === 'reversed') return;
       // Settled (or refunded) meanwhile: the money has moved on, so nothing may go to the processor.
       if (payment.status !== 'captured') {
-        throw asFinal(new PaymentError('payment_invalid_state', `A ${payment.status} payment cannot be reversed.`));
+        throw toActivityFailure(new PaymentError('payment_invalid_state', `A ${payment.status} payment cannot be reversed.`));
       }
       await router.refund(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: payment.amountCapturedMinor });
-      await final(() => withTransaction(pool, async (client) => {
+      await asActivityStep(() => withTransaction(pool, async (client) => {
         await debitMerchant(client, payment, payment.amountCapturedMinor, `${step.idempotencyKey}:ledger`, 'payment_reversal');
         await applyTransition(client, { ...step, event: 'reverse' });
       }));
     },
 
     async refundPayment(step: Step & { refundId: string; amountMinor: number }) {
-      const { refund } = await final(() => withTransaction(pool, (client) => reserveRefund(client, {
+      const { refund } = await asActivityStep(() => withTransaction(pool, (client) => reserveRefund(client, {
         tenantId: step.tenantId, paymentId: step.paymentId, refundId: step.refundId, amountMinor: step.amountMinor,
         idempotencyKey: step.idempotencyKey,
       })));
@@ -176,10 +164,10 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
       } catch (err) {
         const declined = declineOf(err);
         if (!declined) throw err;
-        await final(() => withTransaction(pool, (client) => failRefund(client, { tenantId: step.tenantId, refundId: refund.id, failureCode: declined.failureCode })));
+        await asActivityStep(() => withTransaction(pool, (client) => failRefund(client, { tenantId: step.tenantId, refundId: refund.id, failureCode: declined.failureCode })));
         return { status: 'failed' as const, paymentStatus: payment.status };
       }
-      const done = await final(() => withTransaction(pool, async (client) => {
+      const done = await asActivityStep(() => withTransaction(pool, async (client) => {
         await debitMerchant(client, payment, refund.amountMinor, `${step.idempotencyKey}:ledger`, 'payment_refund');
         return completeRefund(client, { tenantId: step.tenantId, refundId: refund.id });
       }));
@@ -204,9 +192,9 @@ export type PaymentActivities = ReturnType<typeof createPaymentActivities>;
 export function createSettlementActivities({ pool }: { pool: pg.Pool }) {
   return {
     async settleWindow(input: { windowStartMs: number; windowEndMs: number; limit: number }) {
-      const run = await withTransaction(pool, (client) => claimSettlementBatch(client, {
+      const run = await asActivityStep(() => withTransaction(pool, (client) => claimSettlementBatch(client, {
         windowStart: new Date(input.windowStartMs), windowEnd: new Date(input.windowEndMs), limit: input.limit,
-      }));
+      })));
       return { batchId: run.batchId, settledCount: run.settledPaymentIds.length, totals: run.totals };
     },
   };

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { findRefund } from '../../activities/payments/refunds.js';
-import { findPayment, insertPayment, listEvents, listPayments } from '../../activities/payments/repository.js';
 import { errors } from '../errors.js';
 import { newId, workflowIds } from '../../domain/ids.js';
 import { isFinal, PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
 import type { Payment } from '../../domain/payments/types.js';
+import { deleteInitiatedPayment, findPayment, insertPayment, listEvents, listPayments } from '../../store/payments/payments.js';
+import { findRefund } from '../../store/payments/refunds.js';
 import { cancelUpdate, captureUpdate, refundUpdate, type PaymentSagaInput } from '../../workflows/payments/types.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
@@ -113,7 +113,7 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
       await startWorkflow({
         temporal, workflowType: 'paymentSaga', workflowId: workflowIds.payment(id), taskQueue: config.TASK_QUEUE_PAYMENTS,
         tenantId, input,
-        undoIfNotStarted: () => pool.query(`DELETE FROM payments WHERE id = $1 AND status = 'initiated'`, [id]),
+        undoIfNotStarted: () => deleteInitiatedPayment(pool, id),
       });
       let payment = (await findPayment(pool, tenantId, id))!;
       const done = await waitUntil(async () => answered((payment = (await findPayment(pool, tenantId, id))!)), config.API_WAIT_WINDOW_MS);
@@ -123,13 +123,13 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
     .openapi(routes.list, async (c) => {
       const q = c.req.valid('query');
       const page = await listPayments(pool, tenantOf(c), { limit: q.limit, startingAfter: q.starting_after, status: q.status });
-      return c.json({ object: 'list' as const, data: page.data.map(serializePayment), has_more: page.hasMore }, 200);
+      return c.json({ ...page, data: page.data.map(serializePayment) }, 200);
     })
     .openapi(routes.events, async (c) => {
       const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
       const q = c.req.valid('query');
       const page = await listEvents(pool, payment.tenantId, payment.id, { limit: q.limit, startingAfter: q.starting_after });
-      return c.json({ object: 'list' as const, data: page.data.map(serializeEvent), has_more: page.hasMore }, 200);
+      return c.json({ ...page, data: page.data.map(serializeEvent) }, 200);
     })
     .openapi(routes.capture, async (c) => {
       const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);

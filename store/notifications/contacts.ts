@@ -1,6 +1,5 @@
 import type { Db } from '../db.js';
 import { col, rowMapper } from '../rows.js';
-import { fixed } from './columns.js';
 
 /**
  * The `user_contacts` table: where a user is reached. `user_id` is the tenant's own id for a
@@ -27,7 +26,7 @@ export interface ContactsInput {
 
 /** Reads a missing row (`{ user_id }` only) as empty contacts. */
 const contacts = rowMapper<Contacts>({
-  object: fixed('user_contacts', 'user_id'),
+  object: col.literal('user_contacts'),
   user_id: col.text('user_id'),
   email: col.textOrNull('email'),
   phone: col.textOrNull('phone'),

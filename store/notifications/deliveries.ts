@@ -5,7 +5,6 @@ import type { Channel, DeliveryChannel, DeliveryStatus, Priority } from '../../d
 import type { Db } from '../db.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { assertInTransaction, col, rowMapper } from '../rows.js';
-import { fixed } from './columns.js';
 
 /**
  * The `deliveries` table: one row per (notification, channel) or per (webhook endpoint, event),
@@ -38,7 +37,7 @@ export interface Delivery {
 
 const delivery = rowMapper<Delivery>({
   id: col.text('id'),
-  object: fixed('delivery'),
+  object: col.literal('delivery'),
   tenant_id: col.text('tenant_id'),
   kind: col.of<Delivery['kind']>('kind'),
   channel: col.of<DeliveryChannel>('channel'),

@@ -3,7 +3,6 @@ import { newId } from '../../domain/ids.js';
 import type { Db } from '../db.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
-import { fixed } from './columns.js';
 
 /**
  * The `inbox_messages` table, the in-app channel's store: one message per notification, read
@@ -29,7 +28,7 @@ export const INBOX_CHANNEL = 'inbox_messages';
 
 const message = rowMapper<InboxMessage>({
   id: col.text('id'),
-  object: fixed('inbox_message'),
+  object: col.literal('inbox_message'),
   title: col.text('title'),
   body: col.text('body'),
   notification_id: col.text('notification_id'),

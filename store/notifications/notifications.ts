@@ -5,7 +5,6 @@ import { CHANNELS } from '../../domain/notifications/types.js';
 import type { Db } from '../db.js';
 import { withTransaction } from '../db.js';
 import { assertInTransaction, col, rowMapper } from '../rows.js';
-import { fixed } from './columns.js';
 import {
   countStartedDeliveries, deleteNotificationDeliveries, insertNotificationDeliveries, listNotificationDeliveries,
   type NotificationDelivery,
@@ -47,7 +46,7 @@ export interface NewNotification {
 /** The notification's own columns (its deliveries are read from theirs). */
 const notification = rowMapper<Omit<Notification, 'deliveries'>>({
   id: col.text('id'),
-  object: fixed('notification'),
+  object: col.literal('notification'),
   user_id: col.text('user_id'),
   template_id: col.text('template_id'),
   channels: col.of<Channel[]>('channels'),

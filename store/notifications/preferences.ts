@@ -1,7 +1,6 @@
 import type { Channel, QuietHours } from '../../domain/notifications/types.js';
 import type { Db } from '../db.js';
 import { col, rowMapper } from '../rows.js';
-import { fixed } from './columns.js';
 
 /**
  * The `notification_preferences` table: what a user accepts. A user without a row, or a channel
@@ -28,7 +27,7 @@ const optedIn = (channel: Channel) => col.custom(channel, (v) => (v as boolean |
 
 /** Reads a missing row (`{ user_id }` only) as the defaults. */
 const preferences = rowMapper<Preferences>({
-  object: fixed('notification_preferences', 'user_id'),
+  object: col.literal('notification_preferences'),
   user_id: col.text('user_id'),
   email: optedIn('email'),
   sms: optedIn('sms'),

@@ -5,7 +5,6 @@ import type { Db } from '../db.js';
 import { isUniqueViolation } from '../db.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
-import { fixed } from './columns.js';
 
 /**
  * The `notification_templates` table: a tenant's own templates. A notification uses the tenant's
@@ -25,8 +24,8 @@ export interface Template {
 
 const template = rowMapper<Template>({
   id: col.text('id'),
-  object: fixed('notification_template'),
-  source: fixed('tenant'),
+  object: col.literal('notification_template'),
+  source: col.literal('tenant'),
   channels: col.json<TemplateChannels>('channels'),
   created_at: col.isoTimestamp('created_at'),
   updated_at: col.isoTimestamp('updated_at'),

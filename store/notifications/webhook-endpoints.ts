@@ -3,7 +3,6 @@ import { newWebhookSecret } from '../../domain/notifications/signature.js';
 import type { Db } from '../db.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
-import { fixed } from './columns.js';
 
 /**
  * The `webhook_endpoints` table: merchants' endpoints, where events are POSTed, signed with the
@@ -25,7 +24,7 @@ export type WebhookEndpointWithSecret = WebhookEndpoint & { secret: string };
 
 const endpoint = rowMapper<WebhookEndpoint>({
   id: col.text('id'),
-  object: fixed('webhook_endpoint'),
+  object: col.literal('webhook_endpoint'),
   url: col.text('url'),
   events: col.of<string[]>('events'),
   status: col.of<WebhookEndpoint['status']>('status'),

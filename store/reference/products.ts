@@ -23,7 +23,7 @@ export interface ProductFilter {
 
 const product = rowMapper<Product>({
   id: col.text('id'),
-  object: col.literal('product' as const),
+  object: col.literal('product'),
   type: col.of<Product['type']>('type'),
   name: col.text('name'),
   description: col.text('description'),

@@ -1,64 +1,73 @@
 import type { Client } from '@temporalio/client';
 import { metrics } from '../platform/metrics.js';
+import { taskQueues, type Config } from '../platform/config.js';
+import { workflowIdOf, type WorkflowContract, type WorkflowInput, type WorkflowName } from '../workflows/contracts.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 
-export interface StartOptions {
+export interface StartDeps {
   temporal: Client;
-  workflowType: string;
-  workflowId: string;
-  taskQueue: string;
+  config: Config;
+}
+
+export interface StartRequest<N extends WorkflowName> {
+  /** The business key of the run: its workflow id is the contract's `<idPrefix><key>`. */
+  key: string;
   tenantId: string;
-  input: unknown;
-  /** How long the request waits for the outcome before answering 202 (the API's wait window). */
-  waitMs: number;
+  /** Typed by the workflow function: a wrong input fails to compile. */
+  input: WorkflowInput<N>;
   /** Removes what the request wrote before the start, when the workflow could not be started. */
   undoIfNotStarted: () => Promise<unknown>;
 }
 
 /**
- * Starts a business workflow (idempotently: an existing run with this id is reused) tagged with
- * `TenantId` and `BusinessStatus`, then waits up to `waitMs` for it to close. Returns whether it
- * closed; the caller reads the outcome from PostgreSQL, the source of truth.
+ * Starts a business workflow by its contract (idempotently: an existing run with this id is
+ * reused) on the contract's task queue, tagged with `TenantId` and `BusinessStatus`; undoes the
+ * caller's writes if it cannot.
  */
-export async function startAndWait(options: StartOptions): Promise<boolean> {
-  const handle = await startWorkflow(options);
-  if (options.waitMs <= 0) return false;
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), options.waitMs);
-  try {
-    await options.temporal.withAbortSignal(abort.signal, () => handle.result());
-    metrics.workflowResults.inc({ workflow_type: options.workflowType, status: 'completed' });
-    return true;
-  } catch {
-    // Closed with a failure (the row says why), or the wait window passed (still pending).
-    if (!abort.signal.aborted) metrics.workflowResults.inc({ workflow_type: options.workflowType, status: 'failed' });
-    return !abort.signal.aborted;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Starts the workflow (reusing a run with this id); undoes the caller's writes if it cannot. */
-export async function startWorkflow(options: Omit<StartOptions, 'waitMs'>) {
+export async function startWorkflow<N extends WorkflowName>(deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N>) {
   let handle;
   try {
-    handle = await options.temporal.workflow.start(options.workflowType, {
-      taskQueue: options.taskQueue,
-      workflowId: options.workflowId,
-      args: [options.input],
+    handle = await deps.temporal.workflow.start(contract.type, {
+      taskQueue: taskQueues(deps.config)[contract.queue],
+      workflowId: workflowIdOf(contract, request.key),
+      args: [request.input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       typedSearchAttributes: [
-        { key: TenantId, value: options.tenantId },
+        { key: TenantId, value: request.tenantId },
         { key: BusinessStatus, value: 'pending' },
       ],
     });
   } catch (err) {
-    metrics.workflowStarts.inc({ workflow_type: options.workflowType, result: 'failed' });
-    await options.undoIfNotStarted();
+    metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'failed' });
+    await request.undoIfNotStarted();
     throw err;
   }
-  metrics.workflowStarts.inc({ workflow_type: options.workflowType, result: 'started' });
+  metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
   return handle;
+}
+
+/**
+ * Starts the workflow, then waits up to `waitMs` (the API's wait window) for it to close. Returns
+ * whether it closed; the caller reads the outcome from PostgreSQL, the source of truth.
+ */
+export async function startAndWait<N extends WorkflowName>(
+  deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N> & { waitMs: number },
+): Promise<boolean> {
+  const handle = await startWorkflow(deps, contract, request);
+  if (request.waitMs <= 0) return false;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), request.waitMs);
+  try {
+    await deps.temporal.withAbortSignal(abort.signal, () => handle.result());
+    metrics.workflowResults.inc({ workflow_type: contract.type, status: 'completed' });
+    return true;
+  } catch {
+    // Closed with a failure (the row says why), or the wait window passed (still pending).
+    if (!abort.signal.aborted) metrics.workflowResults.inc({ workflow_type: contract.type, status: 'failed' });
+    return !abort.signal.aborted;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const POLL_INTERVAL_MS = 50;

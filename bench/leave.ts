@@ -40,7 +40,7 @@ import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
-import { workflowIds } from '../domain/ids.js';
+import { workflowContracts, workflowIdOf } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
 import { countLeaveRequestsByStatus, countPendingLeaveRequests } from '../store/hr/leave-requests.js';
 import { createHrWorker } from '../workers/hr-worker.js';
@@ -478,7 +478,7 @@ async function main(): Promise<void> {
 /** The events of an approve in its run's history: from the workflow task that took the Update to its completion. */
 async function approveAnatomy(client: Client, requestId: string | undefined): Promise<string> {
   if (!requestId) return 'n/a (nothing approved)';
-  const history = await client.workflow.getHandle(workflowIds.leave(requestId)).fetchHistory();
+  const history = await client.workflow.getHandle(workflowIdOf(workflowContracts.leaveApproval, requestId)).fetchHistory();
   const events = history.events ?? [];
   const accepted = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
   const completed = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED);

@@ -24,8 +24,8 @@ import { ensureSystemAccount, insertAccount } from '../store/ledger/accounts.js'
 import { auditLedger } from '../store/ledger/audit.js';
 import { countHolds, placeHold, postHold } from '../store/ledger/holds.js';
 import { postTransaction } from '../store/ledger/transactions.js';
-import { insertTenant } from '../store/tenants/tenants.js';
 import { ensureDatabase, migrateUp } from '../store/migrate.js';
+import { insertTenant } from '../store/tenants/tenants.js';
 import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
 
 const CURRENCY = 'USD';

@@ -1,3 +1,4 @@
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,7 +58,7 @@ export async function startBenchStack(label: string, options: BenchStackOptions 
     const ownProcessGroup = options.ownProcessGroup ?? false;
     // Settled, not raced: whatever did start is in `closers` before a failure is thrown.
     const [started, migrated, bundled] = await Promise.allSettled([
-      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error', ownProcessGroup }, 120_000)).then((s) => {
+      freePort().then((port) => startDevServer({ cliPath, port, logLevel: 'error', ownProcessGroup, searchAttributes: CUSTOM_SEARCH_ATTRIBUTES }, 120_000)).then((s) => {
         closers.push(() => s.stop());
         if (ownProcessGroup) {
           process.once('exit', () => {

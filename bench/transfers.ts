@@ -17,7 +17,8 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
 import { createWalletActivities } from '../activities/wallet/index.js';
-import { newId, workflowIds } from '../domain/ids.js';
+import { newId } from '../domain/ids.js';
+import { workflowContracts, workflowIdOf } from '../workflows/contracts.js';
 import { createPool, withTransaction } from '../store/db.js';
 import { ensureSystemAccount, insertAccount } from '../store/ledger/accounts.js';
 import { auditLedger } from '../store/ledger/audit.js';
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
         const input: P2PTransferInput = {
           tenantId, transferId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
         };
-        const handle = await client.workflow.start(p2pTransfer, { ...startOptions(workflowIds.transfer(transferId)), args: [input] });
+        const handle = await client.workflow.start(p2pTransfer, { ...startOptions(workflowIdOf(workflowContracts.p2pTransfer, transferId)), args: [input] });
         result = await resultOf(client, handle, signal);
       }
       return result.status === 'succeeded' ? undefined : `failed:${result.failureCode ?? '?'}`;

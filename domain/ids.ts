@@ -30,14 +30,6 @@ export function newId(kind: IdKind): string {
   return `${ID_PREFIXES[kind]}_${ulid()}`;
 }
 
-export const workflowIds = {
-  transfer: (transferId: string) => `transfer-${transferId}`,
-  topup: (topupId: string) => `topup-${topupId}`,
-  payment: (paymentId: string) => `payment-${paymentId}`,
-  leave: (leaveRequestId: string) => `leave-${leaveRequestId}`,
-  notification: (notificationId: string) => `notification-${notificationId}`,
-};
-
 /** The smallest id of `kind` created at or after `timeMs` (ids sort by creation time). */
 export function firstIdAt(kind: IdKind, timeMs: number): string {
   return `${ID_PREFIXES[kind]}_${encodeTime(timeMs, 10)}${'0'.repeat(16)}`;

@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import type { DomainEventInput, RetrySettings } from '../workflows/notifications/types.js';
+import type { RetrySettings } from '../domain/notifications/types.js';
 
 /** Retry settings from config, handed to the workflows in their input (workflows read no env). */
 export function notificationRetry(config: Config): RetrySettings {
@@ -20,8 +20,15 @@ export function webhookRetry(config: Config): RetrySettings {
   };
 }
 
-/** What every `event-<evt_id>` run gets besides its event. */
-export function eventWorkflowSettings(config: Config): Omit<DomainEventInput, 'tenantId' | 'eventId' | 'topic'> {
+/** What every `event-<evt_id>` run gets besides its event (part of the domainEvent workflow's input). */
+export interface EventWorkflowSettings {
+  notificationRetry: RetrySettings;
+  webhookRetry: RetrySettings;
+  deliveryQueuePrefix: string;
+  notificationTaskQueue: string;
+}
+
+export function eventWorkflowSettings(config: Config): EventWorkflowSettings {
   return {
     notificationRetry: notificationRetry(config),
     webhookRetry: webhookRetry(config),

@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -56,6 +55,8 @@ export interface DevServerOptions {
    * the server last (after the API and the workers that talk to it).
    */
   ownProcessGroup?: boolean;
+  /** Custom search attributes to register, name → type (`Keyword`, …): the workflows' own. */
+  searchAttributes: Readonly<Record<string, string>>;
 }
 
 export interface DevServer {
@@ -68,7 +69,7 @@ function devServerArgs(options: DevServerOptions, httpPort: number): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port),
     '--http-port', String(httpPort), '--log-level', options.logLevel ?? 'warn',
     '--namespace', options.namespace ?? 'default'];
-  for (const [name, type] of Object.entries(CUSTOM_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(options.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.dbFile) {

@@ -1,3 +1,4 @@
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -33,6 +34,7 @@ async function startTemporal(): Promise<void> {
   console.log('[start] starting the Temporal dev server…');
   temporal = await startDevServer({
     cliPath,
+    searchAttributes: CUSTOM_SEARCH_ATTRIBUTES,
     port: Number(portText ?? 7233),
     uiPort: config.TEMPORAL_UI_PORT,
     dbFile: resolve(REPO_ROOT, config.TEMPORAL_DB_FILE),

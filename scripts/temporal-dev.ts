@@ -1,3 +1,4 @@
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { resolve } from 'node:path';
 import { loadConfig } from '../platform/config.js';
 import { ensureTemporalCli, REPO_ROOT, startDevServer } from '../platform/temporal-dev-server.js';
@@ -10,6 +11,7 @@ const config = loadConfig();
 const [, portText] = config.TEMPORAL_ADDRESS.split(':');
 const server = await startDevServer({
   cliPath: ensureTemporalCli(config.TEMPORAL_CLI_PATH),
+  searchAttributes: CUSTOM_SEARCH_ATTRIBUTES,
   port: Number(portText ?? 7233),
   uiPort: config.TEMPORAL_UI_PORT,
   dbFile: resolve(REPO_ROOT, config.TEMPORAL_DB_FILE),

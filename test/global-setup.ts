@@ -1,3 +1,4 @@
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -34,7 +35,7 @@ export default async function setup(project: TestProject) {
 
   const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH);
   const [server] = await Promise.all([
-    startDevServer({ cliPath, port: await freePort(), logLevel: 'error' }, 120_000),
+    startDevServer({ cliPath, port: await freePort(), logLevel: 'error', searchAttributes: CUSTOM_SEARCH_ATTRIBUTES }, 120_000),
     ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
   ]);
   const processors = await startProcessorsServer({ port: 0 });

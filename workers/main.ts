@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from './domain-worker.js';
-import { loadConfig } from '../platform/config.js';
+import { loadConfig, taskQueues } from '../platform/config.js';
+import { workflowContracts } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
 import type pg from 'pg';
 import type { Config } from '../platform/config.js';
@@ -58,7 +59,7 @@ async function scheduleSettlement(config: ReturnType<typeof loadConfig>): Promis
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     await ensureSettlementSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), {
-      scheduleId: 'settlement', taskQueue: config.TASK_QUEUE_PAYMENTS,
+      scheduleId: 'settlement', taskQueue: taskQueues(config)[workflowContracts.settlementRun.queue],
       intervalMs: config.SETTLEMENT_INTERVAL, lagMs: config.SETTLEMENT_LAG, batchLimit: config.SETTLEMENT_BATCH_LIMIT,
     });
   } finally {
@@ -79,7 +80,8 @@ async function startRelay(config: Config, pool: pg.Pool) {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const relay = await startOutboxRelay({
     pool, databaseUrl: config.DATABASE_URL, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
-    batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL, taskQueue: config.TASK_QUEUE_NOTIFICATIONS,
+    batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL,
+    taskQueue: taskQueues(config)[workflowContracts.domainEvent.queue],
     retentionMs: config.OUTBOX_RETENTION,
     eventInput: eventWorkflowSettings(config),
   });

@@ -6,7 +6,7 @@ import {
 } from '../store/outbox/outbox.js';
 import { metrics } from '../platform/metrics.js';
 import { TenantId, BusinessStatus } from '../workflows/search-attributes.js';
-import type { DomainEventInput } from '../workflows/notifications/types.js';
+import { workflowContracts, workflowIdOf, type WorkflowInput } from '../workflows/contracts.js';
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -16,7 +16,7 @@ export interface OutboxRelayOptions {
   batchSize: number;
   pollIntervalMs: number;
   /** Everything the event workflow needs from config except the event itself. */
-  eventInput: Omit<DomainEventInput, 'tenantId' | 'eventId' | 'topic'>;
+  eventInput: Omit<WorkflowInput<'domainEvent'>, 'tenantId' | 'eventId' | 'topic'>;
   taskQueue: string;
   /** Relayed events older than this are purged (hourly, in bounded batches); absent: never. */
   retentionMs?: number;
@@ -113,23 +113,24 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
 const PURGE_INTERVAL_MS = 3_600_000;
 
 async function startEventWorkflow(options: OutboxRelayOptions, row: ClaimedOutboxEvent): Promise<void> {
-  const input: DomainEventInput = { ...options.eventInput, tenantId: row.tenantId, eventId: row.id, topic: row.topic };
+  const contract = workflowContracts.domainEvent;
+  const input: WorkflowInput<'domainEvent'> = { ...options.eventInput, tenantId: row.tenantId, eventId: row.id, topic: row.topic };
   try {
-    await options.temporal.workflow.start('domainEvent', {
+    await options.temporal.workflow.start(contract.type, {
       taskQueue: options.taskQueue,
-      workflowId: `event-${row.id}`,
+      workflowId: workflowIdOf(contract, row.id),
       args: [input],
       // Never a second run for one event, even after the first closed.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
       typedSearchAttributes: [{ key: TenantId, value: row.tenantId }, { key: BusinessStatus, value: 'pending' }],
     });
-    metrics.workflowStarts.inc({ workflow_type: 'domainEvent', result: 'started' });
+    metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-      metrics.workflowStarts.inc({ workflow_type: 'domainEvent', result: 'failed' });
+      metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'failed' });
       throw err;
     }
-    metrics.workflowStarts.inc({ workflow_type: 'domainEvent', result: 'already_started' });
+    metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'already_started' });
   }
 }

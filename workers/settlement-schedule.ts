@@ -1,5 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
-import type { SettlementInput } from '../workflows/payments/settlement.js';
+import { workflowContracts, type WorkflowInput } from '../workflows/contracts.js';
+
+type SettlementInput = WorkflowInput<'settlementRun'>;
 
 export interface SettlementScheduleOptions extends SettlementInput {
   scheduleId: string;
@@ -14,7 +16,7 @@ export interface SettlementScheduleOptions extends SettlementInput {
 export async function ensureSettlementSchedule(client: Client, options: SettlementScheduleOptions): Promise<void> {
   const input: SettlementInput = { intervalMs: options.intervalMs, lagMs: options.lagMs, batchLimit: options.batchLimit };
   const action: ScheduleOptionsAction = {
-    type: 'startWorkflow', workflowType: 'settlementRun', taskQueue: options.taskQueue, args: [input], workflowId: options.scheduleId,
+    type: 'startWorkflow', workflowType: workflowContracts.settlementRun.type, taskQueue: options.taskQueue, args: [input], workflowId: options.scheduleId,
   };
   const spec = { intervals: [{ every: options.intervalMs }] };
   try {

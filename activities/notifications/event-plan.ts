@@ -3,7 +3,7 @@ import { formatMinor } from '../../domain/money.js';
 import { templateChannels, type Channel, type Priority } from '../../domain/notifications/types.js';
 import { insertWebhookDelivery } from '../../store/notifications/deliveries.js';
 import { createNotification } from '../../store/notifications/notifications.js';
-import { accountOwners } from '../../store/notifications/recipients.js';
+import { accountOwners } from '../../store/ledger/accounts.js';
 import { listSubscribedEndpointIds } from '../../store/notifications/webhook-endpoints.js';
 import { getOutboxEvent, type StoredOutboxEvent } from '../../store/outbox/outbox.js';
 import { templateFor } from './plan-notification.js';

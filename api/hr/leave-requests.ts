@@ -1,10 +1,11 @@
+import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import { LEAVE_STATUSES } from '../../domain/hr/leave-state.js';
 import type { LeaveRequest } from '../../domain/hr/types.js';
-import { newId, workflowIds } from '../../domain/ids.js';
+import { newId } from '../../domain/ids.js';
 import { withTransaction } from '../../store/db.js';
 import { createLeaveRequest, decideLeaveRequest, findLeaveRequest, listLeaveRequests } from '../../store/hr/leave.js';
-import { approveUpdate, cancelLeaveUpdate, rejectUpdate, type LeaveApprovalInput } from '../../workflows/hr/types.js';
+import { approveUpdate, cancelLeaveUpdate, rejectUpdate } from '../../workflows/hr/types.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { errors } from '../errors.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
@@ -66,7 +67,7 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
     if (!request) throw errors.resourceMissing('leave_request', 'id');
     return request;
   };
-  const approval = (id: string) => temporal.workflow.getHandle(workflowIds.leave(id));
+  const approval = (id: string) => temporal.workflow.getHandle(workflowIdOf(workflowContracts.leaveApproval, id));
 
   return createRouter()
     .openapi(routes.create, async (c) => {
@@ -76,16 +77,16 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
         id: newId('leaveRequest'), tenantId, employeeId: b.employee_id, leaveType: b.leave_type, startDate: b.start_date,
         endDate: b.end_date, halfDay: b.half_day ?? null, reason: b.reason ?? null,
       }));
-      const input: LeaveApprovalInput = {
-        tenantId, requestId: request.id, employeeId: request.employeeId, approverId: request.approverId, startDate: request.startDate,
-        escalationAfterMs: config.LEAVE_ESCALATION_AFTER, expiryAfterMs: config.LEAVE_EXPIRY_AFTER,
-      };
-      await startWorkflow({
-        temporal, workflowType: 'leaveApproval', workflowId: workflowIds.leave(request.id), taskQueue: config.TASK_QUEUE_HR, tenantId, input,
+      await startWorkflow({ temporal, config }, workflowContracts.leaveApproval, {
+        key: request.id, tenantId,
+        input: {
+          tenantId, requestId: request.id, employeeId: request.employeeId, approverId: request.approverId, startDate: request.startDate,
+          escalationAfterMs: config.LEAVE_ESCALATION_AFTER, expiryAfterMs: config.LEAVE_EXPIRY_AFTER,
+        },
         // Not started: give the reserved days back (the ledger is append-only, so by a release).
         undoIfNotStarted: () => withTransaction(pool, (client) => decideLeaveRequest(client, {
           tenantId, requestId: request.id, decision: 'expire', actorId: null, comment: 'The approval could not start.',
-          idempotencyKey: `${workflowIds.leave(request.id)}:not-started`,
+          idempotencyKey: `${workflowIdOf(workflowContracts.leaveApproval, request.id)}:not-started`,
         })),
       });
       let current = request;

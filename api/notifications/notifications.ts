@@ -1,7 +1,7 @@
+import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
 import { createRoute } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import { errors } from '../errors.js';
-import { workflowIds } from '../../domain/ids.js';
 import { renderContent, TemplateError } from '../../domain/notifications/render.js';
 import { templateChannels, type Channel } from '../../domain/notifications/types.js';
 import {
@@ -89,7 +89,7 @@ async function cancel(temporal: Client, n: Notification): Promise<void> {
   if (n.status !== 'scheduled' && n.status !== 'deferred') {
     throw errors.notificationInvalidState(`Only a scheduled or deferred notification can be cancelled; this one is ${n.status}.`);
   }
-  await cancelUpdate(() => temporal.workflow.getHandle(workflowIds.notification(n.id)).executeUpdate(cancelNotificationUpdate));
+  await cancelUpdate(() => temporal.workflow.getHandle(workflowIdOf(workflowContracts.notification, n.id)).executeUpdate(cancelNotificationUpdate));
 }
 
 /** `/v1/notifications` */
@@ -109,9 +109,8 @@ export function notificationRoutes(deps: AppDeps) {
         tenantId, userId: body.user_id, templateId: body.template_id, data: body.data, channels: body.channels,
         priority: body.priority, critical: body.critical ?? false, scheduledAt,
       });
-      await startWorkflow({
-        temporal, workflowType: 'notification', workflowId: workflowIds.notification(notification.id),
-        taskQueue: config.TASK_QUEUE_NOTIFICATIONS, tenantId, input: workflowInput(config, tenantId, notification),
+      await startWorkflow({ temporal, config }, workflowContracts.notification, {
+        key: notification.id, tenantId, input: workflowInput(config, tenantId, notification),
         // Not started: nothing was sent, so nothing stays behind (the client may retry).
         undoIfNotStarted: () => deleteUnstartedNotification(pool, tenantId, notification.id),
       });

@@ -1,3 +1,4 @@
+import { workflowContracts } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import { CHANNELS } from '../../domain/notifications/types.js';
 import type { Config } from '../../platform/config.js';
@@ -11,7 +12,6 @@ import { commonErrors, IdParam, jsonResponse, ListQuery, listOf } from '../schem
 import { startWorkflow } from '../workflow-start.js';
 
 /** One run per ops retry: the n-th retry of a delivery is `dead-letter-retry-<dlv_id>-<n>`. */
-export const deadLetterRetryWorkflowId = (deliveryId: string, retries: number) => `dead-letter-retry-${deliveryId}-${retries}`;
 
 const DeadLetterQuery = ListQuery.extend({
   tenant_id: z.string().min(1).max(100).optional(),
@@ -59,9 +59,8 @@ export function deadLetterRoutes({ pool, temporal, config }: AppDeps) {
     .openapi(routes.retry, async (c) => {
       const { delivery, previousError } = await withTransaction(pool, (client) => requeueDeadLetter(client, c.req.valid('param').id));
       // Started after the commit, so the run's first read sees the delivery queued.
-      await startWorkflow({
-        temporal, workflowType: 'deadLetterRetry', workflowId: deadLetterRetryWorkflowId(delivery.id, delivery.retries),
-        taskQueue: config.TASK_QUEUE_NOTIFICATIONS, tenantId: delivery.tenant_id, input: retryInput(config, delivery),
+      await startWorkflow({ temporal, config }, workflowContracts.deadLetterRetry, {
+        key: `${delivery.id}-${delivery.retries}`, tenantId: delivery.tenant_id, input: retryInput(config, delivery),
         // Not started: back in the dead letters, as it was, so ops can retry again.
         undoIfNotStarted: () => restoreDeadLetter(pool, delivery, previousError),
       });

@@ -1,11 +1,12 @@
+import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
-import { newId, workflowIds } from '../../domain/ids.js';
+import { newId } from '../../domain/ids.js';
 import { isFinal, PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
 import type { Payment } from '../../domain/payments/types.js';
 import { deleteInitiatedPayment, findPayment, insertPayment, listEvents, listPayments } from '../../store/payments/payments.js';
 import { findRefund } from '../../store/payments/refunds.js';
-import { cancelUpdate, captureUpdate, refundUpdate, type PaymentSagaInput } from '../../workflows/payments/types.js';
+import { cancelUpdate, captureUpdate, refundUpdate } from '../../workflows/payments/types.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata } from '../schemas.js';
@@ -84,7 +85,7 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
     if (!payment) throw errors.resourceMissing('payment', 'id');
     return payment;
   };
-  const saga = (id: string) => temporal.workflow.getHandle(workflowIds.payment(id));
+  const saga = (id: string) => temporal.workflow.getHandle(workflowIdOf(workflowContracts.paymentSaga, id));
 
   return createRouter()
     .openapi(routes.create, async (c) => {
@@ -105,14 +106,13 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
         captureMethod: body.capture_method, description: body.description ?? null, metadata: body.metadata ?? {},
         paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : { type: method.type, token: method.token },
       });
-      const input: PaymentSagaInput = {
-        tenantId, paymentId: id, amountMinor: body.amount, currency: body.currency, merchantAccountId: merchant.id,
-        paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : method,
-        captureMethod: body.capture_method, authorizationTtlMs: config.AUTHORIZATION_TTL, refundWindowMs: config.REFUND_WINDOW,
-      };
-      await startWorkflow({
-        temporal, workflowType: 'paymentSaga', workflowId: workflowIds.payment(id), taskQueue: config.TASK_QUEUE_PAYMENTS,
-        tenantId, input,
+      await startWorkflow({ temporal, config }, workflowContracts.paymentSaga, {
+        key: id, tenantId,
+        input: {
+          tenantId, paymentId: id, amountMinor: body.amount, currency: body.currency, merchantAccountId: merchant.id,
+          paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : method,
+          captureMethod: body.capture_method, authorizationTtlMs: config.AUTHORIZATION_TTL, refundWindowMs: config.REFUND_WINDOW,
+        },
         undoIfNotStarted: () => deleteInitiatedPayment(pool, id),
       });
       let payment = (await findPayment(pool, tenantId, id))!;

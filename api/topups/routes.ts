@@ -1,7 +1,6 @@
+import { workflowContracts } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { TopUpInput } from '../../workflows/wallet/types.js';
 import { errors } from '../errors.js';
-import { workflowIds } from '../../domain/ids.js';
 import { TOPUP_FAILURE_CODES } from '../../domain/wallet/failures.js';
 import type { TopUp } from '../../domain/wallet/types.js';
 import { deleteUnstartedTopUp, findTopUp, insertTopUp } from '../../store/wallet/topups.js';
@@ -73,12 +72,9 @@ export function topUpRoutes({ pool, temporal, config }: AppDeps) {
       const id = await insertTopUp(pool, {
         tenantId, accountId: account.id, amountMinor: body.amount, currency: body.currency, source: body.source,
       });
-      const input: TopUpInput = {
-        tenantId, topupId: id, accountId: account.id, amountMinor: body.amount, currency: body.currency, source: body.source,
-      };
-      const done = await startAndWait({
-        temporal, workflowType: 'topUp', workflowId: workflowIds.topup(id),
-        taskQueue: config.TASK_QUEUE_WALLET, tenantId, input, waitMs: config.API_WAIT_WINDOW_MS,
+      const done = await startAndWait({ temporal, config }, workflowContracts.topUp, {
+        key: id, tenantId, waitMs: config.API_WAIT_WINDOW_MS,
+        input: { tenantId, topupId: id, accountId: account.id, amountMinor: body.amount, currency: body.currency, source: body.source },
         // Not started: nothing happened, so nothing stays behind (the client may retry).
         undoIfNotStarted: () => deleteUnstartedTopUp(pool, id),
       });

@@ -1,7 +1,6 @@
+import { workflowContracts } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { P2PTransferInput } from '../../workflows/wallet/types.js';
 import { errors } from '../errors.js';
-import { workflowIds } from '../../domain/ids.js';
 import { TRANSFER_FAILURE_CODES } from '../../domain/wallet/failures.js';
 import type { Transfer } from '../../domain/wallet/types.js';
 import { deleteUnstartedTransfer, findTransfer, insertTransfer } from '../../store/wallet/transfers.js';
@@ -76,12 +75,9 @@ export function transferRoutes({ pool, temporal, config }: AppDeps) {
         tenantId, fromAccountId: from.id, toAccountId: to.id, amountMinor: body.amount, currency: body.currency,
         description: body.description ?? null,
       });
-      const input: P2PTransferInput = {
-        tenantId, transferId: id, fromAccountId: from.id, toAccountId: to.id, amountMinor: body.amount, currency: body.currency,
-      };
-      const done = await startAndWait({
-        temporal, workflowType: 'p2pTransfer', workflowId: workflowIds.transfer(id),
-        taskQueue: config.TASK_QUEUE_WALLET, tenantId, input, waitMs: config.API_WAIT_WINDOW_MS,
+      const done = await startAndWait({ temporal, config }, workflowContracts.p2pTransfer, {
+        key: id, tenantId, waitMs: config.API_WAIT_WINDOW_MS,
+        input: { tenantId, transferId: id, fromAccountId: from.id, toAccountId: to.id, amountMinor: body.amount, currency: body.currency },
         // Not started: nothing happened, so nothing stays behind (the client may retry).
         undoIfNotStarted: () => deleteUnstartedTransfer(pool, id),
       });

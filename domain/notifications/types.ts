@@ -53,3 +53,11 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 /** Events a merchant can subscribe a webhook endpoint to ('*' = all of them). */
 export const WEBHOOK_EVENT_TYPES = ['payment.captured', 'payment.refunded', 'payment.failed', 'transfer.succeeded'] as const;
+
+/** Attempts and exponential backoff (with jitter) of one delivery, from config (the workflow reads no env). */
+export interface RetrySettings {
+  maxAttempts: number;
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+  backoffCoefficient: number;
+}

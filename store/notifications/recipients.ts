@@ -45,15 +45,3 @@ export async function loadRecipient(db: Db, tenantId: string, userId: string): P
   );
   return recipient.map(row);
 }
-
-/**
- * Account id → its owner (null: it has none) for the tenant's accounts among `accountIds`; an id
- * that is not one of the tenant's accounts is absent. Who hears of a transfer.
- */
-export async function accountOwners(db: Db, tenantId: string, accountIds: unknown[]): Promise<Map<string, string | null>> {
-  const { rows } = await db.query<{ id: string; owner_id: string | null }>(
-    'SELECT id, owner_id FROM accounts WHERE id = ANY($1) AND tenant_id = $2',
-    [accountIds, tenantId],
-  );
-  return new Map(rows.map((row) => [row.id, row.owner_id]));
-}

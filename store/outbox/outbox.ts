@@ -11,6 +11,8 @@ import { assertInTransaction, col, rowMapper } from '../rows.js';
  */
 
 export interface OutboxEvent {
+  /** The event id (a new `evt_` id when absent); a payment's events keep the id of their log entry. */
+  id?: string;
   tenantId: string;
   topic: EventType;
   /** Unique per tenant: the same change never emits its event twice (retried activities, replays). */
@@ -27,7 +29,7 @@ export const OUTBOX_CHANNEL = 'outbox';
  * Returns the event id, or null when an event with this key exists already.
  */
 export async function appendOutboxEvent(client: pg.PoolClient, event: OutboxEvent): Promise<string | null> {
-  const id = newId('event');
+  const id = event.id ?? newId('event');
   const { rowCount } = await client.query(
     `INSERT INTO outbox (id, tenant_id, topic, idempotency_key, payload) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`,

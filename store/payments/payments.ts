@@ -273,7 +273,7 @@ export async function writeTransition(client: pg.PoolClient, current: Payment, w
   const topic = OUTBOX_TOPICS[type];
   if (topic) {
     await appendOutboxEvent(client, {
-      tenantId: payment.tenantId, topic, idempotencyKey: `payment_event:${eventId}`, payload: outboxPayload(payment, type),
+      id: eventId, tenantId: payment.tenantId, topic, idempotencyKey: `payment_event:${eventId}`, payload: outboxPayload(payment, type),
     });
   }
   return payment;

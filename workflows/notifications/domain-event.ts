@@ -2,6 +2,7 @@ import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/work
 import type { DeliveryActivities } from '../../activities/notifications/delivery-activities.js';
 import { ledgerActivity } from '../activity-options.js';
 import { setBusinessStatus, TenantId } from '../search-attributes.js';
+import { workflowContracts, workflowIdOf } from '../contracts.js';
 import { deliverWithRetries } from './deliver.js';
 import { notification } from './notification.js';
 import type { DomainEventInput } from './types.js';
@@ -19,7 +20,7 @@ export async function domainEvent(input: DomainEventInput): Promise<{ notificati
   const plan = await store.planEvent({ tenantId: input.tenantId, eventId: input.eventId });
   for (const planned of plan.notifications) {
     await startChild(notification, {
-      workflowId: `notification-${planned.notificationId}`,
+      workflowId: workflowIdOf(workflowContracts.notification, planned.notificationId),
       taskQueue: input.notificationTaskQueue,
       parentClosePolicy: ParentClosePolicy.ABANDON,
       typedSearchAttributes: [{ key: TenantId, value: input.tenantId }],

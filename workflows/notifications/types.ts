@@ -1,13 +1,7 @@
 import { defineUpdate } from '@temporalio/workflow';
-import type { Channel, EventType, Priority } from '../../domain/notifications/types.js';
+import type { Channel, EventType, Priority, RetrySettings } from '../../domain/notifications/types.js';
 
-/** Attempts and exponential backoff (with jitter) of one delivery, from config (the workflow reads no env). */
-export interface RetrySettings {
-  maxAttempts: number;
-  initialIntervalMs: number;
-  maxIntervalMs: number;
-  backoffCoefficient: number;
-}
+export type { RetrySettings };
 
 /** `notification-<ntf_id>` on TASK_QUEUE_NOTIFICATIONS: the row and its queued deliveries exist already. */
 export interface NotificationInput {

@@ -1,4 +1,7 @@
 import type { ActivityOptions } from '@temporalio/workflow';
+import { LEDGER_ERROR_CODES, LEDGER_STRUCTURAL_ERROR_CODES } from '../domain/ledger/errors.js';
+import { PAYMENT_ERROR_CODES } from '../domain/payments/errors.js';
+import type { BankFailureCode } from '../domain/wallet/failures.js';
 
 /** Ledger writes: short database transactions, retried on transient errors only. */
 export const ledgerActivity: ActivityOptions = {
@@ -8,8 +11,7 @@ export const ledgerActivity: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '5s',
     maximumAttempts: 20,
-    nonRetryableErrorTypes: ['insufficient_funds', 'limit_exceeded', 'currency_mismatch', 'account_missing',
-      'hold_missing', 'hold_not_active', 'amount_too_large'],
+    nonRetryableErrorTypes: [...LEDGER_ERROR_CODES],
   },
 };
 
@@ -23,7 +25,7 @@ export const mustFinishActivity: ActivityOptions = {
     initialInterval: '200ms',
     backoffCoefficient: 2,
     maximumInterval: '30s',
-    nonRetryableErrorTypes: ['currency_mismatch', 'account_missing', 'hold_missing', 'hold_not_active'],
+    nonRetryableErrorTypes: [...LEDGER_STRUCTURAL_ERROR_CODES],
   },
 };
 
@@ -35,7 +37,7 @@ export const bankActivity: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '10s',
     maximumAttempts: 8,
-    nonRetryableErrorTypes: ['bank_declined'],
+    nonRetryableErrorTypes: ['bank_declined' satisfies BankFailureCode],
   },
 };
 
@@ -50,6 +52,9 @@ export const processorActivity: ActivityOptions = {
     initialInterval: '200ms',
     backoffCoefficient: 2,
     maximumInterval: '30s',
-    nonRetryableErrorTypes: ['payment_invalid_state', 'amount_too_large', 'payment_missing', 'ProcessorDeclined', 'ProcessorRequestRejected'],
+    // Payment refusals (by code) and the processor's final answers (by class: ProcessorError's failure type).
+    nonRetryableErrorTypes: [
+      ...PAYMENT_ERROR_CODES.filter((code) => code !== 'refund_missing'), 'ProcessorDeclined', 'ProcessorRequestRejected',
+    ],
   },
 };

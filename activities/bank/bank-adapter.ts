@@ -1,4 +1,5 @@
 import { DomainError } from '../../domain/errors.js';
+import type { BankFailureCode } from '../../domain/wallet/failures.js';
 
 /**
  * The one interface every bank integration implements. Each call carries an idempotency key
@@ -15,7 +16,7 @@ export interface BankPullResult {
   reference: string;
 }
 
-export type BankFailureCode = 'bank_declined' | 'bank_unavailable';
+export type { BankFailureCode };
 
 /**
  * `retryable` failures (timeouts, 5xx) may be retried with the same key; the rest are final.

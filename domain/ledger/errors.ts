@@ -13,6 +13,17 @@ export const LEDGER_ERROR_CODES = [
 
 export type LedgerErrorCode = (typeof LEDGER_ERROR_CODES)[number];
 
+/**
+ * The codes no retry can ever fix (a wrong account, a hold already resolved). Funds and limits
+ * are not among them: a step that must finish (posting a reserved hold) waits those out.
+ */
+export const LEDGER_STRUCTURAL_ERROR_CODES = [
+  'currency_mismatch',
+  'account_missing',
+  'hold_missing',
+  'hold_not_active',
+] as const satisfies readonly LedgerErrorCode[];
+
 /** A business outcome of a ledger write (not a bug): the caller decides what the user sees. */
 export class LedgerError extends DomainError {
   override name = 'LedgerError';

@@ -4,7 +4,8 @@ import { DomainError } from '../errors.js';
  * Business outcomes of the payment domain (not bugs): each has the contract's stable `code`, so an
  * activity can turn it into a non-retryable failure and the API into the contract's error.
  */
-export type PaymentErrorCode = 'payment_invalid_state' | 'amount_too_large' | 'payment_missing' | 'refund_missing';
+export const PAYMENT_ERROR_CODES = ['payment_invalid_state', 'amount_too_large', 'payment_missing', 'refund_missing'] as const;
+export type PaymentErrorCode = (typeof PAYMENT_ERROR_CODES)[number];
 
 export class PaymentError extends DomainError {
   override name = 'PaymentError';

@@ -7,13 +7,17 @@ import type { TransferActivities } from '../../activities/wallet/transfer-activi
 import { ledgerActivity, mustFinishActivity } from '../activity-options.js';
 import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
-import type { TransferFailureCode } from '../../domain/wallet/failures.js';
+import { LEDGER_ERROR_CODES } from '../../domain/ledger/errors.js';
+import { TRANSFER_FAILURE_CODES, type TransferFailureCode } from '../../domain/wallet/failures.js';
 import type { P2PTransferInput, P2PTransferResult } from './types.js';
 
 const ledger = proxyActivities<TransferActivities>(ledgerActivity);
 const mustFinish = proxyActivities<TransferActivities>(mustFinishActivity);
 
-const BUSINESS_FAILURES: ReadonlySet<string> = new Set(['insufficient_funds', 'limit_exceeded']);
+/** The ledger's business refusals that are a transfer's own failure codes (insufficient funds, a limit). */
+const BUSINESS_FAILURES: ReadonlySet<string> = new Set<string>(
+  LEDGER_ERROR_CODES.filter((code) => (TRANSFER_FAILURE_CODES as readonly string[]).includes(code)),
+);
 
 function failureCodeOf(err: unknown): TransferFailureCode | null {
   if (isCancellation(err)) return 'canceled';

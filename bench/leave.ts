@@ -43,7 +43,7 @@ import { createApp } from '../api/app.js';
 import { workflowContracts, workflowIdOf } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
 import { countLeaveRequestsByStatus, countPendingLeaveRequests } from '../store/hr/leave-requests.js';
-import { createHrWorker } from '../workers/hr-worker.js';
+import { createWorkers } from '../workers/registry.js';
 import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, deleteKeys, parseBody } from './common.js';
 import { forEachBounded, startBenchStack, type BenchStack } from './stack.js';
 
@@ -207,7 +207,6 @@ async function main(): Promise<void> {
       },
     });
     const { config, client, server } = stack;
-    const namespace = config.TEMPORAL_NAMESPACE;
     console.log(`[bench] dev server ${server.address}, database ${new URL(stack.databaseUrl).pathname.slice(1)}, task queue ${config.TASK_QUEUE_HR}`);
 
     apiPool = createPool(stack.databaseUrl, config.DB_POOL_MAX);
@@ -215,13 +214,10 @@ async function main(): Promise<void> {
     redis.on('error', (err: Error) => console.error(`[bench] redis: ${err.message}`));
 
     // The stack's bundle (bench/noop-workflows.ts: every real workflow, leaveApproval among them).
-    worker = await createHrWorker({
-      connection: stack.workerConnection, namespace, taskQueue: config.TASK_QUEUE_HR, pool: stack.pool,
-      workflowBundlePath: stack.bundlePath,
-      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
-      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
-      shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
-    });
+    [worker] = (await createWorkers({
+      config, connection: stack.workerConnection, pool: stack.pool, workflowBundlePath: stack.bundlePath,
+    }, ['hr'])).workers;
+    if (!worker) throw new Error('the HR domain has no worker');
     const cacheSize = worker.options.maxCachedWorkflows;
     console.log(`[bench] HR worker: maxCachedWorkflows=${cacheSize} maxConcurrentActivityTaskExecutions=${config.WORKER_MAX_CONCURRENT_ACTIVITIES} maxConcurrentWorkflowTaskExecutions=${config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS}; DB pools (API, worker) ${config.DB_POOL_MAX} each; API wait window ${API_WAIT_WINDOW_MS} ms`);
     // Approved runs stay open too (cancellable until their start date): every request created is an open run.

@@ -17,7 +17,6 @@
 import { Worker } from '@temporalio/worker';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { performance } from 'node:perf_hooks';
-import { createChannelSenders } from '../activities/notifications/channels/index.js';
 import { newId } from '../domain/ids.js';
 import { withTransaction } from '../store/db.js';
 import { countInboxMessages } from '../store/notifications/inbox.js';
@@ -26,7 +25,7 @@ import { createTemplate } from '../store/notifications/templates.js';
 import { appendOutboxEvent, countUnrelayedEvents } from '../store/outbox/outbox.js';
 import { insertTenant } from '../store/tenants/tenants.js';
 import { eventWorkflowSettings, notificationRetry } from '../platform/notification-settings.js';
-import { createNotificationWorkers } from '../workers/notifications-worker.js';
+import { createWorkers } from '../workers/registry.js';
 import { startOutboxRelay, type OutboxRelay } from '../workers/outbox-relay.js';
 import type { NotificationInput } from '../workflows/notifications/types.js';
 import { abortOnSignals, fmt, parseIntArgs, percentile, printTable, runBenchmark, type BatchResult } from './common.js';
@@ -50,6 +49,7 @@ type Kind = 'noop' | 'in_app';
 async function main(): Promise<void> {
   let stack: BenchStack | undefined;
   let workers: Worker[] = [];
+  let closeWorkers: () => Promise<void> = async () => undefined;
   let running: Promise<unknown> | undefined;
   let relay: OutboxRelay | undefined;
   try {
@@ -66,12 +66,13 @@ async function main(): Promise<void> {
       shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
     };
     const common = { connection: stack.workerConnection, namespace: config.TEMPORAL_NAMESPACE };
-    const senders = createChannelSenders(config);
+    const notificationWorkers = await createWorkers({
+      config: { ...config, TASK_QUEUE_NOTIFICATIONS: queue }, connection: stack.workerConnection, pool,
+      workflowBundlePath: stack.bundlePath, limits,
+    }, ['notifications']);
+    closeWorkers = notificationWorkers.close;
     workers = [
-      ...await createNotificationWorkers({
-        ...common, ...limits, taskQueue: queue, pool, senders, workflowBundlePath: stack.bundlePath,
-        pollers: { high: config.NOTIFICATION_POLLERS_HIGH, normal: config.NOTIFICATION_POLLERS_NORMAL },
-      }),
+      ...notificationWorkers.workers,
       await Worker.create({ ...common, taskQueue: `${queue}-noop`, workflowBundle: { codePath: stack.bundlePath }, activities: noopNotificationActivities,
         maxConcurrentActivityTaskExecutions: limits.maxConcurrentActivityTaskExecutions, maxConcurrentWorkflowTaskExecutions: limits.maxConcurrentWorkflowTaskExecutions }),
       await Worker.create({ ...common, taskQueue: `${queue}-noop-in_app`, activities: noopNotificationActivities,
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
     await relay?.stop();
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
     await running?.catch(() => undefined);
+    await closeWorkers();
     await stack?.close();
     console.log('[bench] workers stopped, connections closed, dev server stopped, database dropped');
   }

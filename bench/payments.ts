@@ -26,14 +26,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
-import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { auditLedger } from '../store/ledger/audit.js';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { createPool } from '../store/db.js';
 import { countPaymentsByStatus } from '../store/payments/payments.js';
 import { startProcessorsServer, type ProcessorsServer } from '../simulators/processors/server.js';
-import { createPaymentsWorker } from '../workers/payments-worker.js';
+import { createWorkers } from '../workers/registry.js';
 import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, deleteKeys, parseBody } from './common.js';
@@ -120,11 +119,9 @@ async function main(): Promise<void> {
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     };
-    workers.push(await createPaymentsWorker({
-      connection: stack.workerConnection, namespace, taskQueue: config.TASK_QUEUE_PAYMENTS, pool: workerPool,
-      router: createProcessorRouterFromConfig(config, { pool: workerPool }), workflowBundlePath: stack.bundlePath,
-      ...limits, shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
-    }));
+    workers.push(...(await createWorkers({
+      config, connection: stack.workerConnection, pool: workerPool, workflowBundlePath: stack.bundlePath,
+    }, ['payments'])).workers);
     workers.push(await Worker.create({
       connection: stack.workerConnection, namespace, taskQueue: noopTaskQueue, workflowBundle: { codePath: stack.bundlePath },
       activities: noopPaymentActivities, ...limits, shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,

@@ -5,11 +5,12 @@ import { createProcessorRouterFromConfig } from '../activities/payments/processo
 import { taskQueues, type Config } from '../platform/config.js';
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import type { TaskQueues } from '../workflows/contracts.js';
-import type { WorkerLimits } from './domain-worker.js';
-import { createHrWorker } from './hr-worker.js';
+import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
+import { createLeaveActivities } from '../activities/hr/leave-activities.js';
+import { createPaymentActivities, createSettlementActivities } from '../activities/payments/payment-activities.js';
+import { createWalletActivities } from '../activities/wallet/index.js';
+import { createDomainWorker, type WorkerLimits } from './domain-worker.js';
 import { createNotificationWorkers } from './notifications-worker.js';
-import { createPaymentsWorker } from './payments-worker.js';
-import { createWalletWorker } from './wallet-worker.js';
 
 /** What every domain's workers are built from; the process (or a test, a benchmark) owns these. */
 export interface WorkerDeps {
@@ -37,21 +38,31 @@ type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowB
  * `workers/main.ts`, the test harness and the benchmarks all start their workers from here.
  */
 const DOMAINS = {
+  /** Top-ups and P2P transfers. */
   wallet: async (deps, common) => ({
-    workers: [await createWalletWorker({
-      ...common, taskQueue: deps.config.TASK_QUEUE_WALLET, faultDelayBeforePostMs: deps.config.FAULT_DELAY_BEFORE_POST_MS,
+    workers: [await createDomainWorker({
+      ...common, taskQueue: deps.config.TASK_QUEUE_WALLET,
+      activities: createWalletActivities({
+        pool: deps.pool, bank: createSimulatedBank(deps.pool), faultDelayBeforePostMs: deps.config.FAULT_DELAY_BEFORE_POST_MS,
+      }),
     })],
   }),
-  payments: async (deps, common) => ({
-    workers: [await createPaymentsWorker({
-      ...common, taskQueue: deps.config.TASK_QUEUE_PAYMENTS,
-      // One router per process: its circuit breakers are shared by every payment.
-      router: createProcessorRouterFromConfig(deps.config, { pool: deps.pool, ...(deps.outbound ? { outbound: deps.outbound } : {}) }),
-    })],
-  }),
+  /** The payment saga, its steps, and the settlement run. */
+  payments: async (deps, common) => {
+    // One router per process: its circuit breakers are shared by every payment.
+    const router = createProcessorRouterFromConfig(deps.config, { pool: deps.pool, ...(deps.outbound ? { outbound: deps.outbound } : {}) });
+    return {
+      workers: [await createDomainWorker({
+        ...common, taskQueue: deps.config.TASK_QUEUE_PAYMENTS,
+        activities: { ...createPaymentActivities({ pool: deps.pool, router }), ...createSettlementActivities({ pool: deps.pool }) },
+      })],
+    };
+  },
+  /** Leave approvals. */
   hr: async (deps, common) => ({
-    workers: [await createHrWorker({ ...common, taskQueue: deps.config.TASK_QUEUE_HR })],
+    workers: [await createDomainWorker({ ...common, taskQueue: deps.config.TASK_QUEUE_HR, activities: createLeaveActivities({ pool: deps.pool }) })],
   }),
+  /** The notification workflows, and an activity worker per channel and priority. */
   notifications: async (deps, common) => {
     const senders = createChannelSenders(deps.config);
     return {

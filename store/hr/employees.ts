@@ -34,18 +34,9 @@ const employee = rowMapper<Employee>(employeeFields);
 /** An employee of the reports CTE, with the depth it was found at. */
 const report = rowMapper<Report>({ ...employeeFields, depth: col.int('depth') });
 
-export interface NewEmployee {
-  id?: string;
-  tenantId: string;
-  employeeNumber: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  department: string;
-  managerId?: string | null;
-  hireDate: string;
-  country?: string | null;
-}
+/** An employee to insert: the id is made when absent; no manager and no country by default. */
+export type NewEmployee = Omit<Employee, 'id' | 'managerId' | 'country' | 'createdAt'> &
+  Partial<Pick<Employee, 'id' | 'managerId' | 'country'>>;
 
 /** Duplicate number or email (case-insensitive): `resource_exists`; unknown manager: `resource_missing`. */
 export async function insertEmployee(db: Db, input: NewEmployee): Promise<Employee> {

@@ -35,7 +35,7 @@ export interface Delivery {
   sent_at: string | null;
 }
 
-const delivery = rowMapper<Delivery>({
+const deliveryFields = {
   id: col.text('id'),
   object: col.literal('delivery'),
   tenant_id: col.text('tenant_id'),
@@ -54,7 +54,8 @@ const delivery = rowMapper<Delivery>({
   created_at: col.isoTimestamp('created_at'),
   updated_at: col.isoTimestamp('updated_at'),
   sent_at: col.isoTimestampOrNull('sent_at'),
-});
+} as const;
+const delivery = rowMapper<Delivery>(deliveryFields);
 
 /** A notification's delivery as the notification shows it. */
 export interface NotificationDelivery {
@@ -67,14 +68,9 @@ export interface NotificationDelivery {
   updated_at: string;
 }
 
+const { id, status, attempts, last_error, provider_message_id, updated_at } = deliveryFields;
 const notificationDelivery = rowMapper<NotificationDelivery>({
-  id: col.text('id'),
-  channel: col.of<Channel>('channel'),
-  status: col.of<DeliveryStatus>('status'),
-  attempts: col.int('attempts'),
-  last_error: col.textOrNull('last_error'),
-  provider_message_id: col.textOrNull('provider_message_id'),
-  updated_at: col.isoTimestamp('updated_at'),
+  id, channel: col.of<Channel>('channel'), status, attempts, last_error, provider_message_id, updated_at,
 });
 
 // ---- Ops and merchants -------------------------------------------------------------------------

@@ -11,14 +11,7 @@ import { col, rowMapper } from '../rows.js';
  * its hold and end it exactly once (`WHERE status = 'pending'`), succeeded or failed.
  */
 
-export interface NewTransfer {
-  tenantId: string;
-  fromAccountId: string;
-  toAccountId: string;
-  amountMinor: number;
-  currency: string;
-  description: string | null;
-}
+export type NewTransfer = Pick<Transfer, 'tenantId' | 'fromAccountId' | 'toAccountId' | 'amountMinor' | 'currency' | 'description'>;
 
 const transferRow = rowMapper<Transfer>({
   id: col.text('id'),

@@ -2,7 +2,7 @@ import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/work
 import type { DeliveryActivities } from '../../activities/notifications/delivery-activities.js';
 import { ledgerActivity } from '../activity-options.js';
 import { setBusinessStatus, TenantId } from '../search-attributes.js';
-import { workflowContracts, workflowIdOf } from '../contracts.js';
+import { workflowContracts, workflowIdOf } from '../contract-table.js';
 import { deliverWithRetries } from './deliver.js';
 import { notification } from './notification.js';
 import type { DomainEventInput } from './types.js';

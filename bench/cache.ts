@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { createCache, type Cache, type CachePolicies } from '../platform/cache/index.js';
 import { loadConfig } from '../platform/config.js';
-import { abortOnSignals, deleteKeys, fmt, parseIntArgs, printTable, runBenchmark } from './common.js';
+import { abortOnSignals, deleteKeys, fmt, parseIntArgs, printTable, report, runBenchmark } from './common.js';
 
 const { ints: args } = parseIntArgs({
   seconds: { default: 3, min: 1, max: 120 },
@@ -116,6 +116,13 @@ async function main(): Promise<void> {
     const l2 = await measure(seconds, concurrency, (i) => l2Cache.get({ kind: 'product', id: ids[i % n]! }, load(i % n)));
     const rbRps = await redisBenchmark(new URL(config.REDIS_URL), Math.max(50_000, Math.round(perSecond(l2) * seconds)));
 
+    report({
+      figures: {
+        mapSyncPerS: perSecond(mapSync), mapAwaitedPerS: perSecond(mapAwaited), mapAwaitedVsSync: perSecond(mapAwaited) / perSecond(mapSync),
+        l1PerS: perSecond(l1), l1VsMapSync: perSecond(l1) / perSecond(mapSync), l1VsMapAwaited: perSecond(l1) / perSecond(mapAwaited),
+        redisBenchmarkPerS: rbRps, l2PerS: perSecond(l2), l2VsRedisBenchmark: perSecond(l2) / rbRps,
+      },
+    });
     const ratio = (a: number, b: number) => `${fmt(a / b, 3)}`;
     printTable(['read', 'ops/s', 'ratio'], [
       ['Map.get (sync)', fmt(perSecond(mapSync), 0), '1.000'],
@@ -132,4 +139,4 @@ async function main(): Promise<void> {
   }
 }
 
-runBenchmark(main, abort);
+runBenchmark('cache', main, abort);

@@ -86,13 +86,43 @@ export async function dropDatabaseQuietly(url: string, label: string): Promise<v
   await dropDatabase(url).catch((err: Error) => console.error(`[bench] could not drop the ${label}: ${err.message}`));
 }
 
-/** Runs a benchmark's main and exits: 0, 130 when interrupted, 1 on failure. */
-export function runBenchmark(main: () => Promise<void>, abort: AbortController): void {
+/** What a benchmark reports on its last line: figures (numbers, the unit in the name) and target verdicts. */
+export interface BenchReport {
+  figures: Record<string, number>;
+  targets: Record<string, boolean>;
+}
+
+const reported: BenchReport = { figures: {}, targets: {} };
+
+/**
+ * Records figures and target verdicts for the run's last line; call it after each phase (a name
+ * given again replaces its value), so an aborted or failed run still reports what it measured.
+ */
+export function report(part: Partial<BenchReport>): void {
+  Object.assign(reported.figures, part.figures);
+  Object.assign(reported.targets, part.targets);
+}
+
+/** The report's key of an "at least" target: `atLeastKey('ratio', 0.6)` is `ratioAtLeast0_6`. */
+export const atLeastKey = (name: string, target: number) => `${name}AtLeast${String(target).replace('.', '_')}`;
+
+/**
+ * Runs a benchmark's main and exits: 0, 130 when interrupted, 1 on failure. Its last line on
+ * stdout, after main's cleanup, is one line of JSON: `{"bench", "figures", "targets", "ok"}`
+ * (figures rounded to 3 decimals, a non-finite one as null; ok false when aborted or failed).
+ */
+export function runBenchmark(bench: string, main: () => Promise<void>, abort: AbortController): void {
+  const finish = (code: number) => {
+    const round = (_key: string, value: unknown) =>
+      typeof value === 'number' && Number.isFinite(value) ? Math.round(value * 1000) / 1000 : value;
+    console.log(JSON.stringify({ bench, ...reported, ok: code === 0 }, round));
+    process.exit(code);
+  };
   main().then(
-    () => process.exit(abort.signal.aborted ? 130 : 0),
+    () => finish(abort.signal.aborted ? 130 : 0),
     (err: unknown) => {
       console.error('[bench] failed:', err);
-      process.exit(1);
+      finish(1);
     },
   );
 }

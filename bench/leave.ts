@@ -44,7 +44,7 @@ import { workflowContracts, workflowIdOf } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
 import { countLeaveRequestsByStatus, countPendingLeaveRequests } from '../store/hr/leave-requests.js';
 import { createWorkers } from '../workers/registry.js';
-import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, deleteKeys, parseBody } from './common.js';
+import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, deleteKeys, parseBody } from './common.js';
 import { forEachBounded, startBenchStack, type BenchStack } from './stack.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
@@ -168,6 +168,20 @@ async function rssOf(pid: number | undefined): Promise<number | null> {
     return null;
   }
 }
+
+/** A level's approve figures for the report: `baseP50Ms`, `highNotApproved`, … */
+const approveFigures = (level: 'base' | 'high', l: Level) => ({
+  [`${level}P50Ms`]: percentile(l.approvals.latenciesMs, 50),
+  [`${level}P99Ms`]: percentile(l.approvals.latenciesMs, 99),
+  [`${level}NotApproved`]: l.approvals.count - l.approvals.ok,
+});
+
+/** A level's memory figures for the report: `baseRssMiB`, `highServerRssMiB`, … */
+const memoryFigures = (level: 'base' | 'high', m: MemorySample) => ({
+  [`${level}RssMiB`]: m.rss / MIB,
+  [`${level}HeapUsedMiB`]: m.heapUsed / MIB,
+  [`${level}ServerRssMiB`]: m.serverRss === null ? Number.NaN : m.serverRss / MIB,
+});
 
 async function main(): Promise<void> {
   if (PER_EMPLOYEE > WEEKDAYS.length) {
@@ -372,6 +386,7 @@ async function main(): Promise<void> {
     const growBase = await growTo(BASE_PENDING);
     if (stopped()) return;
     memories.push(await memory(`${BASE_PENDING} pending`));
+    report({ figures: { basePending: BASE_PENDING, ...memoryFigures('base', memories.at(-1)!) } });
     if (args.warmup > 0) {
       console.log(`[bench] warm-up: ${args.warmup} approvals (not measured) …`);
       await approveAt(BASE_PENDING, args.warmup, 'warm-up');
@@ -379,14 +394,17 @@ async function main(): Promise<void> {
     }
     console.log(`[bench] ${args.sample} approvals at ${BASE_PENDING} pending …`);
     const atBase = await approveAt(BASE_PENDING, args.sample, `${BASE_PENDING} pending`);
+    report({ figures: approveFigures('base', atBase) });
     if (stopped()) return;
 
     console.log(`[bench] creating requests until ${args.pending} are pending …`);
     const growHigh = await growTo(args.pending);
     if (stopped()) return;
     memories.push(await memory(`${args.pending} pending`));
+    report({ figures: { highPending: args.pending, ...memoryFigures('high', memories.at(-1)!) } });
     console.log(`[bench] ${args.sample} approvals at ${args.pending} pending …`);
     const atHigh = await approveAt(args.pending, args.sample, `${args.pending} pending`);
+    report({ figures: approveFigures('high', atHigh) });
     if (stopped()) return;
     memories.push(await memory(`${args.pending} pending (after its approvals)`));
 
@@ -430,6 +448,7 @@ async function main(): Promise<void> {
     );
     const ratio = (p: number) => percentile(atHigh.approvals.latenciesMs, p) / percentile(atBase.approvals.latenciesMs, p);
     console.log('');
+    report({ figures: { ratioP50: ratio(50), ratioP99: ratio(99) } });
     console.log(`ratio ${args.pending} / ${BASE_PENDING} pending: p50 ${fmt(ratio(50), 2)}, p99 ${fmt(ratio(99), 2)} (target: flat, ≈ 1)`);
     console.log(`note: with ${args.sample} samples per level the p99 is the ${args.sample >= 100 ? '99th percentile' : 'largest or next-to-largest sample'}: read it as a tail indicator, not a stable percentile`);
 
@@ -488,4 +507,4 @@ async function approveAnatomy(client: Client, requestId: string | undefined): Pr
 }
 
 
-runBenchmark(main, abort);
+runBenchmark('leave', main, abort);

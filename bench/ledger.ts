@@ -26,7 +26,9 @@ import { countHolds, placeHold, postHold } from '../store/ledger/holds.js';
 import { postTransaction } from '../store/ledger/transactions.js';
 import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import { insertTenant } from '../store/tenants/tenants.js';
-import { abortOnSignals, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, withDatabase } from './common.js';
+import {
+  abortOnSignals, atLeastKey, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, withDatabase,
+} from './common.js';
 
 const CURRENCY = 'USD';
 const FUNDING_PER_ACCOUNT_MINOR = 1_000_000_000;
@@ -168,6 +170,16 @@ async function checkpoint(pool: pg.Pool): Promise<void> {
   await pool.query('CHECKPOINT').catch((err: Error) => console.warn(`[bench] CHECKPOINT skipped: ${err.message}`));
 }
 
+const perSecond = (r: ScenarioResult) => r.transfers / r.elapsedS;
+
+/** A scenario's figures for the report: `uniformPerS`, `hotP99Ms`, … */
+const scenarioFigures = (name: 'uniform' | 'hot', r: ScenarioResult) => ({
+  [`${name}PerS`]: perSecond(r),
+  [`${name}P50Ms`]: percentile(r.latenciesMs, 50),
+  [`${name}P99Ms`]: percentile(r.latenciesMs, 99),
+  [`${name}Errors`]: [...r.errors.values()].reduce((s, n) => s + n, 0),
+});
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const benchUrl = withDatabase(config.DATABASE_URL, `steadfast_bench_${process.pid}`);
@@ -195,12 +207,14 @@ async function main(): Promise<void> {
       const b = (a + 1 + randomInt(users.length - 1)) % users.length;
       return [users[a]!, users[b]!];
     }));
+    report({ figures: scenarioFigures('uniform', results[0]!) });
     if (abort.signal.aborted) return;
 
     await checkpoint(pool);
     console.log(`[bench] hot (${hotMode}): ${args.seconds}s …`);
     results.push(await runScenario(pool, tenantId, `hot-${hotMode}`, () =>
       hotMode === 'payee' ? [users[randomInt(users.length)]!, merchantId] : [hotPayerId, users[randomInt(users.length)]!]));
+    report({ figures: scenarioFigures('hot', results[1]!) });
     if (abort.signal.aborted) return;
 
     await checkpoint(pool);
@@ -210,6 +224,12 @@ async function main(): Promise<void> {
       (args.seconds + 120) * 1000,
     );
     const pgb = parsePgbench(pgbenchOut);
+    report({
+      figures: {
+        pgbenchTps: pgb.tps, pgbenchAvgLatencyMs: pgb.latencyMs,
+        uniformVsPgbench: perSecond(results[0]!) / pgb.tps, hotVsPgbench: perSecond(results[1]!) / pgb.tps,
+      },
+    });
 
     const audit = await auditLedger(pool);
     const holds = await countHolds(pool);
@@ -231,7 +251,9 @@ async function main(): Promise<void> {
     console.log(`pgbench: ${pgb.line.trim()} (scale ${PGBENCH_SCALE}, ${args.clients} clients, ${PGBENCH_THREADS} threads)`);
     const uniform = results[0]!;
     const ratio = uniform.transfers / uniform.elapsedS / pgb.tps;
-    console.log(`target: uniform >= ${UNIFORM_TARGET_RATIO} x pgbench tps -> ${fmt(ratio, 2)} x: ${ratio >= UNIFORM_TARGET_RATIO ? 'MET' : 'NOT MET'}`);
+    const met = ratio >= UNIFORM_TARGET_RATIO;
+    report({ targets: { [atLeastKey('uniformVsPgbench', UNIFORM_TARGET_RATIO)]: met } });
+    console.log(`target: uniform >= ${UNIFORM_TARGET_RATIO} x pgbench tps -> ${fmt(ratio, 2)} x: ${met ? 'MET' : 'NOT MET'}`);
     console.log('retries = withTransaction attempts beyond the first (deadlock 40P01 / serialization 40001), counted per call of the transaction body');
     console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}; holds posted=${holds.posted} active=${holds.active}`);
     if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
@@ -243,4 +265,4 @@ async function main(): Promise<void> {
   }
 }
 
-runBenchmark(main, abort);
+runBenchmark('ledger', main, abort);

@@ -28,7 +28,7 @@ import { eventWorkflowSettings, notificationRetry } from '../platform/notificati
 import { createWorkers } from '../workers/registry.js';
 import { startOutboxRelay, type OutboxRelay } from '../workers/outbox-relay.js';
 import type { NotificationInput } from '../workflows/notifications/types.js';
-import { abortOnSignals, fmt, parseIntArgs, percentile, printTable, runBenchmark, type BatchResult } from './common.js';
+import { abortOnSignals, atLeastKey, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, type BatchResult } from './common.js';
 import { noopNotification, noopNotificationActivities } from './noop-workflows.js';
 import { runConcurrently, startBenchStack, type BenchStack } from './stack.js';
 
@@ -45,6 +45,14 @@ const { ints: args } = parseIntArgs({
 const abort = abortOnSignals();
 
 type Kind = 'noop' | 'in_app';
+
+/** A measured batch's figures for the report: `noopPerS`, `inAppP95Ms`, … */
+const batchFigures = (name: 'noop' | 'inApp', r: BatchResult<Kind>) => ({
+  [`${name}PerS`]: r.succeeded / r.elapsedS,
+  [`${name}P50Ms`]: percentile(r.latenciesMs, 50),
+  [`${name}P95Ms`]: percentile(r.latenciesMs, 95),
+  [`${name}Failed`]: [...r.failed.values()].reduce((s, n) => s + n, 0),
+});
 
 async function main(): Promise<void> {
   let stack: BenchStack | undefined;
@@ -109,7 +117,9 @@ async function main(): Promise<void> {
     }
     console.log(`[bench] noopNotification × ${args.count}, then notification (in_app) × ${args.count}, ${args.concurrency} at a time …`);
     const noop = await batch('noop', 'run', args.count);
+    report({ figures: batchFigures('noop', noop) });
     const inApp = await batch('in_app', 'run', args.count);
+    report({ figures: batchFigures('inApp', inApp) });
     if (abort.signal.aborted) return;
 
     console.log(`[bench] relay: ${args.events} outbox events …`);
@@ -128,6 +138,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const relaySeconds = (performance.now() - t0) / 1000;
+    report({ figures: { relayEventsPerS: args.events / relaySeconds } });
 
     console.log('');
     printTable(['workflow', 'count', 'ok', 'failed', 'seconds', 'completed/s', 'p50 ms', 'p95 ms'], [noop, inApp].map((r: BatchResult<Kind>) => [
@@ -137,7 +148,9 @@ async function main(): Promise<void> {
     ]));
     const ratio = (inApp.succeeded / inApp.elapsedS) / (noop.succeeded / noop.elapsedS);
     console.log('');
-    console.log(`ratio in_app / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'})`);
+    const met = ratio >= TARGET_RATIO;
+    report({ figures: { ratio }, targets: { [atLeastKey('ratio', TARGET_RATIO)]: met } });
+    console.log(`ratio in_app / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'})`);
     console.log(`outbox relay: ${args.events} events claimed, started and marked in ${fmt(relaySeconds, 2)} s = ${fmt(args.events / relaySeconds, 0)} events/s (batch ${config.OUTBOX_BATCH_SIZE})`);
     console.log(`inbox messages written: ${await countInboxMessages(pool, tenantId)} (expected ${args.warmup + args.count})`);
   } finally {
@@ -150,4 +163,4 @@ async function main(): Promise<void> {
   }
 }
 
-runBenchmark(main, abort);
+runBenchmark('notifications', main, abort);

@@ -35,7 +35,7 @@ import { startProcessorsServer, type ProcessorsServer } from '../simulators/proc
 import { createWorkers } from '../workers/registry.js';
 import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
-import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark, deleteKeys, parseBody } from './common.js';
+import { abortOnSignals, atLeastKey, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, deleteKeys, parseBody } from './common.js';
 import type { BatchResult as CommonBatchResult } from './common.js';
 import { noopPayment, noopPaymentActivities } from './noop-workflows.js';
 import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './stack.js';
@@ -79,6 +79,14 @@ function untilAborted<T>(request: Promise<T>, signal: AbortSignal): Promise<T> {
     void request.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
+
+/** A measured batch's figures for the report: `noopPerS`, `paymentP99Ms`, … */
+const batchFigures = (r: BatchResult) => ({
+  [`${r.kind}PerS`]: r.succeeded / r.elapsedS,
+  [`${r.kind}P50Ms`]: percentile(r.latenciesMs, 50),
+  [`${r.kind}P99Ms`]: percentile(r.latenciesMs, 99),
+  [`${r.kind}NotCompleted`]: [...r.failed.values()].reduce((s, n) => s + n, 0),
+});
 
 async function main(): Promise<void> {
   const noopTaskQueue = `bench-noop-payments-${process.pid}`;
@@ -238,12 +246,21 @@ async function main(): Promise<void> {
     if (abort.signal.aborted) return;
     console.log(`[bench] noopPayment × ${args.count} …`);
     const noop = await runBatch('noop', 'run', args.count);
+    report({ figures: batchFigures(noop) });
     if (abort.signal.aborted) return;
     console.log(`[bench] POST /v1/payments × ${args.count} …`);
     const payment = await runBatch('payment', 'run', args.count);
+    report({ figures: batchFigures(payment) });
     if (abort.signal.aborted) return;
     console.log(`[bench] POST /v1/payments at ${args.rate}/s for ${args.seconds} s …`);
     const latency = await runOpenLoop();
+    report({
+      figures: {
+        latencySentPerS: latency.sentPerS, latencySent: latency.sent, latencyAnswered: latency.answered,
+        latencyCaptured: latency.outcomes.get('ok') ?? 0,
+        latencyP50Ms: percentile(latency.latenciesMs, 50), latencyP99Ms: percentile(latency.latenciesMs, 99),
+      },
+    });
     if (abort.signal.aborted) return;
     // Requests still running (a drain timeout) would change the counts below: wait for them first.
     await Promise.race([Promise.allSettled([...inFlight]), sleep(DRAIN_MS)]);
@@ -264,7 +281,9 @@ async function main(): Promise<void> {
     );
     const ratio = (payment.succeeded / payment.elapsedS) / (noop.succeeded / noop.elapsedS);
     console.log('');
-    console.log(`ratio payment / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'})`);
+    const met = ratio >= TARGET_RATIO;
+    report({ figures: { ratio }, targets: { [atLeastKey('ratio', TARGET_RATIO)]: met } });
+    console.log(`ratio payment / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'})`);
     console.log('note: a payment is measured until captured (the API\'s 201), not until its workflow closes: the saga then waits out REFUND_WINDOW');
     console.log('note: the payment also pays for the API (auth, Idempotency-Key claim in PostgreSQL + Redis, account lookup, INSERT, 50 ms status polling), two processor HTTP calls, the ledger and two BusinessStatus upserts; noopPayment for none of these');
     console.log('note: the API app, both workers and the processors simulator share this one Node process');
@@ -304,4 +323,4 @@ async function main(): Promise<void> {
 }
 
 
-runBenchmark(main, abort);
+runBenchmark('payments', main, abort);

@@ -28,7 +28,7 @@ import { createPool } from '../store/db.js';
 import { createApiRateLimiter, createRateLimiter, LIMITER_CONNECTION_OPTIONS, toPolicy } from '../platform/rate-limit/index.js';
 import { RATE_LIMIT_LUA } from '../platform/rate-limit/lua.js';
 import { scriptArguments } from '../platform/rate-limit/store.js';
-import { abortOnSignals, deleteKeys, fmt, parseIntArgs, percentile, printTable, runBenchmark } from './common.js';
+import { abortOnSignals, atLeastKey, deleteKeys, fmt, parseIntArgs, percentile, printTable, report, runBenchmark } from './common.js';
 
 const { ints: args } = parseIntArgs({
   requests: { default: 100_000, min: 1_000, max: 10_000_000 },
@@ -142,19 +142,35 @@ async function main(): Promise<void> {
     const plain = await nodeDecisions(config.REDIS_URL, 'plain', 'plain');
     const auto = await nodeDecisions(config.REDIS_URL, 'auto-pipelining', 'auto');
     const explicit = await nodeDecisions(config.REDIS_URL, 'explicit-pipeline', 'explicit');
-    const verdict = (ratio: number, target: number) => `≥ ${target.toFixed(1)} ${ratio >= target ? 'ok' : 'MISSED'}`;
+    const plainMet = plain / rb >= TARGET_PLAIN;
+    const explicitMet = explicit / rb >= TARGET_PIPELINED;
+    report({
+      figures: {
+        redisBenchmarkPerS: rb, checkPerS: plain, checkRatio: plain / rb, autoPipeliningPerS: auto, autoPipeliningRatio: auto / rb,
+        checkManyPerS: explicit, checkManyRatio: explicit / rb,
+      },
+      targets: { [atLeastKey('checkRatio', TARGET_PLAIN)]: plainMet, [atLeastKey('checkManyRatio', TARGET_PIPELINED)]: explicitMet },
+    });
+    const verdict = (met: boolean, target: number) => `≥ ${target.toFixed(1)} ${met ? 'ok' : 'MISSED'}`;
     printTable(['client', 'in flight', 'decisions/s', 'vs redis-benchmark', 'target'], [
       ['redis-benchmark EVALSHA, no pipelining', String(args.concurrency), fmt(rb, 0), '1.00', ''],
-      ['Node limiter.check()', String(args.concurrency), fmt(plain, 0), fmt(plain / rb, 2), verdict(plain / rb, TARGET_PLAIN)],
+      ['Node limiter.check()', String(args.concurrency), fmt(plain, 0), fmt(plain / rb, 2), verdict(plainMet, TARGET_PLAIN)],
       ['Node limiter.check(), auto-pipelining', String(args.concurrency), fmt(auto, 0), fmt(auto / rb, 2), ''],
       [`Node limiter.checkMany(), pipelines of ${args.batch}`, String(args.pipelines * args.batch), fmt(explicit, 0), fmt(explicit / rb, 2),
-        verdict(explicit / rb, TARGET_PIPELINED)],
+        verdict(explicitMet, TARGET_PIPELINED)],
     ]);
 
     console.log(`\n[bench] API latency, ${args['latency-requests']} sequential admin GETs each way (interleaved)`);
     const latencies = await addedLatency(config, redis);
     const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
     const [withL, withoutL] = [sorted(latencies.with), sorted(latencies.without)];
+    report({
+      figures: {
+        apiWithoutP50Ms: percentile(withoutL, 50), apiWithoutP99Ms: percentile(withoutL, 99),
+        apiWithP50Ms: percentile(withL, 50), apiWithP99Ms: percentile(withL, 99),
+        addedP50Ms: percentile(withL, 50) - percentile(withoutL, 50), addedP99Ms: percentile(withL, 99) - percentile(withoutL, 99),
+      },
+    });
     const row = (name: string, xs: number[]) => [name, fmt(percentile(xs, 50), 3), fmt(percentile(xs, 99), 3)];
     printTable(['API request', 'p50 ms', 'p99 ms'], [
       row('without limiter', withoutL),
@@ -168,4 +184,4 @@ async function main(): Promise<void> {
   }
 }
 
-runBenchmark(main, abort);
+runBenchmark('ratelimit', main, abort);

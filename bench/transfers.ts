@@ -27,7 +27,7 @@ import { insertTenant } from '../store/tenants/tenants.js';
 import { countTransfersByStatus, insertTransfer } from '../store/wallet/transfers.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
-import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, runBenchmark } from './common.js';
+import { abortOnSignals, atLeastKey, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark } from './common.js';
 import type { BatchResult as CommonBatchResult } from './common.js';
 import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './stack.js';
 import { noopActivities, noopTransfer, p2pTransfer } from './noop-workflows.js';
@@ -83,6 +83,14 @@ async function setUpLedger(pool: pg.Pool, pairCount: number) {
   await pool.query('ANALYZE');
   return { tenantId, pairs };
 }
+
+/** A measured batch's figures for the report: `noopPerS`, `p2pP95Ms`, … */
+const batchFigures = (r: BatchResult) => ({
+  [`${r.kind}PerS`]: r.succeeded / r.elapsedS,
+  [`${r.kind}P50Ms`]: percentile(r.latenciesMs, 50),
+  [`${r.kind}P95Ms`]: percentile(r.latenciesMs, 95),
+  [`${r.kind}Failed`]: [...r.failed.values()].reduce((s, n) => s + n, 0),
+});
 
 async function main(): Promise<void> {
   const taskQueue = `bench-${process.pid}`;
@@ -165,9 +173,11 @@ async function main(): Promise<void> {
     if (abort.signal.aborted) return;
     console.log(`[bench] noopTransfer × ${args.count} …`);
     const noop = await runBatch('noop', 'run', args.count);
+    report({ figures: batchFigures(noop) });
     if (abort.signal.aborted) return;
     console.log(`[bench] p2pTransfer × ${args.count} …`);
     const p2p = await runBatch('p2p', 'run', args.count);
+    report({ figures: batchFigures(p2p) });
     if (abort.signal.aborted) return;
 
     const statuses = await countTransfersByStatus(stack.pool, tenantId);
@@ -186,7 +196,9 @@ async function main(): Promise<void> {
     );
     const ratio = (p2p.succeeded / p2p.elapsedS) / (noop.succeeded / noop.elapsedS);
     console.log('');
-    console.log(`ratio p2p / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'})`);
+    const met = ratio >= TARGET_RATIO;
+    report({ figures: { ratio }, targets: { [atLeastKey('ratio', TARGET_RATIO)]: met } });
+    console.log(`ratio p2p / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'})`);
     console.log('note: p2pTransfer also upserts the BusinessStatus search attribute twice; noopTransfer does not');
     console.log(`transfers rows (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.count}`).join(' ')}`);
     console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}`);
@@ -200,4 +212,4 @@ async function main(): Promise<void> {
   }
 }
 
-runBenchmark(main, abort);
+runBenchmark('transfers', main, abort);

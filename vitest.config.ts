@@ -1,17 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
+/** Audits the ledger of the whole run; runs after every other test file (test/global-setup.ts). */
+const WHOLE_RUN_AUDIT = 'test/whole-run-audit.test.ts';
+
+/** What both projects share (project-level options are not inherited from the root). */
+const EXCLUDE = ['node_modules/**', 'dist/**', '.data/**', '.tools/**'];
+const project = {
+  // The Temporal native bridge crashes in worker threads: one process per test file.
+  pool: 'forks' as const,
+  testTimeout: 120_000,
+  hookTimeout: 180_000,
+};
+
 export default defineConfig({
   test: {
-    // The Temporal native bridge crashes in worker threads: one process per test file.
-    pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', '.data/**', '.tools/**'],
+    // Runs once for the whole run (the root project's); the projects inherit what it provides.
     globalSetup: ['./test/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
     teardownTimeout: 60_000,
     reporters: ['default', 'json'],
     outputFile: { json: '.data/vitest-report.json' },
+    projects: [
+      { test: { ...project, name: 'tests', include: ['**/*.test.ts'], exclude: [...EXCLUDE, WHOLE_RUN_AUDIT] } },
+      // A later group starts only when every file of the earlier groups has finished.
+      { test: { ...project, name: 'whole-run-audit', include: [WHOLE_RUN_AUDIT], exclude: EXCLUDE, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

@@ -22,6 +22,15 @@ const DEFAULT_PROCESSOR_ROUTES: ProcessorRoutes = {
   wallet: { '*': ['wallet_ledger'] },
 };
 
+/** The activities that can pause after their commit (FAULT_AFTER_COMMIT_STEPS). */
+export const AFTER_COMMIT_FAULT_STEPS = ['postTransfer', 'capturePayment', 'refundPayment'] as const;
+export type AfterCommitFaultStep = (typeof AFTER_COMMIT_FAULT_STEPS)[number];
+
+/** A comma-separated list (empty by default), each item checked by `item`. */
+const listFromEnv = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z.string().default('').transform((text) => text.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+    .pipe(z.array(item).max(20));
+
 /**
  * The one environment schema. Every process parses it once at start-up (`loadConfig`); nothing
  * else reads `process.env`. Units are last in names; every value has a bound.
@@ -52,6 +61,15 @@ export const configSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0, 300_000),
   /** Fault injection for tests and drills only: delay before a transfer's ledger post. */
   FAULT_DELAY_BEFORE_POST_MS: intFromEnv(0, 0, 600_000),
+  /**
+   * Fault injection for tests and drills only: the steps listed in FAULT_AFTER_COMMIT_STEPS wait
+   * this long after their database transaction committed, before Temporal hears of it — a crash
+   * in the pause leaves a committed effect whose completion Temporal never recorded.
+   */
+  FAULT_DELAY_AFTER_COMMIT_MS: intFromEnv(0, 0, 600_000),
+  FAULT_AFTER_COMMIT_STEPS: listFromEnv(z.enum(AFTER_COMMIT_FAULT_STEPS)),
+  /** Fault injection for tests and drills only: the outbox relay's pause after starting a batch's runs, before its commit. */
+  OUTBOX_FAULT_DELAY_BEFORE_COMMIT_MS: intFromEnv(0, 0, 600_000),
   /** The simulated card acquirers and bank (simulators/processors): its port, and where clients find it. */
   PROCESSORS_SIM_PORT: intFromEnv(4010, 0, 65_535),
   PROCESSORS_URL: z.string().url().default('http://127.0.0.1:4010'),

@@ -17,7 +17,11 @@ let runtimeInstalled = false;
 function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // The SDK's core (Rust) logs too: quiet it at the same level (replay tests fail workflow tasks on purpose).
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+  });
 }
 
 /** The environment a test process runs with: the run's shared services, a task queue of its own. */

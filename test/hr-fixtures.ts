@@ -9,8 +9,9 @@ import {
 
 /**
  * A tenant with an `annual` leave type and helpers for the HR repository tests. Leave dates are
- * in YEAR (2031: March 3, 10, 17, 24 are Mondays), far from the real today, which decisions get
- * explicitly as TODAY.
+ * in YEAR (2031: March 3, 10, 17, 24 are Mondays). The only code that asks for "today" (whether an
+ * approved leave has started) gets TODAY injected by `decide` — an injected clock: the real date
+ * never reaches these tests, so they mean the same in any year and any TZ.
  */
 export const YEAR = 2031;
 export const TODAY = '2031-01-15';

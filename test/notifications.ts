@@ -1,3 +1,4 @@
+import { eventually } from './eventually.js';
 import { providersControl } from '../simulators/providers/client.js';
 import { startProvidersServer, type ProvidersServer } from '../simulators/providers/server.js';
 import { startSmtpSink, type SmtpSink } from '../simulators/smtp/server.js';
@@ -41,16 +42,7 @@ export type Notification = {
 
 const FINAL = new Set(['sent', 'failed', 'dead_lettered', 'skipped_opt_out', 'skipped_no_contact', 'cancelled']);
 
-/** Polls until `done` holds for the value `read` returns (or fails after `timeoutMs`). */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { eventually } from './eventually.js';
 
 /** Waits until every delivery of the notification is final. */
 export function settled(call: Call, id: string, timeoutMs?: number): Promise<Notification> {

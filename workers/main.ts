@@ -84,6 +84,7 @@ async function startRelay(config: Config, pool: pg.Pool) {
     taskQueue: taskQueues(config)[workflowContracts.domainEvent.queue],
     retentionMs: config.OUTBOX_RETENTION,
     eventInput: eventWorkflowSettings(config),
+    faultDelayBeforeCommitMs: config.OUTBOX_FAULT_DELAY_BEFORE_COMMIT_MS,
   });
   process.once('SIGTERM', () => void relay.stop());
   process.once('SIGINT', () => void relay.stop());

@@ -1,4 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { withTransaction } from '../store/db.js';
 import {
@@ -22,8 +23,11 @@ export interface OutboxRelayOptions {
   retentionMs?: number;
   /** Only these tenants' events (tests share one database); all when absent. */
   tenantIds?: string[];
-  /** Fault injection for tests: runs after the workflows started, before the rows are marked. */
-  afterStart?: (eventIds: string[]) => Promise<void>;
+  /**
+   * Fault injection for crash drills and tests (OUTBOX_FAULT_DELAY_BEFORE_COMMIT_MS): a batch pauses
+   * this long after its workflows started, before its commit. 0 or absent in production.
+   */
+  faultDelayBeforeCommitMs?: number;
 }
 
 export interface OutboxRelay {
@@ -56,8 +60,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       const oldest = claimed[0]?.createdAt;
       metrics.outboxLagSeconds.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
       await Promise.all(claimed.map((row) => startEventWorkflow(options, row)));
-      // A crash here rolls the claim back, as a dead process's connection would: nothing is marked.
-      await options.afterStart?.(claimed.map((row) => row.id));
+      // A crash here rolls the claim back (a dead process's connection does): nothing is marked.
+      if (claimed.length > 0 && options.faultDelayBeforeCommitMs) await sleep(options.faultDelayBeforeCommitMs);
       await markOutboxEventsRelayed(client, claimed.map((row) => row.id));
       return claimed;
     });

@@ -6,6 +6,7 @@ import { taskQueues, type Config } from '../platform/config.js';
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import type { TaskQueues } from '../workflows/contracts.js';
 import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
+import type { AfterCommitFault } from '../activities/fault-injection.js';
 import { createLeaveActivities } from '../activities/hr/leave-activities.js';
 import { createPaymentActivities, createSettlementActivities } from '../activities/payments/payment-activities.js';
 import { createWalletActivities } from '../activities/wallet/index.js';
@@ -44,6 +45,7 @@ const DOMAINS = {
       ...common, taskQueue: deps.config.TASK_QUEUE_WALLET,
       activities: createWalletActivities({
         pool: deps.pool, bank: createSimulatedBank(deps.pool), faultDelayBeforePostMs: deps.config.FAULT_DELAY_BEFORE_POST_MS,
+        faultAfterCommit: afterCommitFault(deps.config),
       }),
     })],
   }),
@@ -54,7 +56,10 @@ const DOMAINS = {
     return {
       workers: [await createDomainWorker({
         ...common, taskQueue: deps.config.TASK_QUEUE_PAYMENTS,
-        activities: { ...createPaymentActivities({ pool: deps.pool, router }), ...createSettlementActivities({ pool: deps.pool }) },
+        activities: {
+          ...createPaymentActivities({ pool: deps.pool, router, faultAfterCommit: afterCommitFault(deps.config) }),
+          ...createSettlementActivities({ pool: deps.pool }),
+        },
       })],
     };
   },
@@ -75,6 +80,11 @@ const DOMAINS = {
     };
   },
 } satisfies Record<keyof TaskQueues, (deps: WorkerDeps, common: Common) => Promise<DomainWorkers>>;
+
+/** Fault injection for crash drills and tests (FAULT_DELAY_AFTER_COMMIT_MS, FAULT_AFTER_COMMIT_STEPS); off by default. */
+function afterCommitFault(config: Config): AfterCommitFault {
+  return { delayMs: config.FAULT_DELAY_AFTER_COMMIT_MS, steps: config.FAULT_AFTER_COMMIT_STEPS };
+}
 
 export type WorkerDomain = keyof typeof DOMAINS;
 export const WORKER_DOMAINS = Object.keys(DOMAINS) as WorkerDomain[];

@@ -1,71 +1,108 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { balanceOf, createAccount, startHarness, tenantRowCounts, type Harness } from '../test/harness.js';
+import { describe, it } from 'vitest';
+import { auditLedger } from '../store/ledger/audit.js';
+import { balanceOf, createAccount, startHarness, tenantRowCounts } from '../test/harness.js';
+import { completedAttempts, forgetStickyWorker, pendingActivity, spawnWorkerProcess } from '../test/worker-process.js';
 
-const WORKER_ENTRY = fileURLToPath(new URL('./main.ts', import.meta.url));
-
-let h: Harness;
-beforeAll(async () => {
-  // The API of this file has no worker of its own: the transfer is run by a separate process.
-  h = await startHarness({ worker: false, env: { API_WAIT_WINDOW_MS: '0' } });
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-/** The real worker entry point in its own process, stalled before the ledger post. */
-function spawnWorker(faultDelayBeforePostMs: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      DATABASE_URL: h.config.DATABASE_URL,
-      TEMPORAL_ADDRESS: h.config.TEMPORAL_ADDRESS,
-      TASK_QUEUE_WALLET: h.config.TASK_QUEUE_WALLET,
-      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
-      FAULT_DELAY_BEFORE_POST_MS: String(faultDelayBeforePostMs),
-      SETTLEMENT_SCHEDULE_ENABLED: 'false',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+/**
+ * The worker process killed in the middle of a transfer's ledger post, before its transaction and
+ * after its commit; a fresh worker finishes the run once the post's attempt times out (the
+ * `mustFinishActivity` startToClose, 5 s: not configurable, it is the recovery time). Each test
+ * has task queues of its own (its own harness), so the two run side by side.
+ */
+async function transferThroughDoomedWorker(faults: Record<string, string>) {
+  // The API of the test has no worker of its own: the worker process runs everything until the kill.
+  const h = await startHarness({ worker: false, env: { API_WAIT_WINDOW_MS: '0' } });
+  const doomed = spawnWorkerProcess(h, faults);
+  try {
+    await doomed.ready();
+    const tenant = await h.newTenant();
+    const from = await createAccount(tenant.call, { fundMinor: 10_000 }); // the top-up runs in the worker process
+    const to = await createAccount(tenant.call);
+    const res = await tenant.call('POST', '/v1/transfers', {
+      body: { from_account_id: from, to_account_id: to, amount: 4_000, currency: 'USD' },
+    });
+    const transferId = res.body.id as string;
+    const transferRow = async () =>
+      (await h.pool.query('SELECT status, hold_id FROM transfers WHERE id = $1', [transferId])).rows[0] as { status: string; hold_id: string };
+    const close = async () => {
+      await doomed.kill();
+      await h.close();
+    };
+    return { h, doomed, tenant, from, to, res, transferId, workflowId: `transfer-${transferId}`, transferRow, close };
+  } catch (err) {
+    await doomed.kill();
+    await h.close();
+    throw new Error(`${(err as Error).message}\n--- worker process output ---\n${doomed.output()}`, { cause: err });
+  }
 }
 
-describe('a worker killed in the middle of a transfer', () => {
-  it('a new worker finishes it and the money moves exactly once', async () => {
-    const tenant = await h.newTenant();
-    const fundingWorker = await h.startWorker();
-    const from = await createAccount(tenant.call, { fundMinor: 10_000 });
-    const to = await createAccount(tenant.call);
-    await fundingWorker();
-
-    const doomed = spawnWorker(600_000);
-    const exited = new Promise((r) => doomed.once('exit', r));
+describe.concurrent('a worker process killed in the middle of a transfer', () => {
+  it('before the ledger post: a new worker posts it and the money moves exactly once', async ({ expect }) => {
+    const t = await transferThroughDoomedWorker({ FAULT_DELAY_BEFORE_POST_MS: '600000' });
     try {
-      const res = await tenant.call('POST', '/v1/transfers', {
-        body: { from_account_id: from, to_account_id: to, amount: 4_000, currency: 'USD' },
-      });
-      expect(res.status).toBe(202);
-      // The hold is placed and the post has started in the doomed worker: kill it there.
-      await expect.poll(async () => (await h.pool.query('SELECT hold_id FROM transfers WHERE id = $1', [res.body.id])).rows[0]?.hold_id,
-        { timeout: 60_000, interval: 50 }).toBeTruthy();
-      await new Promise((r) => setTimeout(r, 300));
-      doomed.kill('SIGKILL');
-      await exited;
-      expect((await tenant.call('GET', `/v1/transfers/${res.body.id}`)).body.status).toBe('pending');
-      expect(await balanceOf(tenant.call, from)).toEqual({ balance: 10_000, available: 6_000 });
+      expect(t.res.status).toBe(202);
+      // The post is in flight in the doomed worker, stalled before its transaction.
+      await expect.poll(async () => {
+        t.doomed.assertAlive();
+        return pendingActivity(t.h.temporal, t.workflowId, 'postTransfer');
+      }, { timeout: 60_000, interval: 50 }).toMatchObject({ started: true, attempt: 1 });
+      await t.doomed.kill();
+      await forgetStickyWorker(t.h.temporal, t.workflowId);
+      expect((await t.tenant.call('GET', `/v1/transfers/${t.transferId}`)).body.status).toBe('pending');
+      expect(await balanceOf(t.tenant.call, t.from)).toEqual({ balance: 10_000, available: 6_000 });
 
-      await h.startWorker();
-      await expect.poll(async () => (await tenant.call('GET', `/v1/transfers/${res.body.id}`)).body.status,
-        { timeout: 60_000, interval: 200 }).toBe('succeeded');
-      expect(await balanceOf(tenant.call, from)).toEqual({ balance: 6_000, available: 6_000 });
-      expect(await balanceOf(tenant.call, to)).toEqual({ balance: 4_000, available: 4_000 });
-      const { rows } = await h.pool.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE reference_id = $1`, [res.body.id]);
+      await t.h.startWorker();
+      expect(await t.h.temporal.workflow.getHandle(t.workflowId).result()).toMatchObject({ status: 'succeeded' });
+      expect(await completedAttempts(t.h.temporal, t.workflowId, 'postTransfer')).toEqual([2]);
+      expect((await t.tenant.call('GET', `/v1/transfers/${t.transferId}`)).body.status).toBe('succeeded');
+      expect(await balanceOf(t.tenant.call, t.from)).toEqual({ balance: 6_000, available: 6_000 });
+      expect(await balanceOf(t.tenant.call, t.to)).toEqual({ balance: 4_000, available: 4_000 });
+      const { rows } = await t.h.pool.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE reference_id = $1`, [t.transferId]);
       expect(rows[0].n).toBe(1);
-      expect((await tenantRowCounts(h.pool, tenant.id)).holds).toBe(1);
+      expect((await tenantRowCounts(t.h.pool, t.tenant.id)).holds).toBe(1);
+      expect((await auditLedger(t.h.pool, { tenantId: t.tenant.id })).problems).toEqual([]);
     } finally {
-      doomed.kill('SIGKILL');
+      await t.close();
+    }
+  });
+
+  it('after the ledger post committed, before Temporal recorded it: the retry finds it done, the money moves exactly once', async ({ expect }) => {
+    const t = await transferThroughDoomedWorker({ FAULT_DELAY_AFTER_COMMIT_MS: '600000', FAULT_AFTER_COMMIT_STEPS: 'postTransfer' });
+    try {
+      expect(t.res.status).toBe(202);
+      // The post's transaction committed in the doomed worker (the transfer row is written with it)…
+      await expect.poll(async () => {
+        t.doomed.assertAlive();
+        return (await t.transferRow()).status;
+      }, { timeout: 60_000, interval: 50 }).toBe('succeeded');
+      // …and Temporal still has the post in flight: its completion was never recorded.
+      expect(await pendingActivity(t.h.temporal, t.workflowId, 'postTransfer')).toEqual({ started: true, attempt: 1 });
+      await t.doomed.kill();
+      await forgetStickyWorker(t.h.temporal, t.workflowId);
+      expect(await balanceOf(t.tenant.call, t.from)).toEqual({ balance: 6_000, available: 6_000 });
+      expect((await t.h.temporal.workflow.getHandle(t.workflowId).describe()).status.name).toBe('RUNNING');
+
+      await t.h.startWorker();
+      const result = await t.h.temporal.workflow.getHandle(t.workflowId).result();
+      expect(result).toMatchObject({ status: 'succeeded' });
+      // The post ran a second time (the first attempt never completed), against the committed post.
+      expect(await completedAttempts(t.h.temporal, t.workflowId, 'postTransfer')).toEqual([2]);
+
+      const { hold_id: holdId } = await t.transferRow();
+      const postings = await t.h.pool.query(
+        `SELECT id, kind, reference_id FROM ledger_transactions WHERE hold_id = $1 OR reference_id = $2`, [holdId, t.transferId]);
+      expect(postings.rows).toEqual([{ id: result.transactionId, kind: 'transfer', reference_id: t.transferId }]);
+      const hold = await t.h.pool.query('SELECT status, posted_amount::int AS posted FROM holds WHERE id = $1', [holdId]);
+      expect(hold.rows).toEqual([{ status: 'posted', posted: 4_000 }]);
+      expect(await balanceOf(t.tenant.call, t.from)).toEqual({ balance: 6_000, available: 6_000 });
+      expect(await balanceOf(t.tenant.call, t.to)).toEqual({ balance: 4_000, available: 4_000 });
+      const events = await t.h.pool.query(
+        `SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND topic = 'transfer.succeeded'`, [t.tenant.id]);
+      expect(events.rows[0].n).toBe(1);
+      expect((await tenantRowCounts(t.h.pool, t.tenant.id)).holds).toBe(1);
+      expect((await auditLedger(t.h.pool, { tenantId: t.tenant.id })).problems).toEqual([]);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -10,11 +10,14 @@ import { completeRefund, failRefund, reserveRefund } from '../../store/payments/
 import { claimSettlementBatch } from '../../store/payments/settlement-batches.js';
 import { applyTransition } from '../../store/payments/transitions.js';
 import { asActivityStep, toActivityFailure } from '../failure.js';
+import { pauseAfterCommit, type AfterCommitFault } from '../fault-injection.js';
 import { ProcessorDeclined, type PaymentMethodType, type ProcessorRouter } from './processors/index.js';
 
 export interface PaymentActivityDeps {
   pool: pg.Pool;
   router: ProcessorRouter;
+  /** Fault injection for crash drills: a pause after a capture's or refund's commit (absent in production). */
+  faultAfterCommit?: AfterCommitFault;
 }
 
 type Step = { tenantId: string; paymentId: string; idempotencyKey: string };
@@ -61,7 +64,7 @@ async function debitMerchant(client: pg.PoolClient, payment: Payment, amountMino
  * credits or records twice. Declines are returned as outcomes, not thrown. Every payment method
  * goes through the processor router — cards and banks over HTTP, the wallet to the ledger's holds.
  */
-export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
+export function createPaymentActivities({ pool, router, faultAfterCommit }: PaymentActivityDeps) {
   return {
     async authorizePayment(step: Step) {
       const payment = await load(pool, step);
@@ -109,6 +112,7 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
         await creditMerchant(client, payment, step.amountMinor, `${step.idempotencyKey}:ledger`, 'payment_capture');
         await applyTransition(client, { ...step, event: 'capture', captureAmountMinor: step.amountMinor });
       }));
+      await pauseAfterCommit(faultAfterCommit, 'capturePayment');
       return { outcome: 'captured' as const };
     },
 
@@ -171,6 +175,7 @@ export function createPaymentActivities({ pool, router }: PaymentActivityDeps) {
         await debitMerchant(client, payment, refund.amountMinor, `${step.idempotencyKey}:ledger`, 'payment_refund');
         return completeRefund(client, { tenantId: step.tenantId, refundId: refund.id });
       }));
+      await pauseAfterCommit(faultAfterCommit, 'refundPayment');
       return { status: 'succeeded' as const, paymentStatus: done.payment.status };
     },
   };

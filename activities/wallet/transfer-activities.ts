@@ -5,11 +5,14 @@ import { withTransaction } from '../../store/db.js';
 import { placeHold, postHold, voidHold } from '../../store/ledger/holds.js';
 import { failTransfer, setTransferHold, succeedTransfer } from '../../store/wallet/transfers.js';
 import { asActivityStep } from '../failure.js';
+import { pauseAfterCommit, type AfterCommitFault } from '../fault-injection.js';
 
 export interface TransferActivityDeps {
   pool: pg.Pool;
   /** Fault injection for crash drills: wait this long before posting (0 in production). */
   faultDelayBeforePostMs?: number;
+  /** Fault injection for crash drills: a pause after the post committed (absent in production). */
+  faultAfterCommit?: AfterCommitFault;
 }
 
 export interface PlaceTransferHoldInput {
@@ -30,7 +33,7 @@ export interface PostTransferInput {
 }
 
 /** Activities of the P2P transfer saga; every one is idempotent by its key or by state. */
-export function createTransferActivities({ pool, faultDelayBeforePostMs = 0 }: TransferActivityDeps) {
+export function createTransferActivities({ pool, faultDelayBeforePostMs = 0, faultAfterCommit }: TransferActivityDeps) {
   return {
     async placeTransferHold(input: PlaceTransferHoldInput): Promise<{ holdId: string }> {
       const hold = await asActivityStep(() =>
@@ -53,7 +56,7 @@ export function createTransferActivities({ pool, faultDelayBeforePostMs = 0 }: T
     /** Posts the hold and marks the transfer succeeded (with its event) in the same transaction. */
     async postTransfer(input: PostTransferInput): Promise<{ transactionId: string }> {
       if (faultDelayBeforePostMs > 0) await sleep(faultDelayBeforePostMs);
-      return asActivityStep(() =>
+      const result = await asActivityStep(() =>
         withTransaction(pool, async (client) => {
           const posted = await postHold(client, {
             tenantId: input.tenantId,
@@ -67,6 +70,8 @@ export function createTransferActivities({ pool, faultDelayBeforePostMs = 0 }: T
           return { transactionId: posted.transactionId };
         }),
       );
+      await pauseAfterCommit(faultAfterCommit, 'postTransfer');
+      return result;
     },
 
     /** Compensation: releases the hold. Safe to repeat. */

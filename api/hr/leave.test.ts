@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, nthMonday, utcYear } from '../../test/calendar.js';
 import { startHarness, type Call, type Harness } from '../../test/harness.js';
+
+/**
+ * Leave dates come from the real date: LEAVE_YEAR (next year) has not started, so its leave can
+ * still be cancelled after approval; PAST_YEAR has, so its leave has started. All on the UTC calendar.
+ */
+const LEAVE_YEAR = utcYear() + 1;
+const PAST_YEAR = utcYear() - 1;
+/** Monday of the `n`-th week of LEAVE_YEAR, moved by `days`. */
+const day = (week: number, days = 0) => addDays(nthMonday(LEAVE_YEAR, week), days);
 
 let h: Harness;
 let stopWorker: () => Promise<void>;
@@ -25,32 +35,32 @@ async function employee(call: Call, managerId?: string, country?: string): Promi
   return res.body.id as string;
 }
 
-/** A tenant with a CEO (no manager) → manager → employee, annual leave, 10 days for 2027, one holiday. */
+/** A tenant with a CEO (no manager) → manager → employee, annual leave, 10 days for LEAVE_YEAR, a holiday on a Wednesday. */
 async function company(h: Harness) {
   const tenant = await h.newTenant();
   const call = tenant.call;
   expect((await call('POST', '/v1/leave-types', { body: { code: 'annual', name: 'Annual leave', allow_half_day: true } })).status).toBe(201);
-  expect((await call('POST', '/v1/holidays', { body: { date: '2027-03-03', name: 'Founders day' } })).status).toBe(201);
+  expect((await call('POST', '/v1/holidays', { body: { date: day(9, 2), name: 'Founders day' } })).status).toBe(201);
   const ceo = await employee(call);
   const manager = await employee(call, ceo);
   const worker = await employee(call, manager);
   for (const id of [ceo, manager, worker]) {
-    expect((await call('POST', `/v1/employees/${id}/leave-allocations`, { body: { leave_type: 'annual', year: 2027, days: 10 } })).status).toBe(201);
+    expect((await call('POST', `/v1/employees/${id}/leave-allocations`, { body: { leave_type: 'annual', year: LEAVE_YEAR, days: 10 } })).status).toBe(201);
   }
   const request = (employeeId: string, start: string, end: string, extra: Record<string, unknown> = {}) =>
     call('POST', '/v1/leave-requests', { body: { employee_id: employeeId, leave_type: 'annual', start_date: start, end_date: end, ...extra } });
-  const balance = async (id: string) => (await call('GET', `/v1/employees/${id}/leave-balances?year=2027`)).body[0];
+  const balance = async (id: string, year = LEAVE_YEAR) => (await call('GET', `/v1/employees/${id}/leave-balances?year=${year}`)).body[0];
   return { tenant, call, ceo, manager, worker, request, balance };
 }
 
 describe('leave requests', () => {
   it('a week with a holiday counts 4 days, reserved until the manager approves', async () => {
     const { call, manager, worker, request, balance } = await company(h);
-    const res = await request(worker, '2027-03-01', '2027-03-05', { reason: 'Skiing' });
+    const res = await request(worker, day(9), day(9, 4), { reason: 'Skiing' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ object: 'leave_request', status: 'pending', days: 4, approver_id: manager, employee_id: worker });
     expect(res.body.history.map((e: { action: string }) => e.action)).toEqual(['requested', 'notified']);
-    expect(await balance(worker)).toMatchObject({ leave_type: 'annual', year: 2027, allocated: 10, used: 0, reserved: 4, available: 6 });
+    expect(await balance(worker)).toMatchObject({ leave_type: 'annual', year: LEAVE_YEAR, allocated: 10, used: 0, reserved: 4, available: 6 });
     const inbox = await call('GET', `/v1/leave-requests?approver_id=${manager}&status=pending`);
     expect(inbox.body.data.map((r: { id: string }) => r.id)).toEqual([res.body.id]);
 
@@ -66,23 +76,38 @@ describe('leave requests', () => {
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('leave_request_invalid_state');
 
-    // Cancelled before it starts: the days come back.
+    // Cancelled before it starts (next year): the days come back.
     const cancelled = await call('POST', `/v1/leave-requests/${res.body.id}/cancel`, { body: { employee_id: worker } });
     expect(cancelled.body).toMatchObject({ status: 'cancelled' });
     expect(await balance(worker)).toMatchObject({ used: 0, reserved: 0, available: 10 });
   });
 
+  it('an approved leave that has started cannot be cancelled: 409, the days stay used', async () => {
+    const { call, manager, worker, request, balance } = await company(h);
+    expect((await call('POST', `/v1/employees/${worker}/leave-allocations`, { body: { leave_type: 'annual', year: PAST_YEAR, days: 5 } })).status).toBe(201);
+    const monday = nthMonday(PAST_YEAR, 10);
+    const res = await request(worker, monday, addDays(monday, 1));
+    expect(res.body).toMatchObject({ status: 'pending', days: 2 });
+    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: manager } });
+    expect(approved.body).toMatchObject({ status: 'approved' });
+    const cancelled = await call('POST', `/v1/leave-requests/${res.body.id}/cancel`, { body: { employee_id: worker } });
+    expect(cancelled.status).toBe(409);
+    expect(cancelled.body.error.code).toBe('leave_request_invalid_state');
+    expect((await call('GET', `/v1/leave-requests/${res.body.id}`)).body.status).toBe('approved');
+    expect(await balance(worker, PAST_YEAR)).toMatchObject({ allocated: 5, used: 2, reserved: 0, available: 3 });
+  });
+
   it('half day 0.5; overlap 409 leave_conflict; over the balance 422; rejection gives the days back', async () => {
     const { call, manager, worker, request, balance } = await company(h);
-    const half = await request(worker, '2027-04-05', '2027-04-05', { half_day: 'am' });
+    const half = await request(worker, day(14), day(14), { half_day: 'am' });
     expect(half.body).toMatchObject({ status: 'pending', days: 0.5 });
-    const overlap = await request(worker, '2027-04-05', '2027-04-06');
+    const overlap = await request(worker, day(14), day(14, 1));
     expect(overlap.status).toBe(409);
     expect(overlap.body.error.code).toBe('leave_conflict');
-    const tooMuch = await request(worker, '2027-05-03', '2027-05-14');
+    const tooMuch = await request(worker, day(18), day(19, 4)); // 10 working days
     expect(tooMuch.status).toBe(422);
     expect(tooMuch.body.error.code).toBe('insufficient_leave_balance');
-    const backwards = await request(worker, '2027-05-10', '2027-05-03');
+    const backwards = await request(worker, day(19), day(18));
     expect(backwards.status).toBe(400);
     const rejected = await call('POST', `/v1/leave-requests/${half.body.id}/reject`, { body: { approver_id: manager, comment: 'Release week' } });
     expect(rejected.body).toMatchObject({ status: 'rejected' });
@@ -92,19 +117,16 @@ describe('leave requests', () => {
   it('four concurrent 3-day requests against a balance of 3: exactly one is accepted', async () => {
     const { call, worker, request } = await company(h);
     await call('POST', '/v1/leave-types', { body: { code: 'sick', name: 'Sick leave' } });
-    await call('POST', `/v1/employees/${worker}/leave-allocations`, { body: { leave_type: 'sick', year: 2027, days: 3 } });
-    const weeks = ['2027-06-07', '2027-06-14', '2027-06-21', '2027-06-28'];
-    const results = await Promise.all(weeks.map((monday) => {
-      const wednesday = monday.replace(/\d\d$/, (d) => String(Number(d) + 2).padStart(2, '0'));
-      return request(worker, monday, wednesday, { leave_type: 'sick' });
-    }));
+    await call('POST', `/v1/employees/${worker}/leave-allocations`, { body: { leave_type: 'sick', year: LEAVE_YEAR, days: 3 } });
+    const weeks = [23, 24, 25, 26];
+    const results = await Promise.all(weeks.map((week) => request(worker, day(week), day(week, 2), { leave_type: 'sick' })));
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     expect(results.filter((r) => r.status === 422).map((r) => r.body.error.code)).toEqual(['insufficient_leave_balance', 'insufficient_leave_balance', 'insufficient_leave_balance']);
   });
 
   it('an employee without a manager is approved at once', async () => {
     const { ceo, request } = await company(h);
-    const res = await request(ceo, '2027-07-05', '2027-07-06');
+    const res = await request(ceo, day(27), day(27, 1));
     expect(res.body).toMatchObject({ status: 'approved', approver_id: null, days: 2 });
   });
 
@@ -138,7 +160,7 @@ describe('leave requests', () => {
 
   it('a worker restarted while a request waits for approval: the approval still completes', async () => {
     const { call, manager, worker, request } = await company(h);
-    const res = await request(worker, '2027-08-02', '2027-08-03');
+    const res = await request(worker, day(31), day(31, 1));
     expect(res.body.status).toBe('pending');
     await stopWorker();
     stopWorker = await h.startWorker();

@@ -15,6 +15,13 @@ import { createApp } from '../app.js';
  */
 
 const START_TIMEOUT_MS = 5_000;
+/**
+ * The limiter's Redis timeout: long, so both timing checks have wide margins on a loaded machine. A
+ * decision that waited for a dead Redis would take this long (none may), and one against a paused
+ * Redis takes at least this long and then ends long before the pause does.
+ */
+const REDIS_TIMEOUT_MS = 2_000;
+const PAUSE_MS = 30_000;
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
@@ -56,7 +63,7 @@ beforeAll(async () => {
     env: {
       TRUST_PROXY: '1',
       RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${port}`,
-      RATE_LIMIT_REDIS_TIMEOUT_MS: '100',
+      RATE_LIMIT_REDIS_TIMEOUT_MS: String(REDIS_TIMEOUT_MS),
       RATE_LIMIT_DEFAULT: JSON.stringify({ algorithm: 'token_bucket', rate: 1, period: '10s', burst: 3 }),
       RATE_LIMIT_POLICIES: JSON.stringify({ strict: { algorithm: 'sliding_window', limit: 100, window: '1s', failure_mode: 'closed' } }),
       RATE_LIMIT_ROUTES: JSON.stringify([{ method: 'POST', path: '/v1/accounts', policies: ['strict'] }]),
@@ -95,8 +102,9 @@ async function alternate(key: string, count: number, apps = [a, b]): Promise<num
   return statuses;
 }
 
-const failClosedCount = async () =>
-  (await metrics.rateLimitDecisions.get()).values.find((v) => v.labels.policy === 'strict' && v.labels.outcome === 'fail_closed')?.value ?? 0;
+const decisions = async (policy: string, outcome: string) =>
+  (await metrics.rateLimitDecisions.get()).values.find((v) => v.labels.policy === policy && v.labels.outcome === outcome)?.value ?? 0;
+const failClosedCount = () => decisions('strict', 'fail_closed');
 
 describe('the limiter when its Redis fails', () => {
   it('with Redis up, two instances share one limit', async () => {
@@ -111,7 +119,7 @@ describe('the limiter when its Redis fails', () => {
     // Each instance now limits on its own, with the same numbers: 3 each, not 3 together.
     expect(await alternate(tenant.apiKey, 4, [a])).toEqual([404, 404, 404, 429]);
     expect(await alternate(tenant.apiKey, 4, [b])).toEqual([404, 404, 404, 429]);
-    expect(performance.now() - started).toBeLessThan(2_000); // nobody waited on the dead Redis
+    expect(performance.now() - started).toBeLessThan(REDIS_TIMEOUT_MS); // nobody waited on the dead Redis (one who did takes the whole timeout)
 
     const limited = await call(a, tenant.apiKey, 'GET', '/v1/accounts/acct_x');
     expect([limited.status, limited.body.error.code, limited.headers.get('retry-after')]).toEqual([429, 'rate_limited', '10']);
@@ -143,15 +151,18 @@ describe('the limiter when its Redis fails', () => {
     const admin = new Redis(`redis://127.0.0.1:${port}`);
     try {
       // WRITE pauses scripts (they may write) but lets this client's UNPAUSE through.
-      await admin.call('CLIENT', 'PAUSE', '3000', 'WRITE');
       const tenant = await h.newTenant();
+      const failedOpen = await decisions('default', 'fail_open');
+      await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'WRITE');
       const started = performance.now();
       const res = await call(a, tenant.apiKey, 'GET', '/v1/accounts/acct_x');
       const elapsedMs = performance.now() - started;
       expect(res.status).toBe(404);
       expect(res.headers.get('ratelimit')).toBe('"default";r=2;t=10');
-      expect(elapsedMs).toBeGreaterThanOrEqual(100);
-      expect(elapsedMs).toBeLessThan(1_000);
+      // Decided without Redis (the in-process bucket), after waiting the timeout and not the pause.
+      expect(await decisions('default', 'fail_open')).toBe(failedOpen + 1);
+      expect(elapsedMs).toBeGreaterThanOrEqual(REDIS_TIMEOUT_MS - 1); // timers may fire up to 1 ms early on performance.now()
+      expect(elapsedMs).toBeLessThan(PAUSE_MS / 2);
     } finally {
       await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();

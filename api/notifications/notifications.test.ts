@@ -1,8 +1,12 @@
-import type { Client } from '@temporalio/client';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServiceError, WorkflowUpdateStage } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { eventually } from '../../test/eventually.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
+import { startNotificationStack, type NotificationStack } from '../../test/notifications.js';
+import { unreachableTemporal } from '../../test/unreachable-temporal.js';
+import { createDomainWorker } from '../../workers/domain-worker.js';
+import { cancelNotificationUpdate } from '../../workflows/notifications/types.js';
 import { createApp } from '../app.js';
 
 let h: Harness;
@@ -29,9 +33,11 @@ async function startedInput(workflowId: string): Promise<Record<string, unknown>
   return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as Record<string, unknown>;
 }
 
-/** The API with a Temporal client of the test's own making (to fail a start, or answer an Update). */
-function appWithTemporal(temporal: unknown) {
-  return createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: temporal as Client });
+/** The ids of the tenant's runs the (eventually consistent) visibility store knows of. */
+async function visibleRuns(tenantId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const run of h.temporal.workflow.list({ query: `TenantId = '${tenantId}'` })) ids.push(run.workflowId);
+  return ids.sort();
 }
 
 async function call(app: ReturnType<typeof createApp>, apiKey: string, method: string, path: string, body?: unknown) {
@@ -116,17 +122,35 @@ describe('POST /v1/notifications', () => {
       expect([res.status, res.body.error?.code, res.body.error?.param], JSON.stringify(body)).toEqual([status, code, param]);
     }
     expect(await rowCounts(tenant.id)).toEqual({ notifications: 0, deliveries: 0 });
-    const runs = await h.temporal.workflow.count(`TenantId = '${tenant.id}'`).catch(() => ({ count: 0 }));
-    expect(runs.count).toBe(0);
+    // Nor a run. Visibility is eventually consistent, so "none visible yet" would prove nothing: one
+    // good request follows, and once its run is listed it must be the tenant's only one (the dev
+    // server has one history shard and indexes runs in the order they were started).
+    const good = await tenant.call('POST', '/v1/notifications', { body: send });
+    expect(good.status).toBe(202);
+    const runs = await eventually(() => visibleRuns(tenant.id), (ids) => ids.length > 0);
+    expect(runs).toEqual([`notification-${good.body.id}`]);
   });
 
-  it('a workflow that cannot start leaves no rows behind (500)', async () => {
+  it('a workflow that cannot start (Temporal unreachable) leaves no rows behind (500)', async () => {
     const tenant = await h.newTenant();
-    const broken = appWithTemporal({ workflow: { start: () => Promise.reject(new Error('temporal is down')) } });
-    const res = await call(broken, tenant.apiKey, 'POST', '/v1/notifications', send);
-    expect(res.status).toBe(500);
-    expect(res.body.error).toEqual({ type: 'api_error', code: 'internal_error', message: expect.any(String) });
+    const down = await unreachableTemporal(h.config.TEMPORAL_NAMESPACE);
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const broken = createApp({ config: { ...h.config, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: down.client });
+      const res = await call(broken, tenant.apiKey, 'POST', '/v1/notifications', send);
+      expect(res.status).toBe(500);
+      expect(res.body.error).toEqual({ type: 'api_error', code: 'internal_error', message: expect.any(String) });
+      // The 500 is the failed start, logged once with the SDK's error.
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(logged.mock.calls[0]?.[1]).toBeInstanceOf(ServiceError);
+    } finally {
+      logged.mockRestore();
+      await down.close();
+    }
     expect(await rowCounts(tenant.id)).toEqual({ notifications: 0, deliveries: 0 });
+    // The same request with Temporal there writes both (the rows above were written, then undone).
+    expect((await tenant.call('POST', '/v1/notifications', { body: send })).status).toBe(202);
+    expect(await rowCounts(tenant.id)).toEqual({ notifications: 1, deliveries: 2 });
   });
 
   it('Idempotency-Key: the same request creates one notification and one workflow', async () => {
@@ -153,54 +177,80 @@ describe('POST /v1/notifications', () => {
 
 describe('POST /v1/notifications/:id/cancel', () => {
   const later = () => new Date(Date.now() + 3_600_000).toISOString();
+  let stack: NotificationStack; // the notification workers (on task queues of their own): the real workflow answers
+  beforeAll(async () => {
+    stack = await startNotificationStack();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  /** The notification workflow with no activity worker on `taskQueue`: its steps wait, as if slow. */
+  async function workflowsOnly(taskQueue: string): Promise<() => Promise<void>> {
+    const connection = await NativeConnection.connect({ address: h.config.TEMPORAL_ADDRESS });
+    const worker = await createDomainWorker({
+      connection, namespace: h.config.TEMPORAL_NAMESPACE, taskQueue, workflowBundlePath: inject('workflowBundlePath'), activities: {},
+      maxConcurrentActivityTaskExecutions: 1, maxConcurrentWorkflowTaskExecutions: 10, shutdownGraceTimeMs: 1_000,
+    });
+    const running = worker.run();
+    return async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    };
+  }
 
   it('runs the cancel Update and answers the cancelled notification; cancelling again is 200', async () => {
-    const tenant = await h.newTenant();
+    const tenant = await stack.h.newTenant();
     const { body: created } = await tenant.call('POST', '/v1/notifications', { body: { ...send, scheduled_at: later() } });
-    const updates: string[] = [];
-    // Stands in for the workflow: its Update handler records the cancellation, then returns.
-    const temporal = {
-      workflow: {
-        getHandle: (workflowId: string) => ({
-          executeUpdate: async (update: { name: string }) => {
-            updates.push(`${workflowId}:${update.name}`);
-            await h.pool.query(`UPDATE notifications SET status = 'cancelled' WHERE id = $1`, [created.id]);
-            await h.pool.query(`UPDATE deliveries SET status = 'cancelled' WHERE notification_id = $1`, [created.id]);
-            return { status: 'cancelled' };
-          },
-        }),
-      },
-    };
-    const app = appWithTemporal(temporal);
-    const res = await call(app, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`);
+    expect(created.status).toBe('scheduled');
+    const res = await tenant.call('POST', `/v1/notifications/${created.id}/cancel`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: created.id, status: 'cancelled', deliveries: [{ status: 'cancelled' }, { status: 'cancelled' }] });
-    expect(updates).toEqual([`notification-${created.id}:cancel`]);
-    expect((await call(app, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`)).status).toBe(200);
-    expect(updates).toHaveLength(1);
+
+    // The workflow took the Update, recorded the cancellation and ended.
+    const handle = stack.h.temporal.workflow.getHandle(`notification-${created.id}`);
+    expect(await handle.result()).toEqual({ status: 'cancelled' });
+    const attributes = (await handle.describe()).typedSearchAttributes.getAll().map((a) => [a.key.name, a.value]);
+    expect(attributes).toContainEqual(['BusinessStatus', 'cancelled']);
+
+    // Again: answered from the row (the run is over: an Update would now be refused with 409).
+    const again = await tenant.call('POST', `/v1/notifications/${created.id}/cancel`);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(res.body);
+    const accepted = (await handle.fetchHistory()).events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes) ?? [];
+    expect(accepted).toHaveLength(1);
   });
 
   it('maps the workflow’s refusal and a finished run to 409 notification_invalid_state', async () => {
-    const tenant = await h.newTenant();
-    const { body: created } = await tenant.call('POST', '/v1/notifications', { body: { ...send, scheduled_at: later() } });
-    const refusing = appWithTemporal({
-      workflow: {
-        getHandle: () => ({
-          executeUpdate: () => Promise.reject(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({
-            type: 'notification_invalid_state', nonRetryable: true, message: 'Only a scheduled or deferred notification can be cancelled.',
-          }))),
-        }),
-      },
+    // The workflow on a queue of its own with no activities: a first cancel is accepted by the real
+    // workflow but cannot record itself yet, so the row still says `scheduled` when the API sends the
+    // second one, and the workflow's validator refuses it (the race of two cancels, held open).
+    const taskQueue = `${h.config.TASK_QUEUE_NOTIFICATIONS}-workflows-only`;
+    const app = createApp({
+      config: { ...h.config, TASK_QUEUE_NOTIFICATIONS: taskQueue, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal,
     });
-    const refused = await call(refusing, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`);
-    expect(refused.status).toBe(409);
-    expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', code: 'notification_invalid_state' });
+    const stop = await workflowsOnly(taskQueue);
+    try {
+      const tenant = await h.newTenant();
+      const { body: created } = await call(app, tenant.apiKey, 'POST', '/v1/notifications', { ...send, scheduled_at: later() });
+      const handle = h.temporal.workflow.getHandle(`notification-${created.id}`);
+      await handle.startUpdate(cancelNotificationUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
 
-    const gone = appWithTemporal({
-      workflow: { getHandle: () => ({ executeUpdate: () => Promise.reject(new WorkflowNotFoundError('closed', 'x', undefined)) }) },
-    });
-    expect((await call(gone, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`)).body.error.code).toBe('notification_invalid_state');
-    expect((await tenant.call('GET', `/v1/notifications/${created.id}`)).body.status).toBe('scheduled');
+      const refused = await call(app, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toMatchObject({
+        type: 'invalid_request_error', code: 'notification_invalid_state', message: 'Only a scheduled or deferred notification can be cancelled.',
+      });
+
+      // A run that is over (here: terminated by an operator) while the row still says scheduled.
+      await handle.terminate('test: the run is over');
+      const gone = await call(app, tenant.apiKey, 'POST', `/v1/notifications/${created.id}/cancel`);
+      expect([gone.status, gone.body.error.code, gone.body.error.message]).toEqual([409, 'notification_invalid_state', 'The notification has finished.']);
+      expect((await tenant.call('GET', `/v1/notifications/${created.id}`)).body.status).toBe('scheduled');
+    } finally {
+      await stop();
+    }
   });
 
   it('refuses at once when delivery has started (processing)', async () => {

@@ -1,9 +1,10 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServiceError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../domain/ids.js';
 import { createNotificationInTransaction } from '../../store/notifications/notifications.js';
 import { createWebhookEndpoint } from '../../store/notifications/webhook-endpoints.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
+import { unreachableTemporal } from '../../test/unreachable-temporal.js';
 import { createApp } from '../app.js';
 
 let h: Harness;
@@ -122,15 +123,26 @@ describe('ops: dead letters', () => {
     expect(await deliveryRow(id)).toMatchObject({ status: 'sent', retries: 0 });
   });
 
-  it('a retry that cannot start puts the dead letter back as it was', async () => {
+  it('a retry that cannot start (Temporal unreachable) puts the dead letter back as it was', async () => {
     const tenant = await h.newTenant();
     const id = await deadLetter(tenant.id);
-    const broken = createApp({
-      config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis,
-      temporal: { workflow: { start: () => Promise.reject(new Error('temporal is down')) } } as unknown as Client,
-    });
-    const res = await broken.request(`/v1/ops/dead-letters/${id}/retry`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-    expect(res.status).toBe(500);
+    const down = await unreachableTemporal(h.config.TEMPORAL_NAMESPACE);
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const broken = createApp({ config: { ...h.config, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: down.client });
+      const res = await broken.request(`/v1/ops/dead-letters/${id}/retry`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      expect(res.status).toBe(500);
+      expect(logged).toHaveBeenCalledTimes(1); // the failed start, with the SDK's error
+      expect(logged.mock.calls[0]?.[1]).toBeInstanceOf(ServiceError);
+    } finally {
+      logged.mockRestore();
+      await down.close();
+    }
     expect(await deliveryRow(id)).toEqual({ status: 'dead_lettered', retries: 0, last_error: 'provider answered 503' });
+    expect((await h.admin('GET', `/v1/ops/dead-letters?tenant_id=${tenant.id}`)).body.data.map((d: { id: string }) => d.id)).toEqual([id]);
+    // With Temporal there, the retry is the first one again (run -1), not a second.
+    const retried = await h.admin('POST', `/v1/ops/dead-letters/${id}/retry`);
+    expect([retried.status, retried.body.retries]).toEqual([202, 1]);
+    await h.temporal.workflow.getHandle(`dead-letter-retry-${id}-1`).describe();
   });
 });

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLedger, type AuditReport } from '../../store/ledger/audit.js';
 import { balanceOf, createAccount, startHarness, type Call, type Harness } from '../../test/harness.js';
 
 let h: Harness;
@@ -20,6 +21,8 @@ beforeAll(async () => {
   await stopFunding();
 });
 afterAll(async () => {
+  // This file's tenant only: other files write to the same ledger meanwhile (the whole run is audited last).
+  if (tenant) expect((await auditLedger(h.pool, { tenantId: tenant.id })).problems).toEqual([]);
   await h?.close();
 });
 
@@ -90,8 +93,16 @@ describe('ops: workflows', () => {
       return (JSON.parse(stdout) as { data: { workflow_id: string }[] }).data.map((r) => r.workflow_id);
     };
     await expect.poll(list, { timeout: 30_000, interval: 1_000 }).toContain(`transfer-${id}`);
-    const audit = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, 'audit'], { env });
-    expect(JSON.parse(audit.stdout)).toMatchObject({ ok: true });
+    // `audit` covers the whole shared ledger, which other files write to meanwhile: here its report
+    // and exit code (1 when not ok); this file's own ledger is audited, scoped to its tenant, in afterAll.
+    const audit = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, 'audit'], { env }).then(
+      ({ stdout }) => ({ exitCode: 0, stdout }),
+      (err: { code?: number; stdout?: string }) => ({ exitCode: err.code, stdout: err.stdout ?? '' }),
+    );
+    const report = JSON.parse(audit.stdout) as AuditReport;
+    expect(report).toMatchObject({ ok: expect.any(Boolean), checked: { transactions: expect.any(Number), entries: expect.any(Number) }, problems: expect.any(Array) });
+    expect(report.checked.accounts).toBeGreaterThanOrEqual(payers.length + 1);
+    expect(audit.exitCode).toBe(report.ok ? 0 : 1);
   });
 
   it('answers 404 for an unknown run and 400 without a reason', async () => {

@@ -1,21 +1,30 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { processorsControl } from '../../simulators/processors/client.js';
-import { balanceOf, createAccount, startHarness, type Call, type Harness } from '../../test/harness.js';
+import { ADMIN_KEY, balanceOf, createAccount, startHarness, type Call, type Harness } from '../../test/harness.js';
+import { createApp } from '../app.js';
+import { findAccountTenantId } from '../../store/ledger/accounts.js';
+import { auditLedger } from '../../store/ledger/audit.js';
 
 let h: Harness;
 let call: Call;
 let merchant: string;
+let apiKey: string;
 const sim = () => processorsControl(inject('processorsUrl'));
 
 beforeAll(async () => {
-  h = await startHarness({ env: { API_WAIT_WINDOW_MS: '20000', AUTHORIZATION_TTL: '2s' } });
+  // AUTHORIZATION_TTL keeps its default (7 days) here, so no manual authorization of another test can
+  // expire on a slow machine; the expiry test starts its payment through an API with a short TTL.
+  h = await startHarness({ env: { API_WAIT_WINDOW_MS: '20000' } });
   const tenant = await h.newTenant();
   call = tenant.call;
+  apiKey = tenant.apiKey;
   merchant = await createAccount(call, { type: 'merchant' });
 });
 afterAll(async () => {
-  const audit = await h.admin('GET', '/v1/ops/ledger/audit');
-  expect(audit.body.problems).toEqual([]);
+  // This file's tenant only: other files write to the same ledger meanwhile (the whole run is audited last).
+  const tenantId = await findAccountTenantId(h.pool, merchant);
+  expect(tenantId).not.toBeNull();
+  expect((await auditLedger(h.pool, { tenantId: tenantId! })).problems).toEqual([]);
   await h?.close();
 });
 
@@ -137,7 +146,14 @@ describe('payments: manual capture, refunds, cancel', () => {
   });
 
   it('a manual authorization expires after AUTHORIZATION_TTL: voided at the processor, reversed', async () => {
-    const id = (await pay('tok_visa', { capture_method: 'manual' })).body.id;
+    // An API of this test's own (same tenant, same worker) that starts payments with a 2 s TTL.
+    const shortTtl = createApp({ config: { ...h.config, AUTHORIZATION_TTL: 2_000, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal });
+    const created = await shortTtl.request('/v1/payments', {
+      method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 1_000, currency: 'USD', merchant_account_id: merchant, capture_method: 'manual', payment_method: { type: 'card', token: 'tok_visa' } }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
     await expect.poll(async () => (await call('GET', `/v1/payments/${id}`)).body.status, { timeout: 20_000 }).toBe('reversed');
     expect((await call('GET', `/v1/payments/${id}`)).body.failure_code).toBe('authorization_expired');
     expect((await chargesFor('acq_primary', id))[0]).toMatchObject({ voided: true });
@@ -146,15 +162,25 @@ describe('payments: manual capture, refunds, cancel', () => {
 
 describe('payments: reading', () => {
   it('lists payments by status, newest first, with pagination; another tenant sees none of them', async () => {
-    const failed = await call('GET', '/v1/payments?status=failed&limit=100');
+    // Its own tenant and payments: the listing does not depend on what earlier tests left.
+    const own = await h.newTenant();
+    const ownMerchant = await createAccount(own.call, { type: 'merchant' });
+    const created: string[] = [];
+    for (const token of ['tok_card_declined', 'tok_visa', 'tok_card_declined', 'tok_card_declined']) {
+      const res = await own.call('POST', '/v1/payments', {
+        body: { amount: 1_000, currency: 'USD', merchant_account_id: ownMerchant, payment_method: { type: 'card', token } },
+      });
+      expect(res.status).toBe(201);
+      if (token === 'tok_card_declined') created.push(res.body.id as string);
+    }
+    const failed = await own.call('GET', '/v1/payments?status=failed&limit=100');
     expect(failed.status).toBe(200);
-    expect(failed.body.data.length).toBeGreaterThanOrEqual(3);
     expect(failed.body.data.every((p: { status: string }) => p.status === 'failed')).toBe(true);
     const ids = failed.body.data.map((p: { id: string }) => p.id);
-    expect([...ids].sort().reverse()).toEqual(ids);
-    const page = await call('GET', `/v1/payments?status=failed&limit=1&starting_after=${ids[0]}`);
-    expect(page.body.data[0].id).toBe(ids[1]);
-    expect((await call('GET', '/v1/payments?status=lost')).body.error).toMatchObject({ code: 'parameter_invalid', param: 'status' });
+    expect(ids).toEqual([...created].reverse());
+    const page = await own.call('GET', `/v1/payments?status=failed&limit=1&starting_after=${ids[0]}`);
+    expect(page.body).toMatchObject({ has_more: true, data: [{ id: ids[1] }] });
+    expect((await own.call('GET', '/v1/payments?status=lost')).body.error).toMatchObject({ code: 'parameter_invalid', param: 'status' });
     const other = await h.newTenant();
     expect((await other.call('GET', '/v1/payments')).body.data).toEqual([]);
     expect((await other.call('GET', `/v1/payments/${ids[0]}`)).status).toBe(404);

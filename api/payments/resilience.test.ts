@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { WorkflowUpdateStage } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcessorsServer } from '../../simulators/processors/server.js';
 import { processorsControl } from '../../simulators/processors/client.js';
 import { balanceOf, createAccount, startHarness, tenantRowCounts, type Harness } from '../../test/harness.js';
+import { forgetStickyWorker, pendingActivity, spawnWorkerProcess } from '../../test/worker-process.js';
 import { captureUpdate } from '../../workflows/payments/types.js';
 
 /** This file injects faults: it gets a simulator of its own, so other files are not disturbed. */
@@ -55,24 +54,19 @@ describe('payments under failure', () => {
 
   it('a worker killed between authorization and capture: a new worker captures, charged once', async () => {
     const { merchant, tenant, pay } = await setup();
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../workers/main.ts', import.meta.url))], {
-      env: {
-        ...process.env, NODE_ENV: 'test', DATABASE_URL: h.config.DATABASE_URL, TEMPORAL_ADDRESS: h.config.TEMPORAL_ADDRESS,
-        TASK_QUEUE_WALLET: h.config.TASK_QUEUE_WALLET, TASK_QUEUE_PAYMENTS: h.config.TASK_QUEUE_PAYMENTS,
-        PROCESSORS_URL: processors.url, WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'), SETTLEMENT_SCHEDULE_ENABLED: 'false',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const exited = new Promise((r) => child.once('exit', r));
+    const child = spawnWorkerProcess(h);
     let paymentId: string;
     try {
-      const authorized = await pay('tok_visa', 'manual');
-      expect(authorized.body.status).toBe('authorized');
-      paymentId = authorized.body.id;
+      paymentId = (await pay('tok_visa', 'manual')).body.id;
+      // The worker process authorizes it (its start-up may outlast the API's wait window: poll).
+      await expect.poll(async () => {
+        child.assertAlive();
+        return (await tenant.call('GET', `/v1/payments/${paymentId}`)).body.status;
+      }, { timeout: 60_000, interval: 100 }).toBe('authorized');
     } finally {
-      child.kill('SIGKILL');
-      await exited;
+      await child.kill();
     }
+    await forgetStickyWorker(h.temporal, `payment-${paymentId}`);
     expect((await balanceOf(tenant.call, merchant)).balance).toBe(0);
     const stop = await h.startWorker();
     try {
@@ -98,11 +92,15 @@ describe('payments under failure', () => {
       await sim().fault('acq_primary', 'error_500', 1_000);
       // The capture now retries against a processor that answers 500: the saga is stuck.
       await h.temporal.workflow.getHandle(`payment-${id}`).startUpdate(captureUpdate, { args: [{}], waitForStage: WorkflowUpdateStage.ACCEPTED });
-      await new Promise((r) => setTimeout(r, 1_000));
+      // The capture has failed against the processor at least once and is being retried.
+      await expect.poll(async () => (await pendingActivity(h.temporal, `payment-${id}`, 'capturePayment'))?.attempt ?? 0,
+        { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(2);
       expect((await tenant.call('GET', `/v1/payments/${id}`)).body.status).toBe('authorized');
 
       expect((await h.admin('POST', `/v1/ops/workflows/payment-${id}/cancel`)).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 500));
+      // The compensation (the void) has failed against the processor at least once too.
+      await expect.poll(async () => (await pendingActivity(h.temporal, `payment-${id}`, 'releaseAuthorization'))?.attempt ?? 0,
+        { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(2);
       expect((await tenant.call('GET', `/v1/payments/${id}`)).body.status).toBe('authorized'); // the void waits too
       await sim().clearFaults();
       await expect.poll(async () => (await tenant.call('GET', `/v1/payments/${id}`)).body.status, { timeout: 30_000 }).toBe('reversed');

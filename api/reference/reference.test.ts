@@ -3,6 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fxControl } from '../../simulators/processors/fx.js';
 import { startProcessorsServer, type ProcessorsServer } from '../../simulators/processors/server.js';
 import { createAccount, startHarness, type Harness } from '../../test/harness.js';
+import { withTransaction } from '../../store/db.js';
+import { ensureSystemAccount } from '../../store/ledger/accounts.js';
+import { auditLedger } from '../../store/ledger/audit.js';
+import { postTransaction } from '../../store/ledger/transactions.js';
 
 const SEEDED = ['prod_card_business', 'prod_card_classic', 'prod_card_gold', 'prod_loan_auto', 'prod_loan_personal', 'prod_loan_small_business'];
 const CACHE_KEY_PREFIX = `test:reference:${randomUUID()}`;
@@ -119,19 +123,34 @@ describe('GET /v1/products', () => {
 describe('money is never cached', () => {
   it('a balance read (GET /v1/accounts/:id) always reaches PostgreSQL', async () => {
     const account = await createAccount(tenant.call);
-    expect((await tenant.call('GET', `/v1/accounts/${account}`)).body.balance).toBe(0);
-    // Behind the API's back, straight in PostgreSQL: the very next read must show it.
-    await h.pool.query('UPDATE accounts SET balance = balance + 777 WHERE id = $1', [account]);
-    try {
-      for (let i = 0; i < 3; i++) expect((await tenant.call('GET', `/v1/accounts/${account}`)).body.balance).toBe(777);
-    } finally {
-      await h.pool.query('UPDATE accounts SET balance = balance - 777 WHERE id = $1', [account]);
-    }
-    expect((await tenant.call('GET', `/v1/accounts/${account}`)).body.balance).toBe(0);
-    // And nothing about the account sits in the cache's Redis keys.
-    const [, keys] = await h.redis.scan('0', 'MATCH', `${CACHE_KEY_PREFIX}:*`, 'COUNT', 10_000);
+    const read = async () => (await tenant.call('GET', `/v1/accounts/${account}`)).body;
+    expect(await read()).toMatchObject({ balance: 0, available_balance: 0 });
+    // Money moved by the ledger code straight in PostgreSQL, behind the API's back (nothing there
+    // could invalidate a cache): every next read must show it.
+    const system = await ensureSystemAccount(h.pool, tenant.id, 'USD');
+    const move = (direction: 'in' | 'out', amountMinor: number) => withTransaction(h.pool, (client) => postTransaction(client, {
+      tenantId: tenant.id, idempotencyKey: `reference-${account}-${direction}`, kind: 'adjustment', currency: 'USD',
+      postings: [
+        { accountId: direction === 'in' ? system : account, direction: 'debit', amountMinor },
+        { accountId: direction === 'in' ? account : system, direction: 'credit', amountMinor },
+      ],
+    }));
+    await move('in', 777);
+    for (let i = 0; i < 3; i++) expect(await read()).toMatchObject({ balance: 777, available_balance: 777 });
+    await move('out', 700);
+    for (let i = 0; i < 3; i++) expect(await read()).toMatchObject({ balance: 77, available_balance: 77 });
+    // And nothing about the account sits in the cache's Redis keys (which this test fills with a cached read).
+    expect((await tenant.call('GET', '/v1/products/prod_card_gold')).status).toBe(200);
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await h.redis.scan(cursor, 'MATCH', `${CACHE_KEY_PREFIX}:*`, 'COUNT', 1_000);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.filter((k) => k.includes('acct_') || k.includes('balance'))).toEqual([]);
+    expect((await auditLedger(h.pool, { tenantId: tenant.id })).problems).toEqual([]);
   });
 });
 

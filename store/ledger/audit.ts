@@ -3,14 +3,7 @@ import { toSafeInt, type Db } from '../db.js';
 /** The ledger audit: re-derives balances from the append-only entries and checks every invariant. */
 
 export interface AuditProblem {
-  kind:
-    | 'unbalanced_transaction'
-    | 'empty_transaction'
-    | 'balance_mismatch'
-    | 'held_mismatch'
-    | 'user_overdrawn'
-    | 'entry_currency_mismatch'
-    | 'hold_resolution_invalid';
+  kind: AuditCheckKind;
   id: string;
   detail: string;
 }
@@ -21,47 +14,67 @@ export interface AuditReport {
   problems: AuditProblem[];
 }
 
-/** Each check is one query returning (id, detail) rows that break an invariant. */
-const CHECKS: { kind: AuditProblem['kind']; sql: string }[] = [
+export interface AuditScope {
+  /**
+   * Audit one tenant only: its transactions, its accounts (with every entry and hold on them) and
+   * its holds. Omitted: the whole ledger. Tests that run beside other test files audit their own
+   * tenants, so a problem is reported by the file that caused it.
+   */
+  tenantId?: string;
+}
+
+/**
+ * Each check is one query returning (id, detail) rows that break an invariant. `$1` is the tenant
+ * of a scoped audit, NULL for the whole ledger (the statements are unnamed, so PostgreSQL plans
+ * them with the value and drops the `$1 IS NULL OR …` branch that does not apply).
+ */
+const CHECKS = [
   {
     kind: 'unbalanced_transaction',
     sql: `SELECT transaction_id AS id,
-            currency || ': debits ' || sum(amount) FILTER (WHERE direction = 'debit')
-              || ' credits ' || sum(amount) FILTER (WHERE direction = 'credit') AS detail
-          FROM ledger_entries GROUP BY transaction_id, currency
+            currency || ': debits ' || coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0)
+              || ' credits ' || coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0) AS detail
+          FROM ledger_entries
+          WHERE $1::text IS NULL OR transaction_id IN (SELECT id FROM ledger_transactions WHERE tenant_id = $1)
+          GROUP BY transaction_id, currency
           HAVING coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0)
               <> coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0)`,
   },
   {
     kind: 'empty_transaction',
     sql: `SELECT t.id, 'no entries' AS detail FROM ledger_transactions t
-          WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id)`,
+          WHERE ($1::text IS NULL OR t.tenant_id = $1)
+            AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id)`,
   },
   {
     kind: 'balance_mismatch',
     sql: `SELECT a.id, 'balance ' || a.balance || ' but entries sum to ' || coalesce(s.net, 0) AS detail
           FROM accounts a LEFT JOIN (
             SELECT account_id, sum(CASE direction WHEN 'credit' THEN amount ELSE -amount END) AS net
-            FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
-          WHERE a.balance <> coalesce(s.net, 0)`,
+            FROM ledger_entries
+            WHERE $1::text IS NULL OR account_id IN (SELECT id FROM accounts WHERE tenant_id = $1)
+            GROUP BY account_id) s ON s.account_id = a.id
+          WHERE ($1::text IS NULL OR a.tenant_id = $1) AND a.balance <> coalesce(s.net, 0)`,
   },
   {
     kind: 'held_mismatch',
     sql: `SELECT a.id, 'held ' || a.held || ' but active holds sum to ' || coalesce(h.total, 0) AS detail
           FROM accounts a LEFT JOIN (
-            SELECT account_id, sum(amount) AS total FROM holds WHERE status = 'active' GROUP BY account_id
-          ) h ON h.account_id = a.id
-          WHERE a.held <> coalesce(h.total, 0)`,
+            SELECT account_id, sum(amount) AS total FROM holds
+            WHERE status = 'active' AND ($1::text IS NULL OR account_id IN (SELECT id FROM accounts WHERE tenant_id = $1))
+            GROUP BY account_id) h ON h.account_id = a.id
+          WHERE ($1::text IS NULL OR a.tenant_id = $1) AND a.held <> coalesce(h.total, 0)`,
   },
   {
     kind: 'user_overdrawn',
     sql: `SELECT id, 'balance ' || balance || ', held ' || held AS detail FROM accounts
-          WHERE type = 'user' AND (balance < 0 OR balance - held < 0)`,
+          WHERE ($1::text IS NULL OR tenant_id = $1) AND type = 'user' AND (balance < 0 OR balance - held < 0)`,
   },
   {
     kind: 'entry_currency_mismatch',
     sql: `SELECT e.id, 'entry ' || e.currency || ' on ' || a.currency || ' account' AS detail
-          FROM ledger_entries e JOIN accounts a ON a.id = e.account_id WHERE e.currency <> a.currency`,
+          FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
+          WHERE ($1::text IS NULL OR a.tenant_id = $1) AND e.currency <> a.currency`,
   },
   {
     // A hold resolves at most once: posted holds have exactly one posting transaction (which
@@ -69,29 +82,42 @@ const CHECKS: { kind: AuditProblem['kind']; sql: string }[] = [
     kind: 'hold_resolution_invalid',
     sql: `SELECT h.id, h.status || ' hold with ' || count(t.id) || ' posting transactions' AS detail
           FROM holds h LEFT JOIN ledger_transactions t ON t.hold_id = h.id
+          WHERE $1::text IS NULL OR h.tenant_id = $1
           GROUP BY h.id, h.status
           HAVING count(t.id) <> CASE h.status WHEN 'posted' THEN 1 ELSE 0 END
           UNION ALL
           SELECT h.id, 'posted ' || h.posted_amount || ' but debited ' || coalesce(sum(e.amount), 0) AS detail
           FROM holds h JOIN ledger_entries e
             ON e.transaction_id = h.resolution_transaction_id AND e.account_id = h.account_id AND e.direction = 'debit'
-          WHERE h.status = 'posted'
+          WHERE h.status = 'posted' AND ($1::text IS NULL OR h.tenant_id = $1)
           GROUP BY h.id, h.posted_amount HAVING coalesce(sum(e.amount), 0) <> h.posted_amount`,
   },
-];
+] as const;
+
+export type AuditCheckKind = (typeof CHECKS)[number]['kind'];
+
+/** The invariants the audit checks, one query each (store/ledger/audit.test.ts plants a breach of every one). */
+export const AUDIT_CHECK_KINDS: readonly AuditCheckKind[] = CHECKS.map((check) => check.kind);
 
 const PROBLEMS_PER_CHECK_MAX = 100;
 
-/** Re-derives every balance from the immutable entries and checks the ledger's invariants. */
-export async function auditLedger(db: Db): Promise<AuditReport> {
+/**
+ * Re-derives every balance from the immutable entries and checks the ledger's invariants, on
+ * `db` (a pool, or a client inside a transaction: the audit then sees that transaction's rows).
+ */
+export async function auditLedger(db: Db, scope: AuditScope = {}): Promise<AuditReport> {
+  const tenantId = scope.tenantId ?? null;
   const problems: AuditProblem[] = [];
   for (const check of CHECKS) {
-    const { rows } = await db.query(`${check.sql} LIMIT ${PROBLEMS_PER_CHECK_MAX}`);
+    const { rows } = await db.query(`${check.sql} LIMIT ${PROBLEMS_PER_CHECK_MAX}`, [tenantId]);
     for (const row of rows) problems.push({ kind: check.kind, id: row.id as string, detail: row.detail as string });
   }
   const { rows } = await db.query(
-    `SELECT (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM ledger_transactions) AS transactions,
-            (SELECT count(*) FROM ledger_entries) AS entries`,
+    `SELECT (SELECT count(*) FROM accounts WHERE $1::text IS NULL OR tenant_id = $1) AS accounts,
+            (SELECT count(*) FROM ledger_transactions WHERE $1::text IS NULL OR tenant_id = $1) AS transactions,
+            (SELECT count(*) FROM ledger_entries
+             WHERE $1::text IS NULL OR account_id IN (SELECT id FROM accounts WHERE tenant_id = $1)) AS entries`,
+    [tenantId],
   );
   const counts = rows[0];
   return {

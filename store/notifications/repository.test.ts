@@ -4,6 +4,7 @@ import { createTenant } from '../../api/admin/tenants.js';
 import { newId } from '../../domain/ids.js';
 import { NotificationError } from '../../domain/notifications/errors.js';
 import { createPool, withTransaction } from '../db.js';
+import { eventually } from '../../test/eventually.js';
 import { testConfig } from '../../test/harness.js';
 import {
   createNotification, createNotificationInTransaction, createTemplate, deleteUnstartedNotification, findTemplate, getContacts,
@@ -188,11 +189,14 @@ describe('dead letters', () => {
     try {
       await first.query('BEGIN');
       await requeueDeadLetter(first, id);
+      const firstPid = (await first.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
       let settled = false;
       const second = withTransaction(pool, (c) => requeueDeadLetter(c, id)).finally(() => { settled = true; });
       second.catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(settled).toBe(false); // blocked on the first one's row lock
+      // Blocked on the first one's row lock: PostgreSQL says so (polled, not assumed after a sleep).
+      const blockedByFirst = () => pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [firstPid]);
+      await eventually(blockedByFirst, (res) => res.rows[0].n === 1);
+      expect(settled).toBe(false);
       await first.query('COMMIT');
       await expect(second).rejects.toMatchObject({ code: 'delivery_invalid_state' });
     } finally {

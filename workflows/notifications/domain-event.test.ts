@@ -6,6 +6,7 @@ import { eventWorkflowSettings } from '../../platform/notification-settings.js';
 import type { SmtpSink } from '../../simulators/smtp/server.js';
 import { createAccount, type Call, type Harness } from '../../test/harness.js';
 import { eventually, startNotificationStack, type NotificationStack } from '../../test/notifications.js';
+import { spawnRelayProcess } from '../../test/worker-process.js';
 import { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../workers/outbox-relay.js';
 
 let stack: NotificationStack;
@@ -107,8 +108,8 @@ describe('domain events through the outbox', () => {
     expect(workerInbox[0]).toMatchObject({ title: 'Leave request approved' });
   });
 
-  it('a relay that dies between starting the workflows and its commit: each event still reaches its workflow once', async () => {
-    await relay.stop();
+  it('a relay process killed between starting the workflows and its commit: each event reaches its workflow once', async () => {
+    await relay.stop(); // the events below are for the relay process
     const endpoint = await tenant.call('POST', '/v1/webhook-endpoints', {
       body: { url: `${providers.url}/webhooks/crash`, events: ['payment.refunded'] },
     });
@@ -122,41 +123,67 @@ describe('domain events through the outbox', () => {
       }
       return written;
     });
-    const crashing = await startOutboxRelay(relayOptions({ afterStart: async () => { throw new Error('killed'); } }));
-    await expect(crashing.drain()).rejects.toThrow('killed');
-    await crashing.stop();
-    const unprocessed = await h.pool.query('SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1) AND processed_at IS NULL', [ids]);
-    expect(unprocessed.rows[0].n).toBe(5);
-    // The crash came after the starts: every event's run exists already.
-    for (const id of ids) await h.temporal.workflow.getHandle(`event-${id}`).describe();
+    const unprocessed = async () =>
+      (await h.pool.query('SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1) AND processed_at IS NULL', [ids])).rows[0].n as number;
+    const runIdOf = async (id: string) => {
+      try {
+        return (await h.temporal.workflow.getHandle(`event-${id}`).describe()).runId;
+      } catch {
+        return null; // not started (yet)
+      }
+    };
 
+    // A real process runs the relay and stalls after starting the batch's runs, before its commit.
+    const doomed = spawnRelayProcess(h, [tenant.id], { OUTBOX_BATCH_SIZE: '10', OUTBOX_FAULT_DELAY_BEFORE_COMMIT_MS: '600000' });
+    let firstRuns: (string | null)[];
+    try {
+      await doomed.ready();
+      firstRuns = await eventually(async () => {
+        doomed.assertAlive();
+        return Promise.all(ids.map(runIdOf));
+      }, (runs) => runs.every((run) => run !== null), 30_000);
+      expect(await unprocessed()).toBe(5); // the batch that started them has not committed
+    } finally {
+      await doomed.kill();
+    }
+    // Its connection died with it: the claim rolled back, nothing is marked.
+    expect(await unprocessed()).toBe(5);
+    const runsNow = () => Promise.all(ids.map(async (id) => {
+      const run = await h.temporal.workflow.getHandle(`event-${id}`).describe();
+      return { runId: run.runId, status: run.status.name };
+    }));
+    // The runs it started do their work meanwhile (this file's worker) and close.
+    const firstClosed = await eventually(runsNow, (all) => all.every((run) => run.status !== 'RUNNING'));
+    expect(firstClosed).toEqual(firstRuns.map((runId) => ({ runId, status: 'COMPLETED' })));
+
+    // A fresh relay finds the rows unmarked and relays them again: Temporal refuses a second run
+    // for an event even after the first closed, so it only marks them.
     relay = await startOutboxRelay(relayOptions());
-    await eventually(async () => (await h.pool.query('SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1) AND processed_at IS NULL', [ids])).rows[0].n,
-      (n) => n === 0);
-    const received = await eventually(
-      async () => (await sim.messages('webhook')).messages.filter((m) => m.path === '/webhooks/crash'),
-      (m) => m.length >= 5,
-    );
-    await new Promise((r) => setTimeout(r, 500));
-    const all = (await sim.messages('webhook')).messages.filter((m) => m.path === '/webhooks/crash');
-    expect(all.map((m) => m.event_id).sort()).toEqual([...ids].sort());
-    expect(all.every((m) => m.attempts === 1)).toBe(true);
-    expect(received.length).toBe(5);
+    await eventually(unprocessed, (n) => n === 0);
+    expect(await runsNow()).toEqual(firstClosed);
+    for (const id of ids) {
+      const count = await eventually(() => h.temporal.workflow.count(`WorkflowId = "event-${id}"`), (c) => c.count > 0);
+      expect(count.count).toBe(1);
+    }
+    const received = (await sim.messages('webhook')).messages.filter((m) => m.path === '/webhooks/crash');
+    expect(received.map((m) => m.event_id).sort()).toEqual([...ids].sort());
+    expect(received.map((m) => m.attempts)).toEqual([1, 1, 1, 1, 1]);
     const rows = await h.pool.query('SELECT event_id, count(*)::int AS n FROM deliveries WHERE endpoint_id = $1 GROUP BY event_id', [endpoint.body.id]);
     expect(rows.rows.map((r) => r.n)).toEqual([1, 1, 1, 1, 1]);
-    for (const id of ids) {
-      const runs = await h.temporal.workflow.count(`WorkflowId = "event-${id}"`);
-      expect(runs.count).toBe(1);
-    }
   });
 
   it('relayed events are purged after the retention, unrelayed ones never', async () => {
     await relay.stop(); // the rows below are marked by hand
     try {
-      const ids = await withTransaction(h.pool, async (client) => Promise.all(['old', 'recent', 'pending'].map(async (age) =>
-        (await appendOutboxEvent(client, {
-          tenantId: tenant.id, topic: 'payment.failed', idempotencyKey: `purge-${age}-${Date.now()}`, payload: { age },
-        }))!)));
+      const ids = await withTransaction(h.pool, async (client) => {
+        const written: string[] = []; // one statement at a time: a client runs one query at once
+        for (const age of ['old', 'recent', 'pending']) {
+          written.push((await appendOutboxEvent(client, {
+            tenantId: tenant.id, topic: 'payment.failed', idempotencyKey: `purge-${age}-${Date.now()}`, payload: { age },
+          }))!);
+        }
+        return written;
+      });
       await h.pool.query(`UPDATE outbox SET processed_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE id = $1`, [ids[0]]);
       await h.pool.query(`UPDATE outbox SET processed_at = now() WHERE id = $1`, [ids[1]]);
       await h.pool.query(`UPDATE outbox SET created_at = now() - interval '30 days' WHERE id = $1`, [ids[2]]);

@@ -186,7 +186,8 @@ describe('notification workflow', () => {
   it('a channel whose template lost it before the send is failed with the reason, the others go out', async () => {
     await call('POST', '/v1/notification-templates', { body: { id: 'shrinking', channels: { sms: { body: 'A' }, in_app: { title: 'B', body: 'C' } } } });
     const userId = await newUser({ phone: '+15551230009' });
-    const later = await send({ user_id: userId, template_id: 'shrinking', channels: ['sms', 'in_app'], scheduled_at: new Date(Date.now() + 1_500).toISOString() });
+    // The template must change before the send is due: 3 s is a wide margin for one PUT on a loaded machine.
+    const later = await send({ user_id: userId, template_id: 'shrinking', channels: ['sms', 'in_app'], scheduled_at: new Date(Date.now() + 3_000).toISOString() });
     const replaced = await call('POST', '/v1/notification-templates/shrinking', { body: { channels: { in_app: { title: 'B', body: 'C' } } } });
     expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
     const done = byChannel(await settled(call, later.id));

@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+// One instance for the file: it keeps the TypeScript project service between calls (each new one rebuilds it).
+const eslint = new ESLint({ cwd: ROOT });
+
 async function lintAs(filePath: string, code: string): Promise<{ rule: string | null; message: string }[]> {
-  const eslint = new ESLint({ cwd: ROOT });
   const [result] = await eslint.lintText(code, { filePath: `${ROOT}${filePath}` });
   return (result?.messages ?? []).map((m) => ({ rule: m.ruleId, message: m.message }));
 }

@@ -16,6 +16,9 @@ beforeAll(async () => {
     // SMS calls are capped at 5/s across workers (GCRA: one every 200 ms).
     OUTBOUND_RATE_LIMITS: JSON.stringify({ sms: { algorithm: 'gcra', rate: 5, period: '1s' } }),
     OUTBOUND_RATE_LIMIT_MAX_WAIT_MS: '5000',
+    // A loaded CI can take Redis past the 100 ms default: the limiter would then fail open to an
+    // in-process bucket per worker (more calls at once), and the spacing test would measure that.
+    RATE_LIMIT_REDIS_TIMEOUT_MS: '2000',
   });
   ({ h, smtp, sim } = stack);
   const tenant = await h.newTenant('Notifications');

@@ -69,7 +69,6 @@ export const col = {
   json: <T>(name: string) => plain(name, (v) => v as T),
   /** `timestamptz` as a Date. */
   timestamp: (name: string) => plain(name, asDate),
-  timestampOrNull: (name: string) => plain(name, nullable(asDate)),
   /** `timestamptz` as an ISO-8601 string. */
   isoTimestamp: (name: string) => plain(name, iso),
   isoTimestampOrNull: (name: string) => plain(name, isoOrNull),
@@ -78,11 +77,6 @@ export const col = {
     names: [name],
     select: (alias) => isoDateColumn(qualified(name, alias), name),
     read: (row) => row[name] as string,
-  }),
-  dateOrNull: (name: string): Column<string | null> => ({
-    names: [name],
-    select: (alias) => isoDateColumn(qualified(name, alias), name),
-    read: (row) => (row[name] as string | null | undefined) ?? null,
   }),
   /** Any other conversion (e.g. `numeric` days into a checked number). */
   custom: <T>(name: string, convert: (value: unknown) => T) => plain(name, convert),

@@ -60,7 +60,9 @@ describe('ledger', () => {
     const placed = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(placed).toHaveLength(10);
-    expect(refused.every((r) => r.reason instanceof LedgerError && r.reason.code === 'insufficient_funds')).toBe(true);
+    // Every refusal is the ledger's own; anything else (a lost connection, a deadlock) is named.
+    const otherReasons = refused.filter((r) => !(r.reason instanceof LedgerError && r.reason.code === 'insufficient_funds'));
+    expect(otherReasons.map((r) => String(r.reason))).toEqual([]);
     expect(await balances(account)).toEqual({ balance: 1_000, held: 1_000 });
   });
 

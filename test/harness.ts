@@ -52,10 +52,15 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     PROCESSORS_URL: inject('processorsUrl'),
     PROCESSOR_TIMEOUT_MS: '1000',
     ADMIN_API_KEY: ADMIN_KEY,
-    DB_POOL_MAX: '30',
+    // Connection budget: PostgreSQL allows 100 and two files run at once. A file holds at most this
+    // pool, one worker process (10) and one relay process (5); store tests stay at or under 20.
+    DB_POOL_MAX: String(TEST_POOL_MAX),
     ...overrides,
   });
 }
+
+/** The largest pool any one test file opens (see the budget in `testConfig`). */
+export const TEST_POOL_MAX = 20;
 
 export interface ApiResponse<T = Record<string, any>> {
   status: number;

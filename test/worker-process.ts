@@ -33,6 +33,7 @@ function childEnv(h: Harness, extra: Record<string, string>): NodeJS.ProcessEnv 
     ...process.env,
     NODE_ENV: 'test',
     DATABASE_URL: c.DATABASE_URL,
+    DB_POOL_MAX: '10',
     REDIS_URL: c.REDIS_URL,
     TEMPORAL_ADDRESS: c.TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE: c.TEMPORAL_NAMESPACE,

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../../api/admin/tenants.js';
 import { LedgerError, LedgerInvariantError } from '../../domain/ledger/errors.js';
-import { testConfig } from '../../test/harness.js';
+import { TEST_POOL_MAX, testConfig } from '../../test/harness.js';
 import { createPool, withTransaction } from '../db.js';
 import { ensureSystemAccount, findAccount, insertAccount } from './accounts.js';
 import { auditLedger } from './audit.js';
@@ -12,7 +12,7 @@ import { postTransaction } from './transactions.js';
 let pool: pg.Pool;
 let tenantId: string;
 beforeAll(async () => {
-  pool = createPool(testConfig().DATABASE_URL, 60);
+  pool = createPool(testConfig().DATABASE_URL, TEST_POOL_MAX);
   tenantId = (await createTenant(pool, 'ledger tests')).id;
 });
 afterAll(async () => {

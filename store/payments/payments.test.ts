@@ -4,7 +4,7 @@ import { createTenant } from '../../api/admin/tenants.js';
 import { PaymentError, PaymentInvariantError, PaymentStateError } from '../../domain/payments/errors.js';
 import type { Payment } from '../../domain/payments/types.js';
 import { createPool, withTransaction } from '../db.js';
-import { testConfig } from '../../test/harness.js';
+import { TEST_POOL_MAX, testConfig } from '../../test/harness.js';
 import { insertAccount } from '../ledger/accounts.js';
 import { completeRefund, failRefund, reserveRefund } from './refunds.js';
 import { findPayment, insertPayment, listEvents, listPayments } from './payments.js';
@@ -15,7 +15,7 @@ let pool: pg.Pool;
 let tenantId: string;
 let merchantId: string;
 beforeAll(async () => {
-  pool = createPool(testConfig().DATABASE_URL, 30);
+  pool = createPool(testConfig().DATABASE_URL, TEST_POOL_MAX);
   tenantId = (await createTenant(pool, 'payment repository tests')).id;
   merchantId = (await insertAccount(pool, { tenantId, type: 'merchant', currency: 'USD' })).id;
 });

@@ -8,10 +8,19 @@ import type { RateLimiter } from '../platform/rate-limit/index.js';
 import type { InboxListener } from './notifications/inbox-listener.js';
 import { toApiError } from './validation.js';
 
-export type Auth = { kind: 'admin'; scope: 'admin' } | { kind: 'tenant'; scope: string; tenantId: string };
+/** Who authenticated: the admin key, or a tenant API key (`apiKeyId` is its `key_…` id). */
+export type Auth = { kind: 'admin'; scope: 'admin' } | { kind: 'tenant'; scope: string; tenantId: string; apiKeyId: string };
+
+/** The person acting (contract §0 `Steadfast-Actor`): set by the actor middleware on routes that record a decision. */
+export interface Actor {
+  /** The JWT's `sub`: an employee id or a user id; `admin` for the admin key. */
+  sub: string;
+  /** The `ask_…` signing key that signed it (absent for the admin key). */
+  keyId?: string;
+}
 
 export interface AppEnv {
-  Variables: { auth: Auth; requestId: string };
+  Variables: { auth: Auth; requestId: string; actor?: Actor };
 }
 
 /** What the API needs from the outside world; the entry point (or a test) owns these. */

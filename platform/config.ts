@@ -3,6 +3,8 @@ import { booleanFromEnv, durationFromEnv, intFromEnv, jsonFromEnv } from './env.
 import { notificationEnv } from './config-notifications.js';
 import { rateLimitEnv } from './config-rate-limits.js';
 import { cacheEnv } from './config-cache.js';
+import { DEVELOPMENT_SEALING_KEYS, securityEnv } from './config-security.js';
+import { parseSealingKeys } from './secrets.js';
 
 /**
  * Ordered processors per payment method and currency ('*' is the fallback for any currency).
@@ -102,6 +104,7 @@ export const configSchema = z.object({
   ...notificationEnv,
   ...rateLimitEnv,
   ...cacheEnv,
+  ...securityEnv,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -116,6 +119,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  if (result.data.NODE_ENV === 'production') {
+    const developmentKey = parseSealingKeys(DEVELOPMENT_SEALING_KEYS)[0]!.key;
+    if (result.data.SECRETS_ENCRYPTION_KEYS.some((k) => k.key.equals(developmentKey))) {
+      throw new ConfigError('Invalid environment:\n  SECRETS_ENCRYPTION_KEYS: production needs its own keys (npm run ops -- new-sealing-key)');
+    }
   }
   return result.data;
 }

@@ -36,7 +36,7 @@ export function authenticate(deps: { pool: pg.Pool; adminApiKey: string }): Midd
     const tenantId = await findTenantIdByApiKeyHash(deps.pool, digest);
     if (!tenantId) throw errors.apiKeyInvalid();
     if (adminRoute) throw errors.forbidden();
-    c.set('auth', { kind: 'tenant', scope: tenantId, tenantId });
+    c.set('auth', { kind: 'tenant', scope: tenantId, tenantId, apiKeyId: 'key_unknown' }); // #12: replaced by the api_keys table
     return next();
   };
 }

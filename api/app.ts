@@ -5,17 +5,21 @@ import { secureHeaders } from 'hono/secure-headers';
 import { accountRoutes } from './accounts/routes.js';
 import { adminProductRoutes } from './admin/products.js';
 import { tenantRoutes } from './admin/tenants.js';
+import { apiKeyRoutes } from './admin/api-keys.js';
+import { actorSigningKeyRoutes } from './security/actor-signing-keys.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { healthRoutes } from './health/routes.js';
 import { authenticate } from './middleware/auth.js';
 import { notFound, onError } from './middleware/errors.js';
 import { idempotency } from './middleware/idempotency.js';
 import { jsonBody } from './middleware/json-body.js';
-import { apiRateLimiter, limitApiKey, limitUnauthenticated } from './middleware/rate-limit.js';
+import { apiRateLimiter, limitAdminKey, limitApiKey, limitUnauthenticated } from './middleware/rate-limit.js';
 import { httpMetrics, metricsEndpoint } from './middleware/metrics.js';
 import { ledgerAuditRoutes } from './ops/ledger-audit.js';
 import { workflowOpsRoutes } from './ops/workflows.js';
 import { deadLetterRoutes } from './ops/dead-letters.js';
+import { auditLogRoutes, opsAuditLogRoutes } from './audit/routes.js';
+import { auditLog } from './middleware/audit.js';
 import { notificationRoutes } from './notifications/notifications.js';
 import { notificationTemplateRoutes } from './notifications/templates.js';
 import { userRoutes } from './notifications/users.js';
@@ -42,11 +46,14 @@ export function createApp(deps: AppDeps) {
   const rateLimiter = apiRateLimiter(deps);
   const limits = { limiter: rateLimiter, routes: deps.config.RATE_LIMIT_ROUTES, trustProxyHops: deps.config.TRUST_PROXY };
   app.route('/', healthRoutes({ ...deps, rateLimiter }));
+  // The same limits as /v1: bad keys per client IP, the admin key's scrapes under its `default` policy.
+  app.use('/metrics', limitUnauthenticated(limits), limitAdminKey({ ...limits, adminApiKey: deps.adminApiKey }));
   app.get('/metrics', metricsEndpoint(deps));
   const cache = deps.cache ?? createCacheClosedWith(deps.redis, deps.config);
   app.use('/v1/*', limitUnauthenticated(limits)); // counts bad keys per IP: must wrap authenticate
   app.use('/v1/*', authenticate({ pool: deps.pool, adminApiKey: deps.adminApiKey }));
   app.use('/v1/*', limitApiKey(limits));
+  app.use('/v1/*', auditLog({ pool: deps.pool })); // after auth and the key's rate limit; records refusals below it
   app.use('/v1/*', jsonBody());
   app.use('/v1/*', idempotency({
     pool: deps.pool,
@@ -58,6 +65,8 @@ export function createApp(deps: AppDeps) {
 
   const routes = app
     .route('/v1/admin/tenants', tenantRoutes(deps))
+    .route('/v1/admin/tenants', apiKeyRoutes(deps))
+    .route('/v1/actor-signing-keys', actorSigningKeyRoutes(deps))
     .route('/v1/accounts', accountRoutes(deps))
     .route('/v1/topups', topUpRoutes(deps))
     .route('/v1/transfers', transferRoutes(deps))
@@ -73,6 +82,8 @@ export function createApp(deps: AppDeps) {
     .route('/v1/notifications', notificationRoutes(deps))
     .route('/v1/webhook-endpoints', webhookEndpointRoutes(deps))
     .route('/v1/ops/dead-letters', deadLetterRoutes(deps))
+    .route('/v1/audit-log', auditLogRoutes(deps))
+    .route('/v1/ops/audit-log', opsAuditLogRoutes(deps))
     .route('/v1/exchange-rates', exchangeRateRoutes({ config: deps.config, cache }))
     .route('/v1/products', productRoutes({ pool: deps.pool, cache }))
     .route('/v1/admin/products', adminProductRoutes({ pool: deps.pool, cache }));

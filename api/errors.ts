@@ -47,11 +47,18 @@ export const errors = {
   apiKeyMissing: () =>
     new ApiError(401, 'authentication_error', 'api_key_missing', 'No API key provided: use Authorization: Bearer <key>.'),
   apiKeyInvalid: () => new ApiError(401, 'authentication_error', 'api_key_invalid', 'Invalid API key provided.'),
-  forbidden: () => new ApiError(403, 'permission_error', 'forbidden', 'This API key cannot access this resource.'),
+  actorMissing: () =>
+    new ApiError(401, 'authentication_error', 'actor_missing', 'This request records a decision: name the acting user in Steadfast-Actor: <JWT>.'),
+  actorInvalid: () =>
+    new ApiError(401, 'authentication_error', 'actor_invalid', 'The Steadfast-Actor token is malformed, expired, or not signed by a signing key of this tenant.'),
+  forbidden: (message = 'This API key cannot access this resource.') => new ApiError(403, 'permission_error', 'forbidden', message),
   resourceMissing: (what = 'resource', param?: string) =>
     new ApiError(404, 'invalid_request_error', 'resource_missing', `No such ${what}.`, param),
   resourceExists: (message: string, param?: string) =>
     new ApiError(409, 'invalid_request_error', 'resource_exists', message, param),
+  /** A per-tenant cap is reached (e.g. WEBHOOK_ENDPOINTS_MAX_PER_TENANT): delete one to make room. */
+  resourceLimitReached: (message: string) =>
+    new ApiError(409, 'invalid_request_error', 'resource_limit_reached', message),
   paymentInvalidState: (message = 'The payment cannot do this in its current status.') =>
     new ApiError(409, 'invalid_request_error', 'payment_invalid_state', message),
   notApprover: (message = 'Only the current approver can decide this leave request.') =>

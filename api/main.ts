@@ -5,8 +5,9 @@ import { loadConfig, requireAdminKey } from '../platform/config.js';
 import { createPool } from '../store/db.js';
 import { createApiRateLimiter } from '../platform/rate-limit/index.js';
 import { createApp } from './app.js';
-import { createInboxListener } from './notifications/inbox-listener.js';
+import { createInboxListener, streamLimitsOf } from './notifications/inbox-listener.js';
 import { purgeExpiredIdempotencyKeys } from '../store/idempotency/idempotency-keys.js';
+import { describeError } from '../platform/safe-error.js';
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
   // One LISTEN connection per process feeds every SSE inbox stream.
-  const inboxListener = createInboxListener({ connectionString: config.DATABASE_URL });
+  const inboxListener = createInboxListener({ connectionString: config.DATABASE_URL, ...streamLimitsOf(config) });
   const app = createApp({ config, adminApiKey, pool, redis, temporal, rateLimiter, inboxListener });
 
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   );
   const purge = setInterval(() => {
     purgeExpiredIdempotencyKeys(pool, config.IDEMPOTENCY_RETENTION_HOURS).catch((err) =>
-      console.error('[api] idempotency purge failed', err),
+      console.error(`[api] idempotency purge failed: ${describeError(err)}`),
     );
   }, PURGE_INTERVAL_MS);
   purge.unref();
@@ -55,6 +56,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error('[api] fatal', err);
+  console.error(`[api] fatal: ${describeError(err)}`);
   process.exit(1);
 });

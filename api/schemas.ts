@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { containsCardNumber, findCardNumberIn, isProcessorToken, TOKEN_EXAMPLES, type TokenKind } from '../domain/card-data.js';
 import { AMOUNT_MAX, AMOUNT_MIN, isCurrency } from '../domain/money.js';
 
 /** Shared request and response schemas: they validate requests and generate `/openapi.json`. */
@@ -18,9 +19,65 @@ export const Currency = z
 /** Fields whose failures answer `amount_invalid` rather than `parameter_invalid`. */
 export const MONEY_FIELDS: ReadonlySet<string> = new Set(['amount', 'per_transaction_max', 'daily_debit_max']);
 
+const CARD_NUMBER_MESSAGE = 'Looks like a card number: send a processor token, never card data.';
+const noCardNumber = (s: string) => !containsCardNumber(s);
+/** PostgreSQL text cannot hold U+0000: refused here rather than failing as a database error. */
+const noNul = (s: string) => !s.includes('\u0000');
+
+/**
+ * Text a client writes freely (descriptions, reasons, comments, metadata values): at most `max`
+ * characters, no NUL, and no card number (domain/card-data.ts), so card data never reaches a
+ * row, a log or a workflow history. Answers `400 parameter_invalid` naming the field.
+ *
+ * @example description: FreeText(500).optional()
+ */
+export function FreeText(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine(noNul, { message: 'Must not contain NUL characters.' })
+    .refine(noCardNumber, { message: CARD_NUMBER_MESSAGE });
+}
+
+/**
+ * A processor token (`tok_…` for cards, `btok_…` for bank accounts): the one validator for every
+ * token field. A card number, spaced or not, is refused like any other wrong shape.
+ *
+ * @example payment_method: z.strictObject({ type: z.literal('card'), token: Token('card') })
+ */
+export function Token(kind: TokenKind) {
+  const prefix = kind === 'card' ? 'tok_' : 'btok_';
+  return z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((t) => isProcessorToken(kind, t), { message: `A ${prefix}… token from the processor; never a card number.` })
+    .openapi({ description: `A ${prefix}… token issued by the processor.`, example: TOKEN_EXAMPLES[kind] });
+}
+
+/** A NUL character in JSON text: `\u0000` after an even number of backslashes (an escaped backslash is no NUL). */
+const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+
+/**
+ * Free-form JSON (notification `data`): every string or number in it, and every key, is checked
+ * for card numbers; the issue names the value's path (`data[card]`), or the object when a key
+ * holds one (the param must not echo the number). NUL characters are refused too (PostgreSQL
+ * cannot store them: a database error whose `where` quotes the JSON).
+ */
+export function withoutCardNumbers<T extends z.ZodTypeAny>(schema: T): T {
+  return schema.superRefine((value, ctx) => {
+    const path = findCardNumberIn(value);
+    if (path) ctx.addIssue({ code: 'custom', message: CARD_NUMBER_MESSAGE, path: path as (string | number)[] });
+    else if (JSON_NUL.test(JSON.stringify(value) ?? '')) ctx.addIssue({ code: 'custom', message: 'Must not contain NUL characters.' });
+  }) as unknown as T;
+}
+
 export const Metadata = z
-  .record(z.string().min(1).max(40), z.string().max(500))
+  .record(z.string().min(1).max(40), FreeText(500))
   .refine((m) => Object.keys(m).length <= 50, { message: 'At most 50 metadata keys.' })
+  // Keys are checked as a whole: the error's param must not repeat a card number (or a NUL).
+  .refine((m) => !Object.keys(m).some(containsCardNumber), { message: CARD_NUMBER_MESSAGE })
+  .refine((m) => Object.keys(m).every(noNul), { message: 'Keys must not contain NUL characters.' })
   .openapi({ description: 'Up to 50 string key/value pairs.', example: { order_id: '6735' } });
 
 export const IdParam = z.strictObject({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' } }) });

@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { classifyStartError, type StartErrorKind } from '../platform/start-errors.js';
 import { metrics } from '../platform/metrics.js';
 import { taskQueues, type Config } from '../platform/config.js';
 import { workflowIdOf, type WorkflowContract, type WorkflowInput, type WorkflowName } from '../workflows/contracts.js';
@@ -15,35 +16,66 @@ export interface StartRequest<N extends WorkflowName> {
   tenantId: string;
   /** Typed by the workflow function: a wrong input fails to compile. */
   input: WorkflowInput<N>;
-  /** Removes what the request wrote before the start, when the workflow could not be started. */
+  /**
+   * Removes what the request wrote before the start. Called only when the start was definitely
+   * refused (platform/start-errors.ts: `not_started`), never when the server may have started the run.
+   */
   undoIfNotStarted: () => Promise<unknown>;
 }
 
+export type StartOutcome = 'started' | StartErrorKind;
+
+export interface StartedWorkflow {
+  handle: WorkflowHandle;
+  /** `started`: the server answered (a new run, or the running one adopted: USE_EXISTING). */
+  outcome: Exclude<StartOutcome, 'not_started'>;
+}
+
 /**
- * Starts a business workflow by its contract (idempotently: an existing run with this id is
- * reused) on the contract's task queue, tagged with `TenantId` and `BusinessStatus`; undoes the
- * caller's writes if it cannot.
+ * Starts a business workflow by its contract on the contract's task queue, tagged with `TenantId`
+ * and `BusinessStatus`. One id never gets two runs: a running one is adopted (USE_EXISTING), a
+ * closed one is never replaced (REJECT_DUPLICATE). Undoes the caller's writes only when the start
+ * was definitely refused (and rethrows); an ambiguous failure keeps them (logged, counted) and
+ * returns: the start reconciler gives the row its run if this start did not.
  */
-export async function startWorkflow<N extends WorkflowName>(deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N>) {
-  let handle;
+export async function startWorkflow<N extends WorkflowName>(
+  deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N>,
+): Promise<StartedWorkflow> {
+  const workflowId = workflowIdOf(contract, request.key);
+  // Drills and tests only: a crash between the caller's insert and the start.
+  if (deps.config.FAULT_EXIT_BEFORE_START) process.kill(process.pid, 'SIGKILL');
   try {
-    handle = await deps.temporal.workflow.start(contract.type, {
+    const handle = await deps.temporal.workflow.start(contract.type, {
       taskQueue: taskQueues(deps.config)[contract.queue],
-      workflowId: workflowIdOf(contract, request.key),
+      workflowId,
       args: [request.input],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         { key: TenantId, value: request.tenantId },
         { key: BusinessStatus, value: 'pending' },
       ],
     });
+    metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
+    return { handle, outcome: 'started' };
   } catch (err) {
-    metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'failed' });
-    await request.undoIfNotStarted();
-    throw err;
+    const kind = classifyStartError(err);
+    if (kind === 'not_started') {
+      metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'failed' });
+      await request.undoIfNotStarted();
+      throw err;
+    }
+    metrics.workflowStarts.inc({ workflow_type: contract.type, result: kind === 'exists' ? 'already_started' : 'ambiguous' });
+    if (kind === 'ambiguous') {
+      console.warn(`[start] ${workflowId}: the start may or may not have happened (${errorText(err)}); its row is kept for the start reconciler`);
+    }
+    return { handle: deps.temporal.workflow.getHandle(workflowId), outcome: kind };
   }
-  metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
-  return handle;
+}
+
+function errorText(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return err instanceof Error ? `${err.name}: ${err.message}${cause}` : String(err);
 }
 
 /**
@@ -53,8 +85,9 @@ export async function startWorkflow<N extends WorkflowName>(deps: StartDeps, con
 export async function startAndWait<N extends WorkflowName>(
   deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N> & { waitMs: number },
 ): Promise<boolean> {
-  const handle = await startWorkflow(deps, contract, request);
-  if (request.waitMs <= 0) return false;
+  const { handle, outcome } = await startWorkflow(deps, contract, request);
+  // Ambiguous: there may be no run yet to wait for (the reconciler will start it): answer pending.
+  if (request.waitMs <= 0 || outcome === 'ambiguous') return false;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), request.waitMs);
   try {

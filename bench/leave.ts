@@ -40,6 +40,7 @@ import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
+import { mintActorToken } from '../api/middleware/actor.js';
 import { workflowContracts, workflowIdOf } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
 import { countLeaveRequestsByStatus, countPendingLeaveRequests } from '../store/hr/leave-requests.js';
@@ -90,6 +91,7 @@ const abort = abortOnSignals();
 interface ApiBody {
   id?: string;
   status?: string;
+  secret?: string;
   error?: { code?: string; message?: string };
 }
 /** One API answer (status 0: the request threw; -1: the run was aborted or timed out while waiting). */
@@ -251,13 +253,13 @@ async function main(): Promise<void> {
     const headers = { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' };
 
     /** The API in process; never rejects (status 0: it threw). Tracked until answered. */
-    function send(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<Answer> {
+    function send(method: string, path: string, body?: unknown, idempotencyKey?: string, extraHeaders: Record<string, string> = {}): Promise<Answer> {
       const request = (async (): Promise<Answer> => {
         const t0 = performance.now();
         try {
           const res = await app.request(path, {
             method,
-            headers: idempotencyKey === undefined ? headers : { ...headers, 'idempotency-key': idempotencyKey },
+            headers: { ...headers, ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }), ...extraHeaders },
             body: body === undefined ? undefined : JSON.stringify(body),
           });
           const parsed = parseBody<ApiBody>(await res.text());
@@ -271,8 +273,8 @@ async function main(): Promise<void> {
       return request;
     }
     /** `send`, given up (status -1) when the run is aborted or times out. */
-    const call = (method: string, path: string, body?: unknown, idempotencyKey?: string) =>
-      Promise.race([send(method, path, body, idempotencyKey), aborted]);
+    const call = (method: string, path: string, body?: unknown, idempotencyKey?: string, extraHeaders?: Record<string, string>) =>
+      Promise.race([send(method, path, body, idempotencyKey, extraHeaders), aborted]);
     const required = (what: string, answer: Answer, status: number): ApiBody => {
       if (answer.status !== status || !answer.body) throw new Error(`${what}: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
       return answer.body;
@@ -286,6 +288,11 @@ async function main(): Promise<void> {
       department: 'Engineering', hire_date: '2020-01-15',
     });
     const managerId = required('manager', await call('POST', '/v1/employees', person('manager')), 201).id!;
+    // The manager approves (Steadfast-Actor): one signing key; a fresh token per approve (minted before the clock starts).
+    const signingKey = required('actor signing key', await call('POST', '/v1/actor-signing-keys'), 201);
+    const asManager = async () => ({
+      'steadfast-actor': await mintActorToken({ keyId: signingKey.id!, secret: signingKey.secret!, sub: managerId }),
+    });
     const employeeIds: string[] = new Array<string>(args.employees);
     await forEachBounded(args.employees, args.concurrency, runSignal, async (i) => {
       const id = required(`employee ${i}`, await call('POST', '/v1/employees', { ...person(String(i)), manager_id: managerId }), 201).id!;
@@ -364,7 +371,7 @@ async function main(): Promise<void> {
         pendingIds[pick] = pendingIds[pendingIds.length - 1]!;
         pendingIds.pop();
         level.approvals.count++;
-        const answer = await call('POST', `/v1/leave-requests/${id}/approve`, { approver_id: managerId }, `bench-approve-${id}`);
+        const answer = await call('POST', `/v1/leave-requests/${id}/approve`, {}, `bench-approve-${id}`, await asManager());
         if (answer.status === 200 && answer.body?.status === 'approved') {
           level.approvals.ok++;
           level.approvals.latenciesMs.push(answer.ms);

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const { config, pool, client } = stack;
     const queue = `bench-notifications-${process.pid}`;
     const tenantId = newId('tenant');
-    await insertTenant(pool, { id: tenantId, name: 'Bench', apiKeyHash: `hash-${tenantId}`, apiKeyLast4: 'bnch' });
+    await insertTenant(pool, { id: tenantId, name: 'Bench' });
     await createTemplate(pool, tenantId, 'bench', { in_app: { title: 'Hello {{name}}', body: 'Your code is {{code}}.' } });
 
     const limits = {

@@ -21,6 +21,9 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   webhookEndpoint: 'we',
   inboxMessage: 'msg',
+  apiKey: 'key',
+  actorSigningKey: 'ask',
+  auditEvent: 'aud',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -21,6 +21,14 @@ export const notificationEnv = {
   SMS_ACCOUNT_SID: z.string().min(1).max(100).default('AC_steadfast_dev'),
   SMS_AUTH_TOKEN: z.string().min(1).max(200).default('dev-token'),
   SMS_FROM: z.string().min(1).max(32).default('+15550000000'),
+  /**
+   * SSE inbox streams (`GET /v1/users/:id/inbox/stream`) one API process holds open: in all, per
+   * tenant (default: half of SSE_STREAMS_MAX, so one tenant cannot take every slot) and per user.
+   * One more is `429 rate_limited` with Retry-After.
+   */
+  SSE_STREAMS_MAX: intFromEnv(1_000, 1, 100_000),
+  SSE_STREAMS_MAX_PER_TENANT: z.coerce.number().int().min(1).max(100_000).optional(),
+  SSE_STREAMS_MAX_PER_USER: intFromEnv(10, 1, 1_000),
   /** Where the local simulators listen (npm start, tests). */
   PROVIDERS_SIM_PORT: intFromEnv(4020, 0, 65_535),
   SMTP_SIM_PORT: intFromEnv(2525, 0, 65_535),

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { booleanFromEnv, durationFromEnv, intFromEnv } from './env.js';
+import { parseHostPortList, type WebhookAddressPolicy } from '../domain/notifications/address-policy.js';
 import { parseSealingKeys, SecretBox, type SealingKey } from './secrets.js';
 
 /**
@@ -21,7 +23,46 @@ export const securityEnv = {
       return z.NEVER;
     }
   }),
+  /**
+   * The start reconciler (workers/start-reconciler.ts, in the worker process): every
+   * RECONCILE_INTERVAL_MS it gives a run to each transfer, top-up, payment, notification and leave
+   * request still in its initial status RECONCILE_AFTER_MS after its insert with no run in Temporal.
+   */
+  START_RECONCILER_ENABLED: booleanFromEnv('true'),
+  RECONCILE_INTERVAL_MS: durationFromEnv('30s').pipe(z.number().int().min(100).max(3_600_000)),
+  RECONCILE_AFTER_MS: durationFromEnv('60s').pipe(z.number().int().min(0).max(86_400_000)),
+  /** Rows per kind per pass (the rest wait for the next pass). */
+  RECONCILE_BATCH_SIZE: intFromEnv(100, 1, 1_000),
+  /**
+   * Fault injection for tests and drills only: the process SIGKILLs itself after a create request
+   * wrote its row, before it starts the row's workflow (the row is left without a run until the
+   * start reconciler gives it one).
+   */
+  FAULT_EXIT_BEFORE_START: booleanFromEnv('false'),
+  /** Merchant webhooks (contract §5, SSRF): accept plain `http` URLs (development and tests only). */
+  WEBHOOK_ALLOW_HTTP: booleanFromEnv('false'),
+  /**
+   * `host:port[,…]` exempt from the private-address refusal (development: the local receiver that
+   * `npm start` runs). Exact entries: a host name is matched as written in the URL, not by address.
+   */
+  WEBHOOK_PRIVATE_ALLOWLIST: z.string().default('').transform((text, ctx): string[] => {
+    try {
+      return parseHostPortList(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must be host:port[,host:port…]: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  }),
+  /** Endpoints per tenant (deleted ones do not count); one more is `409 resource_limit_reached`. */
+  WEBHOOK_ENDPOINTS_MAX_PER_TENANT: intFromEnv(16, 1, 1_000),
 };
+
+/** The webhook address policy (domain/notifications/address-policy.ts) of a configuration. */
+export function webhookAddressPolicyOf(
+  config: { WEBHOOK_ALLOW_HTTP: boolean; WEBHOOK_PRIVATE_ALLOWLIST: readonly string[] },
+): WebhookAddressPolicy {
+  return { allowHttp: config.WEBHOOK_ALLOW_HTTP, privateAllowlist: config.WEBHOOK_PRIVATE_ALLOWLIST };
+}
 
 const boxes = new WeakMap<readonly SealingKey[], SecretBox>();
 

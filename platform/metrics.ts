@@ -24,8 +24,20 @@ export const metrics = {
   }),
   workflowStarts: new Counter({
     name: 'steadfast_workflow_starts_total',
-    help: 'Workflow starts requested by this process, by workflow type and result (started, already_started, failed).',
+    help: 'Workflow starts requested by this process, by workflow type and result (started, already_started, failed: definitely not started, ambiguous: maybe started, the row is kept for the start reconciler).',
     labelNames: ['workflow_type', 'result'] as const,
+    registers: [metricsRegistry],
+  }),
+  startReconcilerRows: new Counter({
+    name: 'steadfast_start_reconciler_rows_total',
+    help: 'Rows in their initial status past RECONCILE_AFTER_MS that the start reconciler looked at, by kind and result (started: it had no run and got one; adopted: its run existed; stuck: its run closed and left it in its initial status; failed: the start was refused).',
+    labelNames: ['kind', 'result'] as const,
+    registers: [metricsRegistry],
+  }),
+  startReconcilerUnstarted: new Gauge({
+    name: 'steadfast_start_reconciler_unstarted_rows',
+    help: 'Rows in their initial status past RECONCILE_AFTER_MS with no confirmed run, by kind, after the last reconciler pass.',
+    labelNames: ['kind'] as const,
     registers: [metricsRegistry],
   }),
   workflowResults: new Counter({
@@ -61,6 +73,12 @@ export const metrics = {
     name: 'steadfast_circuit_breaker_state',
     help: 'Circuit breaker state per dependency: 0 closed, 1 half-open, 2 open.',
     labelNames: ['breaker'] as const,
+    registers: [metricsRegistry],
+  }),
+  auditWriteFailures: new Counter({
+    name: 'steadfast_audit_write_failures_total',
+    help: 'Audit events that could not be written after the request was answered (the change stands; the event is missing), by action.',
+    labelNames: ['action'] as const,
     registers: [metricsRegistry],
   }),
   deliveries: new Counter({

@@ -1,9 +1,10 @@
-import { findTenantApiKeyHash } from '../store/tenants/tenants.js';
+import { findTenantIdByApiKeyHash, tenantExists } from '../store/tenants/tenants.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type pg from 'pg';
-import { createTenant, rotateTenantKey } from '../api/admin/tenants.js';
+import { issueApiKey } from '../api/admin/api-keys.js';
+import { createTenant } from '../api/admin/tenants.js';
 import { hashApiKey } from '../api/middleware/auth.js';
 import { REPO_ROOT } from '../platform/temporal-dev-server.js';
 
@@ -34,16 +35,16 @@ export function localAdminKey(fromEnv: string | undefined): string {
 
 /**
  * The demo tenant, created once; its key lives in `.data/demo-tenant.json` so every start can
- * print it. If the file and the database disagree (a dropped database), the key is rotated.
+ * print it. If the saved key no longer works (revoked, or a dropped database), the tenant gets a
+ * new key (or, when it is gone too, a new tenant is created).
  */
 export async function bootstrapDemoTenant(pool: pg.Pool): Promise<{ id: string; apiKey: string }> {
   const file = resolve(DATA_DIR, 'demo-tenant.json');
   const saved = readJson<{ id: string; apiKey: string }>(file);
   if (saved) {
-    const keyHash = await findTenantApiKeyHash(pool, saved.id);
-    if (keyHash === hashApiKey(saved.apiKey)) return saved;
-    if (keyHash !== null) {
-      const apiKey = await rotateTenantKey(pool, saved.id);
+    if ((await findTenantIdByApiKeyHash(pool, hashApiKey(saved.apiKey))) === saved.id) return saved;
+    if (await tenantExists(pool, saved.id)) {
+      const apiKey = (await issueApiKey(pool, saved.id)).key;
       writeSecret(file, JSON.stringify({ id: saved.id, apiKey }));
       return { id: saved.id, apiKey };
     }

@@ -7,13 +7,18 @@ import {
 } from '../api/ops/workflow-ops.js';
 import { loadConfig } from '../platform/config.js';
 import { createPool } from '../store/db.js';
+import { reconcileStarts } from '../workers/start-reconciler.js';
+import { secretBoxOf } from '../platform/config-security.js';
+import { sealClearWebhookSecrets } from '../store/notifications/webhook-endpoints.js';
 
 const USAGE = `npm run ops -- <command>
   list [--type T] [--status running|failed|…] [--business-status S] [--older-than 15m] [--limit N]
   cancel <workflow-id>                 request cancellation (the saga compensates)
   terminate <workflow-id> --reason R   stop at once, no compensation
   retry <workflow-id> --reason R       reset to the last completed workflow task
-  audit                                check the ledger invariants`;
+  audit                                check the ledger invariants
+  seal-webhook-secrets                 seal webhook secrets still stored in clear (the worker does it at start)
+  reconcile-starts [--older-than 60s]  one start-reconciler pass: rows left without a workflow run get one`;
 
 /** The ops API from a terminal, against TEMPORAL_ADDRESS and DATABASE_URL. */
 async function main(): Promise<number> {
@@ -26,6 +31,15 @@ async function main(): Promise<number> {
   });
   const [command, workflowId] = positionals;
   const config = loadConfig();
+  if (command === 'seal-webhook-secrets') {
+    const pool = createPool(config.DATABASE_URL, 1);
+    try {
+      console.log(JSON.stringify({ sealed: await sealClearWebhookSecrets(pool, secretBoxOf(config)) }));
+      return 0;
+    } finally {
+      await pool.end();
+    }
+  }
   if (command === 'audit') {
     const pool = createPool(config.DATABASE_URL, 1);
     try {
@@ -39,6 +53,7 @@ async function main(): Promise<number> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   try {
+    if (command === 'reconcile-starts') return await reconcileOnce(client, config, values['older-than']);
     const result = await run(client, command, workflowId, values);
     if (result === null) {
       console.error(USAGE);
@@ -48,6 +63,22 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await connection.close();
+  }
+}
+
+/** One start-reconciler pass (workers/start-reconciler.ts), for rows older than `olderThan` (default RECONCILE_AFTER_MS). */
+async function reconcileOnce(client: Client, config: ReturnType<typeof loadConfig>, olderThan: string | undefined): Promise<number> {
+  const afterMs = olderThan === undefined ? config.RECONCILE_AFTER_MS : parseDurationMs(olderThan);
+  if (afterMs === null) {
+    console.error(USAGE);
+    return 2;
+  }
+  const pool = createPool(config.DATABASE_URL, 2);
+  try {
+    console.log(JSON.stringify(await reconcileStarts({ pool, temporal: client, config, afterMs }), null, 2));
+    return 0;
+  } finally {
+    await pool.end();
   }
 }
 

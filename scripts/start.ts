@@ -64,9 +64,20 @@ async function prepareStores(): Promise<{ id: string; apiKey: string }> {
   }
 }
 
+/**
+ * Webhooks in development: plain http, and the providers simulator's receiver
+ * (`http://127.0.0.1:4020/webhooks/…`) exempt from the private-address refusal — that one
+ * host:port (contract §5), besides any the environment already lists.
+ */
+const localWebhookReceiver = `${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PROVIDERS_SIM_PORT}`;
+const localWebhookEnv = {
+  WEBHOOK_ALLOW_HTTP: 'true',
+  WEBHOOK_PRIVATE_ALLOWLIST: [...new Set([localWebhookReceiver, ...config.WEBHOOK_PRIVATE_ALLOWLIST])].join(','),
+};
+
 function startChild(name: string, entry: string): void {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry)], {
-    env: { ...process.env, ADMIN_API_KEY: adminApiKey },
+    env: { ...process.env, ADMIN_API_KEY: adminApiKey, ...localWebhookEnv },
     stdio: 'inherit',
     // Own process group: Ctrl-C reaches only this supervisor, which stops the children in order.
     detached: true,
@@ -141,6 +152,7 @@ async function main(): Promise<void> {
     Processors sim ${config.PROCESSORS_URL}   (simulated acquirers and bank)
     SMTP sim       ${config.SMTP_URL}
     Push/SMS sim   ${config.PUSH_PROVIDER_URL}, ${config.SMS_PROVIDER_URL}
+    Webhook sim    http://${localWebhookReceiver}/webhooks/<any path>   (the one private host:port webhooks may reach)
     Demo tenant    ${demo.id}
     Demo API key   ${demo.apiKey}
     Admin API key  ${adminApiKey}

@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '../platform/config.js';
+import { configSchema, loadConfig, type Config } from '../platform/config.js';
 
 /** A started simulator, as its process entry sees it. */
 export interface RunningSimulator {
@@ -7,9 +7,30 @@ export interface RunningSimulator {
 }
 
 /**
+ * A simulator takes any card, any credentials, any message, and answers what its controls say:
+ * it must never stand in for the outside world of a production deployment.
+ */
+export function refuseProduction(name: string, config: Pick<Config, 'NODE_ENV'>): void {
+  if (config.NODE_ENV === 'production') {
+    throw new Error(`${name} is a simulator (it accepts anything and answers as told): it refuses to run with NODE_ENV=production`);
+  }
+}
+
+/** Starts a simulator for a configuration, unless that is production. */
+export async function startSimulator(
+  options: { name: string; start: (config: Config) => Promise<RunningSimulator> },
+  config: Config,
+): Promise<RunningSimulator> {
+  refuseProduction(options.name, config);
+  return options.start(config);
+}
+
+/**
  * The entry of a simulator process (dev and drills; `npm start` runs them): loads the config,
  * starts the simulator, logs `[name] listening on <url> (<serves>)`, and serves until SIGINT or
- * SIGTERM, then closes it and exits 0 (1 if closing failed). A failed start logs `fatal`, exits 1.
+ * SIGTERM, then closes it and exits 0 (1 if closing failed). A failed start logs `fatal`, exits 1;
+ * so does NODE_ENV=production, checked before the rest of the environment (whose production
+ * checks would otherwise speak first, about something else).
  *
  * @example
  * runSimulator({ name: 'smtp-sink', start: (config) => startSmtpSink({ port: config.SMTP_SIM_PORT, hostname: config.HOST }) });
@@ -23,8 +44,8 @@ export function runSimulator(options: {
 }): void {
   const { name } = options;
   const main = async (): Promise<void> => {
-    const config = loadConfig();
-    const simulator = await options.start(config);
+    refuseProduction(name, configSchema.pick({ NODE_ENV: true }).parse(process.env));
+    const simulator = await startSimulator(options, loadConfig());
     console.log(`[${name}] listening on ${simulator.url}${options.serves === undefined ? '' : ` (${options.serves})`}`);
     const shutdown = (signal: string) => {
       console.log(`[${name}] ${signal}: stopping`);

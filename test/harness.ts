@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { inject } from 'vitest';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
+import { mintActorToken } from '../api/middleware/actor.js';
 import { loadConfig, type Config } from '../platform/config.js';
 import { createPool } from '../store/db.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
@@ -49,6 +50,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // meet the contract's 100/s, burst 200: the rate-limit tests check that policy with their own.
     RATE_LIMIT_DEFAULT: JSON.stringify({ algorithm: 'token_bucket', rate: 1000, period: '1s', burst: 5000 }),
     WEBHOOK_TIMEOUT_MS: '2000',
+    // Test receivers are plain-http servers on 127.0.0.1: the file's providers simulator (which
+    // serves /webhooks beside /push) is allowlisted by its host:port, nothing else on loopback.
+    WEBHOOK_ALLOW_HTTP: 'true',
+    ...(overrides.PUSH_PROVIDER_URL ? { WEBHOOK_PRIVATE_ALLOWLIST: new URL(overrides.PUSH_PROVIDER_URL).host } : {}),
     PROCESSORS_URL: inject('processorsUrl'),
     PROCESSOR_TIMEOUT_MS: '1000',
     ADMIN_API_KEY: ADMIN_KEY,
@@ -209,4 +214,30 @@ export async function tenantRowCounts(pool: pg.Pool, tenantId: string): Promise<
     [tenantId],
   );
   return rows[0];
+}
+
+const actorSigningKeys = new Map<string, Promise<{ keyId: string; secret: string }>>();
+
+/**
+ * A `Steadfast-Actor` token naming `sub` for a tenant (contract §0), signed with a signing key
+ * created through the API once per tenant.
+ *
+ * @example await call('POST', `/v1/leave-requests/${id}/approve`, { body: {}, headers: await actorHeaders(tenant, managerId) })
+ */
+export async function actorToken(tenant: { id: string; call: Call }, sub: string): Promise<string> {
+  let key = actorSigningKeys.get(tenant.id);
+  if (!key) {
+    key = tenant.call('POST', '/v1/actor-signing-keys').then((res) => {
+      if (res.status !== 201) throw new Error(`actor signing key creation failed: ${JSON.stringify(res.body)}`);
+      return { keyId: res.body.id as string, secret: res.body.secret as string };
+    });
+    key.catch(() => actorSigningKeys.delete(tenant.id));
+    actorSigningKeys.set(tenant.id, key);
+  }
+  return mintActorToken({ ...(await key), sub });
+}
+
+/** `{ 'steadfast-actor': <token> }` for a request's headers. */
+export async function actorHeaders(tenant: { id: string; call: Call }, sub: string): Promise<Record<string, string>> {
+  return { 'steadfast-actor': await actorToken(tenant, sub) };
 }

@@ -13,6 +13,7 @@ import type { Harness } from './harness.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../workers/main.ts', import.meta.url));
 const RELAY_ENTRY = fileURLToPath(new URL('./outbox-relay-process.ts', import.meta.url));
+const API_ENTRY = fileURLToPath(new URL('../api/main.ts', import.meta.url));
 const OUTPUT_MAX_CHARS = 20_000;
 
 export interface CrashableProcess {
@@ -55,11 +56,15 @@ function childEnv(h: Harness, extra: Record<string, string>): NodeJS.ProcessEnv 
     WEBHOOK_RETRY_MAX_ATTEMPTS: String(c.WEBHOOK_RETRY_MAX_ATTEMPTS),
     WEBHOOK_RETRY_INITIAL_INTERVAL: String(c.WEBHOOK_RETRY_INITIAL_INTERVAL),
     WEBHOOK_RETRY_MAX_INTERVAL: String(c.WEBHOOK_RETRY_MAX_INTERVAL),
+    WEBHOOK_ALLOW_HTTP: String(c.WEBHOOK_ALLOW_HTTP),
+    WEBHOOK_PRIVATE_ALLOWLIST: c.WEBHOOK_PRIVATE_ALLOWLIST.join(','),
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     SETTLEMENT_SCHEDULE_ENABLED: 'false',
     // The worker's relay has no tenant filter: in the shared test database it would claim (and
     // start on this file's queue) the events of every other test file.
     OUTBOX_RELAY_ENABLED: 'false',
+    // The same for the start reconciler: it would start other files' unstarted rows on this file's queues.
+    START_RECONCILER_ENABLED: 'false',
     WORKER_METRICS_PORT: '0',
     ...extra,
   };
@@ -119,6 +124,15 @@ export function spawnWorkerProcess(h: Harness, faults: Record<string, string> = 
 /** A process that runs only the outbox relay, for `tenantIds`, armed with `faults` (env). */
 export function spawnRelayProcess(h: Harness, tenantIds: string[], faults: Record<string, string> = {}): CrashableProcess {
   return spawnCrashable(RELAY_ENTRY, tenantIds, childEnv(h, faults), '[relay] relaying');
+}
+
+/**
+ * The API process (`api/main.ts`) on `port`, against `h`'s services and task queues, armed with
+ * `faults` (env). Its admin key is the harness's.
+ */
+export function spawnApiProcess(h: Harness, port: number, faults: Record<string, string> = {}): CrashableProcess {
+  const env = childEnv(h, { HOST: '127.0.0.1', PORT: String(port), ADMIN_API_KEY: h.config.ADMIN_API_KEY ?? '', ...faults });
+  return spawnCrashable(API_ENTRY, [], env, '[api] listening on');
 }
 
 /** The run's activity of `activityType` in flight as Temporal sees it (started, attempt), or null. */

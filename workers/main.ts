@@ -2,35 +2,46 @@ import { Client, Connection } from '@temporalio/client';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from './domain-worker.js';
 import { loadConfig, taskQueues } from '../platform/config.js';
 import { workflowContracts } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
+import { secretBoxOf } from '../platform/config-security.js';
+import { sealClearWebhookSecrets } from '../store/notifications/webhook-endpoints.js';
 import type pg from 'pg';
 import type { Config } from '../platform/config.js';
 import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { startOutboxRelay } from './outbox-relay.js';
+import { startStartReconciler } from './start-reconciler.js';
 import { startMetricsServer } from './metrics-server.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createWorkers } from './registry.js';
+import { describeError, safeLogFunction } from '../platform/safe-error.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
 
 /**
  * Worker process: polls the wallet, payments, HR and notification task queues (one per channel and
- * priority), runs the outbox relay and serves its /metrics, until SIGINT/SIGTERM; then stops the
- * relay, drains (in-flight activities get WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections.
+ * priority), runs the outbox relay and the start reconciler and serves its /metrics, until
+ * SIGINT/SIGTERM; then stops the relay and the reconciler, drains (in-flight activities get
+ * WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // The SDK logs a failed activity with its error object; a database error's detail holds row data.
+  Runtime.install({ logger: new DefaultLogger('INFO', safeLogFunction) });
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
   const outbound = createOutboundLimiterFromConfig(config);
   let closeActivities: () => Promise<void> = async () => undefined;
   let relay: { stop(): Promise<void> } | null = null;
+  let reconciler: { stop(): Promise<void> } | null = null;
   let metricsServer: { url: string; close(): Promise<void> } | null = null;
   try {
+    // Before any delivery: webhook secrets written in clear before migration 0010 are sealed.
+    const sealed = await sealClearWebhookSecrets(pool, secretBoxOf(config));
+    if (sealed > 0) console.log(`[worker] sealed ${sealed} webhook secret(s) stored in clear`);
     if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config);
     const { workers, queues, close } = await createWorkers({
       config, connection, pool, outbound, workflowBundlePath: config.WORKFLOW_BUNDLE_PATH ?? await bundleOnce(),
@@ -38,6 +49,7 @@ async function main(): Promise<void> {
     closeActivities = close;
     console.log(`[worker] polling ${queues.map((q) => `"${q}"`).join(', ')} on ${config.TEMPORAL_ADDRESS}`);
     relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool) : null;
+    reconciler = config.START_RECONCILER_ENABLED ? await startReconciler(config, pool) : null;
     if (config.WORKER_METRICS_PORT > 0) {
       metricsServer = await startMetricsServer({ host: config.HOST, port: config.WORKER_METRICS_PORT });
       console.log(`[worker] metrics on ${metricsServer.url}`);
@@ -47,6 +59,7 @@ async function main(): Promise<void> {
     console.log('[worker] drained and stopped');
   } finally {
     await relay?.stop();
+    await reconciler?.stop();
     await metricsServer?.close();
     await closeActivities();
     await outbound.close();
@@ -97,7 +110,22 @@ async function startRelay(config: Config, pool: pg.Pool) {
   };
 }
 
+/** The start reconciler runs beside the workers: rows left without a run get one (workers/start-reconciler.ts). */
+async function startReconciler(config: Config, pool: pg.Pool) {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const reconciler = startStartReconciler({ pool, config, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }) });
+  process.once('SIGTERM', () => void reconciler.stop());
+  process.once('SIGINT', () => void reconciler.stop());
+  console.log(`[worker] start reconciler every ${config.RECONCILE_INTERVAL_MS} ms`);
+  return {
+    async stop() {
+      await reconciler.stop();
+      await connection.close();
+    },
+  };
+}
+
 main().catch((err) => {
-  console.error('[worker] fatal', err);
+  console.error(`[worker] fatal: ${describeError(err)}`);
   process.exit(1);
 });

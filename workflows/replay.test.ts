@@ -15,7 +15,7 @@ import { insertTransfer } from '../store/wallet/transfers.js';
 import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { providersControl } from '../simulators/providers/client.js';
 import { startProvidersServer, type ProvidersServer } from '../simulators/providers/server.js';
-import { balanceOf, createAccount, startHarness, type Call, type Harness } from '../test/harness.js';
+import { actorHeaders, balanceOf, createAccount, startHarness, type Call, type Harness } from '../test/harness.js';
 import { eventually, settled } from '../test/notifications.js';
 import { workflowContracts } from './contracts.js';
 import type { settlementRun } from './payments/settlement.js';
@@ -210,13 +210,13 @@ async function walletScenarios(tenant: Tenant): Promise<Ids> {
   const deps = { temporal: h.temporal, config: h.config };
   const nothingToUndo = async () => undefined;
   const transferId = await insertTransfer(h.pool, { tenantId, fromAccountId: from, toAccountId: euros, amountMinor: 100, currency: 'USD', description: null });
-  const compensatedTransfer = await startWorkflow(deps, workflowContracts.p2pTransfer, {
+  const { handle: compensatedTransfer } = await startWorkflow(deps, workflowContracts.p2pTransfer, {
     key: transferId, tenantId, undoIfNotStarted: nothingToUndo,
     input: { tenantId, transferId, fromAccountId: from, toAccountId: euros, amountMinor: 100, currency: 'USD' },
   });
   const source = { type: 'bank_account' as const, token: 'btok_success' };
   const topupId = await insertTopUp(h.pool, { tenantId, accountId: euros, amountMinor: 100, currency: 'USD', source });
-  const compensatedTopUp = await startWorkflow(deps, workflowContracts.topUp, {
+  const { handle: compensatedTopUp } = await startWorkflow(deps, workflowContracts.topUp, {
     key: topupId, tenantId, undoIfNotStarted: nothingToUndo,
     input: { tenantId, topupId, accountId: euros, amountMinor: 100, currency: 'USD', source },
   });
@@ -278,14 +278,14 @@ async function leaveScenarios(tenant: Tenant): Promise<Ids> {
     const id = await request(junior, '2020-06-01', '2020-06-02', escalating.as(tenant.apiKey));
     // The new approver is notified once the run has taken the escalation: now they can decide.
     await eventually(() => history(id), (entries) => entries.some((e) => e.action === 'notified' && e.event === 'leave.escalated'));
-    await call('POST', `/v1/leave-requests/${id}/approve`, { body: { approver_id: boss } });
+    await call('POST', `/v1/leave-requests/${id}/approve`, { body: {}, headers: await actorHeaders(tenant, boss) });
     return id;
   };
   const [escalated, expired] = await Promise.all([escalate(), request(junior, '2020-07-06', '2020-07-07', expiring.as(tenant.apiKey))]);
   const approved = await request(worker, '2020-03-02', '2020-03-03');
-  await call('POST', `/v1/leave-requests/${approved}/approve`, { body: { approver_id: boss } });
+  await call('POST', `/v1/leave-requests/${approved}/approve`, { body: {}, headers: await actorHeaders(tenant, boss) });
   const rejected = await request(worker, '2020-04-06', '2020-04-07');
-  await call('POST', `/v1/leave-requests/${rejected}/reject`, { body: { approver_id: boss } });
+  await call('POST', `/v1/leave-requests/${rejected}/reject`, { body: {}, headers: await actorHeaders(tenant, boss) });
   return {
     'leaveApproval-approved': `leave-${approved}`,
     'leaveApproval-rejected': `leave-${rejected}`,

@@ -8,6 +8,7 @@ import {
   type DeliveryToAttempt,
 } from '../../store/notifications/deliveries.js';
 import { upsertInboxMessage } from '../../store/notifications/inbox.js';
+import { findEndpointToSend } from '../../store/notifications/webhook-endpoints.js';
 import { DeliveryError, type ChannelSenders, type SendResult } from './channels/types.js';
 
 export interface DeliveryDeps {
@@ -75,10 +76,7 @@ function send(deps: DeliveryDeps, delivery: DeliveryToAttempt): Promise<SendResu
     case 'push':
       return sendPush(deps, delivery, content);
     case 'webhook':
-      if (!delivery.url || !delivery.secret || !delivery.eventId) throw new DeliveryError('webhook endpoint is missing', false);
-      return senders.webhook.send({
-        url: delivery.url, secret: delivery.secret, eventId: delivery.eventId, rawBody: content.body ?? '', idempotencyKey: delivery.id,
-      });
+      return sendWebhook(deps, delivery, content.body ?? '');
     case 'in_app':
       throw new Error('in-app deliveries are stored, not sent');
     default: {
@@ -86,6 +84,21 @@ function send(deps: DeliveryDeps, delivery: DeliveryToAttempt): Promise<SendResu
       throw new Error(`unknown channel ${String(unknown)}`);
     }
   }
+}
+
+/**
+ * Webhooks: the endpoint is read at each attempt, so a rotation's second signature and a deletion
+ * apply to deliveries already waiting. A deleted endpoint gets nothing (its queued deliveries were
+ * cancelled with it; this covers an attempt that raced the delete). The sealed secrets are opened
+ * by the sender, just before signing.
+ */
+async function sendWebhook(deps: DeliveryDeps, delivery: DeliveryToAttempt, rawBody: string): Promise<SendResult> {
+  if (!delivery.endpointId || !delivery.eventId) throw new DeliveryError('webhook endpoint is missing', false);
+  const endpoint = await findEndpointToSend(deps.pool, delivery.tenantId, delivery.endpointId);
+  if (!endpoint) throw new DeliveryError('webhook endpoint deleted', false);
+  return deps.senders.webhook.send({
+    url: endpoint.url, sealedSecrets: endpoint.sealedSecrets, eventId: delivery.eventId, rawBody, idempotencyKey: delivery.id,
+  });
 }
 
 /** Push: tokens the provider says are gone are dropped from the user's contacts (as FCM advises). */

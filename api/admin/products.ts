@@ -2,7 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
 import { AMOUNT_MAX } from '../../domain/money.js';
 import { createRouter } from '../context.js';
+import { withTransaction } from '../../store/db.js';
 import { updateProduct } from '../../store/reference/products.js';
+import { recordAuditInTransaction } from '../middleware/audit.js';
 import { PRODUCT_ID, ProductBody, type ProductReads } from '../reference/products.js';
 import { commonErrors, Currency, IdParam, jsonBody, jsonResponse } from '../schemas.js';
 
@@ -46,7 +48,15 @@ const updateProductRoute = createRoute({
 export function adminProductRoutes(deps: ProductReads) {
   return createRouter().openapi(updateProductRoute, async (c) => {
     const id = c.req.valid('param').id;
-    const product = PRODUCT_ID.test(id) ? await updateProduct(deps.pool, id, c.req.valid('json')) : null;
+    const changes = c.req.valid('json');
+    // The audit event commits with the change (a refusal is recorded by the audit middleware).
+    const product = PRODUCT_ID.test(id)
+      ? await withTransaction(deps.pool, async (client) => {
+        const updated = await updateProduct(client, id, changes);
+        if (updated) await recordAuditInTransaction(client, c, { resourceId: id, status: 200 });
+        return updated;
+      })
+      : null;
     if (!product) throw errors.resourceMissing('product', 'id');
     await deps.cache.invalidate({ kind: 'product', id }, { kind: 'product_list' });
     return c.json(product, 200);

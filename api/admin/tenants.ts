@@ -1,28 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
-import { insertTenant, setTenantApiKey } from '../../store/tenants/tenants.js';
-import { hashApiKey } from '../middleware/auth.js';
+import { withTransaction } from '../../store/db.js';
+import { insertTenant } from '../../store/tenants/tenants.js';
 import { createRouter, type AppDeps } from '../context.js';
 import { commonErrors, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
+import { issueApiKey } from './api-keys.js';
 
-export function generateApiKey(): string {
-  return `sk_${randomBytes(24).toString('base64url')}`;
-}
-
-/** Creates a tenant and returns its API key; only the key's digest is stored. */
+/** Creates a tenant and its first API key (one transaction); only the key's digest is stored. */
 export async function createTenant(pool: pg.Pool, name: string, id = newId('tenant')) {
-  const apiKey = generateApiKey();
-  const tenant = await insertTenant(pool, { id, name, apiKeyHash: hashApiKey(apiKey), apiKeyLast4: apiKey.slice(-4) });
-  return { ...tenant, apiKey };
-}
-
-/** Gives an existing tenant a new API key (the old one stops working at once). */
-export async function rotateTenantKey(pool: pg.Pool, tenantId: string): Promise<string> {
-  const apiKey = generateApiKey();
-  await setTenantApiKey(pool, tenantId, hashApiKey(apiKey), apiKey.slice(-4));
-  return apiKey;
+  return withTransaction(pool, async (client) => {
+    const tenant = await insertTenant(client, { id, name });
+    const { key, row } = await issueApiKey(client, tenant.id);
+    return { ...tenant, apiKey: key, apiKeyId: row.id };
+  });
 }
 
 const CreateTenant = z.strictObject({ name: z.string().trim().min(1).max(200) }).openapi('CreateTenant');
@@ -31,7 +22,7 @@ const TenantBody = z
     id: z.string(),
     object: z.literal('tenant'),
     name: z.string(),
-    api_key: z.string().openapi({ description: 'Shown once; only its digest is stored.' }),
+    api_key: z.string().nullable().openapi({ description: 'Shown once; only its digest is stored (null in a replay).' }),
     created_at: z.string(),
   })
   .openapi('Tenant');

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../app.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 
@@ -20,16 +20,31 @@ describe('health and docs', () => {
     expect(await ready.json()).toMatchObject({ status: 'ok', down: [], checks: { postgres: 'ok', redis: 'ok', temporal: 'ok' } });
   });
 
-  it('/readyz answers 503 naming Redis when Redis is unreachable', async () => {
+  it('/readyz answers 503 naming Redis when Redis is unreachable, `down` without the driver’s error text', async () => {
     const deadRedis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     deadRedis.on('error', () => undefined);
     const connection = await Connection.connect({ address: h.config.TEMPORAL_ADDRESS });
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
-      const app = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: deadRedis, temporal: new Client({ connection }) });
+      const config = { ...h.config, RATE_LIMIT_ENABLED: false }; // the limiter would be on the dead Redis too
+      const app = createApp({ config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: deadRedis, temporal: new Client({ connection }) });
       const res = await app.request('/readyz');
       expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ status: 'unavailable', down: ['redis'] });
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({
+        status: 'unavailable', down: ['redis'], degraded: [],
+        checks: { postgres: 'ok', redis: 'down', temporal: 'ok', rate_limiter: 'disabled' },
+      });
+      // The operator gets the driver's error in the log (once while it stays down); the answer does not.
+      await app.request('/readyz');
+      const prefix = '[api] readyz: redis is down: ';
+      const lines = logged.mock.calls.map(([line]) => String(line)).filter((line) => line.startsWith(prefix));
+      expect(lines).toHaveLength(1);
+      const raw = lines[0]!.slice(prefix.length); // e.g. "Stream isn't writeable and enableOfflineQueue options is false"
+      expect(raw.length).toBeGreaterThan(10);
+      expect(text).not.toContain(raw);
     } finally {
+      logged.mockRestore();
       deadRedis.disconnect();
       await connection.close();
     }

@@ -7,7 +7,9 @@ const CHECK_TIMEOUT_MS = 2_000;
 
 /**
  * `/healthz`: the process is up. `/readyz`: PostgreSQL, Redis and Temporal answer (else 503 naming
- * them). The rate limiter is reported (`checks.rate_limiter`, and `degraded` while it runs on its
+ * them). Each check answers `ok` or `down`, never the driver's error text (an unauthenticated
+ * endpoint must not describe the network behind it): the error goes to the log, once per change.
+ * The rate limiter is reported (`checks.rate_limiter`, and `degraded` while it runs on its
  * failure modes) but never makes the answer 503: it still limits in process (or refuses its
  * fail-closed policies), and every instance shares its Redis, so taking this one out of the load
  * balancer would not help; Redis itself is checked on its own.
@@ -18,23 +20,26 @@ export function healthRoutes({ pool, redis, temporal, rateLimiter }: AppDeps) {
     redis: () => redis.ping(),
     temporal: () => temporal.workflowService.getSystemInfo({}),
   };
+  const wasDown = new Set<string>();
+  const check = async (name: string, run: () => Promise<unknown>) => {
+    try {
+      await within(CHECK_TIMEOUT_MS, run());
+      if (wasDown.delete(name)) console.log(`[api] readyz: ${name} is back`);
+      return [name, 'ok'] as const;
+    } catch (err) {
+      if (!wasDown.has(name)) console.error(`[api] readyz: ${name} is down: ${(err as Error).message}`);
+      wasDown.add(name);
+      return [name, 'down'] as const;
+    }
+  };
   return new Hono<AppEnv>()
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .get('/readyz', async (c) => {
-      const results = await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => {
-          try {
-            await within(CHECK_TIMEOUT_MS, check());
-            return [name, 'ok'] as const;
-          } catch (err) {
-            return [name, `down: ${(err as Error).message}`] as const;
-          }
-        }),
-      );
+      const results = await Promise.all(Object.entries(checks).map(([name, run]) => check(name, run)));
       const down = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
-      const limiter = rateLimiter?.health();
+      const limiter = rateLimiter?.health(); // its reason (a Redis error) is logged by the limiter itself
       const degraded = limiter?.state === 'degraded' ? ['rate_limiter'] : [];
-      const limiterCheck = !limiter ? 'disabled' : limiter.state === 'ok' ? 'ok' : `degraded: ${limiter.reason}`;
+      const limiterCheck = !limiter ? 'disabled' : limiter.state;
       return c.json({
         status: down.length ? 'unavailable' : degraded.length ? 'degraded' : 'ok',
         down,

@@ -3,15 +3,16 @@ import { withTransaction } from '../../store/db.js';
 import { findEmployee, insertEmployee, listReports, setManager } from '../../store/hr/employees.js';
 import { allocateLeave, leaveBalances } from '../../store/hr/leave.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
+import { recordAuditInTransaction } from '../middleware/audit.js';
 import { errors } from '../errors.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, listOf } from '../schemas.js';
-import { Country, HalfDays, IsoDate, Year } from './schemas.js';
+import { Country, HalfDays, IsoDate, PersonText, Year } from './schemas.js';
 import { EmployeeBody, LeaveBalanceBody, serializeBalance, serializeEmployee } from './serialize.js';
 
 const CreateEmployee = z
   .strictObject({
-    employee_number: z.string().min(1).max(64), first_name: z.string().min(1).max(200), last_name: z.string().min(1).max(200),
-    email: z.string().email().max(320), department: z.string().min(1).max(200), manager_id: z.string().min(1).max(100).optional(),
+    employee_number: z.string().min(1).max(64), first_name: PersonText(200), last_name: PersonText(200),
+    email: z.string().email().max(320), department: PersonText(200), manager_id: z.string().min(1).max(100).optional(),
     hire_date: IsoDate, country: Country.optional(),
   })
   .openapi('CreateEmployee');
@@ -59,9 +60,14 @@ export function employeeRoutes({ pool }: AppDeps) {
   return createRouter()
     .openapi(routes.create, async (c) => {
       const b = c.req.valid('json');
-      const employee = await insertEmployee(pool, {
-        tenantId: tenantOf(c), employeeNumber: b.employee_number, firstName: b.first_name, lastName: b.last_name, email: b.email,
-        department: b.department, managerId: b.manager_id ?? null, hireDate: b.hire_date, country: b.country ?? null,
+      // The audit event commits with the change (a refusal is recorded by the audit middleware).
+      const employee = await withTransaction(pool, async (client) => {
+        const inserted = await insertEmployee(client, {
+          tenantId: tenantOf(c), employeeNumber: b.employee_number, firstName: b.first_name, lastName: b.last_name, email: b.email,
+          department: b.department, managerId: b.manager_id ?? null, hireDate: b.hire_date, country: b.country ?? null,
+        });
+        await recordAuditInTransaction(client, c, { resourceId: inserted.id, status: 201 });
+        return inserted;
       });
       return c.json(serializeEmployee(employee), 201);
     })
@@ -69,7 +75,11 @@ export function employeeRoutes({ pool }: AppDeps) {
     .openapi(routes.update, async (c) => {
       const tenantId = tenantOf(c);
       const { manager_id: managerId } = c.req.valid('json');
-      const employee = await withTransaction(pool, (client) => setManager(client, { tenantId, employeeId: c.req.valid('param').id, managerId }));
+      const employee = await withTransaction(pool, async (client) => {
+        const updated = await setManager(client, { tenantId, employeeId: c.req.valid('param').id, managerId });
+        await recordAuditInTransaction(client, c, { resourceId: updated.id, status: 200 });
+        return updated;
+      });
       return c.json(serializeEmployee(employee), 200);
     })
     .openapi(routes.reports, async (c) => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
+import { ADMIN_KEY, actorHeaders, startHarness, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';
 
 /**
@@ -31,9 +31,9 @@ function apiWith(timers: { escalationAfterMs: number; expiryAfterMs: number }) {
     ...h.config, LEAVE_ESCALATION_AFTER: timers.escalationAfterMs, LEAVE_EXPIRY_AFTER: timers.expiryAfterMs, RATE_LIMIT_ENABLED: false,
   };
   const app = createApp({ config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal });
-  return (apiKey: string) => async (method: string, path: string, body?: unknown) => {
+  return (apiKey: string) => async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await app.request(path, {
-      method, headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      method, headers: { authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as any };
@@ -54,12 +54,14 @@ async function org(api: ReturnType<typeof apiWith>) {
   await call('POST', `/v1/employees/${worker}/leave-allocations`, { leave_type: 'annual', year: YEAR, days: 5 });
   const request = (start: string, end: string) => call('POST', '/v1/leave-requests', { employee_id: worker, leave_type: 'annual', start_date: start, end_date: end });
   const requestOf = async (id: string) => (await call('GET', `/v1/leave-requests/${id}`)).body;
-  return { tenantId: tenant.id, call, director, manager, worker, request, requestOf };
+  /** The request's headers when `sub` acts (Steadfast-Actor). */
+  const as = (sub: string) => actorHeaders(tenant, sub);
+  return { tenantId: tenant.id, call, director, manager, worker, request, requestOf, as };
 }
 
 describe('leave escalation and expiry', () => {
   it('undecided after LEAVE_ESCALATION_AFTER: escalated to the approver’s manager, who can approve; the original cannot', async () => {
-    const { call, director, manager, request, requestOf } = await org(apiWith({ escalationAfterMs: 1_000, expiryAfterMs: 3_600_000 }));
+    const { call, director, manager, request, requestOf, as } = await org(apiWith({ escalationAfterMs: 1_000, expiryAfterMs: 3_600_000 }));
     const res = await request(monday(9), monday(9, 1));
     expect(res.status).toBe(201);
     expect(res.body.status).toBe('pending');
@@ -71,15 +73,15 @@ describe('leave escalation and expiry', () => {
     expect(escalated.history[1]).toMatchObject({ action: 'notified', event: 'leave.requested', recipient_id: manager });
     expect(escalated.history[2]).toMatchObject({ action: 'escalated', approver_id: director, previous_approver_id: manager });
     expect(escalated.history[3]).toMatchObject({ action: 'notified', event: 'leave.escalated', recipient_id: director });
-    const byOriginal = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { approver_id: manager });
+    const byOriginal = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, {}, await as(manager));
     expect(byOriginal.status).toBe(403);
     expect(byOriginal.body.error.code).toBe('not_approver');
-    const byDirector = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { approver_id: director });
+    const byDirector = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { approver_id: director }, await as(director));
     expect(byDirector.body).toMatchObject({ status: 'approved' });
   });
 
   it('undecided after LEAVE_EXPIRY_AFTER: expired, and the reservation released', async () => {
-    const { tenantId, call, worker, request, requestOf } = await org(apiWith({ escalationAfterMs: 1_000, expiryAfterMs: 2_000 }));
+    const { tenantId, call, worker, request, requestOf, as } = await org(apiWith({ escalationAfterMs: 1_000, expiryAfterMs: 2_000 }));
     const res = await request(monday(10), monday(10, 2));
     expect(res.status).toBe(201);
     expect(res.body.days).toBe(3);
@@ -93,7 +95,7 @@ describe('leave escalation and expiry', () => {
     expect(rows).toEqual([{ kind: 'reservation', days: 3 }, { kind: 'reservation_release', days: -3 }]);
     expect((await call('GET', `/v1/employees/${worker}/leave-balances?year=${YEAR}`)).body[0]).toMatchObject({ reserved: 0, used: 0, available: 5 });
     const { approver_id: approver } = await requestOf(res.body.id);
-    const late = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { approver_id: approver });
+    const late = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, {}, await as(approver));
     expect(late.status).toBe(409);
   });
 });

@@ -6,30 +6,40 @@ import { newId } from '../../domain/ids.js';
 import { withTransaction } from '../../store/db.js';
 import { createLeaveRequest, decideLeaveRequest, findLeaveRequest, listLeaveRequests } from '../../store/hr/leave.js';
 import { approveUpdate, cancelLeaveUpdate, rejectUpdate } from '../../workflows/hr/types.js';
-import { createRouter, tenantOf, type AppDeps } from '../context.js';
+import type { Context } from 'hono';
+import { createRouter, tenantOf, type AppDeps, type AppEnv } from '../context.js';
+import { actorHeader, actorOf, requireActor } from '../middleware/actor.js';
 import { errors } from '../errors.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { startWorkflow, waitUntil } from '../workflow-start.js';
 import { runUpdate } from '../workflow-updates.js';
-import { IsoDate } from './schemas.js';
+import { IsoDate, LeaveNote } from './schemas.js';
 import { LeaveRequestBody, serializeLeaveRequest } from './serialize.js';
 
 const CreateLeaveRequest = z
   .strictObject({
     employee_id: z.string().min(1).max(100), leave_type: z.string().min(1).max(64), start_date: IsoDate, end_date: IsoDate,
-    half_day: z.enum(['am', 'pm']).optional(), reason: z.string().max(1000).optional(),
+    half_day: z.enum(['am', 'pm']).optional(), reason: LeaveNote.optional(),
   })
   .openapi('CreateLeaveRequest');
-const Decision = z.strictObject({ approver_id: z.string().min(1).max(100), comment: z.string().max(1000).optional() });
-const Cancel = z.strictObject({ employee_id: z.string().min(1).max(100) });
+// The person comes from the Steadfast-Actor JWT (contract §0); a body field naming them is optional and must match.
+const Decision = z.strictObject({
+  approver_id: z.string().min(1).max(100).optional().openapi({ description: 'Optional; when given, must equal the actor’s `sub`.' }),
+  comment: LeaveNote.optional(),
+});
+const Cancel = z.strictObject({
+  employee_id: z.string().min(1).max(100).optional().openapi({ description: 'Optional; when given, must equal the actor’s `sub`.' }),
+});
 const LeaveListQuery = ListQuery.extend({
   approver_id: z.string().min(1).max(100).optional(), employee_id: z.string().min(1).max(100).optional(),
   status: z.enum(LEAVE_STATUSES).optional(),
 });
 
+const actorHeaders = idempotencyHeader.extend(actorHeader.shape);
 const decisionRoute = (path: 'approve' | 'reject', summary: string) => createRoute({
   method: 'post', path: `/{id}/${path}`, tags: ['HR'], summary,
-  request: { params: IdParam, body: jsonBody(Decision), headers: idempotencyHeader },
+  description: 'The approver is the acting user (`Steadfast-Actor`): only the current approver may decide (`403 not_approver`).',
+  request: { params: IdParam, body: jsonBody(Decision), headers: actorHeaders },
   responses: { 200: jsonResponse('The request', LeaveRequestBody), ...commonErrors },
 });
 const routes = {
@@ -50,7 +60,8 @@ const routes = {
   reject: decisionRoute('reject', 'Reject (the current approver only)'),
   cancel: createRoute({
     method: 'post', path: '/{id}/cancel', tags: ['HR'], summary: 'Cancel (the employee; pending, or approved and not started)',
-    request: { params: IdParam, body: jsonBody(Cancel), headers: idempotencyHeader },
+    description: 'The employee is the acting user (`Steadfast-Actor`); anyone else gets `403 not_approver`.',
+    request: { params: IdParam, body: jsonBody(Cancel), headers: actorHeaders },
     responses: { 200: jsonResponse('The request', LeaveRequestBody), ...commonErrors },
   }),
 };
@@ -58,10 +69,18 @@ const routes = {
 const leaveUpdate = <T>(fn: () => Promise<T>) =>
   runUpdate(fn, () => errors.leaveRequestInvalidState('The leave request is no longer open.'));
 
+/** The acting user, checked against a body field that also names them (contract §0: it must match). */
+function actingPerson(c: Context<AppEnv>, named: string | undefined, field: 'approver_id' | 'employee_id'): string {
+  const { sub } = actorOf(c);
+  if (named !== undefined && named !== sub) throw errors.forbidden(`${field} must name the acting user (the Steadfast-Actor token's sub).`);
+  return sub;
+}
+
 /** Answered once the workflow has taken it: approved at once (no manager), or waiting for an approver. */
 const taken = (r: LeaveRequest) => r.status !== 'pending' || r.history.some((e) => e.action === 'notified');
 
 export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
+  const actor = requireActor({ pool, config });
   const requireRequest = async (tenantId: string, id: string) => {
     const request = await findLeaveRequest(pool, tenantId, id);
     if (!request) throw errors.resourceMissing('leave_request', 'id');
@@ -101,21 +120,24 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
       });
       return c.json({ ...page, data: page.data.map(serializeLeaveRequest) }, 200);
     })
-    .openapi(routes.approve, async (c) => {
-      const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
+    .openapi({ ...routes.approve, middleware: [actor] as const }, async (c) => {
       const b = c.req.valid('json');
-      await leaveUpdate(() => approval(request.id).executeUpdate(approveUpdate, { args: [{ approverId: b.approver_id, comment: b.comment }] }));
+      const approverId = actingPerson(c, b.approver_id, 'approver_id');
+      const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
+      await leaveUpdate(() => approval(request.id).executeUpdate(approveUpdate, { args: [{ approverId, comment: b.comment }] }));
       return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
     })
-    .openapi(routes.reject, async (c) => {
-      const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
+    .openapi({ ...routes.reject, middleware: [actor] as const }, async (c) => {
       const b = c.req.valid('json');
-      await leaveUpdate(() => approval(request.id).executeUpdate(rejectUpdate, { args: [{ approverId: b.approver_id, comment: b.comment }] }));
+      const approverId = actingPerson(c, b.approver_id, 'approver_id');
+      const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
+      await leaveUpdate(() => approval(request.id).executeUpdate(rejectUpdate, { args: [{ approverId, comment: b.comment }] }));
       return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
     })
-    .openapi(routes.cancel, async (c) => {
+    .openapi({ ...routes.cancel, middleware: [actor] as const }, async (c) => {
+      const employeeId = actingPerson(c, c.req.valid('json').employee_id, 'employee_id');
       const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
-      await leaveUpdate(() => approval(request.id).executeUpdate(cancelLeaveUpdate, { args: [{ employeeId: c.req.valid('json').employee_id }] }));
+      await leaveUpdate(() => approval(request.id).executeUpdate(cancelLeaveUpdate, { args: [{ employeeId }] }));
       return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
     });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, nthMonday, utcYear } from '../../test/calendar.js';
-import { startHarness, type Call, type Harness } from '../../test/harness.js';
+import { actorHeaders, startHarness, type Call, type Harness } from '../../test/harness.js';
 
 /**
  * Leave dates come from the real date: LEAVE_YEAR (next year) has not started, so its leave can
@@ -50,12 +50,14 @@ async function company(h: Harness) {
   const request = (employeeId: string, start: string, end: string, extra: Record<string, unknown> = {}) =>
     call('POST', '/v1/leave-requests', { body: { employee_id: employeeId, leave_type: 'annual', start_date: start, end_date: end, ...extra } });
   const balance = async (id: string, year = LEAVE_YEAR) => (await call('GET', `/v1/employees/${id}/leave-balances?year=${year}`)).body[0];
-  return { tenant, call, ceo, manager, worker, request, balance };
+  /** The request's headers when `sub` acts (Steadfast-Actor). */
+  const as = (sub: string) => actorHeaders(tenant, sub);
+  return { tenant, call, ceo, manager, worker, request, balance, as };
 }
 
 describe('leave requests', () => {
   it('a week with a holiday counts 4 days, reserved until the manager approves', async () => {
-    const { call, manager, worker, request, balance } = await company(h);
+    const { call, manager, worker, request, balance, as } = await company(h);
     const res = await request(worker, day(9), day(9, 4), { reason: 'Skiing' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ object: 'leave_request', status: 'pending', days: 4, approver_id: manager, employee_id: worker });
@@ -64,33 +66,33 @@ describe('leave requests', () => {
     const inbox = await call('GET', `/v1/leave-requests?approver_id=${manager}&status=pending`);
     expect(inbox.body.data.map((r: { id: string }) => r.id)).toEqual([res.body.id]);
 
-    expect((await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: worker } })).body.error.code).toBe('not_approver');
-    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: manager, comment: 'Enjoy' } });
+    expect((await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: {}, headers: await as(worker) })).body.error.code).toBe('not_approver');
+    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: manager, comment: 'Enjoy' }, headers: await as(manager) });
     expect(approved.status).toBe(200);
     expect(approved.body).toMatchObject({ status: 'approved' });
     expect(approved.body.history.map((e: { action: string }) => e.action)).toEqual(['requested', 'notified', 'approved', 'notified']);
     expect(approved.body.history[2]).toMatchObject({ action: 'approved', actor_id: manager, comment: 'Enjoy' });
     expect(approved.body.history[3]).toMatchObject({ event: 'leave.approved', recipient_id: worker });
     expect(await balance(worker)).toMatchObject({ used: 4, reserved: 0, available: 6 });
-    const again = await call('POST', `/v1/leave-requests/${res.body.id}/reject`, { body: { approver_id: manager } });
+    const again = await call('POST', `/v1/leave-requests/${res.body.id}/reject`, { body: {}, headers: await as(manager) });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('leave_request_invalid_state');
 
     // Cancelled before it starts (next year): the days come back.
-    const cancelled = await call('POST', `/v1/leave-requests/${res.body.id}/cancel`, { body: { employee_id: worker } });
+    const cancelled = await call('POST', `/v1/leave-requests/${res.body.id}/cancel`, { body: { employee_id: worker }, headers: await as(worker) });
     expect(cancelled.body).toMatchObject({ status: 'cancelled' });
     expect(await balance(worker)).toMatchObject({ used: 0, reserved: 0, available: 10 });
   });
 
   it('an approved leave that has started cannot be cancelled: 409, the days stay used', async () => {
-    const { call, manager, worker, request, balance } = await company(h);
+    const { call, manager, worker, request, balance, as } = await company(h);
     expect((await call('POST', `/v1/employees/${worker}/leave-allocations`, { body: { leave_type: 'annual', year: PAST_YEAR, days: 5 } })).status).toBe(201);
     const monday = nthMonday(PAST_YEAR, 10);
     const res = await request(worker, monday, addDays(monday, 1));
     expect(res.body).toMatchObject({ status: 'pending', days: 2 });
-    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: manager } });
+    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: {}, headers: await as(manager) });
     expect(approved.body).toMatchObject({ status: 'approved' });
-    const cancelled = await call('POST', `/v1/leave-requests/${res.body.id}/cancel`, { body: { employee_id: worker } });
+    const cancelled = await call('POST', `/v1/leave-requests/${res.body.id}/cancel`, { body: { employee_id: worker }, headers: await as(worker) });
     expect(cancelled.status).toBe(409);
     expect(cancelled.body.error.code).toBe('leave_request_invalid_state');
     expect((await call('GET', `/v1/leave-requests/${res.body.id}`)).body.status).toBe('approved');
@@ -98,7 +100,7 @@ describe('leave requests', () => {
   });
 
   it('half day 0.5; overlap 409 leave_conflict; over the balance 422; rejection gives the days back', async () => {
-    const { call, manager, worker, request, balance } = await company(h);
+    const { call, manager, worker, request, balance, as } = await company(h);
     const half = await request(worker, day(14), day(14), { half_day: 'am' });
     expect(half.body).toMatchObject({ status: 'pending', days: 0.5 });
     const overlap = await request(worker, day(14), day(14, 1));
@@ -109,7 +111,7 @@ describe('leave requests', () => {
     expect(tooMuch.body.error.code).toBe('insufficient_leave_balance');
     const backwards = await request(worker, day(19), day(18));
     expect(backwards.status).toBe(400);
-    const rejected = await call('POST', `/v1/leave-requests/${half.body.id}/reject`, { body: { approver_id: manager, comment: 'Release week' } });
+    const rejected = await call('POST', `/v1/leave-requests/${half.body.id}/reject`, { body: { comment: 'Release week' }, headers: await as(manager) });
     expect(rejected.body).toMatchObject({ status: 'rejected' });
     expect(await balance(worker)).toMatchObject({ reserved: 0, used: 0, available: 10 });
   });
@@ -159,12 +161,12 @@ describe('leave requests', () => {
   });
 
   it('a worker restarted while a request waits for approval: the approval still completes', async () => {
-    const { call, manager, worker, request } = await company(h);
+    const { call, manager, worker, request, as } = await company(h);
     const res = await request(worker, day(31), day(31, 1));
     expect(res.body.status).toBe('pending');
     await stopWorker();
     stopWorker = await h.startWorker();
-    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: { approver_id: manager } });
+    const approved = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, { body: {}, headers: await as(manager) });
     expect(approved.body).toMatchObject({ status: 'approved' });
   });
 });

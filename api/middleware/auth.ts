@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type pg from 'pg';
-import { findTenantIdByApiKeyHash } from '../../store/tenants/tenants.js';
+import { findActiveApiKey, touchApiKey } from '../../store/security/api-keys.js';
 import { errors } from '../errors.js';
 import type { AppEnv } from '../context.js';
 
@@ -12,10 +12,15 @@ export function hashApiKey(key: string): string {
 const ADMIN_PATHS = /^\/v1\/(admin|ops)(\/|$)/;
 const BEARER = /^Bearer ([\x21-\x7e]{1,200})$/;
 
+/** `last_used_at` is written at most this often per key: authentication stays one read per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 /**
  * Authenticates `Authorization: Bearer <key>`. The admin key opens `/v1/admin/*` and `/v1/ops/*`
- * only; tenant keys open everything else. Keys are compared by their SHA-256 digest (keys are
- * random and long, so a fast hash is enough), and never cached.
+ * only; tenant keys open everything else. Tenant keys are looked up by their SHA-256 digest (keys
+ * are random and long, so a fast hash is enough) in `api_keys`: one indexed query per request,
+ * never cached, so a revoked or expired key answers `401 api_key_invalid` at once. A key's
+ * `last_used_at` is refreshed in the background when it is over a minute old.
  *
  * @example app.use('/v1/*', authenticate({ pool, adminApiKey }))
  */
@@ -33,10 +38,16 @@ export function authenticate(deps: { pool: pg.Pool; adminApiKey: string }): Midd
       c.set('auth', { kind: 'admin', scope: 'admin' });
       return next();
     }
-    const tenantId = await findTenantIdByApiKeyHash(deps.pool, digest);
-    if (!tenantId) throw errors.apiKeyInvalid();
+    const apiKey = await findActiveApiKey(deps.pool, digest);
+    if (!apiKey) throw errors.apiKeyInvalid();
     if (adminRoute) throw errors.forbidden();
-    c.set('auth', { kind: 'tenant', scope: tenantId, tenantId, apiKeyId: 'key_unknown' }); // #12: replaced by the api_keys table
+    if (!apiKey.lastUsedAt || Date.now() - apiKey.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+      // Fire and forget: bookkeeping must neither slow nor fail the request.
+      touchApiKey(deps.pool, apiKey.id).catch((err: unknown) => {
+        console.error('[auth] last_used_at update failed', (err as { code?: string }).code ?? (err as Error).name);
+      });
+    }
+    c.set('auth', { kind: 'tenant', scope: apiKey.tenantId, tenantId: apiKey.tenantId, apiKeyId: apiKey.id });
     return next();
   };
 }

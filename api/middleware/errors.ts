@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DomainError } from '../../domain/errors.js';
+import { describeError } from '../../platform/safe-error.js';
 import { ApiError, errors, fromDomainError } from '../errors.js';
 
 export function errorBody(err: ApiError) {
@@ -29,13 +30,16 @@ function fromHttpException(err: HTTPException): ApiError {
   }
 }
 
-/** The one error handler: domain errors map to their codes; anything else is a 500 without a stack. */
+/**
+ * The one error handler: domain errors map to their codes; anything else is a 500 without a stack.
+ * The log line names a database error by code and constraint only: its detail holds row data.
+ */
 export const onError: ErrorHandler = function onError(err, c) {
   if (err instanceof ApiError) return sendError(c, err);
   const answer = err instanceof DomainError ? fromDomainError(err) : undefined;
   if (answer) return sendError(c, answer);
   if (err instanceof HTTPException) return sendError(c, fromHttpException(err));
-  console.error(`[api] ${c.req.method} ${c.req.path} failed (request ${c.get('requestId') ?? '-'})`, err);
+  console.error(`[api] ${c.req.method} ${c.req.path} failed (request ${c.get('requestId') ?? '-'}): ${describeError(err)}`);
   return sendError(c, errors.internal());
 };
 

@@ -25,6 +25,47 @@ function fingerprint(c: Context, body: string): string {
   return createHash('sha256').update(`${c.req.method}\n${c.req.path}\n${body}`).digest('hex');
 }
 
+/** Response fields that carry a secret (contract §0 "Secrets are shown once"): never stored, replayed as null. */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set(['api_key', 'key', 'secret']);
+/** The client's own maps, echoed back: their keys are the client's words, not our secrets. */
+const CLIENT_MAPS: ReadonlySet<string> = new Set(['metadata']);
+
+/**
+ * The response body as the idempotency record keeps it: every string under a secret field name
+ * (at the top level or in nested objects and arrays, outside `metadata`) set to null. The first
+ * response still carries the secret; a replay shows `null`, and neither PostgreSQL nor Redis
+ * ever holds it. A body that is not JSON is kept as it is (every API answer is JSON).
+ *
+ * @example redactSecrets('{"id":"tnt_1","api_key":"sk_…"}') // '{"id":"tnt_1","api_key":null}'
+ */
+export function redactSecrets(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  let redacted = false;
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach(walk);
+    } else if (value !== null && typeof value === 'object') {
+      const object = value as Record<string, unknown>;
+      for (const [field, child] of Object.entries(object)) {
+        if (SECRET_FIELDS.has(field) && typeof child === 'string') {
+          object[field] = null;
+          redacted = true;
+        } else if (!CLIENT_MAPS.has(field)) {
+          walk(child);
+        }
+      }
+    }
+  };
+  walk(parsed);
+  // Unchanged bodies are kept byte for byte.
+  return redacted ? JSON.stringify(parsed) : body;
+}
+
 function replay(stored: StoredResponse): Response {
   return new Response(stored.body, {
     status: stored.status,
@@ -37,7 +78,8 @@ function replay(stored: StoredResponse): Response {
  * claimed with `INSERT … ON CONFLICT DO NOTHING` (exactly one request runs); finished responses
  * are also cached in Redis as a fast path. A duplicate of a finished request gets the first
  * status and body with `Idempotent-Replayed: true`; of another request, 422; of a running one,
- * it waits up to `inFlightWaitMs` for the answer, then 409.
+ * it waits up to `inFlightWaitMs` for the answer, then 409. Secrets in the answer are stored
+ * redacted (`redactSecrets`): a replay shows them `null`.
  *
  * @example app.use('/v1/*', idempotency({ pool, redis, retentionHours: 24, inFlightWaitMs: 12_000, lockTimeoutMs: 60_000 }))
  */
@@ -65,7 +107,7 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
       await records.release(scope, key);
       return;
     }
-    const body = await c.res.clone().text();
+    const body = redactSecrets(await c.res.clone().text());
     await records.complete(scope, key, { hash, status, body });
   };
 }

@@ -135,7 +135,7 @@ describe('the limiter when its Redis fails', () => {
     expect(ready.status).toBe(200); // the run's Redis is up; only the limiter's is down
     const body = (await ready.json()) as Record<string, any>;
     expect(body).toMatchObject({ status: 'degraded', down: [], degraded: ['rate_limiter'], checks: { redis: 'ok' } });
-    expect(body.checks.rate_limiter).toMatch(/^degraded: /);
+    expect(body.checks.rate_limiter).toBe('degraded'); // its reason (a Redis error) is in the log, not in the answer
   });
 
   it('Redis back on the same port: limits are shared again, without a restart', async () => {

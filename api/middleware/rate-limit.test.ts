@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiRateLimiter, type RateLimiter } from '../../platform/rate-limit/index.js';
-import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
+import { ADMIN_KEY, createAccount, startHarness, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';
 
 /**
@@ -94,12 +94,13 @@ describe('API rate limits', () => {
     expect((await get()).status).toBe(200);
   });
 
-  it('requests with a bad or missing key are limited per client IP, and a blocked IP gets nothing', async () => {
+  it('requests with a bad or missing key are limited per client IP; a valid key from that IP is never refused for them', async () => {
     const app = await instance(`test-rl-${randomUUID()}`);
     const tenant = await h.newTenant();
+    const account = await createAccount(tenant.call); // through the harness's own app: this limiter's budgets stay untouched
     const [guesser, other] = [randomIp(), randomIp()];
-    const guess = (ip: string) => call(app, `sk_guess_${randomUUID()}`, 'GET', '/v1/accounts/acct_x', { ip });
-    const valid = (ip: string) => call(app, tenant.apiKey, 'GET', '/v1/accounts/acct_x', { ip });
+    const guess = (ip: string) => call(app, `sk_guess_${randomUUID()}`, 'GET', `/v1/accounts/${account}`, { ip });
+    const valid = (ip: string) => call(app, tenant.apiKey, 'GET', `/v1/accounts/${account}`, { ip });
 
     const guesses = [];
     for (let i = 0; i < 3; i++) guesses.push(await guess(guesser));
@@ -107,21 +108,42 @@ describe('API rate limits', () => {
       [401, '"unauthenticated";r=2;t=1'], [401, '"unauthenticated";r=1;t=2'], [401, '"unauthenticated";r=0;t=3'],
     ]);
     const blocked = await guess(guesser);
-    expect([blocked.status, blocked.body.error.code, blocked.headers.get('retry-after')]).toEqual([429, 'rate_limited', '1']);
+    expect([blocked.status, blocked.body.error.code, blocked.headers.get('retry-after'), blocked.body.error.message]).toEqual([
+      429, 'rate_limited', '1', 'Too many requests with a missing or invalid API key from this address; retry after 1 s.',
+    ]);
     expect((await call(app, null, 'GET', '/v1/accounts/acct_x', { ip: guesser })).status).toBe(429);
-    // Even a valid key: otherwise a guesser would still tell a right guess (404) from the wrong ones.
-    const validBlocked = await valid(guesser);
-    expect([validBlocked.status, validBlocked.body.error.message])
-      .toEqual([429, 'Too many requests with a missing or invalid API key from this address; retry after 1 s.']);
 
-    expect((await valid(other)).status).toBe(404);
+    // The IP's bad-key budget is spent; a valid key from it still gets its answer (a NAT or a proxy
+    // shares an address: a guesser there must not lock everyone else out), under its own limits only.
+    const served = await valid(guesser);
+    expect([served.status, served.body.id, served.headers.get('ratelimit')]).toEqual([200, account, '"default";r=2;t=2']);
+    expect((await valid(other)).status).toBe(200);
     expect((await guess(other)).status).toBe(401);
 
-    now += 1_000; // one failure comes back to the guesser's IP
-    expect((await valid(guesser)).status).toBe(404);
-    expect((await valid(guesser)).status).toBe(404); // valid requests do not spend the IP's quota
+    now += 1_000; // one failure comes back to the guesser's IP: valid requests did not spend it
     expect((await guess(guesser)).status).toBe(401);
-    expect((await valid(guesser)).status).toBe(429);
+    expect((await guess(guesser)).status).toBe(429);
+    expect((await valid(guesser)).status).toBe(200);
+  });
+
+  it('/metrics is behind the same limiter: bad keys count against the IP, the admin key spends its default policy', async () => {
+    const app = await instance(`test-rl-${randomUUID()}`);
+    const ip = randomIp();
+    const scrape = (key: string | null) => app.request('/metrics', {
+      headers: { 'x-forwarded-for': ip, ...(key === null ? {} : { authorization: `Bearer ${key}` }) },
+    });
+    const bad = [];
+    for (let i = 0; i < 3; i++) bad.push(await scrape(`sk_guess_${randomUUID()}`));
+    expect(bad.map((r) => [r.status, r.headers.get('ratelimit')])).toEqual([
+      [401, '"unauthenticated";r=2;t=1'], [401, '"unauthenticated";r=1;t=2'], [401, '"unauthenticated";r=0;t=3'],
+    ]);
+    expect((await scrape(null)).status).toBe(429);
+    const scrapes = [];
+    for (let i = 0; i < 4; i++) scrapes.push(await scrape(ADMIN_KEY));
+    expect(scrapes.map((r) => [r.status, r.headers.get('ratelimit')])).toEqual([
+      [200, '"default";r=2;t=2'], [200, '"default";r=1;t=3'], [200, '"default";r=0;t=5'], [429, '"default";r=0;t=5'],
+    ]);
+    expect((await scrape((await h.newTenant()).apiKey)).status).toBe(403); // a tenant key: the handler's answer, not counted
   });
 
   it('two API instances on one Redis enforce one limit together', async () => {

@@ -1,12 +1,14 @@
+import { timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { ApiError, errors } from '../errors.js';
 import type { RateLimitRoute } from '../../platform/config-rate-limits.js';
 import {
   createApiRateLimiter, DEFAULT_POLICY, rateLimitHeaders, refusingPolicies, UNAUTHENTICATED_POLICY,
   type Decision, type RateLimiter,
 } from '../../platform/rate-limit/index.js';
-import type { AppDeps, AppEnv } from '../context.js';
+import type { AppDeps, AppEnv, Auth } from '../context.js';
+import { hashApiKey } from './auth.js';
 import { sendError } from './errors.js';
 
 export interface RateLimitOptions {
@@ -33,10 +35,13 @@ export function apiRateLimiter(deps: AppDeps): RateLimiter | undefined {
 }
 
 /**
- * Mounted BEFORE authentication: a request whose key is missing or invalid (the 401 of
- * `authenticate`) is counted against its client IP (policy `unauthenticated`); once the IP is
- * over it, the answer is 429 instead of 401, and `limitApiKey` refuses the IP's valid keys too,
- * so a key guesser learns nothing more until the IP's quota comes back.
+ * Mounted BEFORE authentication: a request that ends `401` without a valid key (missing or
+ * invalid: `authenticate` set no `auth`) is counted against its client IP (policy
+ * `unauthenticated`); once the IP is over it, the answer is 429 instead of 401. Only those: a
+ * request with a valid key is never refused for its IP's bad keys (many clients share an address
+ * behind a NAT or a proxy; refusing them would let anyone there lock them out), and a 401 after
+ * authentication (a bad `Steadfast-Actor`) is not a bad key. Keys are 192 random bits, so the
+ * budget is there to bound the work and the noise of bad keys, not to make guessing harder.
  *
  * @example app.use('/v1/*', limitUnauthenticated({ limiter, trustProxyHops: config.TRUST_PROXY }))
  */
@@ -44,7 +49,7 @@ export function limitUnauthenticated(options: RateLimitOptions): MiddlewareHandl
   const { limiter, trustProxyHops } = options;
   return async function limitUnauthenticatedRequest(c, next) {
     await next();
-    if (!limiter || c.res.status !== 401) return;
+    if (!limiter || c.res.status !== 401 || (c.get('auth') as Auth | undefined) !== undefined) return;
     const decision = await limiter.check([{ policy: UNAUTHENTICATED_POLICY, subject: `ip:${clientIp(c, trustProxyHops)}` }]);
     if (!decision.allowed) {
       c.res = refusal(c, decision);
@@ -56,28 +61,47 @@ export function limitUnauthenticated(options: RateLimitOptions): MiddlewareHandl
 
 /**
  * Mounted AFTER authentication: every request of an API key (tenant or admin) passes the
- * `default` policy and its route groups' policies, per key, in one Redis call; the call also
- * checks (without consuming) that the client IP is not blocked for bad keys. Allowed responses
+ * `default` policy and its route groups' policies, per key, in one Redis call. Allowed responses
  * carry the RateLimit headers; a refusal is 429 `rate_limited` with `Retry-After`, or 503 when a
  * `failure_mode: closed` policy cannot reach Redis.
  *
  * @example app.use('/v1/*', limitApiKey({ limiter, routes: config.RATE_LIMIT_ROUTES, trustProxyHops: config.TRUST_PROXY }))
  */
 export function limitApiKey(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
-  const { limiter, trustProxyHops } = options;
+  const { limiter } = options;
   const routePolicies = routeMatcher(options.routes ?? []);
   return async function limitApiKeyRequest(c, next) {
     if (!limiter) return next();
-    const subject = `key:${c.get('auth').scope}`;
-    const names = new Set([DEFAULT_POLICY, ...routePolicies(c.req.method, c.req.path)]);
-    const decision = await limiter.check([
-      ...[...names].map((policy) => ({ policy, subject })),
-      { policy: UNAUTHENTICATED_POLICY, subject: `ip:${clientIp(c, trustProxyHops)}`, peek: true },
-    ]);
-    if (!decision.allowed) return refusal(c, decision);
-    await next();
-    setHeaders(c, decision);
+    return limitKey(limiter, c.get('auth').scope, routePolicies(c.req.method, c.req.path), c, next);
   };
+}
+
+/**
+ * `GET /metrics` answers the admin key only, and checks it itself (it is outside `/v1`): this puts
+ * the admin key's scrapes under its `default` policy, as on `/v1`. Other keys pass through to the
+ * handler's 401 or 403 (with `limitUnauthenticated` before it, the 401s count against the IP).
+ *
+ * @example app.use('/metrics', limitUnauthenticated(limits), limitAdminKey({ ...limits, adminApiKey }))
+ */
+export function limitAdminKey(options: RateLimitOptions & { adminApiKey: string }): MiddlewareHandler<AppEnv> {
+  const { limiter } = options;
+  const adminDigest = Buffer.from(hashApiKey(options.adminApiKey), 'hex');
+  const routePolicies = routeMatcher(options.routes ?? []);
+  return async function limitAdminKeyRequest(c, next) {
+    const key = /^Bearer ([\x21-\x7e]{1,200})$/.exec(c.req.header('authorization') ?? '')?.[1];
+    const admin = key !== undefined && timingSafeEqual(Buffer.from(hashApiKey(key), 'hex'), adminDigest);
+    if (!limiter || !admin) return next();
+    return limitKey(limiter, 'admin', routePolicies(c.req.method, c.req.path), c, next);
+  };
+}
+
+async function limitKey(limiter: RateLimiter, scope: string, routePolicies: string[], c: Context, next: Next) {
+  const subject = `key:${scope}`;
+  const names = new Set([DEFAULT_POLICY, ...routePolicies]);
+  const decision = await limiter.check([...names].map((policy) => ({ policy, subject })));
+  if (!decision.allowed) return refusal(c, decision);
+  await next();
+  setHeaders(c, decision);
 }
 
 /**
@@ -116,7 +140,7 @@ function refusal(c: Context, decision: Decision): Response {
     return res;
   }
   const policy = refusingPolicies(decision)[0]!;
-  const res = sendError(c, errors.rateLimited(policy.peek
+  const res = sendError(c, errors.rateLimited(policy.policy.name === UNAUTHENTICATED_POLICY
     ? `Too many requests with a missing or invalid API key from this address; retry after ${retryAfterS} s.`
     : `Rate limit "${policy.policy.name}" exceeded; retry after ${retryAfterS} s.`));
   for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.headers.set(name, value);

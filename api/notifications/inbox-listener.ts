@@ -1,4 +1,6 @@
 import pg from 'pg';
+import type { Config } from '../../platform/config.js';
+import { describeError } from '../../platform/safe-error.js';
 import { INBOX_CHANNEL, listenInbox, probeInboxListener } from '../../store/notifications/inbox.js';
 
 /**
@@ -28,7 +30,7 @@ export interface InboxSubscription {
 }
 
 export interface InboxListener {
-  /** Null when the process (or this user) is at its limit of open streams. */
+  /** Null when the process, this tenant or this user is at its limit of open streams. */
   subscribe(tenantId: string, userId: string, onEvent: (event: InboxEvent) => void): InboxSubscription | null;
   /** Open subscriptions. */
   readonly size: number;
@@ -39,7 +41,10 @@ export interface InboxListener {
 
 export interface InboxListenerOptions {
   connectionString: string;
+  /** Open streams in this process, in all. */
   subscribersMax?: number;
+  /** Per tenant (default: half of `subscribersMax`), so that one tenant cannot take every slot. */
+  subscribersPerTenantMax?: number;
   subscribersPerUserMax?: number;
   heartbeatMs?: number;
   idleCloseMs?: number;
@@ -52,12 +57,25 @@ const DEFAULTS = {
   reconnectInitialMs: 250, reconnectMaxMs: 30_000,
 };
 
+/** The stream limits of a configuration (SSE_STREAMS_MAX, SSE_STREAMS_MAX_PER_TENANT, SSE_STREAMS_MAX_PER_USER). */
+export function streamLimitsOf(
+  config: Pick<Config, 'SSE_STREAMS_MAX' | 'SSE_STREAMS_MAX_PER_TENANT' | 'SSE_STREAMS_MAX_PER_USER'>,
+): Pick<InboxListenerOptions, 'subscribersMax' | 'subscribersPerTenantMax' | 'subscribersPerUserMax'> {
+  return {
+    subscribersMax: config.SSE_STREAMS_MAX,
+    subscribersPerTenantMax: config.SSE_STREAMS_MAX_PER_TENANT,
+    subscribersPerUserMax: config.SSE_STREAMS_MAX_PER_USER,
+  };
+}
+
 type Subscriber = (event: InboxEvent) => void;
 const keyOf = (tenantId: string, userId: string) => `${tenantId}\u0000${userId}`;
 
 export function createInboxListener(options: InboxListenerOptions): InboxListener {
   const o = { ...DEFAULTS, ...options };
+  const perTenantMax = Math.min(o.subscribersMax, o.subscribersPerTenantMax ?? Math.max(1, Math.floor(o.subscribersMax / 2)));
   const byUser = new Map<string, Set<Subscriber>>();
+  const byTenant = new Map<string, number>();
   let size = 0;
   let client: pg.Client | null = null;
   let connecting = false;
@@ -173,6 +191,8 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
     },
     subscribe(tenantId, userId, onEvent) {
       if (closed || size >= o.subscribersMax) return null;
+      const tenantStreams = byTenant.get(tenantId) ?? 0;
+      if (tenantStreams >= perTenantMax) return null;
       const key = keyOf(tenantId, userId);
       const set = byUser.get(key) ?? new Set<Subscriber>();
       if (set.size >= o.subscribersPerUserMax) return null;
@@ -180,6 +200,7 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
       const subscriber: Subscriber = (event) => onEvent(event);
       set.add(subscriber);
       byUser.set(key, set);
+      byTenant.set(tenantId, tenantStreams + 1);
       size++;
       started();
       let active = true;
@@ -190,6 +211,9 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
           if (closed) return; // close() has let everyone go already
           set.delete(subscriber);
           if (set.size === 0 && byUser.get(key) === set) byUser.delete(key);
+          const left = (byTenant.get(tenantId) ?? 1) - 1;
+          if (left > 0) byTenant.set(tenantId, left);
+          else byTenant.delete(tenantId);
           size--;
           if (size === 0 && !closed) stoppedLast();
         },
@@ -200,6 +224,7 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
       closed = true;
       everyone({ kind: 'closed' });
       byUser.clear();
+      byTenant.clear();
       size = 0;
       if (heartbeat) clearInterval(heartbeat);
       if (idleTimer) clearTimeout(idleTimer);
@@ -218,6 +243,6 @@ function emit(subscriber: Subscriber, event: InboxEvent): void {
   try {
     subscriber(event);
   } catch (err) {
-    console.error('[api] inbox subscriber failed', err);
+    console.error(`[api] inbox subscriber failed: ${describeError(err)}`);
   }
 }

@@ -3,6 +3,7 @@ import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type pg from 'pg';
 import { getInboxMessage, inboxMessagesAfter, type InboxMessage } from '../../store/notifications/inbox.js';
 import { ApiError } from '../errors.js';
+import { sendError } from '../middleware/errors.js';
 import { firstIdAt } from '../../domain/ids.js';
 import type { InboxEvent, InboxListener } from './inbox-listener.js';
 
@@ -19,9 +20,17 @@ const CATCH_UP_PAGE = 100;
 const CATCH_UP_PAGES_MAX = 5;
 /** Tells EventSource clients how long to wait before reconnecting. */
 const CLIENT_RETRY_MS = 3_000;
+/** Streams are long-lived: a slot frees when one closes, so a refused client should not retry at once. */
+const STREAMS_FULL_RETRY_AFTER_S = 10;
 
+/**
+ * Over a cap (the user's, the tenant's share, or the process total): `429 rate_limited` with
+ * Retry-After, as for any refused request (contract §7). The process total counts too: each API
+ * instance holds its own streams, so the retry may land on one with room.
+ */
 export function tooManyStreams(): ApiError {
-  return new ApiError(429, 'rate_limit_error', 'rate_limited', 'Too many open inbox streams; close one or retry shortly.');
+  return new ApiError(429, 'rate_limit_error', 'rate_limited',
+    `Too many open inbox streams for this user, tenant or server; close one or retry after ${STREAMS_FULL_RETRY_AFTER_S} s.`);
 }
 
 export interface InboxStreamOptions {
@@ -36,7 +45,11 @@ export function streamInbox(c: Context, options: InboxStreamOptions): Response {
   const session = new InboxSession(options);
   // Subscribe before the replay reads the table: a message committed in between is not lost.
   const subscription = options.listener.subscribe(options.tenantId, options.userId, (event) => session.push(event));
-  if (!subscription) throw tooManyStreams();
+  if (!subscription) {
+    const refused = sendError(c, tooManyStreams());
+    refused.headers.set('Retry-After', String(STREAMS_FULL_RETRY_AFTER_S));
+    return refused;
+  }
   c.header('X-Accel-Buffering', 'no'); // proxies must not buffer the stream
   return streamSSE(c, async (stream) => {
     stream.onAbort(() => session.stop());

@@ -105,13 +105,17 @@ export function notificationRoutes(deps: AppDeps) {
       const tenantId = tenantOf(c);
       const body = c.req.valid('json');
       const scheduledAt = await checkRequest(deps, tenantId, body);
-      const { notification } = await createNotificationInTransaction(pool, {
+      // A retry with the same Idempotency-Key adopts the notification its first attempt wrote (and its run).
+      const { notification, sameRequest } = await createNotificationInTransaction(pool, {
         tenantId, userId: body.user_id, templateId: body.template_id, data: body.data, channels: body.channels,
         priority: body.priority, critical: body.critical ?? false, scheduledAt,
+        requestKey: { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS },
       });
+      if (!sameRequest) throw errors.idempotencyKeyReused();
       await startWorkflow({ temporal, config }, workflowContracts.notification, {
         key: notification.id, tenantId, input: workflowInput(config, tenantId, notification),
-        // Not started: nothing was sent, so nothing stays behind (the client may retry).
+        // Definitely not started: nothing was sent, so nothing stays behind (the client may retry).
+        // Maybe started: the rows stay (202) and the start reconciler sees they get their run.
         undoIfNotStarted: () => deleteUnstartedNotification(pool, tenantId, notification.id),
       });
       return c.json(await requireNotification(tenantId, notification.id), 202);

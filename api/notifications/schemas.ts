@@ -5,6 +5,7 @@ import { TEMPLATE_PART_MAX_CHARS } from '../../domain/notifications/render.js';
 import {
   CHANNELS, DELIVERY_STATUSES, NOTIFICATION_STATUSES, PRIORITIES, WEBHOOK_EVENT_TYPES,
 } from '../../domain/notifications/types.js';
+import { FreeText, withoutCardNumbers } from '../schemas.js';
 
 /** Request and response schemas of the notification API (contract §5). */
 
@@ -22,7 +23,8 @@ export const TemplateId = z
   .regex(/^[A-Za-z0-9_.:-]{1,100}$/, '1 to 100 characters: letters, digits, _ . : -')
   .openapi({ example: 'transfer.received' });
 
-const Part = (max: number) => z.string().min(1).max(Math.min(max, TEMPLATE_PART_MAX_CHARS));
+/** Template text is sent to every recipient: free text, so never a card number (api/schemas.ts FreeText). */
+const Part = (max: number) => FreeText(Math.min(max, TEMPLATE_PART_MAX_CHARS)).min(1);
 export const TemplateChannelsSchema = z
   .strictObject({
     email: z.strictObject({ subject: Part(500), body: Part(TEMPLATE_PART_MAX_CHARS) }).optional(),
@@ -89,7 +91,8 @@ export const CreateNotification = z
   .strictObject({
     user_id: UserId,
     template_id: TemplateId,
-    data: z.record(z.string(), z.unknown()).openapi({ description: 'Template variables: up to 100 keys, scalar values.' }),
+    data: withoutCardNumbers(z.record(z.string(), z.unknown()))
+      .openapi({ description: 'Template variables: up to 100 keys, scalar values; never a card number (400 parameter_invalid).' }),
     channels: z.array(z.enum(CHANNELS)).min(1).max(CHANNELS.length).refine(unique, { message: 'Channels must be unique.' }),
     priority: z.enum(PRIORITIES),
     scheduled_at: z.iso.datetime({ offset: true }).optional()
@@ -146,7 +149,10 @@ const WebhookEndpointFields = {
 };
 export const WebhookEndpointBody = z.object(WebhookEndpointFields).openapi('WebhookEndpoint');
 export const WebhookEndpointCreatedBody = z
-  .object({ ...WebhookEndpointFields, secret: z.string().openapi({ description: 'Signs every delivery; shown only here.' }) })
+  .object({
+    ...WebhookEndpointFields,
+    secret: z.string().nullable().openapi({ description: 'Signs every delivery; shown only here (null in an idempotent replay).' }),
+  })
   .openapi('WebhookEndpointWithSecret');
 
 /** `channels.email.body` (domain spelling) → `channels[email][body]` (the API's parameter names). */

@@ -2,7 +2,9 @@ import { createRoute } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
 import { validateTemplate } from '../../domain/notifications/render.js';
 import type { TemplateChannels } from '../../domain/notifications/types.js';
+import { withTransaction } from '../../store/db.js';
 import { createTemplate, findTemplate, listTemplates, updateTemplate } from '../../store/notifications/templates.js';
+import { recordAuditInTransaction } from '../middleware/audit.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { bracketParam, CreateTemplate, TemplateBody, UpdateTemplate } from './schemas.js';
@@ -45,12 +47,22 @@ export function notificationTemplateRoutes({ pool }: AppDeps) {
     .openapi(routes.create, async (c) => {
       const body = c.req.valid('json');
       checkTemplate(body.channels);
-      return c.json(await createTemplate(pool, tenantOf(c), body.id, body.channels), 201);
+      // The audit event commits with the change (a refusal is recorded by the audit middleware).
+      const template = await withTransaction(pool, async (client) => {
+        const inserted = await createTemplate(client, tenantOf(c), body.id, body.channels);
+        await recordAuditInTransaction(client, c, { resourceId: inserted.id, status: 201 });
+        return inserted;
+      });
+      return c.json(template, 201);
     })
     .openapi(routes.update, async (c) => {
       const { channels } = c.req.valid('json');
       checkTemplate(channels);
-      const template = await updateTemplate(pool, tenantOf(c), c.req.valid('param').id, channels);
+      const template = await withTransaction(pool, async (client) => {
+        const updated = await updateTemplate(client, tenantOf(c), c.req.valid('param').id, channels);
+        if (updated) await recordAuditInTransaction(client, c, { resourceId: updated.id, status: 200 });
+        return updated;
+      });
       if (!template) throw errors.resourceMissing('notification template', 'id');
       return c.json(template, 200);
     })

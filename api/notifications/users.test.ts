@@ -3,7 +3,8 @@ import { createNotificationInTransaction } from '../../store/notifications/notif
 import { newId } from '../../domain/ids.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';
-import { createInboxListener, type InboxListener } from './inbox-listener.js';
+import { loadConfig } from '../../platform/config.js';
+import { createInboxListener, streamLimitsOf, type InboxListener } from './inbox-listener.js';
 
 let h: Harness;
 let listener: InboxListener;
@@ -260,5 +261,36 @@ describe('inbox stream (SSE)', () => {
       await small.close();
     }
     expect(small.size).toBe(0);
+  });
+
+  it('caps the open streams per tenant (default: half the process total), so another tenant still gets one', async () => {
+    const [a, b] = [await h.newTenant(), await h.newTenant()];
+    const small = createInboxListener({ connectionString: h.config.DATABASE_URL, ...streamLimitsOf({ ...h.config, SSE_STREAMS_MAX: 4 }) });
+    const capped = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal, inboxListener: small });
+    const open = (tenant: { apiKey: string }, user: string) =>
+      capped.request(`/v1/users/${user}/inbox/stream`, { headers: { authorization: `Bearer ${tenant.apiKey}` } });
+    try {
+      const mine = [await open(a, 'u1'), await open(a, 'u2')]; // other users: the per-user cap is not what refuses
+      expect(mine.map((r) => r.status)).toEqual([200, 200]);
+      const refused = await open(a, 'u3');
+      expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '10']);
+      expect(((await refused.json()) as any).error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited' });
+      const theirs = await open(b, 'u1');
+      expect(theirs.status).toBe(200);
+      await mine[0]!.body!.cancel();
+      await expect.poll(() => small.size, { timeout: 5_000 }).toBe(2);
+      const again = await open(a, 'u3');
+      expect(again.status).toBe(200);
+      for (const res of [mine[1]!, theirs, again]) await res.body!.cancel();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('SSE_STREAMS_MAX_PER_TENANT defaults to half of SSE_STREAMS_MAX; set, it is kept within the total', () => {
+    expect(streamLimitsOf(loadConfig({ SSE_STREAMS_MAX: '10' }))).toEqual({ subscribersMax: 10, subscribersPerTenantMax: undefined, subscribersPerUserMax: 10 });
+    expect(streamLimitsOf(loadConfig({ SSE_STREAMS_MAX: '10', SSE_STREAMS_MAX_PER_TENANT: '3', SSE_STREAMS_MAX_PER_USER: '2' })))
+      .toEqual({ subscribersMax: 10, subscribersPerTenantMax: 3, subscribersPerUserMax: 2 });
+    expect(() => loadConfig({ SSE_STREAMS_MAX_PER_TENANT: '0' })).toThrow(/SSE_STREAMS_MAX_PER_TENANT/);
   });
 });

@@ -5,7 +5,7 @@ import { getPreferences, putPreferences } from '../../store/notifications/prefer
 import { errors } from '../errors.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
-import { createInboxListener, type InboxListener } from './inbox-listener.js';
+import { createInboxListener, streamLimitsOf, type InboxListener } from './inbox-listener.js';
 import { streamInbox } from './inbox-stream.js';
 import {
   ContactsBody, InboxMessageBody, MessageParams, PreferencesBody, PutContacts, PutPreferences, UserIdParam,
@@ -70,7 +70,7 @@ const routes = {
  */
 export function userRoutes({ pool, config, inboxListener }: AppDeps) {
   let listener: InboxListener | undefined = inboxListener;
-  const listenerOf = () => (listener ??= createInboxListener({ connectionString: config.DATABASE_URL }));
+  const listenerOf = () => (listener ??= createInboxListener({ connectionString: config.DATABASE_URL, ...streamLimitsOf(config) }));
   return createRouter()
     .openapi(routes.putContacts, async (c) => {
       const userId = c.req.valid('param').user_id;

@@ -2,7 +2,8 @@ import { ServiceError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../domain/ids.js';
 import { createNotificationInTransaction } from '../../store/notifications/notifications.js';
-import { createWebhookEndpoint } from '../../store/notifications/webhook-endpoints.js';
+import { secretBoxOf } from '../../platform/config-security.js';
+import { createWebhookEndpoint, type WebhookEndpointWithSecret } from '../../store/notifications/webhook-endpoints.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 import { unreachableTemporal } from '../../test/unreachable-temporal.js';
 import { createApp } from '../app.js';
@@ -19,7 +20,9 @@ afterAll(async () => {
 async function deadLetter(tenantId: string, channel: 'sms' | 'webhook' = 'sms'): Promise<string> {
   let id: string;
   if (channel === 'webhook') {
-    const endpoint = await createWebhookEndpoint(h.pool, { tenantId, url: 'https://m.example/h', events: ['*'] });
+    const endpoint = await createWebhookEndpoint(h.pool, {
+      tenantId, url: 'https://m.example/h', events: ['*'], sealer: secretBoxOf(h.config), maxPerTenant: 16,
+    }) as WebhookEndpointWithSecret;
     id = newId('delivery');
     await h.pool.query(
       `INSERT INTO deliveries (id, tenant_id, kind, channel, endpoint_id, event_id, status) VALUES ($1, $2, 'webhook', 'webhook', $3, $4, 'queued')`,

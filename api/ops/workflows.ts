@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
 import { createRouter, type AppDeps } from '../context.js';
-import { commonErrors, jsonBody, jsonResponse, listOf } from '../schemas.js';
+import { commonErrors, FreeText, jsonBody, jsonResponse, listOf } from '../schemas.js';
 import {
   cancelWorkflow, EXECUTION_STATUSES, listWorkflows, parseDurationMs, retryWorkflow, terminateWorkflow,
   type ExecutionStatus,
@@ -28,7 +28,7 @@ const WorkflowRunBody = z
 const WorkflowIdParam = z.strictObject({
   workflow_id: z.string().min(1).max(300).openapi({ param: { name: 'workflow_id', in: 'path' } }),
 });
-const Reason = z.strictObject({ reason: z.string().min(1).max(500) });
+const Reason = z.strictObject({ reason: FreeText(500).min(1) });
 const ActionResult = z
   .object({ workflow_id: z.string(), result: z.string(), run_id: z.string().optional(), previous_run_id: z.string().optional() })
   .openapi('WorkflowActionResult');

@@ -4,18 +4,17 @@ import { errors } from '../errors.js';
 import { newId } from '../../domain/ids.js';
 import { isFinal, PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
 import type { Payment } from '../../domain/payments/types.js';
-import { deleteInitiatedPayment, findPayment, insertPayment, listEvents, listPayments } from '../../store/payments/payments.js';
+import { deleteInitiatedPayment, findPayment, insertOrAdoptPayment, listEvents, listPayments } from '../../store/payments/payments.js';
 import { findRefund } from '../../store/payments/refunds.js';
 import { cancelUpdate, captureUpdate, refundUpdate } from '../../workflows/payments/types.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
-import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata } from '../schemas.js';
+import {
+  Amount, commonErrors, Currency, FreeText, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata, Token,
+} from '../schemas.js';
 import { startWorkflow, waitUntil } from '../workflow-start.js';
 import { PaymentBody, PaymentEventBody, RefundBody, serializeEvent, serializePayment, serializeRefund } from './serialize.js';
 import { paymentUpdate } from './workflow-errors.js';
-
-/** A token is never a card number: a run of 13+ digits is refused before anything is stored. */
-const Token = z.string().min(1).max(255).refine((t) => !/\d{13,}/.test(t), { message: 'Send a token, never a card number.' });
 
 const CreatePayment = z
   .strictObject({
@@ -23,18 +22,18 @@ const CreatePayment = z
     currency: Currency,
     merchant_account_id: z.string().min(1).max(100),
     payment_method: z.discriminatedUnion('type', [
-      z.strictObject({ type: z.literal('card'), token: Token }),
-      z.strictObject({ type: z.literal('bank_transfer'), token: Token }),
+      z.strictObject({ type: z.literal('card'), token: Token('card') }),
+      z.strictObject({ type: z.literal('bank_transfer'), token: Token('bank') }),
       z.strictObject({ type: z.literal('wallet'), account_id: z.string().min(1).max(100) }),
     ]),
     capture_method: z.enum(['automatic', 'manual']).default('automatic'),
-    description: z.string().max(500).optional(),
+    description: FreeText(500).optional(),
     metadata: Metadata.optional(),
   })
   .openapi('CreatePayment');
 
 const Capture = z.strictObject({ amount: Amount.optional() });
-const Cancel = z.strictObject({ reason: z.string().max(500).optional() });
+const Cancel = z.strictObject({ reason: FreeText(500).optional() });
 const CreateRefund = z.strictObject({ amount: Amount.optional() });
 const PaymentListQuery = ListQuery.extend({ status: z.enum(PAYMENT_STATUSES).optional() });
 
@@ -100,23 +99,28 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
         if (wallet.type !== 'user') throw errors.parameterInvalid('payment_method[account_id]', 'Must be a user account.');
         if (wallet.currency !== body.currency) throw errors.currencyMismatch();
       }
-      const id = newId('payment');
-      await insertPayment(pool, {
-        id, tenantId, merchantAccountId: merchant.id, amountMinor: body.amount, currency: body.currency,
+      // A retry with the same Idempotency-Key adopts the payment its first attempt wrote (and its saga).
+      const { payment: written, sameRequest } = await insertOrAdoptPayment(pool, {
+        id: newId('payment'), tenantId, merchantAccountId: merchant.id, amountMinor: body.amount, currency: body.currency,
         captureMethod: body.capture_method, description: body.description ?? null, metadata: body.metadata ?? {},
         paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : { type: method.type, token: method.token },
-      });
-      await startWorkflow({ temporal, config }, workflowContracts.paymentSaga, {
+      }, { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS });
+      if (!sameRequest) throw errors.idempotencyKeyReused();
+      const id = written.id;
+      const { outcome } = await startWorkflow({ temporal, config }, workflowContracts.paymentSaga, {
         key: id, tenantId,
         input: {
           tenantId, paymentId: id, amountMinor: body.amount, currency: body.currency, merchantAccountId: merchant.id,
           paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : method,
           captureMethod: body.capture_method, authorizationTtlMs: config.AUTHORIZATION_TTL, refundWindowMs: config.REFUND_WINDOW,
         },
+        // Definitely not started: nothing happened. Maybe started: it stays `initiated` (202) and
+        // the start reconciler sees it gets its saga.
         undoIfNotStarted: () => deleteInitiatedPayment(pool, id),
       });
       let payment = (await findPayment(pool, tenantId, id))!;
-      const done = await waitUntil(async () => answered((payment = (await findPayment(pool, tenantId, id))!)), config.API_WAIT_WINDOW_MS);
+      const waitMs = outcome === 'ambiguous' ? 0 : config.API_WAIT_WINDOW_MS;
+      const done = await waitUntil(async () => answered((payment = (await findPayment(pool, tenantId, id))!)), waitMs);
       return c.json(serializePayment(payment), done ? 201 : 202);
     })
     .openapi(routes.get, async (c) => c.json(serializePayment(await requirePayment(tenantOf(c), c.req.valid('param').id)), 200))

@@ -3,10 +3,10 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
 import { TOPUP_FAILURE_CODES } from '../../domain/wallet/failures.js';
 import type { TopUp } from '../../domain/wallet/types.js';
-import { deleteUnstartedTopUp, findTopUp, insertTopUp } from '../../store/wallet/topups.js';
+import { deleteUnstartedTopUp, findTopUp, insertOrAdoptTopUp } from '../../store/wallet/topups.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
-import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
+import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, Token } from '../schemas.js';
 import { startAndWait } from '../workflow-start.js';
 
 const CreateTopUp = z
@@ -16,7 +16,7 @@ const CreateTopUp = z
     currency: Currency,
     source: z.strictObject({
       type: z.literal('bank_account'),
-      token: z.string().min(1).max(255).openapi({ example: 'btok_success' }),
+      token: Token('bank'),
     }),
   })
   .openapi('CreateTopUp');
@@ -69,13 +69,16 @@ export function topUpRoutes({ pool, temporal, config }: AppDeps) {
       const account = await requireTenantAccount(pool, tenantId, body.account_id, 'account_id');
       if (account.currency !== body.currency) throw errors.currencyMismatch();
 
-      const id = await insertTopUp(pool, {
+      // A retry with the same Idempotency-Key adopts the top-up its first attempt wrote (and its run).
+      const { id, sameRequest } = await insertOrAdoptTopUp(pool, {
         tenantId, accountId: account.id, amountMinor: body.amount, currency: body.currency, source: body.source,
-      });
+      }, { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS });
+      if (!sameRequest) throw errors.idempotencyKeyReused();
       const done = await startAndWait({ temporal, config }, workflowContracts.topUp, {
         key: id, tenantId, waitMs: config.API_WAIT_WINDOW_MS,
         input: { tenantId, topupId: id, accountId: account.id, amountMinor: body.amount, currency: body.currency, source: body.source },
-        // Not started: nothing happened, so nothing stays behind (the client may retry).
+        // Definitely not started: nothing happened, so nothing stays behind (the client may retry).
+        // Maybe started: the row stays pending (202) and the start reconciler sees it gets its run.
         undoIfNotStarted: () => deleteUnstartedTopUp(pool, id),
       });
       const topup = (await findTopUp(pool, tenantId, id))!;

@@ -3,10 +3,10 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
 import { TRANSFER_FAILURE_CODES } from '../../domain/wallet/failures.js';
 import type { Transfer } from '../../domain/wallet/types.js';
-import { deleteUnstartedTransfer, findTransfer, insertTransfer } from '../../store/wallet/transfers.js';
+import { deleteUnstartedTransfer, findTransfer, insertOrAdoptTransfer } from '../../store/wallet/transfers.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
-import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
+import { Amount, commonErrors, Currency, FreeText, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
 import { startAndWait } from '../workflow-start.js';
 
 const CreateTransfer = z
@@ -15,7 +15,7 @@ const CreateTransfer = z
     to_account_id: z.string().min(1).max(100),
     amount: Amount,
     currency: Currency,
-    description: z.string().max(500).optional(),
+    description: FreeText(500).optional(),
   })
   .openapi('CreateTransfer');
 
@@ -71,14 +71,18 @@ export function transferRoutes({ pool, temporal, config }: AppDeps) {
       if (from.type !== 'user') throw errors.parameterInvalid('from_account_id', 'Transfers are paid from user accounts.');
       if (from.currency !== body.currency || to.currency !== body.currency) throw errors.currencyMismatch();
 
-      const id = await insertTransfer(pool, {
+      // A retry with the same Idempotency-Key adopts the transfer its first attempt wrote (and so
+      // its run): one transfer per key, whatever happened to the first attempt.
+      const { id, sameRequest } = await insertOrAdoptTransfer(pool, {
         tenantId, fromAccountId: from.id, toAccountId: to.id, amountMinor: body.amount, currency: body.currency,
         description: body.description ?? null,
-      });
+      }, { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS });
+      if (!sameRequest) throw errors.idempotencyKeyReused();
       const done = await startAndWait({ temporal, config }, workflowContracts.p2pTransfer, {
         key: id, tenantId, waitMs: config.API_WAIT_WINDOW_MS,
         input: { tenantId, transferId: id, fromAccountId: from.id, toAccountId: to.id, amountMinor: body.amount, currency: body.currency },
-        // Not started: nothing happened, so nothing stays behind (the client may retry).
+        // Definitely not started: nothing happened, so nothing stays behind (the client may retry).
+        // Maybe started: the row stays pending (202) and the start reconciler sees it gets its run.
         undoIfNotStarted: () => deleteUnstartedTransfer(pool, id),
       });
       const transfer = (await findTransfer(pool, tenantId, id))!;

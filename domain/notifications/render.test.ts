@@ -130,3 +130,65 @@ describe('htmlToText', () => {
       .toBe('Title\na &AB\nb\nx\ny\n&bogus;');
   });
 });
+
+describe('rendering is linear in the template (a tenant writes it; the API renders it on its event loop)', () => {
+  const n = 20_000;
+  const pathological: Record<string, string> = {
+    'spaces': `${' '.repeat(n - 1)}x`,
+    'tabs and newlines': '\t\n \r'.repeat(n / 4),
+    '<': '<'.repeat(n),
+    '<head': '<head'.repeat(n / 5),
+    '<script> with no end': `<script>${'<script'.repeat(n / 7 - 2)}>`,
+    '<!--': '<!--'.repeat(n / 4),
+    '<a ': '<a '.repeat(n / 3),
+    '<br and spaces': `<br${' '.repeat(40)}`.repeat(n / 43),
+    '</p and spaces': `</p${' '.repeat(40)}`.repeat(n / 43),
+    'spaces then a tag': `${' '.repeat(n - 10)}{{name}}`,
+    'many tags': '{{name}}'.repeat(n / 8),
+    'long comments at the tag limit': `{{!x${' '.repeat(249)}y}}`.repeat(n / 256),
+  };
+  /** The best of three: a quadratic pass takes 100s of ms every time; a busy machine only sometimes. */
+  const bestMs = (fn: () => unknown) => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i += 1) {
+      const start = performance.now();
+      fn();
+      best = Math.min(best, performance.now() - start);
+    }
+    return best;
+  };
+
+  for (const [name, body] of Object.entries(pathological)) {
+    it(`renders 20 KB of ${name} as email in under 50 ms`, () => {
+      expect(body.length).toBeLessThanOrEqual(20_000);
+      expect(body.length).toBeGreaterThan(19_000);
+      const template = { email: { subject: 's', body } };
+      expect(bestMs(() => renderContent(template, 'email', { name: 'Ada' }))).toBeLessThan(50);
+      expect(bestMs(() => validateTemplate(template))).toBeLessThan(50);
+    });
+  }
+
+  it('an unclosed or over-long tag is refused before the parser sees it (its search for `}}` is quadratic)', () => {
+    const unclosed = `{{name${' '.repeat(19_000)}x`;
+    expect(bestMs(() => expect(validateTemplate({ sms: { body: unclosed } })[0]!.message).toMatch(/Unclosed tag at 0/))).toBeLessThan(50);
+    const long = `{{!x${' '.repeat(250)}y}}`; // 257 characters
+    expect(validateTemplate({ sms: { body: long } })[0]!.message).toMatch(/tag longer than 256 characters/);
+    expect(validateTemplate({ sms: { body: long.replace('  ', ' ') } })).toEqual([]);
+    expect(codeOf(() => renderContent({ sms: { body: long } }, 'sms', {}))).toBe('template_invalid');
+  });
+
+  it('the delimiters stay {{ }}: a set-delimiter tag is refused in every channel', () => {
+    expect(validateTemplate({ sms: { body: 'a {{=<% %>=}} <%x%>' } })[0]!.message).toMatch(/must not change the tag delimiters/);
+    expect(validateTemplate({ push: { title: '{{ = | | = }}', body: 'b' } }).map((p) => p.param)).toEqual(['channels.push.title']);
+  });
+
+  it('keeps the output of the regexes it replaced on the edges they define', () => {
+    expect(htmlToText('a <b c <i>d</i> e')).toBe('a d e'); // `<` to the first `>`, whatever is between
+    expect(htmlToText('x < y')).toBe('x < y'); // no `>` after: text
+    expect(htmlToText('a<head>b</HEAD >c<script>d')).toBe('acd'); // closed case-insensitively; unclosed: its tag goes
+    expect(htmlToText('a<header>b</header>')).toBe('ab');
+    expect(htmlToText('a<!-- b -->c<!-- d')).toBe('ac<!-- d'); // unterminated, and no `>`: text
+    expect(htmlToText('a \u00a0\n<br>\n\t b<BR/>c<br / >d')).toBe('a\nb\ncd');
+    expect(htmlToText('a</p  >b</P>c</pre>d')).toBe('a\nb\ncd');
+  });
+});

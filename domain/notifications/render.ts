@@ -34,6 +34,8 @@ export type TemplateValue = string | number | boolean | null;
 export const TEMPLATE_PART_MAX_CHARS = 20_000;
 export const DATA_KEYS_MAX = 100;
 export const RENDERED_PART_MAX_CHARS = 64 * 1024;
+/** A tag, `{{` to `}}`, comments included (see `tagProblem`). */
+export const TAG_MAX_CHARS = 256;
 const DATA_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /**
@@ -43,6 +45,9 @@ const DATA_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
  */
 const writer = new Mustache.Writer();
 (writer as unknown as { templateCache: undefined }).templateCache = undefined;
+
+/** Mustache's parse tree (`[kind, value, start, end, children?]`); parsed once per render. */
+type Tokens = string[][];
 
 /** `{{.}}` names the whole view (an object): it renders as nothing rather than `[object Object]`. */
 const text = (value: unknown) => (typeof value === 'object' && value !== null ? '' : String(value));
@@ -73,7 +78,8 @@ export function renderContent(
       const t = need(templateChannels.email, channel);
       // The subject is a header, not HTML: raw, but no CR/LF or other controls (no header injection).
       const subject = render(t.subject, view, raw, channel, 'subject').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-      return { channel, subject, html: render(t.body, view, escapeHtml, channel, 'body'), text: renderEmailText(t.body, view) };
+      const body = compile(t.body, channel, 'body');
+      return { channel, subject, html: renderTokens(body, view, escapeHtml), text: renderEmailText(body, view) };
     }
     case 'sms': {
       const t = need(templateChannels.sms, channel);
@@ -114,12 +120,20 @@ export function validateTemplate(channels: TemplateChannels): TemplateProblem[] 
 }
 
 function problemOf(template: unknown, channel: Channel, param: string): string | null {
+  const parsed = parse(template, channel, param);
+  return typeof parsed === 'string' ? parsed : null;
+}
+
+/** A part's parse tree, or (a string) what is wrong with it. */
+function parse(template: unknown, channel: Channel, param: string): { template: string; tokens: Tokens } | string {
   if (typeof template !== 'string') return `${param} must be a string.`;
   if (template.length > TEMPLATE_PART_MAX_CHARS) return `${param} must be at most ${TEMPLATE_PART_MAX_CHARS} characters.`;
   if (template.includes('\u0000')) return `${param} must not contain NUL characters.`;
-  let tokens: unknown[];
+  const tagged = tagProblem(template);
+  if (tagged) return `${param} ${tagged}`;
+  let tokens: Tokens;
   try {
-    tokens = writer.parse(template) as unknown[];
+    tokens = writer.parse(template) as Tokens;
   } catch (err) {
     return `${param} is not a valid template: ${err instanceof Error ? err.message : String(err)}.`;
   }
@@ -129,14 +143,37 @@ function problemOf(template: unknown, channel: Channel, param: string): string |
       return `${param} must not use unescaped output ({{{name}}} or {{& name}}) in email: use {{name}}.`;
     }
   }
+  return { template, tokens };
+}
+
+const TAG_KIND = /\s*([={]?)/y;
+
+/**
+ * Mustache's parser looks for a tag's end with `\s*}}` from every position after the tag's start:
+ * quadratic in a long run of whitespace that no `}}` follows (`{{a` and 20 KB of spaces took
+ * 700 ms). So every tag must end, within TAG_MAX_CHARS, before Mustache sees the template; and
+ * the delimiters stay `{{ }}` (the contract's placeholders), so this scan knows where tags are.
+ * It walks tags as Mustache does (`{{{` ends at `}}}`), each character once.
+ */
+function tagProblem(template: string): string | null {
+  for (let open = template.indexOf('{{'); open >= 0; ) {
+    TAG_KIND.lastIndex = open + 2;
+    const kind = TAG_KIND.exec(template)![1];
+    if (kind === '=') return 'must not change the tag delimiters ({{=<% %>=}}).';
+    const closer = kind === '{' ? '}}}' : '}}';
+    const close = template.indexOf(closer, TAG_KIND.lastIndex);
+    if (close < 0) return `is not a valid template: Unclosed tag at ${open}.`;
+    if (close + closer.length - open > TAG_MAX_CHARS) return `has a tag longer than ${TAG_MAX_CHARS} characters at ${open}.`;
+    open = template.indexOf('{{', close + closer.length);
+  }
   return null;
 }
 
-/** Token kinds of a parse tree, sections included (`[kind, value, start, end, children?]`). */
-function* tokenKinds(tokens: unknown[]): Generator<string> {
+/** Token kinds of a parse tree, sections included. */
+function* tokenKinds(tokens: Tokens): Generator<string> {
   for (const token of tokens as unknown[][]) {
     yield String(token[0]);
-    if ((token[0] === '#' || token[0] === '^') && Array.isArray(token[4])) yield* tokenKinds(token[4] as unknown[]);
+    if ((token[0] === '#' || token[0] === '^') && Array.isArray(token[4])) yield* tokenKinds(token[4] as Tokens);
   }
 }
 
@@ -159,6 +196,20 @@ function checkData(data: Record<string, unknown>): Record<string, TemplateValue>
   return Object.assign(Object.create(null) as Record<string, TemplateValue>, data);
 }
 
+interface Compiled {
+  template: string;
+  tokens: Tokens;
+  param: string;
+}
+
+/** Parses a part once (an email body renders twice: HTML and text); `template_invalid` if it does not. */
+function compile(template: string, channel: Channel, field: string): Compiled {
+  const param = `channels.${channel}.${field}`;
+  const parsed = parse(template, channel, param);
+  if (typeof parsed === 'string') throw new TemplateError('template_invalid', parsed, param);
+  return { ...parsed, param };
+}
+
 function render(
   template: string,
   view: Record<string, TemplateValue>,
@@ -166,12 +217,13 @@ function render(
   channel: Channel,
   field: string,
 ): string {
-  const param = `channels.${channel}.${field}`;
-  const problem = problemOf(template, channel, param);
-  if (problem) throw new TemplateError('template_invalid', problem, param);
-  const out = writer.render(template, view, undefined, { escape });
+  return renderTokens(compile(template, channel, field), view, escape);
+}
+
+function renderTokens(part: Compiled, view: Record<string, TemplateValue>, escape: (value: unknown) => string): string {
+  const out = writer.renderTokens(part.tokens, new Mustache.Context(view), undefined, part.template, { escape });
   if (out.length > RENDERED_PART_MAX_CHARS) {
-    throw new TemplateError('content_too_large', `${param} renders to more than ${RENDERED_PART_MAX_CHARS} characters.`, param);
+    throw new TemplateError('content_too_large', `${part.param} renders to more than ${RENDERED_PART_MAX_CHARS} characters.`, part.param);
   }
   return out;
 }
@@ -181,27 +233,103 @@ function render(
  * data inserted as it is (not escaped, and never mistaken for markup). Values are held back
  * behind NUL-delimited slots while the HTML is stripped (templates cannot contain NUL).
  */
-function renderEmailText(template: string, view: Record<string, TemplateValue>): string {
+function renderEmailText(body: Compiled, view: Record<string, TemplateValue>): string {
   const values: string[] = [];
   const slot = (value: unknown) => `\u0000${values.push(text(value)) - 1}\u0000`;
-  return htmlToText(render(template, view, slot, 'email', 'body')).replace(/\u0000(\d+)\u0000/g, (_, i: string) => values[Number(i)] ?? '');
+  return htmlToText(renderTokens(body, view, slot)).replace(/\u0000(\d+)\u0000/g, (_, i: string) => values[Number(i)] ?? '');
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-/** Enough HTML-to-text for notification bodies: blocks become lines, tags go, entities decode. */
+/**
+ * Enough HTML-to-text for notification bodies: blocks become lines, tags go, entities decode.
+ *
+ * Linear in the input. Each pass scans forward once and never starts over from a position it
+ * already passed: a regex like `\s*<br>` or `<[^>]*>` retries from every position of a long run of
+ * spaces or `<` that never matches (quadratic: 20 KB of spaces took half a second, blocking the
+ * API). The passes and their order are those of the regexes they replace, so the output is too.
+ */
 export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style|head)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, '')
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/\s*<br\s*\/?>\s*/gi, '\n')
-    .replace(/<\/(p|div|h[1-6]|li|tr|table|ul|ol|blockquote)\s*>/gi, '\n')
-    .replace(/<[^>]*>/g, '')
-    .replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,6});/gi, (entity, name: string) => decodeEntity(name) ?? entity)
+  return dropTags(lineBreaks(dropComments(dropHiddenElements(html))).replace(BLOCK_END, '\n'))
+    .replace(ENTITY, (entity, name: string) => decodeEntity(name) ?? entity)
     .replace(/[ \t]+/g, ' ')
     .replace(/ ?\n ?/g, '\n')
     .replace(/\n{2,}/g, '\n')
     .trim();
+}
+
+// Each of these has one quantifier, after a fixed prefix it cannot overlap: linear.
+const HIDDEN_START = /<(script|style|head)\b/gi;
+const HIDDEN_END = { script: /<\/script\s*>/gi, style: /<\/style\s*>/gi, head: /<\/head\s*>/gi } as const;
+const LINE_BREAK = /<br\s*\/?>/gi;
+const BLOCK_END = /<\/(p|div|h[1-6]|li|tr|table|ul|ol|blockquote)\s*>/gi;
+const ENTITY = /&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,6});/gi;
+const SPACE = /\s/;
+
+/** `<script …>…</script>` (and style, head) removed whole; one with no end stays (its tags go later). */
+function dropHiddenElements(html: string): string {
+  let out = '';
+  let from = 0;
+  let tagEnd = -1; // the first `>` at or after the current start (cached: a run of starts shares it)
+  const unclosed = new Set<string>(); // no end after some start: none after a later one either
+  HIDDEN_START.lastIndex = 0;
+  for (let m = HIDDEN_START.exec(html); m; m = HIDDEN_START.exec(html)) {
+    if (tagEnd < m.index) tagEnd = html.indexOf('>', HIDDEN_START.lastIndex);
+    if (tagEnd < 0) break; // no `>` left: nothing further can match
+    const name = m[1]!.toLowerCase() as keyof typeof HIDDEN_END;
+    if (unclosed.has(name)) continue;
+    const end = HIDDEN_END[name];
+    end.lastIndex = tagEnd + 1;
+    if (!end.exec(html)) {
+      unclosed.add(name);
+      continue;
+    }
+    out += html.slice(from, m.index);
+    from = HIDDEN_START.lastIndex = end.lastIndex;
+  }
+  return out + html.slice(from);
+}
+
+/** `<!-- … -->` removed; an unterminated one stays (no later one can end either). */
+function dropComments(html: string): string {
+  let out = '';
+  let from = 0;
+  for (let start = html.indexOf('<!--'); start >= 0; start = html.indexOf('<!--', from)) {
+    const end = html.indexOf('-->', start + 4);
+    if (end < 0) break;
+    out += html.slice(from, start);
+    from = end + 3;
+  }
+  return out + html.slice(from);
+}
+
+/** `<br>` with the whitespace around it becomes one newline. */
+function lineBreaks(html: string): string {
+  let out = '';
+  let from = 0;
+  LINE_BREAK.lastIndex = 0;
+  for (let m = LINE_BREAK.exec(html); m; m = LINE_BREAK.exec(html)) {
+    let start = m.index;
+    while (start > from && SPACE.test(html[start - 1]!)) start -= 1;
+    let end = LINE_BREAK.lastIndex;
+    while (end < html.length && SPACE.test(html[end]!)) end += 1;
+    out += `${html.slice(from, start)}\n`;
+    from = LINE_BREAK.lastIndex = end;
+  }
+  return out + html.slice(from);
+}
+
+/** From each `<` to the next `>` goes; a `<` with no `>` after it is text. */
+function dropTags(html: string): string {
+  let out = '';
+  let from = 0;
+  for (let start = html.indexOf('<'); start >= 0; start = html.indexOf('<', from)) {
+    const end = html.indexOf('>', start + 1);
+    if (end < 0) break;
+    out += html.slice(from, start);
+    from = end + 1;
+  }
+  return out + html.slice(from);
 }
 
 function decodeEntity(name: string): string | undefined {

@@ -20,6 +20,8 @@ export interface SmtpSink {
   port: number;
   url: string;
   messages(): ReceivedEmail[];
+  /** The user names clients authenticated with (AUTH), oldest first: the sink takes any. */
+  logins(): string[];
   /** The next `count` messages are refused at the end of DATA with `code` (451: try again later). */
   failNext(count: number, code?: number): void;
   /** Every message is refused with `code` until `clear()`. */
@@ -46,6 +48,7 @@ const MESSAGES_MAX = 10_000;
 export async function startSmtpSink(options: { port: number; hostname?: string }): Promise<SmtpSink> {
   const hostname = options.hostname ?? '127.0.0.1';
   const received: ReceivedEmail[] = [];
+  const logins: string[] = [];
   let failures: { remaining: number | null; code: number } | null = null;
 
   const takeFailure = (): number | null => {
@@ -64,7 +67,11 @@ export async function startSmtpSink(options: { port: number; hostname?: string }
     banner: 'Steadfast SMTP sink',
     socketTimeout: 30_000,
     closeTimeout: 1_000,
-    onAuth: (_auth, _session, callback) => callback(null, { user: 'sink' }),
+    onAuth(auth, _session, callback) {
+      if (logins.length >= MESSAGES_MAX) logins.shift();
+      logins.push(auth.username ?? '');
+      callback(null, { user: 'sink' });
+    },
     onRcptTo(address, _session, callback) {
       if (address.address.toLowerCase().startsWith('bad_')) return callback(smtpError(550, '5.1.1 No such mailbox'));
       callback();
@@ -106,6 +113,7 @@ export async function startSmtpSink(options: { port: number; hostname?: string }
     port,
     url: `smtp://${hostname}:${port}`,
     messages: () => [...received],
+    logins: () => [...logins],
     failNext(count, code = 451) {
       failures = { remaining: count, code };
     },
@@ -114,6 +122,7 @@ export async function startSmtpSink(options: { port: number; hostname?: string }
     },
     clear() {
       received.length = 0;
+      logins.length = 0;
       failures = null;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -201,6 +201,15 @@ export async function cancelQueuedDeliveries(db: Db, notificationId: string): Pr
     [notificationId]);
 }
 
+/** A webhook endpoint was deleted: its queued deliveries are cancelled (a running attempt finds them so and stops). */
+export async function cancelQueuedEndpointDeliveries(db: Db, endpointId: string, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE deliveries SET status = 'cancelled', last_error = $2, updated_at = now()
+     WHERE endpoint_id = $1 AND kind = 'webhook' AND status = 'queued'`,
+    [endpointId, reason],
+  );
+}
+
 // ---- Planning -----------------------------------------------------------------------------------
 
 /** A delivery as planning sees it: `content` is null until it is rendered. */
@@ -265,8 +274,8 @@ export interface DeliveryToAttempt {
   notificationId: string | null;
   eventId: string | null;
   content: Record<string, unknown> & { to?: unknown };
-  url: string | null;
-  secret: string | null;
+  /** Webhooks: the endpoint (its URL and sealed secrets are read at send time, `findEndpointToSend`). */
+  endpointId: string | null;
   userId: string | null;
   /** The user turned this channel off since the plan (and the notification is not critical). */
   optedOut: boolean | null;
@@ -280,20 +289,18 @@ const deliveryToAttempt = rowMapper<DeliveryToAttempt>({
   notificationId: col.textOrNull('notification_id'),
   eventId: col.textOrNull('event_id'),
   content: col.json<DeliveryToAttempt['content']>('content'),
-  url: col.textOrNull('url'),
-  secret: col.textOrNull('secret'),
+  endpointId: col.textOrNull('endpoint_id'),
   userId: col.textOrNull('user_id'),
   optedOut: col.ofOrNull<boolean>('opted_out'),
 });
 
-/** The delivery to attempt, with its endpoint and the user's current preference, in one query; null if none. */
+/** The delivery to attempt, with its endpoint id and the user's current preference, in one query; null if none. */
 export async function findDeliveryToAttempt(db: Db, tenantId: string, deliveryId: string): Promise<DeliveryToAttempt | null> {
   const { rows: [row] } = await db.query(
-    `SELECT d.id, d.tenant_id, d.channel, d.status, d.notification_id, d.event_id, d.content, w.url, w.secret, n.user_id,
+    `SELECT d.id, d.tenant_id, d.channel, d.status, d.notification_id, d.event_id, d.content, d.endpoint_id, n.user_id,
        NOT n.critical AND CASE d.channel WHEN 'email' THEN p.email WHEN 'sms' THEN p.sms WHEN 'push' THEN p.push
          WHEN 'in_app' THEN p.in_app END IS FALSE AS opted_out
      FROM deliveries d
-     LEFT JOIN webhook_endpoints w ON w.id = d.endpoint_id
      LEFT JOIN notifications n ON n.id = d.notification_id
      LEFT JOIN notification_preferences p ON p.tenant_id = n.tenant_id AND p.user_id = n.user_id
      WHERE d.id = $1 AND d.tenant_id = $2`,

@@ -5,6 +5,7 @@ import { CHANNELS } from '../../domain/notifications/types.js';
 import type { Db } from '../db.js';
 import { withTransaction } from '../db.js';
 import { assertInTransaction, col, rowMapper } from '../rows.js';
+import { releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 import {
   countStartedDeliveries, deleteNotificationDeliveries, insertNotificationDeliveries, listNotificationDeliveries,
   type NotificationDelivery,
@@ -41,6 +42,8 @@ export interface NewNotification {
   sourceKey?: string | null | undefined;
   /** Defaults to a new `ntf_` id. */
   id?: string | undefined;
+  /** The API's Idempotency-Key: a retry with the same key gets the notification its first attempt wrote. */
+  requestKey?: RequestKey | undefined;
 }
 
 /** The notification's own columns (its deliveries are read from theirs). */
@@ -67,49 +70,64 @@ function checkChannels(channels: readonly string[]): void {
 /**
  * Inserts the notification and one `queued` delivery per channel, in the caller's transaction
  * (an activity passes its own; the API uses createNotificationInTransaction). With a `sourceKey`
- * already used by the tenant, nothing is written and the existing notification comes back with
- * `created: false`. The caller checks the template and its channels first.
+ * or a `requestKey` already used by the tenant, nothing is written and the existing notification
+ * comes back with `created: false` (`sameRequest: false` when a request key's notification was
+ * written for another request). The caller checks the template and its channels first.
  */
 export async function createNotification(
   client: pg.PoolClient,
   input: NewNotification,
   now: Date = new Date(),
-): Promise<{ notification: Notification; created: boolean }> {
+): Promise<{ notification: Notification; created: boolean; sameRequest: boolean }> {
   assertInTransaction(client, 'createNotification');
   checkChannels(input.channels);
+  const requestKey = input.requestKey?.key ?? null;
+  if (requestKey !== null) {
+    await releaseExpiredRequestKey(client, 'notifications', input.tenantId, requestKey, input.requestKey!.retentionHours);
+  }
   const id = input.id ?? newId('notification');
   const status: NotificationStatus = input.scheduledAt && input.scheduledAt > now ? 'scheduled' : 'processing';
+  // No conflict target: a source key or a request key may conflict (ids are new).
   const inserted = await client.query(
-    `INSERT INTO notifications (id, tenant_id, user_id, template_id, data, channels, priority, critical, scheduled_at, status, source_key)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-     ON CONFLICT ON CONSTRAINT notifications_source_key DO NOTHING RETURNING id`,
+    `INSERT INTO notifications (id, tenant_id, user_id, template_id, data, channels, priority, critical, scheduled_at, status, source_key, request_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT DO NOTHING RETURNING id`,
     [
       id, input.tenantId, input.userId, input.templateId, JSON.stringify(input.data), input.channels, input.priority,
-      input.critical, input.scheduledAt, status, input.sourceKey ?? null,
+      input.critical, input.scheduledAt, status, input.sourceKey ?? null, requestKey,
     ],
   );
-  if (inserted.rowCount === 0) {
-    // Only a source key can conflict (ids are new); the first insert has committed or we waited for it.
-    const { rows } = await client.query('SELECT id FROM notifications WHERE tenant_id = $1 AND source_key = $2', [
-      input.tenantId, input.sourceKey,
-    ]);
-    const existing = rows[0] ? await getNotification(client, input.tenantId, rows[0].id as string) : null;
-    if (!existing) throw new Error(`notification with source key ${String(input.sourceKey)} conflicted but is not visible`);
-    return { notification: existing, created: false };
-  }
+  if (inserted.rowCount === 0) return existingNotification(client, input);
   await insertNotificationDeliveries(client, { tenantId: input.tenantId, notificationId: id, priority: input.priority, channels: input.channels });
   const created = await getNotification(client, input.tenantId, id);
   if (!created || created.deliveries.length !== input.channels.length) {
     throw new Error(`notification ${id} was not written with one delivery per channel`);
   }
-  return { notification: created, created: true };
+  return { notification: created, created: true, sameRequest: true };
+}
+
+/** The notification whose source key or request key made the insert a no-op (committed, or waited for). */
+async function existingNotification(client: pg.PoolClient, input: NewNotification) {
+  const requestKey = input.requestKey?.key ?? null;
+  const { rows } = await client.query(
+    `SELECT id, (user_id = $3 AND template_id = $4 AND data = $5::jsonb AND channels = $6::text[] AND priority = $7
+                 AND critical = $8 AND scheduled_at IS NOT DISTINCT FROM $9::timestamptz) AS same
+     FROM notifications WHERE tenant_id = $1 AND ${requestKey !== null ? 'request_key' : 'source_key'} = $2`,
+    [
+      input.tenantId, requestKey ?? input.sourceKey, input.userId, input.templateId, JSON.stringify(input.data), input.channels,
+      input.priority, input.critical, input.scheduledAt,
+    ],
+  );
+  const existing = rows[0] ? await getNotification(client, input.tenantId, rows[0].id as string) : null;
+  if (!existing) throw new Error(`notification with ${requestKey !== null ? 'request' : 'source'} key conflicted but is not visible`);
+  return { notification: existing, created: false, sameRequest: requestKey === null || (rows[0].same as boolean) };
 }
 
 /** createNotification in a transaction of its own (for the API). */
 export function createNotificationInTransaction(
   pool: pg.Pool,
   input: NewNotification,
-): Promise<{ notification: Notification; created: boolean }> {
+): Promise<{ notification: Notification; created: boolean; sameRequest: boolean }> {
   return withTransaction(pool, (client) => createNotification(client, input));
 }
 

@@ -13,6 +13,7 @@ import { prepared, type Db } from '../db.js';
 import { appendOutboxEvent } from '../outbox/outbox.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
+import { findByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 
 /**
  * The payment aggregate: the `payments` projection and its append-only `payment_events` log.
@@ -92,6 +93,18 @@ export interface NewPayment {
 
 /** The payment (`initiated`, version 1) and its `payment.initiated` event, in one statement. */
 export async function insertPayment(db: Db, input: NewPayment): Promise<Payment> {
+  return (await insertOrAdoptPayment(db, input, { key: null, retentionHours: 0 })).payment;
+}
+
+/**
+ * insertPayment, or, when a payment of the tenant already carries this request key (an earlier
+ * attempt of the same request: it may have its saga already), that payment: one payment per key,
+ * so one saga, one charge. `sameRequest` is false when the key's payment is another request's.
+ */
+export async function insertOrAdoptPayment(
+  db: Db, input: NewPayment, requestKey: RequestKey,
+): Promise<{ payment: Payment; adopted: boolean; sameRequest: boolean }> {
+  if (requestKey.key !== null) await releaseExpiredRequestKey(db, 'payments', input.tenantId, requestKey.key, requestKey.retentionHours);
   const method = input.paymentMethod;
   const card = method.type === 'wallet' ? null : method;
   const data = {
@@ -101,8 +114,9 @@ export async function insertPayment(db: Db, input: NewPayment): Promise<Payment>
   const { rows } = await db.query(
     `WITH p AS (
        INSERT INTO payments (id, tenant_id, merchant_account_id, amount, currency, capture_method, payment_method_type,
-         payment_method_token, payment_method_brand, payment_method_last4, wallet_account_id, description, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         payment_method_token, payment_method_brand, payment_method_last4, wallet_account_id, description, metadata, request_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
+       ON CONFLICT (tenant_id, request_key) DO NOTHING
        RETURNING ${paymentRow.columns()}),
      e AS (
        INSERT INTO payment_events (id, payment_id, tenant_id, sequence, type, idempotency_key, data)
@@ -112,10 +126,25 @@ export async function insertPayment(db: Db, input: NewPayment): Promise<Payment>
       input.id ?? newId('payment'), input.tenantId, input.merchantAccountId, input.amountMinor, input.currency,
       input.captureMethod, method.type, card?.token ?? null, card?.brand ?? null, card?.last4 ?? null,
       method.type === 'wallet' ? method.accountId : null, input.description ?? null, input.metadata ?? {},
-      newId('event'), data,
+      newId('event'), data, requestKey.key,
     ],
   );
-  return paymentRow.map(rows[0]);
+  if (rows[0]) return { payment: paymentRow.map(rows[0]), adopted: false, sameRequest: true };
+  const existingId = await findByRequestKey(db, 'payments', input.tenantId, requestKey.key!);
+  const existing = existingId ? await findPayment(db, input.tenantId, existingId) : null;
+  if (!existing) throw new Error(`payment with request key conflicted but is not visible (tenant ${input.tenantId})`);
+  return { payment: existing, adopted: true, sameRequest: samePaymentRequest(existing, input) };
+}
+
+function samePaymentRequest(p: Payment, input: NewPayment): boolean {
+  const method = input.paymentMethod;
+  const sameMethod = p.paymentMethod.type === method.type && (method.type === 'wallet'
+    ? p.paymentMethod.walletAccountId === method.accountId
+    : p.paymentMethod.token === method.token);
+  const sorted = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return sameMethod && p.merchantAccountId === input.merchantAccountId && p.amountMinor === input.amountMinor
+    && p.currency === input.currency && p.captureMethod === input.captureMethod
+    && p.description === (input.description ?? null) && sorted(p.metadata) === sorted(input.metadata ?? {});
 }
 
 /**

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Db } from '../db.js';
 import { col, rowMapper } from '../rows.js';
 
 /** The `products` table (contract §6 reference data). */
@@ -67,7 +68,7 @@ export interface ProductChanges {
 }
 
 /** Applies the given fields (terms are replaced whole) and bumps the version; null if no such product. */
-export async function updateProduct(db: pg.Pool, id: string, changes: ProductChanges): Promise<Product | null> {
+export async function updateProduct(db: Db, id: string, changes: ProductChanges): Promise<Product | null> {
   const { rows } = await db.query(
     `UPDATE products
         SET name = coalesce($2, name), description = coalesce($3, description), terms = coalesce($4::jsonb, terms),

@@ -4,6 +4,8 @@ import type { TopUpFailureCode } from '../../domain/wallet/failures.js';
 import type { TopUp, WalletOperationStatus } from '../../domain/wallet/types.js';
 import type { Db } from '../db.js';
 import { col, rowMapper } from '../rows.js';
+import { findByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
+import type { InsertedOrAdopted } from './transfers.js';
 
 /**
  * The `topups` table: the API inserts a top-up `pending`, the top-up workflow's activities end it
@@ -34,13 +36,43 @@ const topUpRow = rowMapper<TopUp>({
 
 /** Inserts a pending top-up and returns its id (the workflow id derives from it). */
 export async function insertTopUp(db: Db, input: NewTopUp): Promise<string> {
+  return (await insertOrAdoptTopUp(db, input, { key: null, retentionHours: 0 })).id;
+}
+
+/**
+ * Inserts a pending top-up, or returns the tenant's top-up that already carries this request key
+ * (an earlier attempt of the same request): one top-up per key, so one run, one credit.
+ */
+export async function insertOrAdoptTopUp(db: Db, input: NewTopUp, requestKey: RequestKey): Promise<InsertedOrAdopted> {
+  if (requestKey.key !== null) await releaseExpiredRequestKey(db, 'topups', input.tenantId, requestKey.key, requestKey.retentionHours);
   const id = newId('topup');
-  await db.query(
-    `INSERT INTO topups (id, tenant_id, account_id, amount, currency, source_type, source_token)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, input.tenantId, input.accountId, input.amountMinor, input.currency, input.source.type, input.source.token],
+  const inserted = await db.query(
+    `INSERT INTO topups (id, tenant_id, account_id, amount, currency, source_type, source_token, request_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (tenant_id, request_key) DO NOTHING`,
+    [id, input.tenantId, input.accountId, input.amountMinor, input.currency, input.source.type, input.source.token, requestKey.key],
   );
-  return id;
+  if (inserted.rowCount === 1) return { id, adopted: false, sameRequest: true };
+  const existingId = await findByRequestKey(db, 'topups', input.tenantId, requestKey.key!);
+  const existing = existingId ? await findTopUpStart(db, input.tenantId, existingId) : null;
+  if (!existing) throw new Error(`top-up with request key conflicted but is not visible (tenant ${input.tenantId})`);
+  const sameRequest = existing.accountId === input.accountId && existing.amountMinor === input.amountMinor
+    && existing.currency === input.currency && existing.source.type === input.source.type && existing.source.token === input.source.token;
+  return { id: existingId!, adopted: true, sameRequest };
+}
+
+/** What the top-up workflow is started with, read back from the row (the start reconciler's input). */
+export async function findTopUpStart(db: Db, tenantId: string, id: string): Promise<NewTopUp | null> {
+  const { rows } = await db.query(
+    `SELECT tenant_id, account_id, amount, currency, source_type, source_token FROM topups WHERE id = $1 AND tenant_id = $2`,
+    [id, tenantId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    tenantId: row.tenant_id as string, accountId: row.account_id as string, amountMinor: Number(row.amount),
+    currency: row.currency as string, source: { type: row.source_type as 'bank_account', token: row.source_token as string },
+  };
 }
 
 export async function findTopUp(db: Db, tenantId: string, id: string): Promise<TopUp | null> {

@@ -5,6 +5,7 @@ import type { Transfer, WalletOperationStatus } from '../../domain/wallet/types.
 import type { Db } from '../db.js';
 import { appendOutboxEvent } from '../outbox/outbox.js';
 import { col, rowMapper } from '../rows.js';
+import { findByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 
 /**
  * The `transfers` table: the API inserts a transfer `pending`, the P2P workflow's activities record
@@ -30,13 +31,38 @@ const transferRow = rowMapper<Transfer>({
 
 /** Inserts a pending transfer and returns its id (the workflow id derives from it). */
 export async function insertTransfer(db: Db, input: NewTransfer): Promise<string> {
+  return (await insertOrAdoptTransfer(db, input, { key: null, retentionHours: 0 })).id;
+}
+
+/** What insert-or-adopt did: `adopted` when the key's first attempt had written the row. */
+export interface InsertedOrAdopted {
+  id: string;
+  adopted: boolean;
+  /** False when the adopted row was written for another request (other accounts, amount, …). */
+  sameRequest: boolean;
+}
+
+/**
+ * Inserts a pending transfer, or, when a transfer of the tenant already carries this request key
+ * (an earlier attempt of the same request: it may have a run already), returns that one. One
+ * transfer per key, so one workflow id: a retry never moves money a second time.
+ */
+export async function insertOrAdoptTransfer(db: Db, input: NewTransfer, requestKey: RequestKey): Promise<InsertedOrAdopted> {
+  if (requestKey.key !== null) await releaseExpiredRequestKey(db, 'transfers', input.tenantId, requestKey.key, requestKey.retentionHours);
   const id = newId('transfer');
-  await db.query(
-    `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [id, input.tenantId, input.fromAccountId, input.toAccountId, input.amountMinor, input.currency, input.description],
+  const inserted = await db.query(
+    `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description, request_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (tenant_id, request_key) DO NOTHING`,
+    [id, input.tenantId, input.fromAccountId, input.toAccountId, input.amountMinor, input.currency, input.description, requestKey.key],
   );
-  return id;
+  if (inserted.rowCount === 1) return { id, adopted: false, sameRequest: true };
+  const existingId = await findByRequestKey(db, 'transfers', input.tenantId, requestKey.key!);
+  const existing = existingId ? await findTransfer(db, input.tenantId, existingId) : null;
+  if (!existing) throw new Error(`transfer with request key conflicted but is not visible (tenant ${input.tenantId})`);
+  const sameRequest = existing.fromAccountId === input.fromAccountId && existing.toAccountId === input.toAccountId
+    && existing.amountMinor === input.amountMinor && existing.currency === input.currency && existing.description === input.description;
+  return { id: existing.id, adopted: true, sameRequest };
 }
 
 export async function findTransfer(db: Db, tenantId: string, id: string): Promise<Transfer | null> {

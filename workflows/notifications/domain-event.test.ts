@@ -4,7 +4,7 @@ import { verifyWebhookSignature } from '../../domain/notifications/signature.js'
 import { withTransaction } from '../../store/db.js';
 import { eventWorkflowSettings } from '../../platform/notification-settings.js';
 import type { SmtpSink } from '../../simulators/smtp/server.js';
-import { createAccount, type Call, type Harness } from '../../test/harness.js';
+import { actorHeaders, createAccount, type Call, type Harness } from '../../test/harness.js';
 import { eventually, startNotificationStack, type NotificationStack } from '../../test/notifications.js';
 import { spawnRelayProcess } from '../../test/worker-process.js';
 import { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../workers/outbox-relay.js';
@@ -103,7 +103,7 @@ describe('domain events through the outbox', () => {
     // The approver has no contacts row: the HR email is used.
     await eventually(async () => smtp.messages().filter((m) => m.envelope.to.includes('e1@example.com')), (m) => m.length === 1);
 
-    await call('POST', `/v1/leave-requests/${request.body.id}/approve`, { body: { approver_id: boss } });
+    await call('POST', `/v1/leave-requests/${request.body.id}/approve`, { body: {}, headers: await actorHeaders(tenant, boss) });
     const workerInbox = await eventually(() => inboxOf(worker), (m) => m.length > 0);
     expect(workerInbox[0]).toMatchObject({ title: 'Leave request approved' });
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderContent } from '../../../domain/notifications/render.js';
 import { startSmtpSink, type SmtpSink } from '../../../simulators/smtp/server.js';
 import { failureOf } from '../../../test/channels.js';
-import { createEmailSender, emailError } from './email.js';
+import { createEmailSender, emailError, transportOptions } from './email.js';
 import type { EmailSender } from './types.js';
 
 let sink: SmtpSink;
@@ -81,6 +81,33 @@ describe('email adapter against the SMTP sink', () => {
     } finally {
       nowhere.close();
     }
+  });
+});
+
+describe('credentials only over TLS', () => {
+  it('smtp:// with a user must upgrade with STARTTLS; smtps:// is TLS from the start; no user: opportunistic', () => {
+    const options = (smtpUrl: string) => transportOptions({ smtpUrl, from: 'x@steadfast.local', timeoutMs: 1_000 });
+    expect(options('smtp://user:p%40ss@mail.example.com')).toMatchObject({
+      secure: false, requireTLS: true, port: 587, auth: { user: 'user', pass: 'p@ss' },
+    });
+    expect(options('smtps://user:pass@mail.example.com')).toMatchObject({ secure: true, requireTLS: false, port: 465 });
+    expect(options('smtp://127.0.0.1:2525')).toMatchObject({ secure: false, requireTLS: false });
+    expect(options('smtp://127.0.0.1:2525')).not.toHaveProperty('auth');
+  });
+
+  it('a server without STARTTLS never sees the credentials: the send fails, retryable, before AUTH', async () => {
+    const withPassword = new URL(sink.url);
+    [withPassword.username, withPassword.password] = ['steadfast', 'secret'];
+    const sender = createEmailSender({ smtpUrl: withPassword.href, from: 'x@steadfast.local', timeoutMs: 2_000 });
+    try {
+      const failure = await failureOf(sender.send({ to: 'a@example.com', subject: 's', html: 'h', text: 't', idempotencyKey: 'dlv_tls' }));
+      expect(failure).toMatchObject({ retryable: true, code: 'unreachable' });
+      expect(failure.message).toMatch(/could not be encrypted/);
+    } finally {
+      sender.close();
+    }
+    expect(sink.logins()).toEqual([]);
+    expect(sink.messages()).toHaveLength(0);
   });
 });
 

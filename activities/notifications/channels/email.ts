@@ -2,7 +2,10 @@ import nodemailer, { type NodemailerError, type SMTPPoolOptions } from 'nodemail
 import { DeliveryError, type EmailSender } from './types.js';
 
 export interface EmailSenderOptions {
-  /** `smtp://user:pass@host:port` (STARTTLS when the server offers it) or `smtps://…` (implicit TLS); config SMTP_URL. */
+  /**
+   * `smtps://user:pass@host:port` (implicit TLS) or `smtp://…` (STARTTLS when the server offers it;
+   * required when the URL has credentials); config SMTP_URL.
+   */
   smtpUrl: string;
   /** `Name <address>` (config SMTP_FROM). */
   from: string;
@@ -61,15 +64,23 @@ export function createEmailSender(options: EmailSenderOptions): EmailSender {
   };
 }
 
-function transportOptions(options: EmailSenderOptions): SMTPPoolOptions {
+/**
+ * Credentials never cross the network in clear: with a user in the URL, `smtp://` must upgrade with
+ * STARTTLS (`requireTLS`: a server that does not offer it fails the send, `unreachable`, before
+ * AUTH), and `smtps://` is TLS from the start. Certificates are verified (Node's default, kept).
+ * Without credentials (the local sink), STARTTLS stays opportunistic.
+ */
+export function transportOptions(options: EmailSenderOptions): SMTPPoolOptions {
   const url = new URL(options.smtpUrl);
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new RangeError(`SMTP_URL must be smtp:// or smtps://, got ${url.protocol}`);
   const secure = url.protocol === 'smtps:';
+  const credentials = url.username !== '' || url.password !== '';
   return {
     host: url.hostname,
     port: url.port ? Number(url.port) : secure ? 465 : 587,
     secure,
-    ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+    requireTLS: credentials && !secure,
+    ...(credentials ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
     connectionTimeout: options.timeoutMs,
     greetingTimeout: options.timeoutMs,
     socketTimeout: options.timeoutMs,
@@ -88,6 +99,8 @@ export function emailError(err: NodemailerError): DeliveryError {
   const code = err.responseCode ?? err.rejectedErrors?.[0]?.responseCode;
   const what = (err.response ?? err.rejectedErrors?.[0]?.response ?? err.message).slice(0, 300);
   if (err.code === 'EAUTH' || err.code === 'ENOAUTH') return new DeliveryError(`SMTP refused our credentials: ${what}`, true, code, 'auth_failed');
+  // The connection could not be encrypted (no STARTTLS, a bad certificate): nothing was sent, credentials included.
+  if (err.code === 'ETLS') return new DeliveryError(`SMTP connection could not be encrypted: ${what}`, true, code, 'unreachable');
   if (code === undefined) {
     const timeout = err.code === 'ETIMEDOUT';
     return new DeliveryError(`SMTP server gave no answer (${err.code ?? 'error'}): ${err.message}`.slice(0, 300), true, undefined, timeout ? 'timeout' : 'unreachable');

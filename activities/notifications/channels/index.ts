@@ -1,4 +1,5 @@
 import type { Config } from '../../../platform/config.js';
+import { secretBoxOf, webhookAddressPolicyOf } from '../../../platform/config-security.js';
 import { createEmailSender } from './email.js';
 import { createPushSender } from './push.js';
 import { createSmsSender } from './sms.js';
@@ -26,6 +27,8 @@ export function createChannelSenders(config: Config): ChannelSenders {
       from: config.SMS_FROM,
       timeoutMs: config.PROVIDER_TIMEOUT_MS,
     }),
-    webhook: createWebhookSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS }),
+    webhook: createWebhookSender({
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS, policy: webhookAddressPolicyOf(config), secretBox: secretBoxOf(config),
+    }),
   };
 }

@@ -18,7 +18,8 @@ export interface SendResult {
  * - `rejected`: the provider refused this request (4xx, SMTP 5xx; for good, except a merchant
  *   endpoint's 4xx, which is retried); `recipient_rejected`:
  *   the address or number is invalid; `tokens_unregistered`: no push token was accepted;
- *   `endpoint_gone`: the webhook endpoint answered 410; `unexpected_response`: an answer we cannot read.
+ *   `endpoint_gone`: the webhook endpoint answered 410; `unexpected_response`: an answer we cannot read;
+ *   `address_refused`: the webhook URL is or resolves to an address the SSRF policy refuses (no connection made).
  */
 export type DeliveryErrorCode =
   | 'unreachable'
@@ -29,6 +30,7 @@ export type DeliveryErrorCode =
   | 'recipient_rejected'
   | 'tokens_unregistered'
   | 'endpoint_gone'
+  | 'address_refused'
   | 'unexpected_response';
 
 /**
@@ -53,7 +55,12 @@ export interface SmsMessage { to: string; body: string; idempotencyKey: string }
 export interface PushMessage { tokens: string[]; title: string; body: string; idempotencyKey: string }
 export interface WebhookRequest {
   url: string;
-  secret: string;
+  /**
+   * The endpoint's secrets as stored, sealed (the current one, then the one a rotation replaced
+   * while its grace lasts): the sender opens them only to sign, so they are never in clear in
+   * an activity's input or result.
+   */
+  sealedSecrets: readonly string[];
   eventId: string;
   /** The exact bytes sent (and signed): rendered once, so every attempt signs the same body. */
   rawBody: string;

@@ -1,0 +1,58 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { inject } from 'vitest';
+import { describeError, isDatabaseError, safeLogFunction } from './safe-error.js';
+
+const PAN = '4242 4242 4242 4242';
+let pool: pg.Pool;
+/** A real PostgreSQL error whose `where` and `detail` quote the data it was given. */
+let pgError: Error;
+
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
+  pgError = await pool.query(`SELECT $1::jsonb`, [`{"note": "${PAN} \\u0000"}`]).then(
+    () => { throw new Error('expected a database error'); },
+    (err: Error) => err,
+  );
+});
+afterAll(async () => {
+  await pool?.end();
+});
+
+describe('describeError', () => {
+  it('names a database error by code (and constraint, table, column), never its row data', () => {
+    expect(isDatabaseError(pgError)).toBe(true);
+    // The premise: printing the error as it was logged before shows the card number.
+    expect(JSON.stringify({ ...pgError })).toContain(PAN);
+    const line = describeError(pgError);
+    expect(line).toBe(`DatabaseError code=${(pgError as unknown as { code: string }).code}`);
+    expect(line).not.toContain('4242');
+  });
+
+  it('keeps the constraint, and follows causes', () => {
+    const check = Object.assign(new pg.DatabaseError('new row for relation "payments" violates check constraint', 1, 'error'), {
+      severity: 'ERROR', code: '23514', constraint: 'payments_payment_method_token_check', table: 'payments',
+      detail: `Failing row contains (pay_1, ${PAN}).`,
+    });
+    const wrapped = new Error('insert failed', { cause: check });
+    const text = describeError(wrapped);
+    expect(text).toContain('Error: insert failed');
+    expect(text).toContain('caused by: DatabaseError code=23514 constraint=payments_payment_method_token_check table=payments');
+    expect(text).not.toContain('4242');
+    expect(describeError(new AggregateError([check], 'all failed'))).not.toContain('4242');
+    expect(describeError('plain')).toBe('plain');
+  });
+
+  it('the worker log function writes errors in meta the same way', () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      safeLogFunction({ level: 'WARN', message: 'Activity failed', meta: { error: pgError, durationMs: 3 }, timestampNanos: 0n });
+      const written = String(write.mock.calls[0]?.[0]);
+      expect(written).toContain('[WARN] Activity failed');
+      expect(written).toContain('DatabaseError code=');
+      expect(written).not.toContain('4242');
+    } finally {
+      write.mockRestore();
+    }
+  });
+});

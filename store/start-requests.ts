@@ -1,0 +1,101 @@
+import type { Db } from './db.js';
+
+/**
+ * The rows that are durable requests to start a workflow: a transfer, top-up, payment, notification
+ * or leave request is written first, and its workflow (id derived from the row id) is started after.
+ * Whatever can come between the two (a crash, an ambiguous start) leaves a row in its initial status
+ * with maybe no run: the start reconciler (workers/start-reconciler.ts) finds those here.
+ * Also: the request keys (Idempotency-Key) that let a retry adopt the row its first attempt wrote.
+ */
+
+export const START_KINDS = ['transfer', 'topup', 'payment', 'notification', 'leave_request'] as const;
+export type StartKind = (typeof START_KINDS)[number];
+
+/** Each kind's table and the condition of its initial status (a constant, never user input). */
+const TABLES: Record<StartKind, { table: string; initial: string }> = {
+  transfer: { table: 'transfers', initial: `status = 'pending'` },
+  topup: { table: 'topups', initial: `status = 'pending'` },
+  payment: { table: 'payments', initial: `status = 'initiated'` },
+  // An outbox event's notifications (source_key) are started by their domainEvent run, a durable parent.
+  notification: { table: 'notifications', initial: `status IN ('scheduled', 'processing') AND source_key IS NULL` },
+  leave_request: { table: 'leave_requests', initial: `status = 'pending'` },
+};
+
+export type KeyedTable = 'transfers' | 'topups' | 'payments' | 'notifications';
+
+export interface UnstartedRow {
+  id: string;
+  tenantId: string;
+}
+
+export interface UnstartedQuery {
+  /** Only rows written at least this long ago (the API's own start has had its chance). */
+  afterMs: number;
+  limit: number;
+  /** Only these tenants (tests share one database); all when absent. */
+  tenantIds?: string[] | undefined;
+}
+
+function unstartedWhere(kind: StartKind): string {
+  const { initial } = TABLES[kind];
+  return `${initial} AND run_seen_at IS NULL AND created_at <= now() - make_interval(secs => $1::double precision / 1000)
+    AND ($2::text[] IS NULL OR tenant_id = ANY($2))`;
+}
+
+/** Rows in their initial status, older than `afterMs`, whose run nobody has confirmed yet: oldest first. */
+export async function listUnstartedRows(db: Db, kind: StartKind, query: UnstartedQuery): Promise<UnstartedRow[]> {
+  const { rows } = await db.query(
+    `SELECT id, tenant_id FROM ${TABLES[kind].table} WHERE ${unstartedWhere(kind)} ORDER BY created_at LIMIT $3`,
+    [query.afterMs, query.tenantIds ?? null, query.limit],
+  );
+  return rows.map((row) => ({ id: row.id as string, tenantId: row.tenant_id as string }));
+}
+
+/** How many such rows there are (the reconciler's gauge). */
+export async function countUnstartedRows(db: Db, kind: StartKind, query: Omit<UnstartedQuery, 'limit'>): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM ${TABLES[kind].table} WHERE ${unstartedWhere(kind)}`,
+    [query.afterMs, query.tenantIds ?? null],
+  );
+  return rows[0].n as number;
+}
+
+/** Records that the row's run exists (found or started): the reconciler looks at it no more. */
+export async function markRunSeen(db: Db, kind: StartKind, id: string): Promise<void> {
+  await db.query(`UPDATE ${TABLES[kind].table} SET run_seen_at = now() WHERE id = $1`, [id]);
+}
+
+/** Whether the row is still in its initial status (false once its run moved it, or it is gone). */
+export async function isStillInitial(db: Db, kind: StartKind, id: string): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM ${TABLES[kind].table} WHERE id = $1 AND ${TABLES[kind].initial}`, [id]);
+  return rows.length > 0;
+}
+
+/**
+ * Frees a request key held by a row older than the idempotency retention: the key's record has
+ * expired, so the contract lets the client use the key for a new request (the old row keeps its
+ * data, without the key). Called before an insert that carries the key.
+ */
+export async function releaseExpiredRequestKey(
+  db: Db, table: KeyedTable, tenantId: string, requestKey: string, retentionHours: number,
+): Promise<void> {
+  await db.query(
+    `UPDATE ${table} SET request_key = NULL
+     WHERE tenant_id = $1 AND request_key = $2 AND created_at < now() - make_interval(hours => $3)`,
+    [tenantId, requestKey, retentionHours],
+  );
+}
+
+/** The id of the tenant's row that holds `requestKey`, if any. */
+export async function findByRequestKey(db: Db, table: KeyedTable, tenantId: string, requestKey: string): Promise<string | null> {
+  const { rows } = await db.query(`SELECT id FROM ${table} WHERE tenant_id = $1 AND request_key = $2`, [tenantId, requestKey]);
+  return (rows[0]?.id as string | undefined) ?? null;
+}
+
+/** How a request carrying a key is written: a new row, or the one its first attempt wrote. */
+export interface RequestKey {
+  /** The Idempotency-Key, or null when the client sent none. */
+  key: string | null;
+  /** IDEMPOTENCY_RETENTION_HOURS: an older row's key is free again. */
+  retentionHours: number;
+}

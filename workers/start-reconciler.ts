@@ -1,0 +1,209 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type pg from 'pg';
+import { taskQueues, type Config } from '../platform/config.js';
+import { metrics } from '../platform/metrics.js';
+import { notificationRetry } from '../platform/notification-settings.js';
+import { classifyStartError } from '../platform/start-errors.js';
+import { findLeaveRequest } from '../store/hr/leave.js';
+import { getNotification } from '../store/notifications/notifications.js';
+import { findPayment } from '../store/payments/payments.js';
+import {
+  countUnstartedRows, isStillInitial, listUnstartedRows, markRunSeen, START_KINDS, type StartKind, type UnstartedRow,
+} from '../store/start-requests.js';
+import { findTopUpStart } from '../store/wallet/topups.js';
+import { findTransfer } from '../store/wallet/transfers.js';
+import { workflowContracts, workflowIdOf, type WorkflowContract, type WorkflowInput, type WorkflowName } from '../workflows/contracts.js';
+import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
+
+/**
+ * The start reconciler: a business row is written before its workflow is started, so a crash
+ * between the two, or a start whose outcome is unknown (a deadline, a dropped connection: the API
+ * keeps the row and answers 202), can leave a row in its initial status with no run. Every
+ * RECONCILE_INTERVAL_MS it takes such rows older than RECONCILE_AFTER_MS (the API's own start has
+ * had its chance) and describes their workflow id:
+ * - no run: starts it from the row, with the id the API would have used (`started`);
+ * - a run: nothing to do (`adopted`); closed while the row is still initial: `stuck`, logged for ops;
+ * - the start refused: `failed`, logged (the row is looked at again next pass).
+ * Starts use USE_EXISTING and REJECT_DUPLICATE like the API's, so a late API start, a second
+ * reconciler process or a replayed pass all end on the one run: never two runs for one row.
+ * A row whose run was found or started gets `run_seen_at` and is not looked at again.
+ */
+
+export type ReconcileResult = 'started' | 'adopted' | 'stuck' | 'failed';
+
+export interface StartReconcilerOptions {
+  pool: pg.Pool;
+  temporal: Client;
+  config: Config;
+  /** Only these tenants' rows (tests share one database); all when absent. */
+  tenantIds?: string[];
+  /** Overrides RECONCILE_AFTER_MS (tests, the ops command). */
+  afterMs?: number;
+}
+
+export type ReconcileReport = Record<StartKind, Record<ReconcileResult, number> & { unstarted: number }>;
+
+/** A row's workflow: its contract and its input, rebuilt from the row (null: the row is gone). */
+type StartOf = { [N in WorkflowName]: { contract: WorkflowContract<N>; input: WorkflowInput<N> } }[WorkflowName];
+
+const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: UnstartedRow) => Promise<StartOf | null>> = {
+  async transfer({ pool }, { id, tenantId }) {
+    const t = await findTransfer(pool, tenantId, id);
+    return t && {
+      contract: workflowContracts.p2pTransfer,
+      input: { tenantId, transferId: id, fromAccountId: t.fromAccountId, toAccountId: t.toAccountId, amountMinor: t.amountMinor, currency: t.currency },
+    };
+  },
+  async topup({ pool }, { id, tenantId }) {
+    const t = await findTopUpStart(pool, tenantId, id);
+    return t && {
+      contract: workflowContracts.topUp,
+      input: { tenantId, topupId: id, accountId: t.accountId, amountMinor: t.amountMinor, currency: t.currency, source: t.source },
+    };
+  },
+  async payment({ pool, config }, { id, tenantId }) {
+    const p = await findPayment(pool, tenantId, id);
+    if (!p) return null;
+    const m = p.paymentMethod;
+    const paymentMethod = m.type === 'wallet' ? { type: 'wallet' as const, accountId: m.walletAccountId! } : { type: m.type, token: m.token! };
+    return {
+      contract: workflowContracts.paymentSaga,
+      input: {
+        tenantId, paymentId: id, amountMinor: p.amountMinor, currency: p.currency, merchantAccountId: p.merchantAccountId,
+        paymentMethod, captureMethod: p.captureMethod,
+        // From this process's config, as the API takes them from its own (the same settings).
+        authorizationTtlMs: config.AUTHORIZATION_TTL, refundWindowMs: config.REFUND_WINDOW,
+      },
+    };
+  },
+  async notification({ pool, config }, { id, tenantId }) {
+    const n = await getNotification(pool, tenantId, id);
+    return n && {
+      contract: workflowContracts.notification,
+      input: {
+        tenantId, notificationId: id, priority: n.priority, critical: n.critical, scheduledAt: n.scheduled_at, channels: n.channels,
+        retry: notificationRetry(config), deliveryQueuePrefix: config.TASK_QUEUE_NOTIFICATIONS,
+      },
+    };
+  },
+  async leave_request({ pool, config }, { id, tenantId }) {
+    const r = await findLeaveRequest(pool, tenantId, id);
+    return r && {
+      contract: workflowContracts.leaveApproval,
+      input: {
+        tenantId, requestId: id, employeeId: r.employeeId, approverId: r.approverId, startDate: r.startDate,
+        escalationAfterMs: config.LEAVE_ESCALATION_AFTER, expiryAfterMs: config.LEAVE_EXPIRY_AFTER,
+      },
+    };
+  },
+};
+
+const CONTRACT_OF: Record<StartKind, { readonly idPrefix: string }> = {
+  transfer: workflowContracts.p2pTransfer,
+  topup: workflowContracts.topUp,
+  payment: workflowContracts.paymentSaga,
+  notification: workflowContracts.notification,
+  leave_request: workflowContracts.leaveApproval,
+};
+
+async function describeRun(temporal: Client, workflowId: string): Promise<'running' | 'closed' | 'missing'> {
+  try {
+    const { status } = await temporal.workflow.getHandle(workflowId).describe();
+    return status.name === 'RUNNING' ? 'running' : 'closed';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'missing';
+    throw err;
+  }
+}
+
+async function start(options: StartReconcilerOptions, row: UnstartedRow, what: StartOf): Promise<ReconcileResult> {
+  const workflowId = workflowIdOf(what.contract, row.id);
+  try {
+    await options.temporal.workflow.start(what.contract.type, {
+      taskQueue: taskQueues(options.config)[what.contract.queue],
+      workflowId,
+      // Each input matches its contract by construction (startFromRow); the union cannot say so.
+      args: [what.input] as never,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [{ key: TenantId, value: row.tenantId }, { key: BusinessStatus, value: 'pending' }],
+    });
+    metrics.workflowStarts.inc({ workflow_type: what.contract.type, result: 'started' });
+    return 'started';
+  } catch (err) {
+    // A run closed meanwhile (the API's start landed and finished): that run owns the row.
+    if (classifyStartError(err) === 'exists') return 'adopted';
+    console.error(`[reconciler] could not start ${workflowId} (tried again next pass): ${(err as Error).message}`);
+    return 'failed';
+  }
+}
+
+async function reconcileRow(options: StartReconcilerOptions, kind: StartKind, row: UnstartedRow): Promise<ReconcileResult | null> {
+  const { pool, temporal } = options;
+  const workflowId = workflowIdOf(CONTRACT_OF[kind], row.id);
+  const run = await describeRun(temporal, workflowId);
+  let result: ReconcileResult;
+  if (run === 'missing') {
+    const what = await startFromRow[kind](options, row);
+    if (!what) return null; // removed meanwhile (an undo): nothing to start
+    result = await start(options, row, what);
+  } else if (run === 'closed' && await isStillInitial(pool, kind, row.id)) {
+    console.error(`[reconciler] ${workflowId} closed but its ${kind} ${row.id} is still in its initial status: needs ops (npm run ops -- list)`);
+    result = 'stuck';
+  } else {
+    result = 'adopted';
+  }
+  if (result !== 'failed') await markRunSeen(pool, kind, row.id);
+  return result;
+}
+
+/** One pass over every kind: returns what it did (also counted in the metrics). */
+export async function reconcileStarts(options: StartReconcilerOptions): Promise<ReconcileReport> {
+  const afterMs = options.afterMs ?? options.config.RECONCILE_AFTER_MS;
+  const report = {} as ReconcileReport;
+  for (const kind of START_KINDS) {
+    const counts = { started: 0, adopted: 0, stuck: 0, failed: 0, unstarted: 0 };
+    const rows = await listUnstartedRows(options.pool, kind, { afterMs, limit: options.config.RECONCILE_BATCH_SIZE, tenantIds: options.tenantIds });
+    for (const row of rows) {
+      const result = await reconcileRow(options, kind, row);
+      if (result === null) continue;
+      counts[result]++;
+      metrics.startReconcilerRows.inc({ kind, result });
+    }
+    counts.unstarted = await countUnstartedRows(options.pool, kind, { afterMs, tenantIds: options.tenantIds });
+    metrics.startReconcilerUnstarted.set({ kind }, counts.unstarted);
+    report[kind] = counts;
+  }
+  return report;
+}
+
+export interface StartReconciler {
+  stop(): Promise<void>;
+}
+
+/** Runs reconcileStarts every RECONCILE_INTERVAL_MS until stopped (a failed pass is logged; the next one runs). */
+export function startStartReconciler(options: StartReconcilerOptions): StartReconciler {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      pass = reconcileStarts(options)
+        .then((report) => {
+          const acted = Object.entries(report).filter(([, c]) => c.started + c.stuck + c.failed > 0);
+          if (acted.length > 0) console.log(`[reconciler] ${JSON.stringify(Object.fromEntries(acted))}`);
+        })
+        .catch((err: unknown) => console.error('[reconciler] pass failed', (err as Error).message))
+        .finally(schedule);
+    }, options.config.RECONCILE_INTERVAL_MS);
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await pass;
+    },
+  };
+}

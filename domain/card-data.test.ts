@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { containsCardNumber, findCardNumberIn, isProcessorToken, luhnValid } from './card-data.js';
 
@@ -70,6 +72,26 @@ describe('containsCardNumber', () => {
       }
       expect(bestMs).toBeLessThan(100);
     }
+  });
+});
+
+describe('identifiers are not card numbers', () => {
+  it('no UUID, whatever its digits, is taken for one (digit groups glued by - to more of the token)', () => {
+    // 1 in ~200 random UUIDs held a Luhn-valid 12–19 digit chain before the glue rule.
+    for (let i = 0; i < 20_000; i++) {
+      const uuid = randomUUID();
+      if (containsCardNumber(uuid)) expect.fail(`${uuid} taken for a card number`);
+    }
+    fc.assert(fc.property(fc.uuid(), (uuid) => !containsCardNumber(uuid)), { numRuns: 5_000 });
+    expect(containsCardNumber('3f1c2d4e-1234-5678-9012-345678901234')).toBe(false);
+    expect(containsCardNumber('2026-12-24.4242424242424242')).toBe(false);
+  });
+
+  it('a card number of its own is still found next to them', () => {
+    expect(containsCardNumber('order 3f1c2d4e-1234-5678-9012-345678901234 paid with 4242-4242-4242-4242')).toBe(true);
+    expect(containsCardNumber('4242-4242-4242-4242')).toBe(true);
+    expect(containsCardNumber('(4242.4242.4242.4242)')).toBe(true);
+    expect(containsCardNumber('card: 4242424242424242.')).toBe(true);
   });
 });
 

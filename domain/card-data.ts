@@ -43,6 +43,32 @@ interface Run {
   starts: number[];
   ends: number[];
   separators: number[];
+  /** Per group: whether it is glued by `-` or `.` to a letter or digit before it / after it (see `gluedAt`). */
+  gluedBefore: boolean[];
+  gluedAfter: boolean[];
+  /** Per group: whether a letter touches it before it / after it (`c72-6926605817c` in a UUID). */
+  letterBefore: boolean[];
+  letterAfter: boolean[];
+}
+
+function isLetter(ch: number): boolean {
+  return (ch >= 0x41 && ch <= 0x5a) || (ch >= 0x61 && ch <= 0x7a);
+}
+
+function isAlphanumeric(ch: number): boolean {
+  return isDigit(ch) || (ch >= 0x41 && ch <= 0x5a) || (ch >= 0x61 && ch <= 0x7a);
+}
+
+/**
+ * Whether the text at `i` (the character just outside a digit group, stepping by `step`) is a `-`
+ * or `.` followed by a letter or digit: the group is then part of a longer hyphenated or dotted
+ * token (a UUID, a version, a date), and a card number is written as a number of its own.
+ */
+function gluedAt(text: string, i: number, step: 1 | -1): boolean {
+  const ch = text.charCodeAt(i);
+  if (ch !== 0x2d && ch !== 0x2e) return false;
+  const next = i + step;
+  return next >= 0 && next < text.length && isAlphanumeric(text.charCodeAt(next));
 }
 
 /**
@@ -53,8 +79,9 @@ interface Run {
  * most 19 digits: linear in the run.
  */
 function runHoldsPan(run: Run): boolean {
-  const { digits, starts, ends, separators } = run;
+  const { digits, starts, ends, separators, gluedBefore, gluedAfter, letterBefore, letterAfter } = run;
   for (let last = 0; last < starts.length; last++) {
+    if (gluedAfter[last]) continue;
     const separator = last > 0 ? separators[last - 1]! : 0;
     let sum = 0;
     let count = 0;
@@ -67,7 +94,9 @@ function runHoldsPan(run: Run): boolean {
         const d = digits[k]!;
         sum += count % 2 === 1 ? (d * 2 > 9 ? d * 2 - 9 : d * 2) : d;
       }
-      if (count >= PAN_DIGITS_MIN && sum % 10 === 0) return true;
+      // Digits inside a word (`card4242…`) count alone; grouped with separators, the groups stand alone.
+      const partOfWord = g < last && (letterBefore[g] || letterAfter[last]);
+      if (count >= PAN_DIGITS_MIN && sum % 10 === 0 && !gluedBefore[g] && !partOfWord) return true;
     }
   }
   return false;
@@ -77,24 +106,35 @@ function runHoldsPan(run: Run): boolean {
  * True when `text` contains what looks like a card number: 12 to 19 digits, possibly grouped with
  * spaces, dots or dashes (one kind per number, at most two characters between groups), that pass
  * the Luhn check. Embedded in text too (`card4242424242424242`, `tok_4242…`). A run of 20 digits,
- * or 11, is not one; neither is a 16-digit run that fails Luhn.
+ * or 11, is not one; neither is a 16-digit run that fails Luhn, nor digits glued by `-` or `.` to
+ * more letters or digits (UUIDs, versions, `2026-12-24`: a card number is a number of its own —
+ * without this, about one random UUID in 200 would be refused).
  *
  * @example containsCardNumber('paid with 4242 4242 4242 4242') // true
  */
 export function containsCardNumber(text: string): boolean {
-  const run: Run = { digits: new Uint8Array(text.length), starts: [], ends: [], separators: [] };
+  const run: Run = {
+    digits: new Uint8Array(text.length), starts: [], ends: [], separators: [], gluedBefore: [], gluedAfter: [], letterBefore: [], letterAfter: [],
+  };
   let length = 0; // digits of the current run
   let groupStart = 0;
-  const endGroup = (separator: number) => {
+  let groupTextStart = 0;
+  // `i` is the index just after the group's last digit.
+  const endGroup = (separator: number, i: number) => {
     run.starts.push(groupStart);
     run.ends.push(length);
     run.separators.push(separator);
+    run.gluedBefore.push(groupTextStart > 0 && gluedAt(text, groupTextStart - 1, -1));
+    run.gluedAfter.push(i < text.length && gluedAt(text, i, 1));
+    run.letterBefore.push(groupTextStart > 0 && isLetter(text.charCodeAt(groupTextStart - 1)));
+    run.letterAfter.push(i < text.length && isLetter(text.charCodeAt(i)));
     groupStart = length;
   };
   let i = 0;
   while (i < text.length) {
     const ch = text.charCodeAt(i);
     if (isDigit(ch)) {
+      if (length === groupStart) groupTextStart = i;
       run.digits[length++] = ch - 0x30;
       i++;
       continue;
@@ -105,18 +145,18 @@ export function containsCardNumber(text: string): boolean {
       let separator = 0;
       while (j < text.length && j - i < SEPARATOR_RUN_MAX && isSeparator(text.charCodeAt(j))) separator = separator * 0x10000 + text.charCodeAt(j++);
       if (j > i && j < text.length && isDigit(text.charCodeAt(j))) {
-        endGroup(separator);
+        endGroup(separator, i);
         i = j;
         continue;
       }
-      endGroup(0);
+      endGroup(0, i);
       if (runHoldsPan(run)) return true;
-      run.starts.length = run.ends.length = run.separators.length = 0;
+      run.starts.length = run.ends.length = run.separators.length = run.gluedBefore.length = run.gluedAfter.length = run.letterBefore.length = run.letterAfter.length = 0;
       length = groupStart = 0;
     }
     i++;
   }
-  if (length > groupStart) endGroup(0);
+  if (length > groupStart) endGroup(0, text.length);
   return run.starts.length > 0 && runHoldsPan(run);
 }
 

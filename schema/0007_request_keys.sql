@@ -42,8 +42,15 @@ CREATE INDEX notifications_unstarted ON notifications (created_at)
 ALTER TABLE leave_requests ADD COLUMN run_seen_at timestamptz;
 CREATE INDEX leave_requests_unstarted ON leave_requests (created_at) WHERE status = 'pending' AND run_seen_at IS NULL;
 
+-- A dead letter requeued by ops (`queued`, retries > 0) before its `dead-letter-retry-<id>-<n>` run
+-- starts; each requeue clears the mark (store/notifications/deliveries.ts requeueDeadLetter).
+ALTER TABLE deliveries ADD COLUMN run_seen_at timestamptz;
+CREATE INDEX deliveries_unstarted_retries ON deliveries (updated_at) WHERE status = 'queued' AND retries > 0 AND run_seen_at IS NULL;
+
 -- Down Migration
 
+DROP INDEX deliveries_unstarted_retries;
+ALTER TABLE deliveries DROP COLUMN run_seen_at;
 DROP INDEX leave_requests_unstarted;
 ALTER TABLE leave_requests DROP COLUMN run_seen_at;
 DROP INDEX notifications_unstarted;

@@ -4,21 +4,27 @@ import type { Db } from './db.js';
  * The rows that are durable requests to start a workflow: a transfer, top-up, payment, notification
  * or leave request is written first, and its workflow (id derived from the row id) is started after.
  * Whatever can come between the two (a crash, an ambiguous start) leaves a row in its initial status
- * with maybe no run: the start reconciler (workers/start-reconciler.ts) finds those here.
+ * with maybe no run: the start reconciler (workers/start-reconciler.ts) finds those here. A dead
+ * letter requeued by ops is the same: the delivery is `queued` again before its retry run starts.
  * Also: the request keys (Idempotency-Key) that let a retry adopt the row its first attempt wrote.
  */
 
-export const START_KINDS = ['transfer', 'topup', 'payment', 'notification', 'leave_request'] as const;
+export const START_KINDS = ['transfer', 'topup', 'payment', 'notification', 'leave_request', 'dead_letter_retry'] as const;
 export type StartKind = (typeof START_KINDS)[number];
 
-/** Each kind's table and the condition of its initial status (a constant, never user input). */
-const TABLES: Record<StartKind, { table: string; initial: string }> = {
-  transfer: { table: 'transfers', initial: `status = 'pending'` },
-  topup: { table: 'topups', initial: `status = 'pending'` },
-  payment: { table: 'payments', initial: `status = 'initiated'` },
+/**
+ * Each kind's table, the condition of its initial status, the time it entered it and the run's
+ * key (all constants, never user input).
+ */
+const TABLES: Record<StartKind, { table: string; initial: string; since: string; key: string }> = {
+  transfer: { table: 'transfers', initial: `status = 'pending'`, since: 'created_at', key: 'id' },
+  topup: { table: 'topups', initial: `status = 'pending'`, since: 'created_at', key: 'id' },
+  payment: { table: 'payments', initial: `status = 'initiated'`, since: 'created_at', key: 'id' },
   // An outbox event's notifications (source_key) are started by their domainEvent run, a durable parent.
-  notification: { table: 'notifications', initial: `status IN ('scheduled', 'processing') AND source_key IS NULL` },
-  leave_request: { table: 'leave_requests', initial: `status = 'pending'` },
+  notification: { table: 'notifications', initial: `status IN ('scheduled', 'processing') AND source_key IS NULL`, since: 'created_at', key: 'id' },
+  leave_request: { table: 'leave_requests', initial: `status = 'pending'`, since: 'created_at', key: 'id' },
+  // A dead letter requeued by ops (retries > 0): its n-th retry run is `dead-letter-retry-<id>-<n>`.
+  dead_letter_retry: { table: 'deliveries', initial: `status = 'queued' AND retries > 0`, since: 'updated_at', key: `id || '-' || retries` },
 };
 
 export type KeyedTable = 'transfers' | 'topups' | 'payments' | 'notifications';
@@ -26,6 +32,8 @@ export type KeyedTable = 'transfers' | 'topups' | 'payments' | 'notifications';
 export interface UnstartedRow {
   id: string;
   tenantId: string;
+  /** The run's business key (the workflow id is `<idPrefix><key>`): the id, or `<id>-<retries>` for a dead-letter retry. */
+  key: string;
 }
 
 export interface UnstartedQuery {
@@ -37,18 +45,19 @@ export interface UnstartedQuery {
 }
 
 function unstartedWhere(kind: StartKind): string {
-  const { initial } = TABLES[kind];
-  return `${initial} AND run_seen_at IS NULL AND created_at <= now() - make_interval(secs => $1::double precision / 1000)
+  const { initial, since } = TABLES[kind];
+  return `${initial} AND run_seen_at IS NULL AND ${since} <= now() - make_interval(secs => $1::double precision / 1000)
     AND ($2::text[] IS NULL OR tenant_id = ANY($2))`;
 }
 
 /** Rows in their initial status, older than `afterMs`, whose run nobody has confirmed yet: oldest first. */
 export async function listUnstartedRows(db: Db, kind: StartKind, query: UnstartedQuery): Promise<UnstartedRow[]> {
   const { rows } = await db.query(
-    `SELECT id, tenant_id FROM ${TABLES[kind].table} WHERE ${unstartedWhere(kind)} ORDER BY created_at LIMIT $3`,
+    `SELECT id, tenant_id, ${TABLES[kind].key} AS key FROM ${TABLES[kind].table} WHERE ${unstartedWhere(kind)}
+     ORDER BY ${TABLES[kind].since} LIMIT $3`,
     [query.afterMs, query.tenantIds ?? null, query.limit],
   );
-  return rows.map((row) => ({ id: row.id as string, tenantId: row.tenant_id as string }));
+  return rows.map((row) => ({ id: row.id as string, tenantId: row.tenant_id as string, key: row.key as string }));
 }
 
 /** How many such rows there are (the reconciler's gauge). */
@@ -60,14 +69,19 @@ export async function countUnstartedRows(db: Db, kind: StartKind, query: Omit<Un
   return rows[0].n as number;
 }
 
-/** Records that the row's run exists (found or started): the reconciler looks at it no more. */
-export async function markRunSeen(db: Db, kind: StartKind, id: string): Promise<void> {
-  await db.query(`UPDATE ${TABLES[kind].table} SET run_seen_at = now() WHERE id = $1`, [id]);
+/**
+ * Records that the row's run exists (found or started): the reconciler looks at it no more (for a
+ * dead letter: until ops requeue it again, which clears the mark).
+ */
+export async function markRunSeen(db: Db, kind: StartKind, row: UnstartedRow): Promise<void> {
+  await db.query(`UPDATE ${TABLES[kind].table} SET run_seen_at = now() WHERE id = $1 AND ${TABLES[kind].key} = $2`, [row.id, row.key]);
 }
 
-/** Whether the row is still in its initial status (false once its run moved it, or it is gone). */
-export async function isStillInitial(db: Db, kind: StartKind, id: string): Promise<boolean> {
-  const { rows } = await db.query(`SELECT 1 FROM ${TABLES[kind].table} WHERE id = $1 AND ${TABLES[kind].initial}`, [id]);
+/** Whether the row is still in its initial status for this run (false once its run moved it, or it is gone). */
+export async function isStillInitial(db: Db, kind: StartKind, row: UnstartedRow): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM ${TABLES[kind].table} WHERE id = $1 AND ${TABLES[kind].key} = $2 AND ${TABLES[kind].initial}`, [row.id, row.key],
+  );
   return rows.length > 0;
 }
 

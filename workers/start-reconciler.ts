@@ -2,9 +2,10 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { taskQueues, type Config } from '../platform/config.js';
 import { metrics } from '../platform/metrics.js';
-import { notificationRetry } from '../platform/notification-settings.js';
+import { notificationRetry, webhookRetry } from '../platform/notification-settings.js';
 import { classifyStartError } from '../platform/start-errors.js';
 import { findLeaveRequest } from '../store/hr/leave.js';
+import { getDelivery } from '../store/notifications/deliveries.js';
 import { getNotification } from '../store/notifications/notifications.js';
 import { findPayment } from '../store/payments/payments.js';
 import {
@@ -16,7 +17,8 @@ import { workflowContracts, workflowIdOf, type WorkflowContract, type WorkflowIn
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 
 /**
- * The start reconciler: a business row is written before its workflow is started, so a crash
+ * The start reconciler: a business row is written before its workflow is started (and a dead
+ * letter is requeued before its retry run starts), so a crash
  * between the two, or a start whose outcome is unknown (a deadline, a dropped connection: the API
  * keeps the row and answers 202), can leave a row in its initial status with no run. Every
  * RECONCILE_INTERVAL_MS it takes such rows older than RECONCILE_AFTER_MS (the API's own start has
@@ -86,6 +88,18 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
       },
     };
   },
+  async dead_letter_retry({ pool, config }, { id, key }) {
+    const d = await getDelivery(pool, id);
+    // Requeued again meanwhile (another round, another key): that round's row is looked at on its own.
+    if (!d || `${d.id}-${d.retries}` !== key) return null;
+    return {
+      contract: workflowContracts.deadLetterRetry,
+      input: {
+        tenantId: d.tenant_id, deliveryId: d.id, channel: d.channel, priority: d.priority,
+        retry: d.channel === 'webhook' ? webhookRetry(config) : notificationRetry(config), deliveryQueuePrefix: config.TASK_QUEUE_NOTIFICATIONS,
+      },
+    };
+  },
   async leave_request({ pool, config }, { id, tenantId }) {
     const r = await findLeaveRequest(pool, tenantId, id);
     return r && {
@@ -104,6 +118,7 @@ const CONTRACT_OF: Record<StartKind, { readonly idPrefix: string }> = {
   payment: workflowContracts.paymentSaga,
   notification: workflowContracts.notification,
   leave_request: workflowContracts.leaveApproval,
+  dead_letter_retry: workflowContracts.deadLetterRetry,
 };
 
 async function describeRun(temporal: Client, workflowId: string): Promise<'running' | 'closed' | 'missing'> {
@@ -117,7 +132,7 @@ async function describeRun(temporal: Client, workflowId: string): Promise<'runni
 }
 
 async function start(options: StartReconcilerOptions, row: UnstartedRow, what: StartOf): Promise<ReconcileResult> {
-  const workflowId = workflowIdOf(what.contract, row.id);
+  const workflowId = workflowIdOf(what.contract, row.key);
   try {
     await options.temporal.workflow.start(what.contract.type, {
       taskQueue: taskQueues(options.config)[what.contract.queue],
@@ -140,20 +155,20 @@ async function start(options: StartReconcilerOptions, row: UnstartedRow, what: S
 
 async function reconcileRow(options: StartReconcilerOptions, kind: StartKind, row: UnstartedRow): Promise<ReconcileResult | null> {
   const { pool, temporal } = options;
-  const workflowId = workflowIdOf(CONTRACT_OF[kind], row.id);
+  const workflowId = workflowIdOf(CONTRACT_OF[kind], row.key);
   const run = await describeRun(temporal, workflowId);
   let result: ReconcileResult;
   if (run === 'missing') {
     const what = await startFromRow[kind](options, row);
     if (!what) return null; // removed meanwhile (an undo): nothing to start
     result = await start(options, row, what);
-  } else if (run === 'closed' && await isStillInitial(pool, kind, row.id)) {
+  } else if (run === 'closed' && await isStillInitial(pool, kind, row)) {
     console.error(`[reconciler] ${workflowId} closed but its ${kind} ${row.id} is still in its initial status: needs ops (npm run ops -- list)`);
     result = 'stuck';
   } else {
     result = 'adopted';
   }
-  if (result !== 'failed') await markRunSeen(pool, kind, row.id);
+  if (result !== 'failed') await markRunSeen(pool, kind, row);
   return result;
 }
 

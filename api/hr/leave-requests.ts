@@ -102,7 +102,8 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
           tenantId, requestId: request.id, employeeId: request.employeeId, approverId: request.approverId, startDate: request.startDate,
           escalationAfterMs: config.LEAVE_ESCALATION_AFTER, expiryAfterMs: config.LEAVE_EXPIRY_AFTER,
         },
-        // Not started: give the reserved days back (the ledger is append-only, so by a release).
+        // Definitely not started: give the reserved days back (the ledger is append-only, so by a
+        // release). Maybe started: the request stays pending and the start reconciler sees it gets its run.
         undoIfNotStarted: () => withTransaction(pool, (client) => decideLeaveRequest(client, {
           tenantId, requestId: request.id, decision: 'expire', actorId: null, comment: 'The approval could not start.',
           idempotencyKey: `${workflowIdOf(workflowContracts.leaveApproval, request.id)}:not-started`,

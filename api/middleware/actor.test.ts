@@ -3,7 +3,10 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Call, type Harness } from '../../test/harness.js';
 import type { AppEnv } from '../context.js';
-import { mintActorToken, requireActor } from './actor.js';
+import { secretBoxOf } from '../../platform/config-security.js';
+import { newSealingKey, parseSealingKeys } from '../../platform/secrets.js';
+import { resealActorSigningSecrets } from '../../store/security/actor-signing-keys.js';
+import { mintActorToken, requireActor, verifyActorToken } from './actor.js';
 import { onError } from './errors.js';
 
 /**
@@ -143,6 +146,23 @@ describe('Steadfast-Actor verification', () => {
     const res = await actorFor(tenant.id, token);
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('actor_invalid');
+  });
+});
+
+describe('sealing key rotation', () => {
+  it('re-sealing moves live secrets to the new sealing key; tokens keep verifying', async () => {
+    const tenant = await h.newTenant();
+    const key = await signingKey(tenant.call);
+    // A new sealing key first (it seals), the old one after it (it still opens).
+    const rotated = { SECRETS_ENCRYPTION_KEYS: [...parseSealingKeys(newSealingKey('next')), ...h.config.SECRETS_ENCRYPTION_KEYS] };
+    const box = secretBoxOf(rotated);
+    // Only this test's key: other test files share the database (and verify with the usual keys).
+    const resealed = await resealActorSigningSecrets(h.pool, (sealed, id) => (id === key.keyId && box.isStale(sealed) ? box.seal(box.open(sealed)) : null));
+    expect(resealed).toBe(1);
+    const { rows } = await h.pool.query('SELECT secret_sealed FROM actor_signing_keys WHERE id = $1', [key.keyId]);
+    expect(rows[0].secret_sealed).toMatch(/^v1\.next\./);
+    const token = await mintActorToken({ ...key, sub: 'emp_ada' });
+    expect(await verifyActorToken({ pool: h.pool, config: rotated }, tenant.id, token)).toEqual({ sub: 'emp_ada', keyId: key.keyId });
   });
 });
 

@@ -1,4 +1,4 @@
-import { ServiceError, WorkflowUpdateStage } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateStage } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { eventually } from '../../test/eventually.js';
@@ -6,6 +6,7 @@ import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 import { startNotificationStack, type NotificationStack } from '../../test/notifications.js';
 import { unreachableTemporal } from '../../test/unreachable-temporal.js';
 import { createDomainWorker } from '../../workers/domain-worker.js';
+import { reconcileStarts } from '../../workers/start-reconciler.js';
 import { cancelNotificationUpdate } from '../../workflows/notifications/types.js';
 import { createApp } from '../app.js';
 
@@ -131,25 +132,32 @@ describe('POST /v1/notifications', () => {
     expect(runs).toEqual([`notification-${good.body.id}`]);
   });
 
-  it('a workflow that cannot start (Temporal unreachable) leaves no rows behind (500)', async () => {
+  it('a start whose outcome is unknown (Temporal unreachable) keeps the rows (202); the start reconciler gives them their run', async () => {
     const tenant = await h.newTenant();
     const down = await unreachableTemporal(h.config.TEMPORAL_NAMESPACE);
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    // A refused connection looks like a dropped one (UNAVAILABLE): the start may have happened.
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    let res;
+    let warnings;
     try {
       const broken = createApp({ config: { ...h.config, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: down.client });
-      const res = await call(broken, tenant.apiKey, 'POST', '/v1/notifications', send);
-      expect(res.status).toBe(500);
-      expect(res.body.error).toEqual({ type: 'api_error', code: 'internal_error', message: expect.any(String) });
-      // The 500 is the failed start, logged once with the SDK's error.
-      expect(logged).toHaveBeenCalledTimes(1);
-      expect(logged.mock.calls[0]?.[1]).toBeInstanceOf(ServiceError);
+      res = await call(broken, tenant.apiKey, 'POST', '/v1/notifications', send);
+      warnings = warned.mock.calls.map((c) => String(c[0]));
     } finally {
-      logged.mockRestore();
+      warned.mockRestore();
       await down.close();
     }
-    expect(await rowCounts(tenant.id)).toEqual({ notifications: 0, deliveries: 0 });
-    // The same request with Temporal there writes both (the rows above were written, then undone).
-    expect((await tenant.call('POST', '/v1/notifications', { body: send })).status).toBe(202);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ object: 'notification', status: 'processing', deliveries: [{ status: 'queued' }, { status: 'queued' }] });
+    expect(warnings).toEqual([expect.stringContaining(`notification-${res.body.id}: the start may or may not have happened`)]);
+    expect(await rowCounts(tenant.id)).toEqual({ notifications: 1, deliveries: 2 });
+    // No run yet; one reconciler pass starts it with the input the API would have given it.
+    await expect(h.temporal.workflow.getHandle(`notification-${res.body.id}`).describe()).rejects.toThrow(WorkflowNotFoundError);
+    const report = await reconcileStarts({ pool: h.pool, temporal: h.temporal, config: h.config, tenantIds: [tenant.id], afterMs: 0 });
+    expect(report.notification).toMatchObject({ started: 1 });
+    expect(await startedInput(`notification-${res.body.id}`)).toMatchObject({
+      notificationId: res.body.id, priority: 'high', critical: false, scheduledAt: null, channels: ['in_app', 'push'],
+    });
     expect(await rowCounts(tenant.id)).toEqual({ notifications: 1, deliveries: 2 });
   });
 

@@ -61,7 +61,8 @@ export function deadLetterRoutes({ pool, temporal, config }: AppDeps) {
       // Started after the commit, so the run's first read sees the delivery queued.
       await startWorkflow({ temporal, config }, workflowContracts.deadLetterRetry, {
         key: `${delivery.id}-${delivery.retries}`, tenantId: delivery.tenant_id, input: retryInput(config, delivery),
-        // Not started: back in the dead letters, as it was, so ops can retry again.
+        // Definitely not started: back in the dead letters, as it was, so ops can retry again. Maybe
+        // started: it stays queued (202) and the start reconciler sees its retry run exists.
         undoIfNotStarted: () => restoreDeadLetter(pool, delivery, previousError),
       });
       return c.json(delivery, 202);

@@ -130,7 +130,7 @@ export async function requeueDeadLetter(client: pg.PoolClient, id: string): Prom
       `Only a dead-lettered delivery can be retried; this one is ${rows[0].status as string}.`);
   }
   const updated = await client.query(
-    `UPDATE deliveries SET status = 'queued', retries = retries + 1, last_error = NULL, updated_at = now()
+    `UPDATE deliveries SET status = 'queued', retries = retries + 1, last_error = NULL, updated_at = now(), run_seen_at = NULL
      WHERE id = $1 AND status = 'dead_lettered' RETURNING ${delivery.columns()}`,
     [id],
   );

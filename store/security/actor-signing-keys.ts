@@ -69,7 +69,9 @@ export async function findActorSigningSecret(db: Db, tenantId: string, id: strin
  * returns the secret sealed with the current key, or null when it is current already. Each row is
  * replaced only if it did not change meanwhile (a concurrent delete wins). Returns how many were re-sealed.
  */
-export async function resealActorSigningSecrets(db: Db, reseal: (sealed: string) => string | null, batchSize = 500): Promise<number> {
+export async function resealActorSigningSecrets(
+  db: Db, reseal: (sealed: string, keyId: string) => string | null, batchSize = 500,
+): Promise<number> {
   let count = 0;
   let after = '';
   for (;;) {
@@ -78,7 +80,7 @@ export async function resealActorSigningSecrets(db: Db, reseal: (sealed: string)
       [after, batchSize],
     );
     for (const row of rows) {
-      const next = reseal(row.secret_sealed);
+      const next = reseal(row.secret_sealed, row.id);
       if (next === null) continue;
       const { rowCount } = await db.query(
         'UPDATE actor_signing_keys SET secret_sealed = $3 WHERE id = $1 AND secret_sealed = $2',

@@ -9,6 +9,7 @@ import { loadConfig } from '../platform/config.js';
 import { createPool } from '../store/db.js';
 import { reconcileStarts } from '../workers/start-reconciler.js';
 import { secretBoxOf } from '../platform/config-security.js';
+import { resealSecrets } from '../store/security/reseal.js';
 import { sealClearWebhookSecrets } from '../store/notifications/webhook-endpoints.js';
 
 const USAGE = `npm run ops -- <command>
@@ -18,6 +19,7 @@ const USAGE = `npm run ops -- <command>
   retry <workflow-id> --reason R       reset to the last completed workflow task
   audit                                check the ledger invariants
   seal-webhook-secrets                 seal webhook secrets still stored in clear (the worker does it at start)
+  reseal-secrets                       re-seal stored secrets with the first SECRETS_ENCRYPTION_KEYS key (key rotation)
   reconcile-starts [--older-than 60s]  one start-reconciler pass: rows left without a workflow run get one`;
 
 /** The ops API from a terminal, against TEMPORAL_ADDRESS and DATABASE_URL. */
@@ -35,6 +37,15 @@ async function main(): Promise<number> {
     const pool = createPool(config.DATABASE_URL, 1);
     try {
       console.log(JSON.stringify({ sealed: await sealClearWebhookSecrets(pool, secretBoxOf(config)) }));
+      return 0;
+    } finally {
+      await pool.end();
+    }
+  }
+  if (command === 'reseal-secrets') {
+    const pool = createPool(config.DATABASE_URL, 1);
+    try {
+      console.log(JSON.stringify(await resealSecrets(pool, secretBoxOf(config))));
       return 0;
     } finally {
       await pool.end();

@@ -183,3 +183,34 @@ export async function sealClearWebhookSecrets(pool: pg.Pool, sealer: Sealer): Pr
     if (done < SEAL_BATCH) return sealed;
   }
 }
+
+/**
+ * Re-seals live endpoint secrets (current and, during a rotation's grace, previous) sealed with an
+ * older key, after a `SECRETS_ENCRYPTION_KEYS` rotation: `reseal` returns the secret sealed with the
+ * current key, or null when it is current already. A row is replaced only if it did not change
+ * meanwhile (a concurrent rotation or delete wins). Returns how many rows were re-sealed.
+ */
+export async function resealWebhookSecrets(db: Db, reseal: (sealed: string) => string | null, batchSize = 500): Promise<number> {
+  let count = 0;
+  let after = '';
+  for (;;) {
+    const { rows } = await db.query<{ id: string; secret_sealed: string | null; previous_secret_sealed: string | null }>(
+      `SELECT id, secret_sealed, previous_secret_sealed FROM webhook_endpoints
+       WHERE ${LIVE} AND id > $1 AND secret_sealed IS NOT NULL ORDER BY id LIMIT $2`,
+      [after, batchSize],
+    );
+    for (const row of rows) {
+      const current = row.secret_sealed === null ? null : reseal(row.secret_sealed);
+      const previous = row.previous_secret_sealed === null ? null : reseal(row.previous_secret_sealed);
+      if (current === null && previous === null) continue;
+      const { rowCount } = await db.query(
+        `UPDATE webhook_endpoints SET secret_sealed = $4, previous_secret_sealed = $5
+         WHERE id = $1 AND secret_sealed IS NOT DISTINCT FROM $2 AND previous_secret_sealed IS NOT DISTINCT FROM $3`,
+        [row.id, row.secret_sealed, row.previous_secret_sealed, current ?? row.secret_sealed, previous ?? row.previous_secret_sealed],
+      );
+      count += rowCount ?? 0;
+    }
+    if (rows.length < batchSize) return count;
+    after = rows[rows.length - 1]!.id;
+  }
+}

@@ -190,14 +190,17 @@ export async function sealClearWebhookSecrets(pool: pg.Pool, sealer: Sealer): Pr
  * current key, or null when it is current already. A row is replaced only if it did not change
  * meanwhile (a concurrent rotation or delete wins). Returns how many rows were re-sealed.
  */
-export async function resealWebhookSecrets(db: Db, reseal: (sealed: string) => string | null, batchSize = 500): Promise<number> {
+export async function resealWebhookSecrets(
+  db: Db, reseal: (sealed: string) => string | null, options: { tenantId?: string; batchSize?: number } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? 500;
   let count = 0;
   let after = '';
   for (;;) {
     const { rows } = await db.query<{ id: string; secret_sealed: string | null; previous_secret_sealed: string | null }>(
       `SELECT id, secret_sealed, previous_secret_sealed FROM webhook_endpoints
-       WHERE ${LIVE} AND id > $1 AND secret_sealed IS NOT NULL ORDER BY id LIMIT $2`,
-      [after, batchSize],
+       WHERE ${LIVE} AND id > $1 AND secret_sealed IS NOT NULL AND ($3::text IS NULL OR tenant_id = $3) ORDER BY id LIMIT $2`,
+      [after, batchSize, options.tenantId ?? null],
     );
     for (const row of rows) {
       const current = row.secret_sealed === null ? null : reseal(row.secret_sealed);

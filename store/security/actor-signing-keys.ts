@@ -70,14 +70,16 @@ export async function findActorSigningSecret(db: Db, tenantId: string, id: strin
  * replaced only if it did not change meanwhile (a concurrent delete wins). Returns how many were re-sealed.
  */
 export async function resealActorSigningSecrets(
-  db: Db, reseal: (sealed: string, keyId: string) => string | null, batchSize = 500,
+  db: Db, reseal: (sealed: string, keyId: string) => string | null, options: { tenantId?: string; batchSize?: number } = {},
 ): Promise<number> {
+  const batchSize = options.batchSize ?? 500;
   let count = 0;
   let after = '';
   for (;;) {
     const { rows } = await db.query<{ id: string; secret_sealed: string }>(
-      'SELECT id, secret_sealed FROM actor_signing_keys WHERE deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2',
-      [after, batchSize],
+      `SELECT id, secret_sealed FROM actor_signing_keys
+       WHERE deleted_at IS NULL AND id > $1 AND ($3::text IS NULL OR tenant_id = $3) ORDER BY id LIMIT $2`,
+      [after, batchSize, options.tenantId ?? null],
     );
     for (const row of rows) {
       const next = reseal(row.secret_sealed, row.id);

@@ -32,7 +32,7 @@ describe('rotating the sealing key (SECRETS_ENCRYPTION_KEYS)', () => {
 
     // Step 1: the new key first, the old one still there. Step 2: re-seal. Step 3: drop the old key.
     const during = new SecretBox([newKey, oldKey]);
-    const first = await resealSecrets(pool, during);
+    const first = await resealSecrets(pool, during, { tenantId });
     expect(first.actorSigningKeys).toBeGreaterThanOrEqual(1);
     expect(first.webhookEndpoints).toBeGreaterThanOrEqual(1);
     const after = new SecretBox([newKey]);
@@ -40,7 +40,7 @@ describe('rotating the sealing key (SECRETS_ENCRYPTION_KEYS)', () => {
     const toSend = (await findEndpointToSend(pool, tenantId, endpoint.id))!;
     expect(toSend.sealedSecrets.map((s) => after.open(s))).toEqual([rotated!.secret, endpoint.secret]);
     // Idempotent: nothing is stale any more.
-    const again = await resealSecrets(pool, during);
+    const again = await resealSecrets(pool, during, { tenantId });
     const { rows } = await pool.query(
       `SELECT (SELECT count(*) FROM actor_signing_keys WHERE tenant_id = $1 AND secret_sealed LIKE 'v1.old.%')::int
             + (SELECT count(*) FROM webhook_endpoints WHERE tenant_id = $1 AND (secret_sealed LIKE 'v1.old.%' OR previous_secret_sealed LIKE 'v1.old.%'))::int AS stale`,

@@ -50,6 +50,10 @@ describe('Idempotency-Key', () => {
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
+    // A replay is a request of its own: it has its own Request-Id (and the security headers).
+    expect(again.headers.get('request-id')).toMatch(/.+/);
+    expect(again.headers.get('request-id')).not.toBe(first.headers.get('request-id'));
+    expect(again.headers.get('x-content-type-options')).toBe('nosniff');
     expect((await tenantRowCounts(h.pool, tenant.id)).accounts).toBe(1);
   });
 

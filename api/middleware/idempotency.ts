@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
@@ -66,11 +67,9 @@ export function redactSecrets(body: string): string {
   return redacted ? JSON.stringify(parsed) : body;
 }
 
-function replay(stored: StoredResponse): Response {
-  return new Response(stored.body, {
-    status: stored.status,
-    headers: { 'content-type': 'application/json', 'Idempotent-Replayed': 'true' },
-  });
+/** The stored answer again, through the context so the headers set before (`Request-Id`) stay. */
+function replay(c: Context, stored: StoredResponse): Response {
+  return c.body(stored.body, stored.status as ContentfulStatusCode, { 'content-type': 'application/json', 'Idempotent-Replayed': 'true' });
 }
 
 /**
@@ -97,7 +96,7 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
     const earlier = await records.claimOrWait(scope, key, { method: c.req.method, path: c.req.path, hash });
     if (earlier) {
       if (earlier.hash !== hash) throw errors.idempotencyKeyReused();
-      return replay(earlier);
+      return replay(c, earlier);
     }
     await next();
     // Only successes are kept: an error response changed nothing (the contract's rule), so the

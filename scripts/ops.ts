@@ -9,6 +9,7 @@ import { loadConfig } from '../platform/config.js';
 import { createPool } from '../store/db.js';
 import { reconcileStarts } from '../workers/start-reconciler.js';
 import { secretBoxOf } from '../platform/config-security.js';
+import { newSealingKey } from '../platform/secrets.js';
 import { resealSecrets } from '../store/security/reseal.js';
 import { sealClearWebhookSecrets } from '../store/notifications/webhook-endpoints.js';
 
@@ -19,6 +20,7 @@ const USAGE = `npm run ops -- <command>
   retry <workflow-id> --reason R       reset to the last completed workflow task
   audit                                check the ledger invariants
   seal-webhook-secrets                 seal webhook secrets still stored in clear (the worker does it at start)
+  new-sealing-key [--id k2]            print a new SECRETS_ENCRYPTION_KEYS entry (kid:base64 of 32 random bytes)
   reseal-secrets                       re-seal stored secrets with the first SECRETS_ENCRYPTION_KEYS key (key rotation)
   reconcile-starts [--older-than 60s]  one start-reconciler pass: rows left without a workflow run get one`;
 
@@ -28,10 +30,15 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: {
       type: { type: 'string' }, status: { type: 'string' }, 'business-status': { type: 'string' },
-      'older-than': { type: 'string' }, limit: { type: 'string' }, reason: { type: 'string' },
+      'older-than': { type: 'string' }, limit: { type: 'string' }, reason: { type: 'string' }, id: { type: 'string' },
     },
   });
   const [command, workflowId] = positionals;
+  if (command === 'new-sealing-key') {
+    // Before loadConfig: it is how a production environment gets its first key.
+    console.log(newSealingKey(values.id ?? `k${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`));
+    return 0;
+  }
   const config = loadConfig();
   if (command === 'seal-webhook-secrets') {
     const pool = createPool(config.DATABASE_URL, 1);

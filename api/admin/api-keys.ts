@@ -10,7 +10,7 @@ import { hashApiKey } from '../middleware/auth.js';
 import { parseDurationMs } from '../ops/workflow-ops.js';
 import { commonErrors, idempotencyHeader, jsonResponse, ListQuery, listOf } from '../schemas.js';
 
-/** `sk_` + 32 random bytes' worth of base64url: long enough that a fast hash (SHA-256) is safe to store. */
+/** `sk_` + 24 random bytes (192 bits) of base64url: long enough that a fast hash (SHA-256) is safe to store. */
 export function generateApiKey(): string {
   return `sk_${randomBytes(24).toString('base64url')}`;
 }

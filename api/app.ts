@@ -9,6 +9,7 @@ import { apiKeyRoutes } from './admin/api-keys.js';
 import { actorSigningKeyRoutes } from './security/actor-signing-keys.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { healthRoutes } from './health/routes.js';
+import { codecCors, codecRoutes } from './codec/routes.js';
 import { authenticate } from './middleware/auth.js';
 import { notFound, onError } from './middleware/errors.js';
 import { idempotency } from './middleware/idempotency.js';
@@ -49,6 +50,9 @@ export function createApp(deps: AppDeps) {
   // The same limits as /v1: bad keys per client IP, the admin key's scrapes under its `default` policy.
   app.use('/metrics', limitUnauthenticated(limits), limitAdminKey({ ...limits, adminApiKey: deps.adminApiKey }));
   app.get('/metrics', metricsEndpoint(deps));
+  // The Temporal UI's codec server (issue #13): CORS first, so a refusal is readable by the UI.
+  app.use('/codec/*', codecCors(deps.config), limitUnauthenticated(limits), limitAdminKey({ ...limits, adminApiKey: deps.adminApiKey }));
+  app.route('/codec', codecRoutes(deps));
   const cache = deps.cache ?? createCacheClosedWith(deps.redis, deps.config);
   app.use('/v1/*', limitUnauthenticated(limits)); // counts bad keys per IP: must wrap authenticate
   app.use('/v1/*', authenticate({ pool: deps.pool, adminApiKey: deps.adminApiKey }));

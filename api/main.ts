@@ -2,6 +2,8 @@ import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { loadConfig, requireAdminKey } from '../platform/config.js';
+import { clientConnectionOptions } from '../platform/temporal-connection.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
 import { createApiRateLimiter } from '../platform/rate-limit/index.js';
 import { createApp } from './app.js';
@@ -18,8 +20,8 @@ async function main(): Promise<void> {
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => console.error('[api] redis:', err.message));
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
   const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
   // One LISTEN connection per process feeds every SSE inbox stream.
   const inboxListener = createInboxListener({ connectionString: config.DATABASE_URL, ...streamLimitsOf(config) });

@@ -1,8 +1,10 @@
 import { Client, Connection, ServiceError, type WorkflowClientInterceptor } from '@temporalio/client';
+import { clientConnectionOptions } from '../platform/temporal-connection.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually } from '../test/eventually.js';
 import { ADMIN_KEY, balanceOf, createAccount, startHarness, tenantRowCounts, type Harness } from '../test/harness.js';
 import { createApp } from './app.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 
 /**
  * Issue #12, "Ambiguous start": a start that fails AFTER the server accepted it (a deadline, a
@@ -26,8 +28,8 @@ let flakyConnection: Connection;
 let flakyApp: ReturnType<typeof createApp>;
 beforeAll(async () => {
   h = await startHarness();
-  flakyConnection = await Connection.connect({ address: h.config.TEMPORAL_ADDRESS });
-  const flaky = new Client({ connection: flakyConnection, namespace: h.config.TEMPORAL_NAMESPACE, interceptors: { workflow: [deadlineAfterStart] } });
+  flakyConnection = await Connection.connect(clientConnectionOptions(h.config));
+  const flaky = new Client({ connection: flakyConnection, namespace: h.config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(h.config), interceptors: { workflow: [deadlineAfterStart] } });
   flakyApp = createApp({ config: { ...h.config, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: flaky });
 });
 afterAll(async () => {

@@ -26,6 +26,7 @@ import { appendOutboxEvent, countUnrelayedEvents } from '../store/outbox/outbox.
 import { insertTenant } from '../store/tenants/tenants.js';
 import { eventWorkflowSettings, notificationRetry } from '../platform/notification-settings.js';
 import { createWorkers } from '../workers/registry.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import { startOutboxRelay, type OutboxRelay } from '../workers/outbox-relay.js';
 import type { NotificationInput } from '../workflows/notifications/types.js';
 import { abortOnSignals, atLeastKey, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, type BatchResult } from './common.js';
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       shutdownGraceTimeMs: config.WORKER_SHUTDOWN_GRACE_MS,
     };
-    const common = { connection: stack.workerConnection, namespace: config.TEMPORAL_NAMESPACE };
+    const common = { connection: stack.workerConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) };
     const notificationWorkers = await createWorkers({
       config: { ...config, TASK_QUEUE_NOTIFICATIONS: queue }, connection: stack.workerConnection, pool,
       workflowBundlePath: stack.bundlePath, limits,

@@ -33,6 +33,7 @@ import { createPool } from '../store/db.js';
 import { countPaymentsByStatus } from '../store/payments/payments.js';
 import { startProcessorsServer, type ProcessorsServer } from '../simulators/processors/server.js';
 import { createWorkers } from '../workers/registry.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
 import { abortOnSignals, atLeastKey, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, deleteKeys, parseBody } from './common.js';
@@ -132,7 +133,7 @@ async function main(): Promise<void> {
     }, ['payments'])).workers);
     workers.push(await Worker.create({
       connection: stack.workerConnection, namespace, taskQueue: noopTaskQueue, workflowBundle: { codePath: stack.bundlePath },
-      activities: noopPaymentActivities, ...limits, shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+      activities: noopPaymentActivities, ...limits, shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS, dataConverter: dataConverterOf(config),
     }));
     console.log(`[bench] workers (payments, noop): maxConcurrentActivityTaskExecutions=${limits.maxConcurrentActivityTaskExecutions} maxConcurrentWorkflowTaskExecutions=${limits.maxConcurrentWorkflowTaskExecutions}; DB pools (API, worker) ${config.DB_POOL_MAX} each; API wait window ${API_WAIT_WINDOW_MS} ms`);
     for (const worker of workers) {

@@ -9,6 +9,8 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { loadConfig, type Config } from '../platform/config.js';
+import { clientConnectionOptions, workerConnectionOptions } from '../platform/temporal-connection.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
 import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../platform/temporal-dev-server.js';
@@ -83,13 +85,13 @@ export async function startBenchStack(label: string, options: BenchStackOptions 
       : base;
     const pool = createPool(databaseUrl, config.DB_POOL_MAX);
     closers.push(() => endPool(pool));
-    const connection = await Connection.connect({ address: server.address });
+    const connection = await Connection.connect(clientConnectionOptions({ TEMPORAL_ADDRESS: server.address }));
     closers.push(() => connection.close());
-    const workerConnection = await NativeConnection.connect({ address: server.address });
+    const workerConnection = await NativeConnection.connect(workerConnectionOptions({ TEMPORAL_ADDRESS: server.address }));
     closers.push(() => workerConnection.close());
     return {
       config, server, databaseUrl, bundlePath, pool, workerConnection, close,
-      client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+      client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }),
     };
   } catch (err) {
     await close();

@@ -29,6 +29,7 @@ import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/ty
 import { abortOnSignals, atLeastKey, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark } from './common.js';
 import type { BatchResult as CommonBatchResult } from './common.js';
 import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './stack.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import { noopActivities, noopTransfer, p2pTransfer } from './noop-workflows.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+      dataConverter: dataConverterOf(config),
     });
     console.log(`[bench] worker: maxConcurrentActivityTaskExecutions=${config.WORKER_MAX_CONCURRENT_ACTIVITIES} maxConcurrentWorkflowTaskExecutions=${config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS} DB pool=${config.DB_POOL_MAX}`);
     running = worker.run().catch((err: unknown) => {

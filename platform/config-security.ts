@@ -11,9 +11,12 @@ import { parseSealingKeys, SecretBox, type SealingKey } from './secrets.js';
 /** The development key: `npm start` and tests only; production must set its own (checked at start). */
 export const DEVELOPMENT_SEALING_KEYS = 'dev:c3RlYWRmYXN0LWRldmVsb3BtZW50LWtleS0zMmJ5dGU=';
 
-export const securityEnv = {
-  /** `kid:base64(32 bytes)[,kid2:…]`: the first seals, all open (platform/secrets.ts). */
-  SECRETS_ENCRYPTION_KEYS: z.string().default(DEVELOPMENT_SEALING_KEYS).transform((text, ctx): SealingKey[] => {
+/** The development payload key (issue #13): `npm start` and tests only; production refuses it. */
+export const DEVELOPMENT_PAYLOAD_KEYS = 'dev:c3RlYWRmYXN0LWRldi1wYXlsb2FkLWtleS0zMmJ5dGU=';
+
+/** `kid:base64(32 bytes)[,kid2:…]` parsed into keys (the first encrypts or seals, all decrypt). */
+function keyListFromEnv(developmentDefault: string) {
+  return z.string().default(developmentDefault).transform((text, ctx): SealingKey[] => {
     try {
       const keys = parseSealingKeys(text);
       if (keys.length === 0 || keys.some((k) => k.key.length !== 32)) throw new Error('each key must be 32 bytes');
@@ -22,7 +25,21 @@ export const securityEnv = {
       ctx.addIssue({ code: 'custom', message: `must be kid:base64(32 bytes)[,…]: ${(err as Error).message}` });
       return z.NEVER;
     }
-  }),
+  });
+}
+
+export const securityEnv = {
+  /** `kid:base64(32 bytes)[,kid2:…]`: the first seals, all open (platform/secrets.ts). */
+  SECRETS_ENCRYPTION_KEYS: keyListFromEnv(DEVELOPMENT_SEALING_KEYS),
+  /**
+   * Temporal payload encryption (platform/payload-codec.ts), same format: the first encrypts new
+   * payloads, every listed key decrypts (rotation: new key first, drop the old one once no open
+   * run or kept history needs it).
+   */
+  TEMPORAL_PAYLOAD_KEYS: keyListFromEnv(DEVELOPMENT_PAYLOAD_KEYS),
+  /** Origins of the Temporal UI allowed to call the codec endpoint (`/codec/decode`, CORS). */
+  TEMPORAL_UI_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233')
+    .transform((text) => text.split(',').map((origin) => origin.trim().replace(/\/+$/, '')).filter(Boolean)),
   /**
    * The start reconciler (workers/start-reconciler.ts, in the worker process): every
    * RECONCILE_INTERVAL_MS it gives a run to each transfer, top-up, payment, notification and leave

@@ -3,7 +3,8 @@ import { booleanFromEnv, durationFromEnv, intFromEnv, jsonFromEnv } from './env.
 import { notificationEnv } from './config-notifications.js';
 import { rateLimitEnv } from './config-rate-limits.js';
 import { cacheEnv } from './config-cache.js';
-import { DEVELOPMENT_SEALING_KEYS, securityEnv } from './config-security.js';
+import { DEVELOPMENT_PAYLOAD_KEYS, DEVELOPMENT_SEALING_KEYS, securityEnv } from './config-security.js';
+import { temporalConfigProblems, temporalEnv } from './config-temporal.js';
 import { parseSealingKeys } from './secrets.js';
 
 /**
@@ -105,6 +106,7 @@ export const configSchema = z.object({
   ...rateLimitEnv,
   ...cacheEnv,
   ...securityEnv,
+  ...temporalEnv,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -120,10 +122,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
+  const temporalProblems = temporalConfigProblems(result.data);
+  if (temporalProblems.length > 0) throw new ConfigError(`Invalid environment:\n${temporalProblems.map((p) => `  ${p}`).join('\n')}`);
   if (result.data.NODE_ENV === 'production') {
     const developmentKey = parseSealingKeys(DEVELOPMENT_SEALING_KEYS)[0]!.key;
     if (result.data.SECRETS_ENCRYPTION_KEYS.some((k) => k.key.equals(developmentKey))) {
       throw new ConfigError('Invalid environment:\n  SECRETS_ENCRYPTION_KEYS: production needs its own keys (npm run ops -- new-sealing-key)');
+    }
+    const developmentPayloadKey = parseSealingKeys(DEVELOPMENT_PAYLOAD_KEYS)[0]!.key;
+    if (result.data.TEMPORAL_PAYLOAD_KEYS.some((k) => k.key.equals(developmentPayloadKey))) {
+      throw new ConfigError('Invalid environment:\n  TEMPORAL_PAYLOAD_KEYS: production needs its own keys (npm run ops -- new-sealing-key)');
     }
   }
   return result.data;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -46,6 +46,8 @@ export interface DevServerOptions {
   port: number;
   /** Omit for a headless server (tests). */
   uiPort?: number;
+  /** The UI's remote codec endpoint (`--ui-codec-endpoint`): the API's `/codec` (issue #13). */
+  uiCodecEndpoint?: string;
   /** SQLite file for a server that keeps its state; omit for in-memory (tests). */
   dbFile?: string;
   namespace?: string;
@@ -72,6 +74,7 @@ function devServerArgs(options: DevServerOptions, httpPort: number): string[] {
   for (const [name, type] of Object.entries(options.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
+  if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile) {
     mkdirSync(dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile,
@@ -106,13 +109,19 @@ export async function startDevServer(options: DevServerOptions, readyTimeoutMs =
   return { address, process: child, stop };
 }
 
-/** Polls the frontend until it answers (the dev server needs a few seconds on a busy machine). */
-export async function waitForTemporal(address: string, timeoutMs: number, gaveUp: () => boolean = () => false) {
+/**
+ * Polls the frontend until it answers (the dev server needs a few seconds on a busy machine).
+ * `target` is an address (a plain-TCP dev server) or full options (`clientConnectionOptions(config)`
+ * from platform/temporal-connection.ts, for a secured cluster).
+ */
+export async function waitForTemporal(target: string | ConnectionOptions, timeoutMs: number, gaveUp: () => boolean = () => false) {
+  const options: ConnectionOptions = typeof target === 'string' ? { address: target } : target;
+  const address = options.address ?? '127.0.0.1:7233';
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (gaveUp()) throw new Error('The Temporal dev server exited during start-up');
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      const connection = await Connection.connect({ ...options, connectTimeout: 1_000 });
       try {
         await connection.healthService.check({});
         return;

@@ -6,6 +6,8 @@ import {
   type ExecutionStatus,
 } from '../api/ops/workflow-ops.js';
 import { loadConfig } from '../platform/config.js';
+import { clientConnectionOptions } from '../platform/temporal-connection.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
 import { reconcileStarts } from '../workers/start-reconciler.js';
 import { secretBoxOf } from '../platform/config-security.js';
@@ -68,8 +70,8 @@ async function main(): Promise<number> {
       await pool.end();
     }
   }
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
   try {
     if (command === 'reconcile-starts') return await reconcileOnce(client, config, values['older-than']);
     const result = await run(client, command, workflowId, values);

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../platform/config.js';
+import { clientConnectionOptions } from '../platform/temporal-connection.js';
 import { createPool } from '../store/db.js';
 import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import {
@@ -23,7 +24,7 @@ let temporal: DevServer | null = null;
 
 async function startTemporal(): Promise<void> {
   try {
-    await waitForTemporal(config.TEMPORAL_ADDRESS, 1_000);
+    await waitForTemporal(clientConnectionOptions(config), 1_000);
     console.log(`[start] using the Temporal server already at ${config.TEMPORAL_ADDRESS}`);
     return;
   } catch {
@@ -37,6 +38,8 @@ async function startTemporal(): Promise<void> {
     searchAttributes: CUSTOM_SEARCH_ATTRIBUTES,
     port: Number(portText ?? 7233),
     uiPort: config.TEMPORAL_UI_PORT,
+    // The UI decodes payloads through the API's codec server (unauthenticated from this UI in development).
+    uiCodecEndpoint: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}/codec`,
     dbFile: resolve(REPO_ROOT, config.TEMPORAL_DB_FILE),
     namespace: config.TEMPORAL_NAMESPACE,
     logLevel: 'error',
@@ -75,9 +78,14 @@ const localWebhookEnv = {
   WEBHOOK_PRIVATE_ALLOWLIST: [...new Set([localWebhookReceiver, ...config.WEBHOOK_PRIVATE_ALLOWLIST])].join(','),
 };
 
+/** The codec server's CORS origins: the dev UI on its configured port, unless the environment says otherwise. */
+const localUiEnv = {
+  TEMPORAL_UI_ORIGINS: process.env.TEMPORAL_UI_ORIGINS ?? `http://localhost:${config.TEMPORAL_UI_PORT},http://127.0.0.1:${config.TEMPORAL_UI_PORT}`,
+};
+
 function startChild(name: string, entry: string): void {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry)], {
-    env: { ...process.env, ADMIN_API_KEY: adminApiKey, ...localWebhookEnv },
+    env: { ...process.env, ADMIN_API_KEY: adminApiKey, ...localWebhookEnv, ...localUiEnv },
     stdio: 'inherit',
     // Own process group: Ctrl-C reaches only this supervisor, which stops the children in order.
     detached: true,
@@ -147,7 +155,7 @@ async function main(): Promise<void> {
   Steadfast is up.
     API            ${api}
     API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
-    Temporal UI    http://localhost:${config.TEMPORAL_UI_PORT}
+    Temporal UI    http://localhost:${config.TEMPORAL_UI_PORT}   (payloads encrypted; decoded in the UI through ${api}/codec)
     Metrics        ${api}/metrics (admin key), worker http://${config.HOST}:${config.WORKER_METRICS_PORT}/metrics
     Processors sim ${config.PROCESSORS_URL}   (simulated acquirers and bank)
     SMTP sim       ${config.SMTP_URL}

@@ -8,6 +8,8 @@ import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { mintActorToken } from '../api/middleware/actor.js';
 import { loadConfig, type Config } from '../platform/config.js';
+import { clientConnectionOptions, workerConnectionOptions } from '../platform/temporal-connection.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createWorkers, WORKER_DOMAINS } from '../workers/registry.js';
@@ -120,13 +122,13 @@ export async function startHarness(
   const config = testConfig(options.env);
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
   const app = createApp({ config, adminApiKey: ADMIN_KEY, pool, redis, temporal });
   const stoppers: (() => Promise<void>)[] = [];
 
   async function startWorker(overrides: { faultDelayBeforePostMs?: number } = {}) {
-    const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    const workerConnection = await NativeConnection.connect(workerConnectionOptions(config));
     const outbound = createOutboundLimiterFromConfig(config, { redis });
     const { workers, close } = await createWorkers({
       config: { ...config, FAULT_DELAY_BEFORE_POST_MS: overrides.faultDelayBeforePostMs ?? 0 },

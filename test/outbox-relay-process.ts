@@ -1,5 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, taskQueues } from '../platform/config.js';
+import { clientConnectionOptions } from '../platform/temporal-connection.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { createPool } from '../store/db.js';
 import { workflowContracts } from '../workflows/contracts.js';
@@ -15,11 +17,11 @@ import { startOutboxRelay } from '../workers/outbox-relay.js';
 const config = loadConfig();
 const tenantIds = process.argv.slice(2);
 if (tenantIds.length === 0) throw new Error('usage: outbox-relay-process.ts <tenant id>...');
-const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+const connection = await Connection.connect(clientConnectionOptions(config));
 await startOutboxRelay({
   pool: createPool(config.DATABASE_URL, 5),
   databaseUrl: config.DATABASE_URL,
-  temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+  temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }),
   batchSize: config.OUTBOX_BATCH_SIZE,
   pollIntervalMs: config.OUTBOX_POLL_INTERVAL,
   taskQueue: taskQueues(config)[workflowContracts.domainEvent.queue],

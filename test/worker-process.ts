@@ -30,8 +30,10 @@ export interface CrashableProcess {
 /** The environment of `h`'s test file for a child process: its services and its own task queues. */
 function childEnv(h: Harness, extra: Record<string, string>): NodeJS.ProcessEnv {
   const c = h.config;
+  // The test dev server is plain TCP: a developer's TEMPORAL_TLS*/TEMPORAL_API_KEY must not reach the child.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^TEMPORAL_(TLS|API_KEY)/.test(name)));
   return {
-    ...process.env,
+    ...inherited,
     NODE_ENV: 'test',
     DATABASE_URL: c.DATABASE_URL,
     DB_POOL_MAX: '10',

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -21,6 +22,8 @@ export interface DomainWorkerOptions extends WorkerLimits {
   taskQueue: string;
   workflowBundlePath?: string;
   activities: object;
+  /** The payload codec (platform/payload-codec.ts `dataConverterOf`): every payload encrypted in Temporal. */
+  dataConverter: DataConverter;
 }
 
 /** A worker for one domain's task queue: the shared workflow bundle and that domain's activities. */
@@ -30,6 +33,7 @@ export function createDomainWorker(options: DomainWorkerOptions): Promise<Worker
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities,
+    dataConverter: options.dataConverter,
     ...workflowSource(options.workflowBundlePath),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from './domain-worker.js';
 import { loadConfig, taskQueues } from '../platform/config.js';
+import { clientConnectionOptions, workerConnectionOptions } from '../platform/temporal-connection.js';
 import { workflowContracts } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
 import { secretBoxOf } from '../platform/config-security.js';
@@ -17,6 +18,7 @@ import { startStartReconciler } from './start-reconciler.js';
 import { startMetricsServer } from './metrics-server.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createWorkers } from './registry.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import { describeError, safeLogFunction } from '../platform/safe-error.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
 
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
   // The SDK logs a failed activity with its error object; a database error's detail holds row data.
   Runtime.install({ logger: new DefaultLogger('INFO', safeLogFunction) });
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(workerConnectionOptions(config));
   // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
   const outbound = createOutboundLimiterFromConfig(config);
   let closeActivities: () => Promise<void> = async () => undefined;
@@ -69,9 +71,9 @@ async function main(): Promise<void> {
 }
 
 async function scheduleSettlement(config: ReturnType<typeof loadConfig>): Promise<void> {
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(clientConnectionOptions(config));
   try {
-    await ensureSettlementSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), {
+    await ensureSettlementSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }), {
       scheduleId: 'settlement', taskQueue: taskQueues(config)[workflowContracts.settlementRun.queue],
       intervalMs: config.SETTLEMENT_INTERVAL, lagMs: config.SETTLEMENT_LAG, batchLimit: config.SETTLEMENT_BATCH_LIMIT,
     });
@@ -90,9 +92,9 @@ async function bundleOnce(): Promise<string> {
 
 /** The outbox relay runs beside the workers: it stops (first) when they drain. */
 async function startRelay(config: Config, pool: pg.Pool) {
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(clientConnectionOptions(config));
   const relay = await startOutboxRelay({
-    pool, databaseUrl: config.DATABASE_URL, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    pool, databaseUrl: config.DATABASE_URL, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }),
     batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL,
     taskQueue: taskQueues(config)[workflowContracts.domainEvent.queue],
     retentionMs: config.OUTBOX_RETENTION,
@@ -112,8 +114,8 @@ async function startRelay(config: Config, pool: pg.Pool) {
 
 /** The start reconciler runs beside the workers: rows left without a run get one (workers/start-reconciler.ts). */
 async function startReconciler(config: Config, pool: pg.Pool) {
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const reconciler = startStartReconciler({ pool, config, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }) });
+  const connection = await Connection.connect(clientConnectionOptions(config));
+  const reconciler = startStartReconciler({ pool, config, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }) });
   process.once('SIGTERM', () => void reconciler.stop());
   process.once('SIGINT', () => void reconciler.stop());
   console.log(`[worker] start reconciler every ${config.RECONCILE_INTERVAL_MS} ms`);

@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import type { ChannelSenders } from '../activities/notifications/channels/types.js';
@@ -17,6 +18,7 @@ export interface NotificationWorkerOptions extends WorkerLimits {
   outbound?: OutboundLimiter;
   pollers: Record<Priority, number>;
   workflowBundlePath?: string;
+  dataConverter: DataConverter;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function createNotificationWorkers(options: NotificationWorkerOptio
         namespace: options.namespace,
         taskQueue: deliveryTaskQueue(options.taskQueue, channel, priority),
         activities: { attemptDelivery: activities.attemptDelivery },
+        dataConverter: options.dataConverter,
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
         maxConcurrentActivityTaskPolls: options.pollers[priority],
         shutdownGraceTime: options.shutdownGraceTimeMs,

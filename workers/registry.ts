@@ -1,8 +1,10 @@
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { createChannelSenders } from '../activities/notifications/channels/index.js';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { taskQueues, type Config } from '../platform/config.js';
+import { dataConverterOf } from '../platform/payload-codec.js';
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import type { TaskQueues } from '../workflows/contracts.js';
 import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
@@ -32,7 +34,7 @@ interface DomainWorkers {
   close?: () => void | Promise<void>;
 }
 
-type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowBundlePath'> & { namespace: string };
+type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowBundlePath'> & { namespace: string; dataConverter: DataConverter };
 
 /**
  * THE list of workers, one entry per task queue role (workflows/contracts.ts names the roles):
@@ -104,6 +106,7 @@ export async function createWorkers(deps: WorkerDeps, domains: readonly WorkerDo
     namespace: deps.config.TEMPORAL_NAMESPACE,
     pool: deps.pool,
     workflowBundlePath: deps.workflowBundlePath,
+    dataConverter: dataConverterOf(deps.config),
     ...(deps.limits ?? {
       maxConcurrentActivityTaskExecutions: deps.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: deps.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -20,6 +20,7 @@ import { eventually, settled } from '../test/notifications.js';
 import { workflowContracts } from './contracts.js';
 import type { settlementRun } from './payments/settlement.js';
 import { BusinessStatus } from './search-attributes.js';
+import { dataConverterOf, payloadCodecOf } from '../platform/payload-codec.js';
 
 /**
  * Determinism: recorded histories of every workflow (test/fixtures/histories) replay with the
@@ -82,7 +83,8 @@ function outcomeOf(history: History): Outcome {
   const events = history.events ?? [];
   const last = events.at(-1);
   const completed = last?.workflowExecutionCompletedEventAttributes;
-  if (completed) return { result: defaultPayloadConverter.fromPayload(completed.result!.payloads![0]!) };
+  // Histories recorded since issue #13 hold encrypted payloads (older ones pass through decode unchanged).
+  if (completed) return { result: defaultPayloadConverter.fromPayload(payloadCodecOf(h.config).decodePayload(completed.result!.payloads![0]!)) };
   if (last?.eventType != null && CLOSED.has(last.eventType)) return { closed: EventType[last.eventType] };
   const statuses = events.flatMap((e) => {
     const status = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.BusinessStatus;
@@ -97,7 +99,7 @@ const fixture = (scenario: string): History =>
 /** Replays the histories with one replay worker; the error of each (undefined: it replayed). */
 async function replay(bundle: WorkflowBundleOption, histories: { workflowId: string; history: History }[]) {
   const errors: Record<string, Error | undefined> = {};
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) errors[result.workflowId] = result.error;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: dataConverterOf(h.config) }, histories)) errors[result.workflowId] = result.error;
   expect(Object.keys(errors).sort()).toEqual(histories.map((h) => h.workflowId).sort());
   return errors;
 }

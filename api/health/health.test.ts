@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { clientConnectionOptions } from '../../platform/temporal-connection.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../app.js';
@@ -23,7 +24,7 @@ describe('health and docs', () => {
   it('/readyz answers 503 naming Redis when Redis is unreachable, `down` without the driver’s error text', async () => {
     const deadRedis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     deadRedis.on('error', () => undefined);
-    const connection = await Connection.connect({ address: h.config.TEMPORAL_ADDRESS });
+    const connection = await Connection.connect(clientConnectionOptions(h.config));
     const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const config = { ...h.config, RATE_LIMIT_ENABLED: false }; // the limiter would be on the dead Redis too

@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateStage } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { workerConnectionOptions } from '../../platform/temporal-connection.js';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { eventually } from '../../test/eventually.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
@@ -9,6 +10,7 @@ import { createDomainWorker } from '../../workers/domain-worker.js';
 import { reconcileStarts } from '../../workers/start-reconciler.js';
 import { cancelNotificationUpdate } from '../../workflows/notifications/types.js';
 import { createApp } from '../app.js';
+import { dataConverterOf, payloadCodecOf } from '../../platform/payload-codec.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -31,7 +33,8 @@ const send = { user_id: 'emp_1', template_id: 'transfer.received', data: { amoun
 async function startedInput(workflowId: string): Promise<Record<string, unknown>> {
   const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as Record<string, unknown>;
+  // Encrypted in the history (platform/payload-codec.ts): decrypted with the configured keys.
+  return JSON.parse(Buffer.from(payloadCodecOf(h.config).decodePayload(payload!).data!).toString('utf8')) as Record<string, unknown>;
 }
 
 /** The ids of the tenant's runs the (eventually consistent) visibility store knows of. */
@@ -195,9 +198,9 @@ describe('POST /v1/notifications/:id/cancel', () => {
 
   /** The notification workflow with no activity worker on `taskQueue`: its steps wait, as if slow. */
   async function workflowsOnly(taskQueue: string): Promise<() => Promise<void>> {
-    const connection = await NativeConnection.connect({ address: h.config.TEMPORAL_ADDRESS });
+    const connection = await NativeConnection.connect(workerConnectionOptions(h.config));
     const worker = await createDomainWorker({
-      connection, namespace: h.config.TEMPORAL_NAMESPACE, taskQueue, workflowBundlePath: inject('workflowBundlePath'), activities: {},
+      connection, namespace: h.config.TEMPORAL_NAMESPACE, taskQueue, workflowBundlePath: inject('workflowBundlePath'), activities: {}, dataConverter: dataConverterOf(h.config),
       maxConcurrentActivityTaskExecutions: 1, maxConcurrentWorkflowTaskExecutions: 10, shutdownGraceTimeMs: 1_000,
     });
     const running = worker.run();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newId } from '../../domain/ids.js';
 import { createNotificationInTransaction } from '../../store/notifications/notifications.js';
 import { secretBoxOf } from '../../platform/config-security.js';
+import { payloadCodecOf } from '../../platform/payload-codec.js';
 import { createWebhookEndpoint, type WebhookEndpointWithSecret } from '../../store/notifications/webhook-endpoints.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 import { unreachableTemporal } from '../../test/unreachable-temporal.js';
@@ -41,7 +42,8 @@ async function deadLetter(tenantId: string, channel: 'sms' | 'webhook' = 'sms'):
 async function startedInput(workflowId: string): Promise<Record<string, unknown>> {
   const history = await h.temporal.workflow.getHandle(workflowId).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  return JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as Record<string, unknown>;
+  // Encrypted in the history (platform/payload-codec.ts): decrypted with the configured keys.
+  return JSON.parse(Buffer.from(payloadCodecOf(h.config).decodePayload(payload!).data!).toString('utf8')) as Record<string, unknown>;
 }
 
 const deliveryRow = async (id: string) =>

@@ -1,7 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { SealingKey } from './secrets.js';
+
+// A CommonJS module: the default import works under Node's ESM loader (a named one does not).
+const { temporal } = proto;
 
 /**
  * Payload encryption (issue #13): every payload the SDK sends to Temporal (workflow and activity

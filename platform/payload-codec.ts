@@ -1,7 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import type { SealingKey } from './secrets.js';
+import { ENCRYPTED_BYTES_MIN, SecretBox, type SealingKey } from './secrets.js';
 
 // A CommonJS module: the default import works under Node's ESM loader (a named one does not).
 const { temporal } = proto;
@@ -25,28 +24,23 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const METADATA_ENCODING_KEY = 'encoding';
 export const METADATA_KEY_ID = 'encryption-key-id';
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const KEY_BYTES = 32;
 const text = new TextEncoder();
 const utf8 = new TextDecoder();
+/** A payload authenticates its key id (the layout of Temporal's encryption samples). */
+const payloadAad = (keyId: string) => keyId;
 
 export class AesGcmPayloadCodec implements PayloadCodec {
-  private readonly keys: Map<string, Buffer>;
-  private readonly current: SealingKey;
+  /** The AES-256-GCM step shared with the secrets at rest (platform/secrets.ts). */
+  private readonly box: SecretBox;
 
   constructor(keys: readonly SealingKey[]) {
     if (keys.length === 0) throw new RangeError('the payload codec needs at least one key');
-    for (const k of keys) {
-      if (k.key.length !== KEY_BYTES) throw new RangeError(`payload key ${k.id} must be ${KEY_BYTES} bytes, got ${k.key.length}`);
-    }
-    this.keys = new Map(keys.map((k) => [k.id, k.key]));
-    this.current = keys[0]!;
+    this.box = new SecretBox(keys);
   }
 
   /** The id of the key new payloads are encrypted with. */
   get currentKeyId(): string {
-    return this.current.id;
+    return this.box.currentKeyId;
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -59,17 +53,13 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 
   /** One payload encrypted with the newest key (what `encode` does to each). */
   encodePayload(payload: Payload): Payload {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
-    cipher.setAAD(Buffer.from(this.current.id, 'utf8'));
-    const plain = temporal.api.common.v1.Payload.encode(payload).finish();
-    const body = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    const { keyId, data } = this.box.encrypt(temporal.api.common.v1.Payload.encode(payload).finish(), payloadAad);
     return {
       metadata: {
         [METADATA_ENCODING_KEY]: text.encode(ENCRYPTED_ENCODING),
-        [METADATA_KEY_ID]: text.encode(this.current.id),
+        [METADATA_KEY_ID]: text.encode(keyId),
       },
-      data: new Uint8Array(body),
+      data: new Uint8Array(data),
     };
   }
 
@@ -80,15 +70,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     const kidBytes = payload.metadata?.[METADATA_KEY_ID];
     if (!kidBytes) throw new Error('encrypted payload without an encryption-key-id');
     const kid = utf8.decode(kidBytes);
-    const key = this.keys.get(kid);
-    if (!key) throw new Error(`payload encrypted with unknown key ${JSON.stringify(kid)} (not in TEMPORAL_PAYLOAD_KEYS)`);
-    const data = Buffer.from(payload.data ?? new Uint8Array());
-    if (data.length < IV_BYTES + TAG_BYTES) throw new Error('encrypted payload too short');
-    const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(kid, 'utf8'));
-    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-    const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
-    return temporal.api.common.v1.Payload.decode(plain) as Payload;
+    if (!this.box.hasKey(kid)) throw new Error(`payload encrypted with unknown key ${JSON.stringify(kid)} (not in TEMPORAL_PAYLOAD_KEYS)`);
+    const data = payload.data ?? new Uint8Array();
+    if (data.length < ENCRYPTED_BYTES_MIN) throw new Error('encrypted payload too short');
+    return temporal.api.common.v1.Payload.decode(this.box.decrypt(kid, data, payloadAad)) as Payload;
   }
 }
 

@@ -17,6 +17,11 @@ export interface SealingKey {
 const VERSION = 'v1';
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** The shortest `encrypt` output: an IV and a tag around an empty ciphertext. */
+export const ENCRYPTED_BYTES_MIN = IV_BYTES + TAG_BYTES;
+/** A sealed secret authenticates its format version and key id. */
+const secretAad = (keyId: string) => `${VERSION}.${keyId}`;
 const KID = /^[A-Za-z0-9_-]{1,32}$/;
 
 export class SecretBox {
@@ -38,12 +43,36 @@ export class SecretBox {
     return this.current.id;
   }
 
-  seal(plaintext: string): string {
+  /**
+   * AES-256-GCM under the current key, with `aad(keyId)` authenticated too: `iv(12) ‖ ciphertext ‖
+   * tag(16)` and the key id that opens it. The byte-level step under `seal` and the Temporal
+   * payload codec (platform/payload-codec.ts).
+   */
+  encrypt(plain: Uint8Array, aad: (keyId: string) => string): { keyId: string; data: Buffer } {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
-    cipher.setAAD(Buffer.from(`${VERSION}.${this.current.id}`));
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [VERSION, this.current.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+    cipher.setAAD(Buffer.from(aad(this.current.id), 'utf8'));
+    return { keyId: this.current.id, data: Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]) };
+  }
+
+  /** Opens what `encrypt` made (same `aad`); throws on an unknown key id, a short or tampered value. */
+  decrypt(keyId: string, data: Uint8Array, aad: (keyId: string) => string): Buffer {
+    const key = this.keys.get(keyId);
+    if (!key) throw new Error(`sealed with unknown key ${keyId}`);
+    if (data.length < IV_BYTES + TAG_BYTES) throw new Error('sealed value too short');
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(aad(keyId), 'utf8'));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+  }
+
+  seal(plaintext: string): string {
+    const { keyId, data } = this.encrypt(Buffer.from(plaintext, 'utf8'), secretAad);
+    const iv = data.subarray(0, IV_BYTES);
+    const tag = data.subarray(data.length - TAG_BYTES);
+    const body = data.subarray(IV_BYTES, data.length - TAG_BYTES);
+    return [VERSION, keyId, iv.toString('base64url'), tag.toString('base64url'), body.toString('base64url')].join('.');
   }
 
   open(sealed: string): string {
@@ -51,12 +80,13 @@ export class SecretBox {
     if (version !== VERSION || !kid || iv === undefined || tag === undefined || body === undefined || rest.length > 0) {
       throw new Error('not a sealed secret');
     }
-    const key = this.keys.get(kid);
-    if (!key) throw new Error(`sealed with unknown key ${kid}`);
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(Buffer.from(`${VERSION}.${kid}`));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    const data = Buffer.concat([Buffer.from(iv, 'base64url'), Buffer.from(body, 'base64url'), Buffer.from(tag, 'base64url')]);
+    return this.decrypt(kid, data, secretAad).toString('utf8');
+  }
+
+  /** Whether `keyId` is one of the configured keys (can open what it sealed). */
+  hasKey(keyId: string): boolean {
+    return this.keys.has(keyId);
   }
 
   /** Whether `sealed` was sealed with an older key (re-seal it during a key rotation). */

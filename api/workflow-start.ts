@@ -1,4 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Context } from 'hono';
+import type { RequestKey } from '../store/start-requests.js';
 import { classifyStartError, type StartErrorKind } from '../platform/start-errors.js';
 import { metrics } from '../platform/metrics.js';
 import { taskQueues, type Config } from '../platform/config.js';
@@ -113,4 +115,12 @@ export async function waitUntil(settled: () => Promise<boolean>, waitMs: number)
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
+}
+
+/**
+ * The request's Idempotency-Key as the row's request key (store/start-requests.ts): a retry with the
+ * same key adopts the row its first attempt wrote; a row older than the idempotency retention frees it.
+ */
+export function requestKeyOf(c: Context, config: Pick<Config, 'IDEMPOTENCY_RETENTION_HOURS'>): RequestKey {
+  return { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS };
 }

@@ -101,9 +101,23 @@ export async function releaseExpiredRequestKey(
 }
 
 /** The id of the tenant's row that holds `requestKey`, if any. */
-export async function findByRequestKey(db: Db, table: KeyedTable, tenantId: string, requestKey: string): Promise<string | null> {
+async function findByRequestKey(db: Db, table: KeyedTable, tenantId: string, requestKey: string): Promise<string | null> {
   const { rows } = await db.query(`SELECT id FROM ${table} WHERE tenant_id = $1 AND request_key = $2`, [tenantId, requestKey]);
   return (rows[0]?.id as string | undefined) ?? null;
+}
+
+/**
+ * The row an earlier attempt of the request wrote with `requestKey` (an insert carrying the key
+ * met it: ON CONFLICT DO NOTHING), loaded by `load` from its id. It exists, so not seeing it is an
+ * error, never a reason to insert again.
+ */
+export async function adoptByRequestKey<T>(
+  db: Db, table: KeyedTable, tenantId: string, requestKey: string | null, load: (id: string) => Promise<T | null>,
+): Promise<{ id: string; row: T }> {
+  const id = requestKey === null ? null : await findByRequestKey(db, table, tenantId, requestKey);
+  const row = id ? await load(id) : null;
+  if (!id || !row) throw new Error(`${table} row with request key conflicted but is not visible (tenant ${tenantId})`);
+  return { id, row };
 }
 
 /** How a request carrying a key is written: a new row, or the one its first attempt wrote. */

@@ -13,7 +13,7 @@ import { notificationRetry } from '../../platform/notification-settings.js';
 import { cancelNotificationUpdate, type NotificationInput } from '../../workflows/notifications/types.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
-import { startWorkflow } from '../workflow-start.js';
+import { requestKeyOf, startWorkflow } from '../workflow-start.js';
 import { runUpdate } from '../workflow-updates.js';
 import { bracketParam, CreateNotification, NotificationBody } from './schemas.js';
 
@@ -109,7 +109,7 @@ export function notificationRoutes(deps: AppDeps) {
       const { notification, sameRequest } = await createNotificationInTransaction(pool, {
         tenantId, userId: body.user_id, templateId: body.template_id, data: body.data, channels: body.channels,
         priority: body.priority, critical: body.critical ?? false, scheduledAt,
-        requestKey: { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS },
+        requestKey: requestKeyOf(c, config),
       });
       if (!sameRequest) throw errors.idempotencyKeyReused();
       await startWorkflow({ temporal, config }, workflowContracts.notification, {

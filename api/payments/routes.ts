@@ -12,7 +12,7 @@ import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import {
   Amount, commonErrors, Currency, FreeText, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata, Token,
 } from '../schemas.js';
-import { startWorkflow, waitUntil } from '../workflow-start.js';
+import { requestKeyOf, startWorkflow, waitUntil } from '../workflow-start.js';
 import { PaymentBody, PaymentEventBody, RefundBody, serializeEvent, serializePayment, serializeRefund } from './serialize.js';
 import { paymentUpdate } from './workflow-errors.js';
 
@@ -104,7 +104,7 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
         id: newId('payment'), tenantId, merchantAccountId: merchant.id, amountMinor: body.amount, currency: body.currency,
         captureMethod: body.capture_method, description: body.description ?? null, metadata: body.metadata ?? {},
         paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : { type: method.type, token: method.token },
-      }, { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS });
+      }, requestKeyOf(c, config));
       if (!sameRequest) throw errors.idempotencyKeyReused();
       const id = written.id;
       const { outcome } = await startWorkflow({ temporal, config }, workflowContracts.paymentSaga, {

@@ -7,7 +7,7 @@ import { deleteUnstartedTopUp, findTopUp, insertOrAdoptTopUp } from '../../store
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, Token } from '../schemas.js';
-import { startAndWait } from '../workflow-start.js';
+import { requestKeyOf, startAndWait } from '../workflow-start.js';
 
 const CreateTopUp = z
   .strictObject({
@@ -72,7 +72,7 @@ export function topUpRoutes({ pool, temporal, config }: AppDeps) {
       // A retry with the same Idempotency-Key adopts the top-up its first attempt wrote (and its run).
       const { id, sameRequest } = await insertOrAdoptTopUp(pool, {
         tenantId, accountId: account.id, amountMinor: body.amount, currency: body.currency, source: body.source,
-      }, { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS });
+      }, requestKeyOf(c, config));
       if (!sameRequest) throw errors.idempotencyKeyReused();
       const done = await startAndWait({ temporal, config }, workflowContracts.topUp, {
         key: id, tenantId, waitMs: config.API_WAIT_WINDOW_MS,

@@ -7,7 +7,7 @@ import { deleteUnstartedTransfer, findTransfer, insertOrAdoptTransfer } from '..
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { Amount, commonErrors, Currency, FreeText, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
-import { startAndWait } from '../workflow-start.js';
+import { requestKeyOf, startAndWait } from '../workflow-start.js';
 
 const CreateTransfer = z
   .strictObject({
@@ -76,7 +76,7 @@ export function transferRoutes({ pool, temporal, config }: AppDeps) {
       const { id, sameRequest } = await insertOrAdoptTransfer(pool, {
         tenantId, fromAccountId: from.id, toAccountId: to.id, amountMinor: body.amount, currency: body.currency,
         description: body.description ?? null,
-      }, { key: c.req.header('idempotency-key') ?? null, retentionHours: config.IDEMPOTENCY_RETENTION_HOURS });
+      }, requestKeyOf(c, config));
       if (!sameRequest) throw errors.idempotencyKeyReused();
       const done = await startAndWait({ temporal, config }, workflowContracts.p2pTransfer, {
         key: id, tenantId, waitMs: config.API_WAIT_WINDOW_MS,

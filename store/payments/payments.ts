@@ -13,7 +13,7 @@ import { prepared, type Db } from '../db.js';
 import { appendOutboxEvent } from '../outbox/outbox.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
-import { findByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
+import { adoptByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 
 /**
  * The payment aggregate: the `payments` projection and its append-only `payment_events` log.
@@ -130,9 +130,7 @@ export async function insertOrAdoptPayment(
     ],
   );
   if (rows[0]) return { payment: paymentRow.map(rows[0]), adopted: false, sameRequest: true };
-  const existingId = await findByRequestKey(db, 'payments', input.tenantId, requestKey.key!);
-  const existing = existingId ? await findPayment(db, input.tenantId, existingId) : null;
-  if (!existing) throw new Error(`payment with request key conflicted but is not visible (tenant ${input.tenantId})`);
+  const { row: existing } = await adoptByRequestKey(db, 'payments', input.tenantId, requestKey.key, (id) => findPayment(db, input.tenantId, id));
   return { payment: existing, adopted: true, sameRequest: samePaymentRequest(existing, input) };
 }
 

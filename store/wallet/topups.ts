@@ -4,7 +4,7 @@ import type { TopUpFailureCode } from '../../domain/wallet/failures.js';
 import type { TopUp, WalletOperationStatus } from '../../domain/wallet/types.js';
 import type { Db } from '../db.js';
 import { col, rowMapper } from '../rows.js';
-import { findByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
+import { adoptByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 import type { InsertedOrAdopted } from './transfers.js';
 
 /**
@@ -53,12 +53,12 @@ export async function insertOrAdoptTopUp(db: Db, input: NewTopUp, requestKey: Re
     [id, input.tenantId, input.accountId, input.amountMinor, input.currency, input.source.type, input.source.token, requestKey.key],
   );
   if (inserted.rowCount === 1) return { id, adopted: false, sameRequest: true };
-  const existingId = await findByRequestKey(db, 'topups', input.tenantId, requestKey.key!);
-  const existing = existingId ? await findTopUpStart(db, input.tenantId, existingId) : null;
-  if (!existing) throw new Error(`top-up with request key conflicted but is not visible (tenant ${input.tenantId})`);
+  const { id: existingId, row: existing } = await adoptByRequestKey(
+    db, 'topups', input.tenantId, requestKey.key, (existingId) => findTopUpStart(db, input.tenantId, existingId),
+  );
   const sameRequest = existing.accountId === input.accountId && existing.amountMinor === input.amountMinor
     && existing.currency === input.currency && existing.source.type === input.source.type && existing.source.token === input.source.token;
-  return { id: existingId!, adopted: true, sameRequest };
+  return { id: existingId, adopted: true, sameRequest };
 }
 
 /** What the top-up workflow is started with, read back from the row (the start reconciler's input). */

@@ -5,7 +5,7 @@ import type { Transfer, WalletOperationStatus } from '../../domain/wallet/types.
 import type { Db } from '../db.js';
 import { appendOutboxEvent } from '../outbox/outbox.js';
 import { col, rowMapper } from '../rows.js';
-import { findByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
+import { adoptByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 
 /**
  * The `transfers` table: the API inserts a transfer `pending`, the P2P workflow's activities record
@@ -57,9 +57,7 @@ export async function insertOrAdoptTransfer(db: Db, input: NewTransfer, requestK
     [id, input.tenantId, input.fromAccountId, input.toAccountId, input.amountMinor, input.currency, input.description, requestKey.key],
   );
   if (inserted.rowCount === 1) return { id, adopted: false, sameRequest: true };
-  const existingId = await findByRequestKey(db, 'transfers', input.tenantId, requestKey.key!);
-  const existing = existingId ? await findTransfer(db, input.tenantId, existingId) : null;
-  if (!existing) throw new Error(`transfer with request key conflicted but is not visible (tenant ${input.tenantId})`);
+  const { row: existing } = await adoptByRequestKey(db, 'transfers', input.tenantId, requestKey.key, (id) => findTransfer(db, input.tenantId, id));
   const sameRequest = existing.fromAccountId === input.fromAccountId && existing.toAccountId === input.toAccountId
     && existing.amountMinor === input.amountMinor && existing.currency === input.currency && existing.description === input.description;
   return { id: existing.id, adopted: true, sameRequest };

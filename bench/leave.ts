@@ -289,7 +289,7 @@ async function main(): Promise<void> {
     });
     const managerId = required('manager', await call('POST', '/v1/employees', person('manager')), 201).id!;
     // The manager approves (Steadfast-Actor): one signing key; a fresh token per approve (minted before the clock starts).
-    const signingKey = required('actor signing key', await call('POST', '/v1/actor-signing-keys'), 201);
+    const signingKey = required('actor signing key', await call('POST', '/v1/actor-signing-keys', {}), 201);
     const asManager = async () => ({
       'steadfast-actor': await mintActorToken({ keyId: signingKey.id!, secret: signingKey.secret!, sub: managerId }),
     });

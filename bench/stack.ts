@@ -47,7 +47,9 @@ export interface BenchStackOptions {
 }
 
 export async function startBenchStack(label: string, options: BenchStackOptions = {}): Promise<BenchStack> {
-  const base = loadConfig();
+  // Bench workers poll unversioned (nobody sets a Current Version on the bench's own server).
+  const benchEnv = { ...process.env, WORKER_VERSIONING: process.env.WORKER_VERSIONING ?? 'false' };
+  const base = loadConfig(benchEnv);
   const databaseUrl = withDatabase(base.DATABASE_URL, `steadfast_bench_${label}_${process.pid}`);
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-bench-'));
   const bundlePath = join(dir, 'workflow-bundle.js');
@@ -81,7 +83,7 @@ export async function startBenchStack(label: string, options: BenchStackOptions 
     const server = started.value;
     writeFileSync(bundlePath, bundled.value.code);
     const config = options.env
-      ? loadConfig({ ...process.env, ...options.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: server.address })
+      ? loadConfig({ ...benchEnv, ...options.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: server.address })
       : base;
     const pool = createPool(databaseUrl, config.DB_POOL_MAX);
     closers.push(() => endPool(pool));

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { booleanFromEnv } from './env.js';
+import { RELEASE } from './release.js';
 
 /**
  * How to reach a secured Temporal cluster (issue #13): TLS, mTLS and API-key auth. Spread into the
@@ -28,6 +30,26 @@ export const temporalEnv = {
   TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: z.enum(['true', 'false']).optional(),
   /** An API key (Temporal Cloud, or a cluster with an authorizer): sent as `Authorization: Bearer …`; implies TLS. */
   TEMPORAL_API_KEY: z.string().min(1).max(10_000).optional(),
+};
+
+/**
+ * Worker Versioning (Worker Deployments, README "Changing a workflow"): every worker polls as one
+ * Version (deployment name + build id) of one Worker Deployment; the server routes each run to the
+ * Current Version. Off, the workers poll unversioned (the test suite's default; a cluster without
+ * the deployment APIs).
+ */
+export const versioningEnv = {
+  WORKER_VERSIONING: booleanFromEnv('true'),
+  /** The Worker Deployment: one name for every worker process of this system. */
+  WORKER_DEPLOYMENT_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, - and _ (at most 100)').default('steadfast'),
+  /** This build's id: the release (package.json version) by default; a deploy sets the image tag or commit. */
+  WORKER_BUILD_ID: z.string().regex(/^[A-Za-z0-9_.+-]{1,100}$/, 'letters, digits, . + - and _ (at most 100)').default(RELEASE),
+  /**
+   * Whether a starting worker makes its version the Current Version: `always` (one box, `npm start`:
+   * a restart with new code takes over), `first` (only when the deployment has none yet; the
+   * default in production, where the deploy runs `npm run ops -- deployment set-current`), `never`.
+   */
+  WORKER_PROMOTE_ON_START: z.enum(['always', 'first', 'never']).optional(),
 };
 
 /** The parsed variables; every one may be absent (a bare `{ TEMPORAL_ADDRESS }` is the plain dev-server connection). */

@@ -4,7 +4,7 @@ import { notificationEnv } from './config-notifications.js';
 import { rateLimitEnv } from './config-rate-limits.js';
 import { cacheEnv } from './config-cache.js';
 import { DEVELOPMENT_PAYLOAD_KEYS, DEVELOPMENT_SEALING_KEYS, securityEnv } from './config-security.js';
-import { temporalConfigProblems, temporalEnv } from './config-temporal.js';
+import { temporalConfigProblems, temporalEnv, versioningEnv } from './config-temporal.js';
 import { parseSealingKeys } from './secrets.js';
 
 /**
@@ -107,6 +107,7 @@ export const configSchema = z.object({
   ...cacheEnv,
   ...securityEnv,
   ...temporalEnv,
+  ...versioningEnv,
 });
 
 export type Config = z.infer<typeof configSchema>;

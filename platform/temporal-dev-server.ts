@@ -51,7 +51,7 @@ export interface DevServerOptions {
   /** SQLite file for a server that keeps its state; omit for in-memory (tests). */
   dbFile?: string;
   namespace?: string;
-  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'never';
   /**
    * Run in its own process group, so a terminal's Ctrl-C reaches only the supervisor, which stops
    * the server last (after the API and the workers that talk to it).

@@ -39,7 +39,8 @@ export default async function setup(project: TestProject) {
 
   const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH);
   const [server] = await Promise.all([
-    startDevServer({ cliPath, port: await freePort(), logLevel: 'error', searchAttributes: CUSTOM_SEARCH_ATTRIBUTES }, 120_000),
+    // 'never': the server's own errors at teardown (its deployment workflows cancelled as it stops) are not ours to print.
+    startDevServer({ cliPath, port: await freePort(), logLevel: 'never', searchAttributes: CUSTOM_SEARCH_ATTRIBUTES }, 120_000),
     ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
   ]);
   const processors = await startProcessorsServer({ port: 0 });

@@ -62,6 +62,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Connection budget: PostgreSQL allows 100 and two files run at once. A file holds at most this
     // pool, one worker process (10) and one relay process (5); store tests stay at or under 20.
     DB_POOL_MAX: String(TEST_POOL_MAX),
+    // Files' workers poll unversioned (no Current Version to set per file); workers/versioning.test.ts
+    // and `npm run drill:upgrade` run versioned workers, each under a deployment name of its own.
+    WORKER_VERSIONING: 'false',
+    WORKER_DEPLOYMENT_NAME: `test-${randomUUID()}`,
     ...overrides,
   });
 }

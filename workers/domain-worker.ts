@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -24,6 +24,8 @@ export interface DomainWorkerOptions extends WorkerLimits {
   activities: object;
   /** The payload codec (platform/payload-codec.ts `dataConverterOf`): every payload encrypted in Temporal. */
   dataConverter: DataConverter;
+  /** This build's Worker Deployment Version (platform/worker-deployment.ts); absent: unversioned. */
+  workerDeploymentOptions?: WorkerDeploymentOptions | undefined;
 }
 
 /** A worker for one domain's task queue: the shared workflow bundle and that domain's activities. */
@@ -34,6 +36,7 @@ export function createDomainWorker(options: DomainWorkerOptions): Promise<Worker
     taskQueue: options.taskQueue,
     activities: options.activities,
     dataConverter: options.dataConverter,
+    ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
     ...workflowSource(options.workflowBundlePath),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions,

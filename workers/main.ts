@@ -21,6 +21,7 @@ import { createWorkers } from './registry.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { describeError, safeLogFunction } from '../platform/safe-error.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
+import { deploymentVersionOf, promoteOnStart, versionKey } from '../platform/worker-deployment.js';
 
 /**
  * Worker process: polls the wallet, payments, HR and notification task queues (one per channel and
@@ -57,7 +58,9 @@ async function main(): Promise<void> {
       console.log(`[worker] metrics on ${metricsServer.url}`);
     }
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
-    await Promise.all(workers.map((worker) => worker.run()));
+    const running = Promise.all(workers.map((worker) => worker.run()));
+    await Promise.race([running, promoteVersion(config)]);
+    await running;
     console.log('[worker] drained and stopped');
   } finally {
     await relay?.stop();
@@ -79,6 +82,30 @@ async function scheduleSettlement(config: ReturnType<typeof loadConfig>): Promis
     });
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Once the workers poll, this build's Worker Deployment Version becomes current if
+ * WORKER_PROMOTE_ON_START says so (platform/worker-deployment.ts). A refusal is logged, not fatal:
+ * the workers keep serving the runs already on their version.
+ */
+async function promoteVersion(config: Config): Promise<void> {
+  const version = versionKey(deploymentVersionOf(config));
+  if (!config.WORKER_VERSIONING) {
+    console.log('[worker] polling unversioned (WORKER_VERSIONING=false)');
+    return;
+  }
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect(clientConnectionOptions(config));
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
+    const { result, current } = await promoteOnStart(client, config);
+    console.log(`[worker] version ${version}: ${result.replaceAll('_', ' ')} (current: ${current ?? 'none'})`);
+  } catch (err) {
+    console.error(`[worker] version ${version} could not be made current: ${describeError(err)}; set it with \`npm run ops -- deployment set-current ${config.WORKER_BUILD_ID}\``);
+  } finally {
+    await connection?.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { DataConverter } from '@temporalio/common';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
 import type pg from 'pg';
 import type { ChannelSenders } from '../activities/notifications/channels/types.js';
 import { createDeliveryActivities } from '../activities/notifications/delivery-activities.js';
@@ -19,6 +19,8 @@ export interface NotificationWorkerOptions extends WorkerLimits {
   pollers: Record<Priority, number>;
   workflowBundlePath?: string;
   dataConverter: DataConverter;
+  /** Every queue of the deployment polls as the same version (the server checks it on set-current). */
+  workerDeploymentOptions?: WorkerDeploymentOptions | undefined;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function createNotificationWorkers(options: NotificationWorkerOptio
         taskQueue: deliveryTaskQueue(options.taskQueue, channel, priority),
         activities: { attemptDelivery: activities.attemptDelivery },
         dataConverter: options.dataConverter,
+        ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
         maxConcurrentActivityTaskPolls: options.pollers[priority],
         shutdownGraceTime: options.shutdownGraceTimeMs,

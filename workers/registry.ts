@@ -1,10 +1,11 @@
 import type { DataConverter } from '@temporalio/common';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker, WorkerDeploymentOptions } from '@temporalio/worker';
 import type pg from 'pg';
 import { createChannelSenders } from '../activities/notifications/channels/index.js';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
 import { taskQueues, type Config } from '../platform/config.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
+import { workerDeploymentOptionsOf } from '../platform/worker-deployment.js';
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import type { TaskQueues } from '../workflows/contracts.js';
 import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
@@ -34,7 +35,9 @@ interface DomainWorkers {
   close?: () => void | Promise<void>;
 }
 
-type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowBundlePath'> & { namespace: string; dataConverter: DataConverter };
+type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowBundlePath'> & {
+  namespace: string; dataConverter: DataConverter; workerDeploymentOptions: WorkerDeploymentOptions | undefined;
+};
 
 /**
  * THE list of workers, one entry per task queue role (workflows/contracts.ts names the roles):
@@ -107,6 +110,8 @@ export async function createWorkers(deps: WorkerDeps, domains: readonly WorkerDo
     pool: deps.pool,
     workflowBundlePath: deps.workflowBundlePath,
     dataConverter: dataConverterOf(deps.config),
+    // Every worker (each queue, each domain) polls as this build's Worker Deployment Version.
+    workerDeploymentOptions: workerDeploymentOptionsOf(deps.config),
     ...(deps.limits ?? {
       maxConcurrentActivityTaskExecutions: deps.config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: deps.config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { errors } from '../errors.js';
-import { BusinessStatus, TenantId } from '../../workflows/search-attributes.js';
+import { BusinessStatus, TenantId, WorkerDeploymentVersion } from '../../workflows/search-attributes.js';
 
 /**
  * What ops do to stuck runs, shared by `/v1/ops/workflows` and `npm run ops`: list runs from
@@ -20,6 +20,8 @@ export interface WorkflowFilter {
   type?: string;
   status?: ExecutionStatus;
   businessStatus?: string;
+  /** On this Worker Deployment Version (`deployment:buildId`, e.g. `steadfast:0.1.0`). */
+  workerVersion?: string;
   /** Started longer ago than this. */
   olderThanMs?: number;
   limit: number;
@@ -44,6 +46,7 @@ export function visibilityQuery(filter: WorkflowFilter, now = new Date()): strin
   if (filter.type) clauses.push(`WorkflowType = ${quote(filter.type)}`);
   if (filter.status) clauses.push(`ExecutionStatus = ${quote(EXECUTION_STATUSES[filter.status])}`);
   if (filter.businessStatus) clauses.push(`BusinessStatus = ${quote(filter.businessStatus)}`);
+  if (filter.workerVersion) clauses.push(`TemporalWorkerDeploymentVersion = ${quote(filter.workerVersion)}`);
   if (filter.olderThanMs !== undefined) {
     clauses.push(`StartTime < ${quote(new Date(now.getTime() - filter.olderThanMs).toISOString())}`);
   }
@@ -58,6 +61,8 @@ export interface WorkflowRun {
   status: string;
   business_status: string | null;
   tenant_id: string | null;
+  /** The Worker Deployment Version the run is on (`deployment:buildId`); null for an unversioned run. */
+  worker_version: string | null;
   start_time: string;
   close_time: string | null;
 }
@@ -71,6 +76,7 @@ function toRun(info: WorkflowExecutionInfo): WorkflowRun {
     status: info.status.name.toLowerCase(),
     business_status: info.typedSearchAttributes.get(BusinessStatus) ?? null,
     tenant_id: info.typedSearchAttributes.get(TenantId) ?? null,
+    worker_version: info.typedSearchAttributes.get(WorkerDeploymentVersion) ?? null,
     start_time: info.startTime.toISOString(),
     close_time: info.closeTime?.toISOString() ?? null,
   };

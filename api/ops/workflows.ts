@@ -13,6 +13,7 @@ const ListQuery = z.strictObject({
   type: z.string().min(1).max(200).optional(),
   status: z.enum(statusNames).optional(),
   business_status: z.string().min(1).max(100).optional(),
+  worker_version: z.string().regex(/^[A-Za-z0-9_-]{1,100}:[A-Za-z0-9_.+-]{1,100}$/, 'deployment:buildId, e.g. steadfast:0.1.0').optional(),
   older_than: z.string().regex(/^\d{1,6}(s|m|h|d)$/, 'A duration such as 90s, 15m, 2h or 7d.').optional(),
   limit: z.coerce.number().int().min(1).max(100).default(10),
 });
@@ -20,7 +21,9 @@ const ListQuery = z.strictObject({
 const WorkflowRunBody = z
   .object({
     object: z.literal('workflow_run'), workflow_id: z.string(), run_id: z.string(), type: z.string(), status: z.string(),
-    business_status: z.string().nullable(), tenant_id: z.string().nullable(), start_time: z.string(),
+    business_status: z.string().nullable(), tenant_id: z.string().nullable(),
+    worker_version: z.string().nullable().openapi({ description: 'The Worker Deployment Version the run is on (deployment:buildId); null when unversioned.' }),
+    start_time: z.string(),
     close_time: z.string().nullable(),
   })
   .openapi('WorkflowRun');
@@ -57,7 +60,7 @@ export function workflowOpsRoutes({ temporal }: AppDeps) {
       const olderThanMs = q.older_than === undefined ? undefined : parseDurationMs(q.older_than);
       if (olderThanMs === null) throw errors.parameterInvalid('older_than', 'A duration such as 90s, 15m, 2h or 7d.');
       const page = await listWorkflows(temporal, {
-        type: q.type, status: q.status, businessStatus: q.business_status, olderThanMs, limit: q.limit,
+        type: q.type, status: q.status, businessStatus: q.business_status, workerVersion: q.worker_version, olderThanMs, limit: q.limit,
       });
       return c.json(page, 200);
     })

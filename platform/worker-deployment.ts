@@ -53,6 +53,12 @@ export interface DeploymentDescription {
   versions: DeploymentVersionSummary[];
 }
 
+/** `draining` / `drained`; null while a version has no drainage to speak of (current, ramping, never used). */
+const drainageOf = (value: number | null | undefined) => {
+  const name = enumName(DrainageStatus, value, 'VERSION_DRAINAGE_STATUS_');
+  return name === 'unspecified' ? null : name;
+};
+
 const enumName = (names: Record<number, string>, value: number | null | undefined, prefix: string) =>
   value == null ? null : (names[value] ?? String(value)).replace(prefix, '').toLowerCase();
 
@@ -71,7 +77,7 @@ export async function describeDeployment(client: Client, deploymentName: string)
       versions: (info?.versionSummaries ?? []).map((v) => ({
         buildId: v.deploymentVersion?.buildId ?? '',
         status: enumName(VersionStatus, v.status, 'WORKER_DEPLOYMENT_VERSION_STATUS_') ?? 'unspecified',
-        drainage: enumName(DrainageStatus, v.drainageInfo?.status ?? v.drainageStatus, 'VERSION_DRAINAGE_STATUS_'),
+        drainage: drainageOf(v.drainageInfo?.status ?? v.drainageStatus),
         createdAt: v.createTime?.seconds != null ? new Date(Number(v.createTime.seconds) * 1000).toISOString() : null,
       })),
     };

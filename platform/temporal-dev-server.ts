@@ -59,6 +59,10 @@ export interface DevServerOptions {
   ownProcessGroup?: boolean;
   /** Custom search attributes to register, name → type (`Keyword`, …): the workflows' own. */
   searchAttributes: Readonly<Record<string, string>>;
+  /** `--dynamic-config-value KEY=JSON` per entry (e.g. `{ 'history.maxInFlightUpdates': 100 }`). */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
+  /** No start-up banner on stdout (the server's log goes to stderr). */
+  quiet?: boolean;
 }
 
 export interface DevServer {
@@ -67,11 +71,20 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Every dev server we start: a worker registers its Worker Deployment Version on each of its task
+ * queues (and their partitions) at once, through Updates to one system workflow, and the default cap
+ * of 10 in-flight Updates per workflow turned most of those into retried errors (hundreds of ERROR
+ * lines at start-up).
+ */
+const DEV_SERVER_DYNAMIC_CONFIG = { 'history.maxInFlightUpdates': 200 } as const;
+
 function devServerArgs(options: DevServerOptions, httpPort: number): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port),
     '--http-port', String(httpPort), '--log-level', options.logLevel ?? 'warn',
     '--namespace', options.namespace ?? 'default'];
   for (const [name, type] of Object.entries(options.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig })) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.uiPort && options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
@@ -86,7 +99,7 @@ function devServerArgs(options: DevServerOptions, httpPort: number): string[] {
 /** Starts `temporal server start-dev` and resolves once it answers a gRPC health check. */
 export async function startDevServer(options: DevServerOptions, readyTimeoutMs = 60_000): Promise<DevServer> {
   const child = spawn(options.cliPath, devServerArgs(options, await freePort()), {
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', options.quiet ? 'ignore' : 'inherit', 'inherit'],
     detached: options.ownProcessGroup ?? false,
   });
   let exited = false;

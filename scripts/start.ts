@@ -138,8 +138,13 @@ async function main(): Promise<void> {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
     temporal?.process.kill('SIGKILL');
   });
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
+  // `on`, not `once`: under `npm start` a Ctrl-C arrives twice (the terminal's, and the one tsx relays);
+  // a second signal with no handler left would kill this supervisor mid-drain and orphan the rest.
+  const onSignal = () => {
+    if (!stopping) void stop(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   await startTemporal();
   const demo = await prepareStores();
   // The simulated card acquirers and bank stand in for outside processors (PROCESSORS_URL).

@@ -28,7 +28,7 @@ const noIo = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', '.drill-*/**', 'eslint.config.js'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

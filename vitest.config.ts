@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 const WHOLE_RUN_AUDIT = 'test/whole-run-audit.test.ts';
 
 /** What both projects share (project-level options are not inherited from the root). */
-const EXCLUDE = ['node_modules/**', 'dist/**', '.data/**', '.tools/**'];
+const EXCLUDE = ['node_modules/**', 'dist/**', '.data/**', '.tools/**', '.drill-*/**'];
 const project = {
   // The Temporal native bridge crashes in worker threads: one process per test file.
   pool: 'forks' as const,

@@ -64,17 +64,13 @@ type Kind = 'old' | 'new';
 
 /**
  * A version registers each task queue (every partition, workflow and activity) with its deployment
- * through Updates of one system workflow: with every domain's queues (a dozen, most of them the
- * notification channels') the default limit of 10 in-flight Updates per workflow refuses most of
- * them and set-current waits half a minute. One partition per queue and a higher limit make it
- * seconds; fast task hand-off (NOTES) shortens every step.
+ * through Updates of one system workflow. Every dev server we start already raises the in-flight
+ * Update limit and the hand-off poll rates (platform/temporal-dev-server.ts); one partition per
+ * queue on top makes the registrations, and so set-current, shorter here.
  */
 const DEV_SERVER_CONFIG = {
-  'history.maxInFlightUpdates': 200,
   'matching.numTaskqueueReadPartitions': 1,
   'matching.numTaskqueueWritePartitions': 1,
-  'history.transferProcessorMaxPollRPS': 1000,
-  'history.timerProcessorMaxPollRPS': 1000,
 };
 
 // ── Small helpers ─────────────────────────────────────────────────────────────────────────────

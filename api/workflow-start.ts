@@ -105,7 +105,12 @@ export async function startAndWait<N extends WorkflowName>(
   }
 }
 
-const POLL_INTERVAL_MS = 50;
+/**
+ * How often a waiting request reads its row (a primary-key SELECT). 50 ms added 25 ms on average to
+ * every answer (bench:payments p50 156 → 89 ms at 10 ms); the cost is at most 100 reads a second per
+ * request still waiting (~10 per payment today). Issue #14 replaces the polling with an Update.
+ */
+const POLL_INTERVAL_MS = 10;
 
 /** Polls `settled` until it holds or `waitMs` passes (for runs that stay open, like payments). */
 export async function waitUntil(settled: () => Promise<boolean>, waitMs: number): Promise<boolean> {

@@ -286,7 +286,7 @@ async function main(): Promise<void> {
     report({ figures: { ratio }, targets: { [atLeastKey('ratio', TARGET_RATIO)]: met } });
     console.log(`ratio payment / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'})`);
     console.log('note: a payment is measured until captured (the API\'s 201), not until its workflow closes: the saga then waits out REFUND_WINDOW');
-    console.log('note: the payment also pays for the API (auth, Idempotency-Key claim in PostgreSQL + Redis, account lookup, INSERT, 50 ms status polling), two processor HTTP calls, the ledger and two BusinessStatus upserts; noopPayment for none of these');
+    console.log('note: the payment also pays for the API (auth, Idempotency-Key claim in PostgreSQL + Redis, account lookup, INSERT, status polling every 10 ms), two processor HTTP calls, the ledger and two BusinessStatus upserts; noopPayment for none of these');
     console.log('note: the API app, both workers and the processors simulator share this one Node process');
 
     console.log('');

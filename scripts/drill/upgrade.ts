@@ -300,6 +300,11 @@ function drillWorkflows(stack: Stack): DrillWorkflow[] {
   /** Resolves once the run waits on a timer (every drilled workflow waits on one). */
   const waitsOnTimer = (workflowId: string) => eventually(`${workflowId} to wait on its timer`, async () =>
     hasTimerStarted(await client.workflow.getHandle(workflowId).fetchHistory()) ? true : undefined);
+  /** Resolves once the resource at `path` shows `status` and its run waits on a timer. */
+  const waitsIn = async (path: string, status: string, workflowId: string) => {
+    await eventually(`${path} to be ${status}`, async () => (await expectCall(call, 200, 'GET', path)).status === status ? true : undefined);
+    await waitsOnTimer(workflowId);
+  };
 
   // A manual-capture card payment: authorized, waiting for its capture.
   let merchant: Promise<string> | undefined;
@@ -313,9 +318,7 @@ function drillWorkflows(stack: Stack): DrillWorkflow[] {
       });
       const id = created.id as string;
       const workflowId = `payment-${id}`;
-      await eventually(`payment ${id} to be authorized`, async () =>
-        (await expectCall(call, 200, 'GET', `/v1/payments/${id}`)).status === 'authorized' ? true : undefined);
-      await waitsOnTimer(workflowId);
+      await waitsIn(`/v1/payments/${id}`, 'authorized', workflowId);
       return {
         workflowId,
         async finish() {
@@ -391,9 +394,7 @@ function drillWorkflows(stack: Stack): DrillWorkflow[] {
       });
       const id = created.id as string;
       const workflowId = `notification-${id}`;
-      await eventually(`notification ${id} to be deferred`, async () =>
-        (await expectCall(call, 200, 'GET', `/v1/notifications/${id}`)).status === 'deferred' ? true : undefined);
-      await waitsOnTimer(workflowId);
+      await waitsIn(`/v1/notifications/${id}`, 'deferred', workflowId);
       return {
         workflowId,
         async finish() {

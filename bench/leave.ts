@@ -47,6 +47,7 @@ import { countLeaveRequestsByStatus, countPendingLeaveRequests } from '../store/
 import { createWorkers } from '../workers/registry.js';
 import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, deleteKeys, parseBody } from './common.js';
 import { forEachBounded, startBenchStack, type BenchStack } from './stack.js';
+import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
 // the worker is stopped after the API requests in flight (whose Updates it runs) end.
@@ -404,14 +405,26 @@ async function main(): Promise<void> {
     report({ figures: approveFigures('base', atBase) });
     if (stopped()) return;
 
+    const cpuSources: CpuSources = { databaseUrl: stack.databaseUrl, serverPid: server.process.pid, redis };
+    const idle = await measureIdleCpu(cpuSources);
+    report({ figures: { idleCpuCores: idle.totalMs / idle.wallMs } });
     console.log(`[bench] creating requests until ${args.pending} are pending …`);
-    const growHigh = await growTo(args.pending);
+    const { value: growHigh, cpu: createCpu } = await withCpuMeter(cpuSources, () => growTo(args.pending));
     if (stopped()) return;
+    const createCpuMs = createCpu.totalMs / growHigh.ok;
+    report({ figures: cpuFigures('create', createCpu, growHigh.ok, 'Request') });
     memories.push(await memory(`${args.pending} pending`));
     report({ figures: { highPending: args.pending, ...memoryFigures('high', memories.at(-1)!) } });
     console.log(`[bench] ${args.sample} approvals at ${args.pending} pending …`);
-    const atHigh = await approveAt(args.pending, args.sample, `${args.pending} pending`);
-    report({ figures: approveFigures('high', atHigh) });
+    const { value: atHigh, cpu: approveCpu } = await withCpuMeter(cpuSources, () => approveAt(args.pending, args.sample, `${args.pending} pending`));
+    // Each measured approve is followed by one (unmeasured) creation: its CPU is the creation batch's per request.
+    const approveNetCpuMs = (approveCpu.totalMs - atHigh.replacements.ok * createCpuMs) / atHigh.approvals.ok;
+    report({
+      figures: {
+        ...approveFigures('high', atHigh), ...cpuFigures('approve', approveCpu, atHigh.approvals.ok, 'ApprovalAndCreate'),
+        approveNetCpuMsPerApproval: approveNetCpuMs,
+      },
+    });
     if (stopped()) return;
     memories.push(await memory(`${args.pending} pending (after its approvals)`));
 
@@ -457,6 +470,13 @@ async function main(): Promise<void> {
     console.log('');
     report({ figures: { ratioP50: ratio(50), ratioP99: ratio(99) } });
     console.log(`ratio ${args.pending} / ${BASE_PENDING} pending: p50 ${fmt(ratio(50), 2)}, p99 ${fmt(ratio(99), 2)} (target: flat, ≈ 1)`);
+    printCpuTable([
+      { label: 'idle (per s)', cpu: idle, completed: idle.wallMs / 1000 },
+      { label: `create → ${args.pending} pending`, cpu: createCpu, completed: growHigh.ok },
+      { label: `approve + create at ${args.pending}`, cpu: approveCpu, completed: atHigh.approvals.ok },
+    ]);
+    console.log(`CPU per approval alone (approve + create less the creation batch's CPU per request): ${fmt(approveNetCpuMs, 2)} ms`);
+    console.log('note: creations are workflow starts (the runs stay open: pending, then approved until their start date); approvals are Updates, one at a time, so the stack\'s idle background cost over the window is in their figure');
     console.log(`note: with ${args.sample} samples per level the p99 is the ${args.sample >= 100 ? '99th percentile' : 'largest or next-to-largest sample'}: read it as a tail indicator, not a stable percentile`);
 
     console.log('');

@@ -32,6 +32,7 @@ import type { NotificationInput } from '../workflows/notifications/types.js';
 import { abortOnSignals, atLeastKey, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, type BatchResult } from './common.js';
 import { noopNotification, noopNotificationActivities } from './noop-workflows.js';
 import { runConcurrently, startBenchStack, type BenchStack } from './stack.js';
+import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 
@@ -117,10 +118,13 @@ async function main(): Promise<void> {
       await batch('in_app', 'warmup', args.warmup);
     }
     console.log(`[bench] noopNotification × ${args.count}, then notification (in_app) × ${args.count}, ${args.concurrency} at a time …`);
-    const noop = await batch('noop', 'run', args.count);
-    report({ figures: batchFigures('noop', noop) });
-    const inApp = await batch('in_app', 'run', args.count);
-    report({ figures: batchFigures('inApp', inApp) });
+    const cpuSources: CpuSources = { databaseUrl: stack.databaseUrl, serverPid: stack.server.process.pid };
+    const idle = await measureIdleCpu(cpuSources);
+    report({ figures: { idleCpuCores: idle.totalMs / idle.wallMs } });
+    const { value: noop, cpu: noopCpu } = await withCpuMeter(cpuSources, () => batch('noop', 'run', args.count));
+    report({ figures: { ...batchFigures('noop', noop), ...cpuFigures('noop', noopCpu, noop.succeeded) } });
+    const { value: inApp, cpu: inAppCpu } = await withCpuMeter(cpuSources, () => batch('in_app', 'run', args.count));
+    report({ figures: { ...batchFigures('inApp', inApp), ...cpuFigures('inApp', inAppCpu, inApp.succeeded) } });
     if (abort.signal.aborted) return;
 
     console.log(`[bench] relay: ${args.events} outbox events …`);
@@ -152,6 +156,11 @@ async function main(): Promise<void> {
     const met = ratio >= TARGET_RATIO;
     report({ figures: { ratio }, targets: { [atLeastKey('ratio', TARGET_RATIO)]: met } });
     console.log(`ratio in_app / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'})`);
+    printCpuTable([
+      { label: 'idle (per s)', cpu: idle, completed: idle.wallMs / 1000 },
+      { label: 'noopNotification', cpu: noopCpu, completed: noop.succeeded },
+      { label: 'notification (in_app)', cpu: inAppCpu, completed: inApp.succeeded },
+    ]);
     console.log(`outbox relay: ${args.events} events claimed, started and marked in ${fmt(relaySeconds, 2)} s = ${fmt(args.events / relaySeconds, 0)} events/s (batch ${config.OUTBOX_BATCH_SIZE})`);
     console.log(`inbox messages written: ${await countInboxMessages(pool, tenantId)} (expected ${args.warmup + args.count})`);
   } finally {

@@ -40,6 +40,7 @@ import { abortOnSignals, atLeastKey, endPool, fmt, parseIntArgs, percentile, pri
 import type { BatchResult as CommonBatchResult } from './common.js';
 import { noopPayment, noopPaymentActivities } from './noop-workflows.js';
 import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './stack.js';
+import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
 // the workers are stopped in order, after the API requests in flight (whose sagas they run) end.
@@ -245,18 +246,23 @@ async function main(): Promise<void> {
       if (!abort.signal.aborted) await runBatch('payment', 'warmup', args.warmup);
     }
     if (abort.signal.aborted) return;
+    const cpuSources: CpuSources = { databaseUrl: stack.databaseUrl, serverPid: stack.server.process.pid, redis };
+    const idle = await measureIdleCpu(cpuSources);
+    report({ figures: { idleCpuCores: idle.totalMs / idle.wallMs } });
     console.log(`[bench] noopPayment × ${args.count} …`);
-    const noop = await runBatch('noop', 'run', args.count);
-    report({ figures: batchFigures(noop) });
+    const { value: noop, cpu: noopCpu } = await withCpuMeter(cpuSources, () => runBatch('noop', 'run', args.count));
+    report({ figures: { ...batchFigures(noop), ...cpuFigures('noop', noopCpu, noop.succeeded) } });
     if (abort.signal.aborted) return;
     console.log(`[bench] POST /v1/payments × ${args.count} …`);
-    const payment = await runBatch('payment', 'run', args.count);
-    report({ figures: batchFigures(payment) });
+    const { value: payment, cpu: paymentCpu } = await withCpuMeter(cpuSources, () => runBatch('payment', 'run', args.count));
+    report({ figures: { ...batchFigures(payment), ...cpuFigures('payment', paymentCpu, payment.succeeded) } });
     if (abort.signal.aborted) return;
     console.log(`[bench] POST /v1/payments at ${args.rate}/s for ${args.seconds} s …`);
-    const latency = await runOpenLoop();
+    const { value: latency, cpu: latencyCpu } = await withCpuMeter(cpuSources, runOpenLoop);
+    const latencyCaptured = latency.outcomes.get('ok') ?? 0;
     report({
       figures: {
+        ...cpuFigures('latency', latencyCpu, latencyCaptured),
         latencySentPerS: latency.sentPerS, latencySent: latency.sent, latencyAnswered: latency.answered,
         latencyCaptured: latency.outcomes.get('ok') ?? 0,
         latencyP50Ms: percentile(latency.latenciesMs, 50), latencyP99Ms: percentile(latency.latenciesMs, 99),
@@ -288,6 +294,13 @@ async function main(): Promise<void> {
     console.log('note: a payment is measured until captured (the API\'s 201), not until its workflow closes: the saga then waits out REFUND_WINDOW');
     console.log('note: the payment also pays for the API (auth, Idempotency-Key claim in PostgreSQL + Redis, account lookup, INSERT, status polling every 10 ms), two processor HTTP calls, the ledger and two BusinessStatus upserts; noopPayment for none of these');
     console.log('note: the API app, both workers and the processors simulator share this one Node process');
+    printCpuTable([
+      { label: 'idle (per s)', cpu: idle, completed: idle.wallMs / 1000 },
+      { label: 'noopPayment', cpu: noopCpu, completed: noop.succeeded },
+      { label: 'POST /v1/payments', cpu: paymentCpu, completed: payment.succeeded },
+      { label: `open loop ${args.rate}/s`, cpu: latencyCpu, completed: latencyCaptured },
+    ]);
+    console.log('note: a payment\'s CPU is counted until captured (the saga\'s refund-window timer and close come later, not counted); the processors simulator (in this process) and the in-process API calls (no HTTP socket) are counted in the bench process');
 
     console.log('');
     console.log(`Latency of POST /v1/payments, open-loop at ${args.rate} req/s for ${args.seconds} s (from each request's scheduled send time, every answer whatever its status)`);

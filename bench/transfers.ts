@@ -29,6 +29,7 @@ import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/ty
 import { abortOnSignals, atLeastKey, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark } from './common.js';
 import type { BatchResult as CommonBatchResult } from './common.js';
 import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './stack.js';
+import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { noopActivities, noopTransfer, p2pTransfer } from './noop-workflows.js';
 
@@ -39,6 +40,8 @@ const AMOUNT_MINOR = 100;
 const FUNDING_PER_PAYER_MINOR = 1_000_000_000;
 const API_POOL_MAX = 10;
 const TARGET_RATIO = 0.6;
+/** Issue #14: CPU-ms per completed P2P transfer, summed over every process (bench/cpu.ts). */
+const TARGET_CPU_MS_PER_TRANSFER = 16;
 
 const { ints: args } = parseIntArgs({
   count: { default: 300, min: 1, max: 100_000 },
@@ -172,13 +175,20 @@ async function main(): Promise<void> {
       if (!abort.signal.aborted) await runBatch('p2p', 'warmup', args.warmup);
     }
     if (abort.signal.aborted) return;
+    const cpuSources: CpuSources = { databaseUrl: stack.databaseUrl, serverPid: stack.server.process.pid };
+    const idle = await measureIdleCpu(cpuSources);
+    report({ figures: { idleCpuCores: idle.totalMs / idle.wallMs } });
     console.log(`[bench] noopTransfer × ${args.count} …`);
-    const noop = await runBatch('noop', 'run', args.count);
-    report({ figures: batchFigures(noop) });
+    const { value: noop, cpu: noopCpu } = await withCpuMeter(cpuSources, () => runBatch('noop', 'run', args.count));
+    report({ figures: { ...batchFigures(noop), ...cpuFigures('noop', noopCpu, noop.succeeded) } });
     if (abort.signal.aborted) return;
     console.log(`[bench] p2pTransfer × ${args.count} …`);
-    const p2p = await runBatch('p2p', 'run', args.count);
-    report({ figures: batchFigures(p2p) });
+    const { value: p2p, cpu: p2pCpu } = await withCpuMeter(cpuSources, () => runBatch('p2p', 'run', args.count));
+    const p2pCpuMs = p2pCpu.totalMs / p2p.succeeded;
+    report({
+      figures: { ...batchFigures(p2p), ...cpuFigures('p2p', p2pCpu, p2p.succeeded) },
+      targets: { [`cpuMsPerTransferAtMost${TARGET_CPU_MS_PER_TRANSFER}`]: p2pCpuMs <= TARGET_CPU_MS_PER_TRANSFER },
+    });
     if (abort.signal.aborted) return;
 
     const statuses = await countTransfersByStatus(stack.pool, tenantId);
@@ -201,6 +211,12 @@ async function main(): Promise<void> {
     report({ figures: { ratio }, targets: { [atLeastKey('ratio', TARGET_RATIO)]: met } });
     console.log(`ratio p2p / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'})`);
     console.log('note: p2pTransfer also upserts the BusinessStatus search attribute twice; noopTransfer does not');
+    printCpuTable([
+      { label: 'idle (per s)', cpu: idle, completed: idle.wallMs / 1000 },
+      { label: 'noopTransfer', cpu: noopCpu, completed: noop.succeeded },
+      { label: 'p2pTransfer', cpu: p2pCpu, completed: p2p.succeeded },
+    ]);
+    console.log(`CPU per completed P2P transfer: ${fmt(p2pCpuMs, 2)} ms (target <= ${TARGET_CPU_MS_PER_TRANSFER} ms: ${p2pCpuMs <= TARGET_CPU_MS_PER_TRANSFER ? 'MET' : 'NOT MET'})`);
     console.log(`transfers rows (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.count}`).join(' ')}`);
     console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}`);
     if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));

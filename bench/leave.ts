@@ -57,7 +57,8 @@ Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 const APPROVE_P50_TARGET_MS = 50;
 /** The first level: approvals measured with this many requests pending. */
 const BASE_PENDING = 100;
-const YEAR = 2027;
+/** Next year (UTC): every booked day is in the future, whatever today is (a fixed year stops working once it starts). */
+const YEAR = new Date().getUTCFullYear() + 1;
 const LEAVE_TYPE = 'annual';
 /** Long enough that a request slowed by the load still answers once its approver was notified. */
 const API_WAIT_WINDOW_MS = 30_000;

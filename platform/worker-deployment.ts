@@ -101,33 +101,29 @@ const notYetPolled = (err: unknown) => grpcCode(err) === GrpcStatus.NOT_FOUND ||
 export async function setCurrentVersion(
   client: Client, version: DeploymentVersion, options: { timeoutMs?: number; identity?: string } = {},
 ): Promise<{ previousBuildId: string | null }> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  for (;;) {
-    try {
-      const response = await client.workflowService.setWorkerDeploymentCurrentVersion({
-        namespace: client.options.namespace, deploymentName: version.deploymentName, buildId: version.buildId,
-        identity: options.identity ?? 'steadfast',
-      });
-      return { previousBuildId: response.previousDeploymentVersion?.buildId || null };
-    } catch (err) {
-      if (!notYetPolled(err) || Date.now() > deadline) throw err;
-      await sleep(200);
-    }
-  }
+  const response = await onceItPolls(options.timeoutMs, () => client.workflowService.setWorkerDeploymentCurrentVersion({
+    namespace: client.options.namespace, deploymentName: version.deploymentName, buildId: version.buildId,
+    identity: options.identity ?? 'steadfast',
+  }));
+  return { previousBuildId: response.previousDeploymentVersion?.buildId || null };
 }
 
 /** Sends `percentage` of new runs (and Auto-Upgrade runs' next tasks) to `version`; 0 with no build id stops the ramp. */
 export async function setRampingVersion(
   client: Client, version: DeploymentVersion, percentage: number, options: { timeoutMs?: number; identity?: string } = {},
 ): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  await onceItPolls(options.timeoutMs, () => client.workflowService.setWorkerDeploymentRampingVersion({
+    namespace: client.options.namespace, deploymentName: version.deploymentName, buildId: version.buildId,
+    percentage, identity: options.identity ?? 'steadfast',
+  }));
+}
+
+/** Runs `request`, retrying while the version is not yet known to the server (up to `timeoutMs`, default 30 s). */
+async function onceItPolls<T>(timeoutMs: number | undefined, request: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + (timeoutMs ?? 30_000);
   for (;;) {
     try {
-      await client.workflowService.setWorkerDeploymentRampingVersion({
-        namespace: client.options.namespace, deploymentName: version.deploymentName, buildId: version.buildId,
-        percentage, identity: options.identity ?? 'steadfast',
-      });
-      return;
+      return await request();
     } catch (err) {
       if (!notYetPolled(err) || Date.now() > deadline) throw err;
       await sleep(200);

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities, type ActivityInterfaceFor, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import { LEDGER_ERROR_CODES, LEDGER_STRUCTURAL_ERROR_CODES } from '../domain/ledger/errors.js';
 import { PAYMENT_ERROR_CODES } from '../domain/payments/errors.js';
 import type { BankFailureCode } from '../domain/wallet/failures.js';
@@ -58,3 +58,52 @@ export const processorActivity: ActivityOptions = {
     ],
   },
 };
+
+/**
+ * Issue #14: short steps run as local activities, in the workflow task that schedules them (no
+ * hand-off through the server: no ActivityTaskScheduled/Started/Completed events, no second
+ * workflow task). What that costs: a local activity's result is recorded (a marker) only when the
+ * workflow task completes, so a worker crash in between runs the step again — every step is
+ * idempotent by its key (`${workflowId}:<step>`), so a repeat finds its first outcome; and it is
+ * not listed as a pending activity in the UI (its marker is in the history). Retries longer than
+ * `localRetryThreshold` wait on a durable timer, like a regular activity's.
+ */
+export const LOCAL_RETRY_THRESHOLD = '10s';
+
+/** `ledgerActivity` as a local activity. */
+export const localLedgerActivity: LocalActivityOptions = {
+  startToCloseTimeout: ledgerActivity.startToCloseTimeout!,
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+  retry: ledgerActivity.retry!,
+};
+
+/** `mustFinishActivity` as a local activity (retried until it finishes). */
+export const localMustFinishActivity: LocalActivityOptions = {
+  startToCloseTimeout: mustFinishActivity.startToCloseTimeout!,
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+  retry: mustFinishActivity.retry!,
+};
+
+/** `processorActivity` as a local activity (the processor dedupes by the step's key). */
+export const localProcessorActivity: LocalActivityOptions = {
+  startToCloseTimeout: processorActivity.startToCloseTimeout!,
+  localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+  retry: processorActivity.retry!,
+};
+
+/**
+ * The patch that moved a workflow's steps to local activities (release 0.2.0). Runs started by an
+ * older release replay their recorded regular activities (no marker: `false`); new runs take the
+ * local path. Call `stepsAreLocal()` once, first thing in the workflow, and keep the answer for the
+ * whole run (handlers too), so one run never mixes the two.
+ */
+export const LOCAL_STEPS_PATCH = 'local-steps';
+
+export function stepsAreLocal(): boolean {
+  return patched(LOCAL_STEPS_PATCH);
+}
+
+/** Activities as local ones on a run that took the patch, as regular ones on an older run. */
+export function proxySteps<A extends object>(local: boolean, localOptions: LocalActivityOptions, options: ActivityOptions): A {
+  return (local ? proxyLocalActivities<A & ActivityInterfaceFor<A>>(localOptions) : proxyActivities<A & ActivityInterfaceFor<A>>(options)) as A;
+}

@@ -1,11 +1,11 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from './domain-worker.js';
 import { loadConfig, taskQueues } from '../platform/config.js';
-import { clientConnectionOptions, workerConnectionOptions } from '../platform/temporal-connection.js';
+import { workerConnectionOptions } from '../platform/temporal-connection.js';
 import { workflowContracts } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
 import { secretBoxOf } from '../platform/config-security.js';
@@ -27,7 +27,9 @@ import { deploymentVersionOf, promoteOnStart, versionKey } from '../platform/wor
  * Worker process: polls the wallet, payments, HR and notification task queues (one per channel and
  * priority), runs the outbox relay and the start reconciler and serves its /metrics, until
  * SIGINT/SIGTERM; then stops the relay and the reconciler, drains (in-flight activities get
- * WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections.
+ * WORKER_SHUTDOWN_GRACE_MS to finish) and closes its connections. One Temporal connection serves the
+ * workers and the process's own client (settlement schedule, promotion, relay, reconciler): the
+ * relay's starts can then be eager (the first workflow task comes back with the start's answer).
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('INFO', safeLogFunction) });
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const connection = await NativeConnection.connect(workerConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
   // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
   const outbound = createOutboundLimiterFromConfig(config);
   let closeActivities: () => Promise<void> = async () => undefined;
@@ -45,21 +48,21 @@ async function main(): Promise<void> {
     // Before any delivery: webhook secrets written in clear before migration 0010 are sealed.
     const sealed = await sealClearWebhookSecrets(pool, secretBoxOf(config));
     if (sealed > 0) console.log(`[worker] sealed ${sealed} webhook secret(s) stored in clear`);
-    if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config);
+    if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config, client);
     const { workers, queues, close } = await createWorkers({
       config, connection, pool, outbound, workflowBundlePath: config.WORKFLOW_BUNDLE_PATH ?? await bundleOnce(),
     });
     closeActivities = close;
     console.log(`[worker] polling ${queues.map((q) => `"${q}"`).join(', ')} on ${config.TEMPORAL_ADDRESS}`);
-    relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool) : null;
-    reconciler = config.START_RECONCILER_ENABLED ? await startReconciler(config, pool) : null;
+    relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool, client) : null;
+    reconciler = config.START_RECONCILER_ENABLED ? await startReconciler(config, pool, client) : null;
     if (config.WORKER_METRICS_PORT > 0) {
       metricsServer = await startMetricsServer({ host: config.HOST, port: config.WORKER_METRICS_PORT });
       console.log(`[worker] metrics on ${metricsServer.url}`);
     }
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
     const running = Promise.all(workers.map((worker) => worker.run()));
-    await Promise.race([running, promoteVersion(config)]);
+    await Promise.race([running, promoteVersion(config, client)]);
     await running;
     console.log('[worker] drained and stopped');
   } finally {
@@ -73,16 +76,11 @@ async function main(): Promise<void> {
   }
 }
 
-async function scheduleSettlement(config: ReturnType<typeof loadConfig>): Promise<void> {
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  try {
-    await ensureSettlementSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }), {
-      scheduleId: 'settlement', taskQueue: taskQueues(config)[workflowContracts.settlementRun.queue],
-      intervalMs: config.SETTLEMENT_INTERVAL, lagMs: config.SETTLEMENT_LAG, batchLimit: config.SETTLEMENT_BATCH_LIMIT,
-    });
-  } finally {
-    await connection.close();
-  }
+async function scheduleSettlement(config: Config, client: Client): Promise<void> {
+  await ensureSettlementSchedule(client, {
+    scheduleId: 'settlement', taskQueue: taskQueues(config)[workflowContracts.settlementRun.queue],
+    intervalMs: config.SETTLEMENT_INTERVAL, lagMs: config.SETTLEMENT_LAG, batchLimit: config.SETTLEMENT_BATCH_LIMIT,
+  });
 }
 
 /**
@@ -90,22 +88,17 @@ async function scheduleSettlement(config: ReturnType<typeof loadConfig>): Promis
  * WORKER_PROMOTE_ON_START says so (platform/worker-deployment.ts). A refusal is logged, not fatal:
  * the workers keep serving the runs already on their version.
  */
-async function promoteVersion(config: Config): Promise<void> {
+async function promoteVersion(config: Config, client: Client): Promise<void> {
   const version = versionKey(deploymentVersionOf(config));
   if (!config.WORKER_VERSIONING) {
     console.log('[worker] polling unversioned (WORKER_VERSIONING=false)');
     return;
   }
-  let connection: Connection | undefined;
   try {
-    connection = await Connection.connect(clientConnectionOptions(config));
-    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
     const { result, current } = await promoteOnStart(client, config);
     console.log(`[worker] version ${version}: ${result.replaceAll('_', ' ')} (current: ${current ?? 'none'})`);
   } catch (err) {
     console.error(`[worker] version ${version} could not be made current: ${describeError(err)}; set it with \`npm run ops -- deployment set-current ${config.WORKER_BUILD_ID}\``);
-  } finally {
-    await connection?.close();
   }
 }
 
@@ -118,10 +111,11 @@ async function bundleOnce(): Promise<string> {
 }
 
 /** The outbox relay runs beside the workers: it stops (first) when they drain. */
-async function startRelay(config: Config, pool: pg.Pool) {
-  const connection = await Connection.connect(clientConnectionOptions(config));
+async function startRelay(config: Config, pool: pg.Pool, client: Client) {
   const relay = await startOutboxRelay({
-    pool, databaseUrl: config.DATABASE_URL, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }),
+    pool, databaseUrl: config.DATABASE_URL, temporal: client,
+    // This process polls the event workflows' queue on the client's connection (createWorkers).
+    eagerStart: true,
     batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL,
     taskQueue: taskQueues(config)[workflowContracts.domainEvent.queue],
     retentionMs: config.OUTBOX_RETENTION,
@@ -131,27 +125,16 @@ async function startRelay(config: Config, pool: pg.Pool) {
   process.once('SIGTERM', () => void relay.stop());
   process.once('SIGINT', () => void relay.stop());
   console.log('[worker] outbox relay listening');
-  return {
-    async stop() {
-      await relay.stop();
-      await connection.close();
-    },
-  };
+  return relay;
 }
 
 /** The start reconciler runs beside the workers: rows left without a run get one (workers/start-reconciler.ts). */
-async function startReconciler(config: Config, pool: pg.Pool) {
-  const connection = await Connection.connect(clientConnectionOptions(config));
-  const reconciler = startStartReconciler({ pool, config, temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }) });
+async function startReconciler(config: Config, pool: pg.Pool, client: Client) {
+  const reconciler = startStartReconciler({ pool, config, temporal: client });
   process.once('SIGTERM', () => void reconciler.stop());
   process.once('SIGINT', () => void reconciler.stop());
   console.log(`[worker] start reconciler every ${config.RECONCILE_INTERVAL_MS} ms`);
-  return {
-    async stop() {
-      await reconciler.stop();
-      await connection.close();
-    },
-  };
+  return reconciler;
 }
 
 main().catch((err) => {

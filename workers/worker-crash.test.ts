@@ -1,12 +1,18 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, it } from 'vitest';
 import { auditLedger } from '../store/ledger/audit.js';
 import { balanceOf, createAccount, startHarness, tenantRowCounts } from '../test/harness.js';
-import { completedAttempts, forgetStickyWorker, pendingActivity, spawnWorkerProcess } from '../test/worker-process.js';
+import { forgetStickyWorker, spawnWorkerProcess } from '../test/worker-process.js';
+import { BusinessStatus } from '../workflows/search-attributes.js';
 
 /**
  * The worker process killed in the middle of a transfer's ledger post, before its transaction and
- * after its commit; a fresh worker finishes the run once the post's attempt times out (the
- * `mustFinishActivity` startToClose, 5 s: not configurable, it is the recovery time). Each test
+ * after its commit. Since 0.2.0 the transfer's steps are local activities, run inside the workflow
+ * task of the worker that took it: nothing of a step is in the history until that task completes
+ * (or heartbeats, after 8 s of steps). A fresh worker gets the run once the dead worker's workflow
+ * task times out (10 s, the workflow task timeout: the recovery time) and runs the steps again from
+ * the last completed task; every step is idempotent by its key, so the money moves once. Each test
  * has task queues of its own (its own harness), so the two run side by side.
  */
 async function transferThroughDoomedWorker(faults: Record<string, string>) {
@@ -36,16 +42,31 @@ async function transferThroughDoomedWorker(faults: Record<string, string>) {
   }
 }
 
+/** The outcomes, in history order, of the run's local activities of `activityType` (their markers). */
+async function localOutcomes(temporal: Client, workflowId: string, activityType: string): Promise<('completed' | 'failed')[]> {
+  const events = (await temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  return events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0] : undefined;
+    if (!data || defaultPayloadConverter.fromPayload<{ activity_type: string }>(data).activity_type !== activityType) return [];
+    return [marker!.failure ? 'failed' as const : 'completed' as const];
+  });
+}
+
+const businessStatusOf = async (temporal: Client, workflowId: string) =>
+  (await temporal.workflow.getHandle(workflowId).describe()).typedSearchAttributes.get(BusinessStatus);
+
 describe.concurrent('a worker process killed in the middle of a transfer', () => {
   it('before the ledger post: a new worker posts it and the money moves exactly once', async ({ expect }) => {
     const t = await transferThroughDoomedWorker({ FAULT_DELAY_BEFORE_POST_MS: '600000' });
     try {
       expect(t.res.status).toBe(202);
-      // The post is in flight in the doomed worker, stalled before its transaction.
+      // The post is in flight in the doomed worker, stalled before its transaction: its first
+      // attempt timed out, so the run shows `held` (funds reserved) while the post retries.
       await expect.poll(async () => {
         t.doomed.assertAlive();
-        return pendingActivity(t.h.temporal, t.workflowId, 'postTransfer');
-      }, { timeout: 60_000, interval: 50 }).toMatchObject({ started: true, attempt: 1 });
+        return businessStatusOf(t.h.temporal, t.workflowId);
+      }, { timeout: 60_000, interval: 100 }).toBe('held');
       await t.doomed.kill();
       await forgetStickyWorker(t.h.temporal, t.workflowId);
       expect((await t.tenant.call('GET', `/v1/transfers/${t.transferId}`)).body.status).toBe('pending');
@@ -53,7 +74,8 @@ describe.concurrent('a worker process killed in the middle of a transfer', () =>
 
       await t.h.startWorker();
       expect(await t.h.temporal.workflow.getHandle(t.workflowId).result()).toMatchObject({ status: 'succeeded' });
-      expect(await completedAttempts(t.h.temporal, t.workflowId, 'postTransfer')).toEqual([2]);
+      // The first attempt's failure (recorded by the doomed worker's heartbeat), then the fresh worker's post.
+      expect(await localOutcomes(t.h.temporal, t.workflowId, 'postTransfer')).toEqual(['failed', 'completed']);
       expect((await t.tenant.call('GET', `/v1/transfers/${t.transferId}`)).body.status).toBe('succeeded');
       expect(await balanceOf(t.tenant.call, t.from)).toEqual({ balance: 6_000, available: 6_000 });
       expect(await balanceOf(t.tenant.call, t.to)).toEqual({ balance: 4_000, available: 4_000 });
@@ -75,8 +97,8 @@ describe.concurrent('a worker process killed in the middle of a transfer', () =>
         t.doomed.assertAlive();
         return (await t.transferRow()).status;
       }, { timeout: 60_000, interval: 50 }).toBe('succeeded');
-      // …and Temporal still has the post in flight: its completion was never recorded.
-      expect(await pendingActivity(t.h.temporal, t.workflowId, 'postTransfer')).toEqual({ started: true, attempt: 1 });
+      // …and Temporal has not recorded it: the post's outcome is not in the history.
+      expect(await localOutcomes(t.h.temporal, t.workflowId, 'postTransfer')).not.toContain('completed');
       await t.doomed.kill();
       await forgetStickyWorker(t.h.temporal, t.workflowId);
       expect(await balanceOf(t.tenant.call, t.from)).toEqual({ balance: 6_000, available: 6_000 });
@@ -85,8 +107,8 @@ describe.concurrent('a worker process killed in the middle of a transfer', () =>
       await t.h.startWorker();
       const result = await t.h.temporal.workflow.getHandle(t.workflowId).result();
       expect(result).toMatchObject({ status: 'succeeded' });
-      // The post ran a second time (the first attempt never completed), against the committed post.
-      expect(await completedAttempts(t.h.temporal, t.workflowId, 'postTransfer')).toEqual([2]);
+      // The post ran again in the fresh worker (the first run's outcome was never recorded), against the committed post.
+      expect((await localOutcomes(t.h.temporal, t.workflowId, 'postTransfer')).at(-1)).toBe('completed');
 
       const { hold_id: holdId } = await t.transferRow();
       const postings = await t.h.pool.query(

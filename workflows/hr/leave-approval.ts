@@ -1,12 +1,10 @@
-import { allHandlersFinished, ApplicationFailure, condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LeaveActivities } from '../../activities/hr/leave-activities.js';
-import { ledgerActivity } from '../activity-options.js';
+import { ledgerActivity, localLedgerActivity, proxySteps, stepsAreLocal } from '../activity-options.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import {
   approveUpdate, cancelLeaveUpdate, rejectUpdate, type DecisionArgs, type LeaveApprovalInput, type LeaveApprovalResult,
 } from './types.js';
-
-const hr = proxyActivities<LeaveActivities>(ledgerActivity);
 
 type Status = 'pending' | 'approved' | 'rejected' | 'cancelled' | 'expired';
 
@@ -20,8 +18,13 @@ const refuse = (type: 'not_approver' | 'leave_request_invalid_state', message: s
  * LEAVE_EXPIRY_AFTER (the reservation is released). An approved leave stays cancellable by the
  * employee until it starts. Validators refuse, before anything is recorded: anyone but the current
  * approver (and always the employee) deciding, and any decision once the request is not pending.
+ *
+ * Since 0.2.0 (patch `local-steps`) the steps are local activities: a decision (its transaction,
+ * the status, the employee's notification) runs inside the workflow task that took the Update,
+ * which completes the Update in the same task. Runs started before keep their regular activities.
  */
 export async function leaveApproval(input: LeaveApprovalInput): Promise<LeaveApprovalResult> {
+  const hr = proxySteps<LeaveActivities>(stepsAreLocal(), localLedgerActivity, ledgerActivity);
   const key = (step: string) => `${workflowInfo().workflowId}:${step}`;
   const base = { tenantId: input.tenantId, requestId: input.requestId };
   let status: Status = 'pending';

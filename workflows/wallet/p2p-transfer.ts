@@ -1,18 +1,14 @@
-import {
-  isCancellation,
-  proxyActivities,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { TransferActivities } from '../../activities/wallet/transfer-activities.js';
-import { ledgerActivity, mustFinishActivity } from '../activity-options.js';
+import {
+  ledgerActivity, localLedgerActivity, localMustFinishActivity, mustFinishActivity, proxySteps, stepsAreLocal,
+} from '../activity-options.js';
 import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import { LEDGER_ERROR_CODES } from '../../domain/ledger/errors.js';
 import { TRANSFER_FAILURE_CODES, type TransferFailureCode } from '../../domain/wallet/failures.js';
+import { finishStep, localFirstAttempt } from './finish-step.js';
 import type { P2PTransferInput, P2PTransferResult } from './types.js';
-
-const ledger = proxyActivities<TransferActivities>(ledgerActivity);
-const mustFinish = proxyActivities<TransferActivities>(mustFinishActivity);
 
 /** The ledger's business refusals that are a transfer's own failure codes (insufficient funds, a limit). */
 const BUSINESS_FAILURES: ReadonlySet<string> = new Set<string>(
@@ -31,8 +27,15 @@ function failureCodeOf(err: unknown): TransferFailureCode | null {
  * P2P transfer (user → user, or user → merchant): hold the funds on the payer (limits and
  * balance checked under the account lock), then post the hold to the payee. A failure after the
  * hold voids it (compensation). Business failures end the run `failed`; bugs fail the run.
+ *
+ * Since 0.2.0 (patch `local-steps`) the steps are local activities: a transfer that goes through
+ * is one workflow task (hold, post, `succeeded`), and `held` is shown only while a post retries.
+ * Runs started before keep their regular activities and both upserts.
  */
 export async function p2pTransfer(input: P2PTransferInput): Promise<P2PTransferResult> {
+  const local = stepsAreLocal();
+  const ledger = proxySteps<TransferActivities>(local, localLedgerActivity, ledgerActivity);
+  const mustFinish = proxySteps<TransferActivities>(local, localMustFinishActivity, mustFinishActivity);
   const { workflowId } = workflowInfo();
   const compensations = new Compensations();
   try {
@@ -45,15 +48,22 @@ export async function p2pTransfer(input: P2PTransferInput): Promise<P2PTransferR
       currency: input.currency,
     });
     compensations.add('void-hold', () => mustFinish.voidTransferHold({ tenantId: input.tenantId, holdId }));
-    setBusinessStatus('held');
 
-    const { transactionId } = await mustFinish.postTransfer({
+    const post = {
       tenantId: input.tenantId,
       transferId: input.transferId,
       idempotencyKey: `${workflowId}:post`,
       holdId,
       toAccountId: input.toAccountId,
-    });
+    };
+    let transactionId: string;
+    if (local) {
+      const first = proxySteps<TransferActivities>(true, localFirstAttempt, mustFinishActivity);
+      ({ transactionId } = await finishStep(() => first.postTransfer(post), () => mustFinish.postTransfer(post), () => setBusinessStatus('held')));
+    } else {
+      setBusinessStatus('held');
+      ({ transactionId } = await mustFinish.postTransfer(post));
+    }
     setBusinessStatus('succeeded');
     return { status: 'succeeded', transactionId };
   } catch (err) {

@@ -1,13 +1,15 @@
 import { isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { TopUpActivities } from '../../activities/wallet/topup-activities.js';
-import { bankActivity, mustFinishActivity } from '../activity-options.js';
+import { bankActivity, localMustFinishActivity, mustFinishActivity, proxySteps, stepsAreLocal } from '../activity-options.js';
 import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import type { TopUpFailureCode } from '../../domain/wallet/failures.js';
+import { finishStep, localFirstAttempt } from './finish-step.js';
 import type { TopUpInput, TopUpResult } from './types.js';
 
+/** Calls to the bank stay regular activities (see `topUp`). */
 const bank = proxyActivities<TopUpActivities>(bankActivity);
-const mustFinish = proxyActivities<TopUpActivities>(mustFinishActivity);
+const bankMustFinish = proxyActivities<TopUpActivities>(mustFinishActivity);
 
 function failureCodeOf(err: unknown): TopUpFailureCode | null {
   if (isCancellation(err)) return 'canceled';
@@ -21,8 +23,16 @@ function failureCodeOf(err: unknown): TopUpFailureCode | null {
  * Top-up: pull the funds through the bank adapter (one pull per key, transient failures
  * retried), then credit the wallet from the tenant's system account. If the credit cannot be
  * booked, the pull is refunded (compensation).
+ *
+ * Since 0.2.0 (patch `local-steps`) the database steps (credit, recording a failure) are local
+ * activities, run in the workflow task that receives the pull's result, and `pulled` is shown only
+ * while the credit retries. The bank calls (pull, refund) stay regular activities: they are slow
+ * and external, a bank outage is retried for minutes, and a pending activity shows its attempt and
+ * last failure in the UI, where a local one would hold the workflow task and show nothing until it ends.
  */
 export async function topUp(input: TopUpInput): Promise<TopUpResult> {
+  const local = stepsAreLocal();
+  const mustFinish = proxySteps<TopUpActivities>(local, localMustFinishActivity, mustFinishActivity);
   const { workflowId } = workflowInfo();
   const compensations = new Compensations();
   const pullKey = `${workflowId}:pull`;
@@ -33,10 +43,9 @@ export async function topUp(input: TopUpInput): Promise<TopUpResult> {
       amountMinor: input.amountMinor,
       currency: input.currency,
     });
-    compensations.add('refund-pull', () => mustFinish.refundBankPull({ pullIdempotencyKey: pullKey }));
-    setBusinessStatus('pulled');
+    compensations.add('refund-pull', () => bankMustFinish.refundBankPull({ pullIdempotencyKey: pullKey }));
 
-    const { transactionId } = await mustFinish.creditTopUp({
+    const credit = {
       tenantId: input.tenantId,
       topupId: input.topupId,
       idempotencyKey: `${workflowId}:credit`,
@@ -44,7 +53,15 @@ export async function topUp(input: TopUpInput): Promise<TopUpResult> {
       amountMinor: input.amountMinor,
       currency: input.currency,
       bankReference: reference,
-    });
+    };
+    let transactionId: string;
+    if (local) {
+      const first = proxySteps<TopUpActivities>(true, localFirstAttempt, mustFinishActivity);
+      ({ transactionId } = await finishStep(() => first.creditTopUp(credit), () => mustFinish.creditTopUp(credit), () => setBusinessStatus('pulled')));
+    } else {
+      setBusinessStatus('pulled');
+      ({ transactionId } = await mustFinish.creditTopUp(credit));
+    }
     setBusinessStatus('succeeded');
     return { status: 'succeeded', transactionId };
   } catch (err) {

@@ -1,4 +1,5 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Context } from 'hono';
 import type { RequestKey } from '../store/start-requests.js';
 import { classifyStartError, type StartErrorKind } from '../platform/start-errors.js';
@@ -43,35 +44,107 @@ export interface StartedWorkflow {
 export async function startWorkflow<N extends WorkflowName>(
   deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N>,
 ): Promise<StartedWorkflow> {
-  const workflowId = workflowIdOf(contract, request.key);
   // Drills and tests only: a crash between the caller's insert and the start.
   if (deps.config.FAULT_EXIT_BEFORE_START) process.kill(process.pid, 'SIGKILL');
   try {
-    const handle = await deps.temporal.workflow.start(contract.type, {
-      taskQueue: taskQueues(deps.config)[contract.queue],
-      workflowId,
-      args: [request.input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: TenantId, value: request.tenantId },
-        { key: BusinessStatus, value: 'pending' },
-      ],
-    });
+    const handle = await deps.temporal.workflow.start(contract.type, startOptions(deps, contract, request));
     metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
     return { handle, outcome: 'started' };
   } catch (err) {
-    const kind = classifyStartError(err);
-    if (kind === 'not_started') {
-      metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'failed' });
-      await request.undoIfNotStarted();
-      throw err;
+    return await startFailed(deps, contract, request, err);
+  }
+}
+
+/** The options of every start: one id, one run (USE_EXISTING, REJECT_DUPLICATE), tagged. */
+function startOptions<N extends WorkflowName>(deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N>) {
+  return {
+    taskQueue: taskQueues(deps.config)[contract.queue],
+    workflowId: workflowIdOf(contract, request.key),
+    args: [request.input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: [
+      { key: TenantId, value: request.tenantId },
+      { key: BusinessStatus, value: 'pending' },
+    ],
+  } satisfies WorkflowStartOptions & { workflowIdConflictPolicy: 'USE_EXISTING' };
+}
+
+/** A start call failed: undo and rethrow (`not_started`), or what is known of the run. */
+async function startFailed<N extends WorkflowName>(
+  deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N>, err: unknown,
+): Promise<StartedWorkflow> {
+  const workflowId = workflowIdOf(contract, request.key);
+  const kind = classifyStartError(err);
+  if (kind === 'not_started') {
+    metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'failed' });
+    await request.undoIfNotStarted();
+    throw err;
+  }
+  metrics.workflowStarts.inc({ workflow_type: contract.type, result: kind === 'exists' ? 'already_started' : 'ambiguous' });
+  if (kind === 'ambiguous') {
+    console.warn(`[start] ${workflowId}: the start may or may not have happened (${errorText(err)}); its row is kept for the start reconciler`);
+  }
+  return { handle: deps.temporal.workflow.getHandle(workflowId), outcome: kind };
+}
+
+export interface StartWithUpdateRequest<N extends WorkflowName, Ret> extends StartRequest<N> {
+  /** An Update of the workflow, without arguments, that returns once the run has something to answer. */
+  update: UpdateDefinition<Ret, []>;
+  /** Its id: every retry of one request runs the one Update (the server answers a repeat with its outcome). */
+  updateId: string;
+  /** The API's wait window: how long the caller waits for the Update before answering "pending". */
+  waitMs: number;
+}
+
+/**
+ * What came of the Update started with the run:
+ * - `returned`: it returned `result` within the wait window;
+ * - `window_passed`: the wait window passed first (the run goes on);
+ * - `no_answer`: the run exists but gave no answer: it refused the Update (a worker of an older
+ *   release, without its handler) or closed before answering; the caller finds out its own way;
+ * - `none`: no Update ran: a closed run (`exists`) or a start that may not have happened (`ambiguous`).
+ */
+export type UpdateOnStart<Ret> = { kind: 'returned'; result: Ret } | { kind: 'window_passed' | 'no_answer' | 'none' };
+
+/**
+ * `startWorkflow` with an Update in the same request (Update-with-Start: one round trip, and the
+ * Update reaches the run in its first workflow task), waited for up to `waitMs`: it replaces
+ * polling PostgreSQL while the run works. Starts exactly as `startWorkflow` does (the same id,
+ * policies and search attributes), and a failed start is handled the same way (undone only when
+ * definitely refused; ambiguous: kept for the start reconciler). The wait window passing before
+ * the server answered counts as `ambiguous` without a warning: the run is most likely under way,
+ * and the row is kept either way.
+ */
+export async function startWithUpdate<N extends WorkflowName, Ret>(
+  deps: StartDeps, contract: WorkflowContract<N>, request: StartWithUpdateRequest<N, Ret>,
+): Promise<StartedWorkflow & { update: UpdateOnStart<Ret> }> {
+  if (request.waitMs <= 0) return { ...(await startWorkflow(deps, contract, request)), update: { kind: 'none' } };
+  if (deps.config.FAULT_EXIT_BEFORE_START) process.kill(process.pid, 'SIGKILL');
+  const operation = new WithStartWorkflowOperation(contract.type, startOptions(deps, contract, request));
+  // Set once the server has answered the start (the run exists), whatever happens to the Update.
+  let startAnswered = false;
+  operation.workflowHandle().then(() => (startAnswered = true), () => undefined);
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), request.waitMs);
+  const handle = () => deps.temporal.workflow.getHandle(workflowIdOf(contract, request.key));
+  try {
+    const result = await deps.temporal.withAbortSignal(abort.signal, () =>
+      deps.temporal.workflow.executeUpdateWithStart(request.update, { updateId: request.updateId, startWorkflowOperation: operation }));
+    metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
+    return { handle: handle(), outcome: 'started', update: { kind: 'returned', result } };
+  } catch (err) {
+    if (startAnswered) {
+      metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
+      return { handle: handle(), outcome: 'started', update: { kind: abort.signal.aborted ? 'window_passed' : 'no_answer' } };
     }
-    metrics.workflowStarts.inc({ workflow_type: contract.type, result: kind === 'exists' ? 'already_started' : 'ambiguous' });
-    if (kind === 'ambiguous') {
-      console.warn(`[start] ${workflowId}: the start may or may not have happened (${errorText(err)}); its row is kept for the start reconciler`);
+    if (abort.signal.aborted) {
+      metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'ambiguous' });
+      return { handle: handle(), outcome: 'ambiguous', update: { kind: 'window_passed' } };
     }
-    return { handle: deps.temporal.workflow.getHandle(workflowId), outcome: kind };
+    return { ...(await startFailed(deps, contract, request, err)), update: { kind: 'none' } };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -108,7 +181,8 @@ export async function startAndWait<N extends WorkflowName>(
 /**
  * How often a waiting request reads its row (a primary-key SELECT). 50 ms added 25 ms on average to
  * every answer (bench:payments p50 156 → 89 ms at 10 ms); the cost is at most 100 reads a second per
- * request still waiting (~10 per payment today). Issue #14 replaces the polling with an Update.
+ * request still waiting. Payments wait on an Update instead (`startWithUpdate`) and poll only
+ * when it gives no answer (an older worker).
  */
 const POLL_INTERVAL_MS = 10;
 

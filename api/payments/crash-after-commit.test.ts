@@ -3,15 +3,17 @@ import { processorsControl } from '../../simulators/processors/client.js';
 import { auditLedger } from '../../store/ledger/audit.js';
 import { balanceOf, createAccount, startHarness } from '../../test/harness.js';
 import { eventually } from '../../test/notifications.js';
-import { completedAttempts, forgetStickyWorker, pendingActivity, spawnWorkerProcess } from '../../test/worker-process.js';
+import { localActivityAttempts } from '../../test/local-activities.js';
+import { forgetStickyWorker, spawnWorkerProcess } from '../../test/worker-process.js';
 
 /**
  * The worker process killed in the window that matters: the processor has done its part and our
- * transaction has committed, but Temporal has not recorded the step's completion. A fresh worker
- * runs the step again once the attempt times out (capture: `processorActivity`'s 30 s
- * startToClose, so that test takes ~35 s; refund: `mustFinishActivity`'s 5 s) and must find
- * the effect done: one capture or refund at the processor, one transition, one ledger posting.
- * Each test has task queues of its own (its own harness), so the two wait side by side.
+ * transaction has committed, but Temporal has not recorded the step's completion. The steps are
+ * local activities (release 0.2.0): a step's completion is recorded (a marker) only with the
+ * workflow task that ran it, so the kill loses the whole task. A fresh worker gets the run once
+ * that task times out (10 s), replays it, runs the step again and must find the effect done: one
+ * capture or refund at the processor, one transition, one ledger posting. Each test has task
+ * queues of its own (its own harness), so the two wait side by side.
  */
 async function paymentThroughDoomedWorker(step: 'capturePayment' | 'refundPayment', captureMethod: 'automatic' | 'manual') {
   // The API has no worker of its own: the worker process runs the saga until the kill.
@@ -65,8 +67,8 @@ describe.concurrent('a worker process killed after a payment step committed, bef
         t.doomed.assertAlive();
         return t.statusOf();
       }, { timeout: 60_000, interval: 50 }).toBe('captured');
-      // …and Temporal still has the capture in flight: its completion was never recorded.
-      expect(await pendingActivity(t.h.temporal, t.workflowId, 'capturePayment')).toEqual({ started: true, attempt: 1 });
+      // …and Temporal has no record of the capture: its workflow task never completed.
+      expect(await localActivityAttempts(t.h.temporal, t.workflowId, 'capturePayment')).toEqual([]);
       await t.doomed.kill();
       await forgetStickyWorker(t.h.temporal, t.workflowId);
       expect(await t.atProcessor()).toEqual([expect.objectContaining({ amount_captured: 1_000 })]);
@@ -75,8 +77,8 @@ describe.concurrent('a worker process killed after a payment step committed, bef
       const answer = await capturing;
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
       expect(answer.body).toMatchObject({ status: 'captured', amount_captured: 1_000 });
-      // The capture ran a second time (the first attempt never completed), against the committed one.
-      expect(await completedAttempts(t.h.temporal, t.workflowId, 'capturePayment')).toEqual([2]);
+      // The capture ran again on the fresh worker (the doomed one never recorded it), against the committed one.
+      expect(await localActivityAttempts(t.h.temporal, t.workflowId, 'capturePayment')).toHaveLength(1);
 
       const [authorization] = await t.atProcessor();
       expect(authorization).toMatchObject({ amount_captured: 1_000, voided: false });
@@ -100,8 +102,8 @@ describe.concurrent('a worker process killed after a payment step committed, bef
         t.doomed.assertAlive();
         return (await t.h.pool.query('SELECT status FROM refunds WHERE payment_id = $1', [t.paymentId])).rows.map((r) => r.status);
       }, { timeout: 60_000, interval: 50 }).toEqual(['succeeded']);
-      // …and Temporal still has the refund in flight: its completion was never recorded.
-      expect(await pendingActivity(t.h.temporal, t.workflowId, 'refundPayment')).toEqual({ started: true, attempt: 1 });
+      // …and Temporal has no record of the refund: its workflow task never completed.
+      expect(await localActivityAttempts(t.h.temporal, t.workflowId, 'refundPayment')).toEqual([]);
       await t.doomed.kill();
       await forgetStickyWorker(t.h.temporal, t.workflowId);
       expect(await t.atProcessor()).toEqual([expect.objectContaining({ amount_refunded: 400 })]);
@@ -110,8 +112,8 @@ describe.concurrent('a worker process killed after a payment step committed, bef
       const answer = await refunding;
       expect(answer.status, JSON.stringify(answer.body)).toBe(201);
       expect(answer.body).toMatchObject({ status: 'succeeded', amount: 400, payment_id: t.paymentId });
-      // The refund ran a second time (the first attempt never completed), against the committed one.
-      expect(await completedAttempts(t.h.temporal, t.workflowId, 'refundPayment')).toEqual([2]);
+      // The refund ran again on the fresh worker (the doomed one never recorded it), against the committed one.
+      expect(await localActivityAttempts(t.h.temporal, t.workflowId, 'refundPayment')).toHaveLength(1);
 
       const [authorization] = await t.atProcessor();
       expect(authorization).toMatchObject({ amount_captured: 1_000, amount_refunded: 400 });

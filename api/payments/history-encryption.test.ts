@@ -50,7 +50,10 @@ function expectAbsent(json: string, secrets: string[]) {
   return dataBlobs.length;
 }
 
-/** Search attributes set by the run: TenantId and BusinessStatus, ids and statuses only. */
+/**
+ * Search attributes set by the run: TenantId and BusinessStatus, ids and statuses only, and
+ * TemporalChangeVersion (the SDK's own: the ids of the patches the run took, e.g. `local-steps`).
+ */
 function searchAttributesOf(events: Awaited<ReturnType<typeof rawHistory>>['events']) {
   const fields = events.flatMap((e) => [
     e.workflowExecutionStartedEventAttributes?.searchAttributes?.indexedFields,
@@ -85,12 +88,17 @@ describe('payload encryption in the raw history', () => {
     const decoded = defaultPayloadConverter.fromPayload<{ paymentMethod: { token: string } }>(payloadCodecOf(h.config).decodePayload(input));
     expect(decoded.paymentMethod.token).toBe(TOKEN);
 
+    // The saga's steps are local activities (issue #14): their results are in markers, encrypted too.
+    const markerPayloads = events.flatMap((e) => e.markerRecordedEventAttributes?.details?.result?.payloads ?? []);
+    expect(markerPayloads.length).toBeGreaterThan(0);
+    for (const payload of markerPayloads) expect(Buffer.from(payload.metadata!.encoding!).toString()).toBe('binary/encrypted');
+
     const attributes = searchAttributesOf(events);
-    expect(new Set(attributes.map(([name]) => name))).toEqual(new Set(['TenantId', 'BusinessStatus']));
+    expect(new Set(attributes.map(([name]) => name))).toEqual(new Set(['TenantId', 'BusinessStatus', 'TemporalChangeVersion']));
     for (const [name, value] of attributes) {
       const v = Array.isArray(value) ? value[0] : value;
       if (name === 'TenantId') expect(v).toBe(tenant.id);
-      else expect(v).toMatch(/^[a-z_]+$/);
+      else expect(v).toMatch(/^[a-z_-]+$/);
     }
   });
 
@@ -129,12 +137,13 @@ describe('payload encryption in the raw history', () => {
       ...(e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads ?? []),
       ...(e.activityTaskScheduledEventAttributes?.input?.payloads ?? []),
       ...(e.activityTaskCompletedEventAttributes?.result?.payloads ?? []),
+      ...(e.markerRecordedEventAttributes?.details?.result?.payloads ?? []), // local activities' results
     ]);
     expect(payloads.length).toBeGreaterThan(2);
     for (const payload of payloads) expect(Buffer.from(payload.metadata!.encoding!).toString()).toBe('binary/encrypted');
     const update = events.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes)!;
     const args = update.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!.args!.payloads!;
     expect(defaultPayloadConverter.fromPayload(payloadCodecOf(h.config).decodePayload(args[0]!))).toMatchObject({ comment: COMMENT });
-    for (const [name] of searchAttributesOf(events)) expect(['TenantId', 'BusinessStatus']).toContain(name);
+    for (const [name] of searchAttributesOf(events)) expect(['TenantId', 'BusinessStatus', 'TemporalChangeVersion']).toContain(name);
   });
 });

@@ -1,4 +1,8 @@
+import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal as proto } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dataConverterOf } from '../../platform/payload-codec.js';
 import { processorsControl } from '../../simulators/processors/client.js';
 import { ADMIN_KEY, balanceOf, createAccount, startHarness, type Call, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';
@@ -222,5 +226,91 @@ describe('payments: wallet and bank transfer', () => {
     });
     expect((await bank('btok_success')).body).toMatchObject({ status: 'captured', processor: 'bank_sim' });
     expect((await bank('btok_insufficient_funds')).body).toMatchObject({ status: 'failed', failure_code: 'bank_declined' });
+  });
+});
+
+const EventType = proto.api.enums.v1.EventType;
+
+/** The saga's history in short: event type names (without EVENT_TYPE_), local steps, BusinessStatus upserts. */
+async function sagaHistory(paymentId: string) {
+  const events = (await h.temporal.workflow.getHandle(`payment-${paymentId}`).fetchHistory()).events ?? [];
+  const type = (e: (typeof events)[number]) => EventType[e.eventType!]!.replace(/^EVENT_TYPE_/, '');
+  return {
+    types: events.map(type),
+    localSteps: events.flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? e.markerRecordedEventAttributes.details?.data?.payloads?.[0] : undefined;
+      return data ? [defaultPayloadConverter.fromPayload<{ activity_type: string }>(data).activity_type] : [];
+    }),
+    businessStatuses: events.flatMap((e) => {
+      const status = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.BusinessStatus;
+      return status ? [defaultPayloadConverter.fromPayload<string>(status)] : [];
+    }),
+  };
+}
+
+/** What a 5xx does to an Idempotency-Key: released, so a retry runs the handler again (and adopts the payment). */
+async function releaseKey(tenantId: string, key: string): Promise<void> {
+  await h.pool.query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2', [tenantId, key]);
+  await h.redis.del(`idem:${tenantId}:${key}`);
+}
+
+describe('payments: the saga answers the API (issue #14)', () => {
+  it('an automatic card payment: local steps, one workflow task, one BusinessStatus upsert, the Update answers', async () => {
+    const res = await pay('tok_visa');
+    expect([res.status, res.body.status]).toEqual([201, 'captured']);
+    const history = await sagaHistory(res.body.id);
+    expect(history.localSteps).toEqual(['authorizePayment', 'capturePayment']);
+    expect(history.types.filter((t) => t.startsWith('ACTIVITY_TASK'))).toEqual([]);
+    // Authorized, captured and answered in the run's first workflow task.
+    const answered = history.types.indexOf('WORKFLOW_EXECUTION_UPDATE_COMPLETED');
+    expect(answered).toBeGreaterThan(0);
+    expect(history.types.slice(0, answered).filter((t) => t === 'WORKFLOW_TASK_COMPLETED')).toHaveLength(1);
+    // `authorized` was superseded in the same task: ops see `captured` only.
+    expect(history.businessStatuses).toEqual(['captured']);
+  });
+
+  it('a manual capture shows `authorized`, then `captured`', async () => {
+    const res = await pay('tok_visa', { capture_method: 'manual' });
+    expect([res.status, res.body.status]).toEqual([201, 'authorized']);
+    expect((await call('POST', `/v1/payments/${res.body.id}/capture`, { body: {} })).body.status).toBe('captured');
+    expect((await sagaHistory(res.body.id)).businessStatuses).toEqual(['authorized', 'captured']);
+  });
+
+  it('retries of one Idempotency-Key, on a running and on a closed run: the same payment, one Update, nothing new in the history', async () => {
+    const tenant = await h.newTenant();
+    const own = await createAccount(tenant.call, { type: 'merchant' });
+    for (const token of ['tok_visa', 'tok_card_declined']) { // the declined payment's run has closed
+      const key = `retry-${token}`;
+      const body = { amount: 500, currency: 'USD', merchant_account_id: own, payment_method: { type: 'card', token } };
+      const first = await tenant.call('POST', '/v1/payments', { body, idempotencyKey: key });
+      expect(first.status).toBe(201);
+      const before = await sagaHistory(first.body.id);
+      await releaseKey(tenant.id, key);
+      const again = await tenant.call('POST', '/v1/payments', { body, idempotencyKey: key });
+      expect([again.status, again.headers.get('idempotent-replayed'), again.body]).toEqual([201, null, first.body]);
+      expect(await sagaHistory(first.body.id)).toEqual(before);
+      expect(before.types.filter((t) => t === 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED')).toHaveLength(1);
+    }
+  });
+
+  it('a worker that does not know the Update (an older release) refuses it, unrecorded; the API reads the row instead', async () => {
+    // The request's Update under a name no handler has: what a worker of release 0.1.0 answers.
+    const unknownUpdate: WorkflowClientInterceptor = {
+      startUpdateWithStart: (input, next) => next({ ...input, updateName: 'untilAnsweredOfANewerRelease' }),
+    };
+    const client = new Client({
+      connection: h.temporal.connection, namespace: h.config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(h.config),
+      interceptors: { workflow: [unknownUpdate] },
+    });
+    const app = createApp({ config: { ...h.config, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: client });
+    const res = await app.request('/v1/payments', {
+      method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 1_000, currency: 'USD', merchant_account_id: merchant, payment_method: { type: 'card', token: 'tok_visa' } }),
+    });
+    const body = (await res.json()) as { id: string; status: string };
+    expect([res.status, body.status]).toEqual([201, 'captured']);
+    const history = await sagaHistory(body.id);
+    expect(history.types.filter((t) => t.startsWith('WORKFLOW_EXECUTION_UPDATE'))).toEqual([]);
+    expect(history.localSteps).toEqual(['authorizePayment', 'capturePayment']);
   });
 });

@@ -2,17 +2,19 @@ import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
 import { newId } from '../../domain/ids.js';
-import { isFinal, PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
+import { PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
 import type { Payment } from '../../domain/payments/types.js';
 import { deleteInitiatedPayment, findPayment, insertOrAdoptPayment, listEvents, listPayments } from '../../store/payments/payments.js';
 import { findRefund } from '../../store/payments/refunds.js';
-import { cancelUpdate, captureUpdate, refundUpdate } from '../../workflows/payments/types.js';
+import {
+  cancelUpdate, captureUpdate, isAnswered, refundUpdate, UNTIL_ANSWERED_UPDATE_ID, untilAnsweredUpdate,
+} from '../../workflows/payments/types.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import {
   Amount, commonErrors, Currency, FreeText, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata, Token,
 } from '../schemas.js';
-import { requestKeyOf, startWorkflow, waitUntil } from '../workflow-start.js';
+import { requestKeyOf, startWithUpdate, waitUntil } from '../workflow-start.js';
 import { PaymentBody, PaymentEventBody, RefundBody, serializeEvent, serializePayment, serializeRefund } from './serialize.js';
 import { paymentUpdate } from './workflow-errors.js';
 
@@ -75,8 +77,8 @@ const routes = {
   }),
 };
 
-/** Settled enough to answer 201: final, or waiting for a manual capture. */
-const answered = (p: Payment) => isFinal(p.status) || p.status === 'captured' || (p.captureMethod === 'manual' && p.status === 'authorized');
+/** Settled enough to answer 201: final, captured, or waiting for a manual capture. */
+const answered = (p: Payment) => isAnswered(p.status, p.captureMethod);
 
 export function paymentRoutes({ pool, temporal, config }: AppDeps) {
   const requirePayment = async (tenantId: string, id: string) => {
@@ -107,8 +109,10 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
       }, requestKeyOf(c, config));
       if (!sameRequest) throw errors.idempotencyKeyReused();
       const id = written.id;
-      const { outcome } = await startWorkflow({ temporal, config }, workflowContracts.paymentSaga, {
-        key: id, tenantId,
+      const deadline = Date.now() + config.API_WAIT_WINDOW_MS;
+      // The saga answers the Update once the payment is answered: no polling of the row meanwhile.
+      const { outcome, update } = await startWithUpdate({ temporal, config }, workflowContracts.paymentSaga, {
+        key: id, tenantId, update: untilAnsweredUpdate, updateId: UNTIL_ANSWERED_UPDATE_ID, waitMs: config.API_WAIT_WINDOW_MS,
         input: {
           tenantId, paymentId: id, amountMinor: body.amount, currency: body.currency, merchantAccountId: merchant.id,
           paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : method,
@@ -118,9 +122,13 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
         // the start reconciler sees it gets its saga.
         undoIfNotStarted: () => deleteInitiatedPayment(pool, id),
       });
+      // PostgreSQL answers (the source of truth), read once when the Update returned or the window
+      // passed; polled for the rest of the window when no Update could answer (an older worker, a
+      // closed run). Ambiguous: there may be no run yet to wait for (the reconciler starts it).
+      const pollMs = update.kind === 'no_answer' || outcome === 'exists' ? deadline - Date.now() : 0;
       let payment = (await findPayment(pool, tenantId, id))!;
-      const waitMs = outcome === 'ambiguous' ? 0 : config.API_WAIT_WINDOW_MS;
-      const done = await waitUntil(async () => answered((payment = (await findPayment(pool, tenantId, id))!)), waitMs);
+      const done = answered(payment)
+        || (pollMs > 0 && await waitUntil(async () => answered((payment = (await findPayment(pool, tenantId, id))!)), pollMs));
       return c.json(serializePayment(payment), done ? 201 : 202);
     })
     .openapi(routes.get, async (c) => c.json(serializePayment(await requirePayment(tenantOf(c), c.req.valid('param').id)), 200))

@@ -1,17 +1,17 @@
 import {
-  allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, workflowInfo,
+  allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../../activities/payments/payment-activities.js';
 import { canCancel, canCapture, canRefund, isFinal, type PaymentStatus } from '../../domain/payments/state-machine.js';
-import { mustFinishActivity, processorActivity } from '../activity-options.js';
+import {
+  localMustFinishActivity, localProcessorActivity, mustFinishActivity, processorActivity, proxySteps, stepsAreLocal,
+} from '../activity-options.js';
 import { Compensations } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import {
-  cancelUpdate, captureUpdate, refundUpdate, type CaptureArgs, type PaymentSagaInput, type PaymentSagaResult, type RefundArgs,
+  cancelUpdate, captureUpdate, isAnswered, refundUpdate, untilAnsweredUpdate,
+  type CaptureArgs, type PaymentSagaInput, type PaymentSagaResult, type RefundArgs,
 } from './types.js';
-
-const processor = proxyActivities<PaymentActivities>(processorActivity);
-const mustFinish = proxyActivities<PaymentActivities>(mustFinishActivity);
 
 const reject = (type: 'payment_invalid_state' | 'amount_too_large', message: string) =>
   ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -22,8 +22,16 @@ const reject = (type: 'payment_invalid_state' | 'amount_too_large', message: str
  * `refund` and `cancel` Updates until the payment is final or the refund window closes. The void
  * of the authorization is the compensation of every failure after it. Updates are validated
  * against the saga's own state first, so an illegal request is refused before it is recorded.
+ * The `untilAnswered` Update (the API's Update-with-Start) returns once the payment can be answered.
+ *
+ * Since release 0.2.0 (patch `local-steps`) the steps are local activities: an automatic-capture
+ * card payment authorizes and captures in the workflow task that starts it. Runs started before
+ * keep their regular activities (and their BusinessStatus upserts) on replay.
  */
 export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaResult> {
+  const local = stepsAreLocal();
+  const processor = proxySteps<PaymentActivities>(local, localProcessorActivity, processorActivity);
+  const mustFinish = proxySteps<PaymentActivities>(local, localMustFinishActivity, mustFinishActivity);
   const key = (step: string) => `${workflowInfo().workflowId}:${step}`;
   const compensations = new Compensations();
   let status: PaymentStatus = 'initiated';
@@ -35,9 +43,34 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
   // Update handlers do not run in the main scope: an ops cancel reaches their step through this.
   let stepScope: CancellationScope | null = null;
   let refunds = 0;
+  /** The run is ending (ops cancel, a failure): `untilAnswered` stops waiting for an answered status. */
+  let closing = false;
+  let answerWaiters = 0;
+  /** The BusinessStatus last upserted (the start sets `pending`). */
+  let shown: string = 'pending';
+  /**
+   * In a local run, an automatic capture follows the authorization in the same workflow task:
+   * ops see the capture's outcome only (one upsert, one visibility write, instead of two).
+   */
+  const supersededSoon = (next: PaymentStatus) => local && next === 'authorized' && input.captureMethod === 'automatic';
+  /** Moves the saga to `next` and shows it as BusinessStatus (unless superseded in this task). */
   const set = (next: PaymentStatus) => {
     status = next;
-    setBusinessStatus(next);
+    if (supersededSoon(next)) return;
+    show();
+  };
+  const show = () => {
+    shown = status;
+    setBusinessStatus(status);
+  };
+  /** A run ending between a superseded status and the next one shows where it stopped. */
+  const showUnshown = () => {
+    if (shown !== status) show();
+  };
+  /** Whoever waits for an answer reads the row now, before the run ends. */
+  const releaseAnswerWaiters = async () => {
+    closing = true;
+    await condition(() => answerWaiters === 0);
   };
 
   async function capture(args: CaptureArgs): Promise<void> {
@@ -102,6 +135,16 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
       if (!canCancel(status)) throw reject('payment_invalid_state', `A ${status} payment cannot be canceled.`);
     }, cancel);
   }, { validator: refuseFinal });
+
+  setHandler(untilAnsweredUpdate, async () => {
+    answerWaiters++;
+    try {
+      await condition(() => closing || isAnswered(status, input.captureMethod));
+    } finally {
+      answerWaiters--;
+    }
+    return { status };
+  });
 
   setHandler(refundUpdate, async (args: RefundArgs) => {
     while (busy) await condition(() => !busy);
@@ -168,7 +211,11 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
     await condition(() => !busy && refunds === 0 && isFinal(status), input.refundWindowMs);
     await condition(allHandlersFinished);
   } catch (err) {
-    if (!isCancellation(err)) throw err;
+    if (!isCancellation(err)) {
+      showUnshown();
+      await releaseAnswerWaiters();
+      throw err;
+    }
     // Ops cancel: stop the step in flight, then undo what was done, shielded from the cancellation.
     (stepScope as CancellationScope | null)?.cancel();
     await CancellationScope.nonCancellable(async () => {
@@ -180,6 +227,7 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
         failureCode = 'canceled';
         await cancel();
       }
+      await releaseAnswerWaiters(); // after the compensation: the row they read says what it did
     });
     setBusinessStatus('canceled');
     throw err;

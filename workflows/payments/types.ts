@@ -1,4 +1,5 @@
 import { defineUpdate } from '@temporalio/workflow';
+import { isFinal, type PaymentStatus } from '../../domain/payments/state-machine.js';
 import type { CaptureMethod } from '../../domain/payments/types.js';
 
 /** Inputs, results and Updates of the payment saga: shared by the API and the workflow. */
@@ -39,3 +40,22 @@ export interface RefundArgs {
 export const captureUpdate = defineUpdate<void, [CaptureArgs]>('capture');
 export const cancelUpdate = defineUpdate<void, [CancelArgs]>('cancel');
 export const refundUpdate = defineUpdate<void, [RefundArgs]>('refund');
+
+/**
+ * Settled enough for `POST /v1/payments` to answer 201: final, captured, or an authorization
+ * waiting for its manual capture. The saga's `untilAnswered` Update and the API's fallback read
+ * of the row agree on it.
+ */
+export function isAnswered(status: PaymentStatus, captureMethod: CaptureMethod): boolean {
+  return isFinal(status) || status === 'captured' || (captureMethod === 'manual' && status === 'authorized');
+}
+
+/**
+ * Returns once the saga has reached an answered status (`isAnswered`), or once the run is being
+ * cancelled by ops; at once if it is there already. The API starts the saga with it
+ * (Update-with-Start) instead of polling the row, then reads the row once. It changes nothing,
+ * so it has nothing to refuse (no validator): a repeat with the same Update id gets the first answer.
+ */
+export const untilAnsweredUpdate = defineUpdate<{ status: PaymentStatus }, []>('untilAnswered');
+/** One Update id per run: the retries of one creation (same Idempotency-Key) share the one Update. */
+export const UNTIL_ANSWERED_UPDATE_ID = 'created';

@@ -1,14 +1,17 @@
 /**
  * The workflow bundle of bench/transfers.ts and bench/payments.ts: every real workflow plus
  * `noopTransfer`, a workflow of the same shape as `p2pTransfer` on its success path (two
- * activities, the same activity options) whose activities do nothing, and `noopPayment`, the same
+ * activities, local ones like the real ones since 0.2.0, the same activity options) whose activities do nothing, and `noopPayment`, the same
  * for an automatic-capture card payment of `paymentSaga` (authorize, capture). They are the
  * baselines: Temporal's own cost of a transfer, of a payment.
  */
-import { proxyActivities } from '@temporalio/workflow';
-import { ledgerActivity, mustFinishActivity, processorActivity } from '../workflows/activity-options.js';
+import {
+  ledgerActivity, localLedgerActivity, localProcessorActivity, mustFinishActivity, processorActivity, proxySteps, stepsAreLocal,
+} from '../workflows/activity-options.js';
+import { localFirstAttempt } from '../workflows/wallet/finish-step.js';
 import type { PaymentSagaInput, PaymentSagaResult } from '../workflows/payments/types.js';
 import type { P2PTransferInput, P2PTransferResult } from '../workflows/wallet/types.js';
+import { setBusinessStatus } from '../workflows/search-attributes.js';
 
 export * from '../workflows/index.js';
 
@@ -24,10 +27,14 @@ export const noopActivities = {
 
 type NoopActivities = typeof noopActivities;
 
-const ledger = proxyActivities<NoopActivities>(ledgerActivity);
-const mustFinish = proxyActivities<NoopActivities>(mustFinishActivity);
-
+/**
+ * As `p2pTransfer` runs them since 0.2.0: behind the `local-steps` patch, two local activities
+ * (the post's first attempt alone, as `finishStep` runs it), one workflow task.
+ */
 export async function noopTransfer(input: P2PTransferInput): Promise<P2PTransferResult> {
+  const local = stepsAreLocal();
+  const ledger = proxySteps<NoopActivities>(local, localLedgerActivity, ledgerActivity);
+  const mustFinish = proxySteps<NoopActivities>(local, localFirstAttempt, mustFinishActivity);
   const { holdId } = await ledger.noopPlaceHold({ transferId: input.transferId });
   const { transactionId } = await mustFinish.noopPost({ transferId: input.transferId, holdId });
   return { status: 'succeeded', transactionId };
@@ -43,35 +50,31 @@ export const noopPaymentActivities = {
   },
 };
 
-const processor = proxyActivities<typeof noopPaymentActivities>(processorActivity);
-
-/** Two no-op activities with the options of the saga's (`processorActivity`), then it closes. */
+/**
+ * As `paymentSaga` runs them since 0.2.0 (patch `local-steps`): two no-op local activities with
+ * the saga's options (`localProcessorActivity`), one workflow task, then it closes.
+ */
 export async function noopPayment(input: PaymentSagaInput): Promise<PaymentSagaResult> {
+  const processor = proxySteps<typeof noopPaymentActivities>(true, localProcessorActivity, processorActivity);
   await processor.noopAuthorize({ paymentId: input.paymentId });
   await processor.noopCapture({ paymentId: input.paymentId, amountMinor: input.amountMinor });
   return { status: 'captured', failureCode: null };
 }
 
-/** No-op stand-ins for the in-app path of `notification`: plan, one delivery attempt, status. */
+/** No-op stand-in for the in-app path of `notification` since 0.2.0: one local step (plan, in-app delivery, completion). */
 export const noopNotificationActivities = {
-  async noopPlanNotification(_input: { notificationId: string }): Promise<{ deferUntil: null }> {
-    return { deferUntil: null };
+  async noopStartNotification(_input: { notificationId: string }): Promise<{ deferUntil: null; completed: true }> {
+    return { deferUntil: null, completed: true };
   },
-  async noopAttemptDelivery(_input: { notificationId: string }): Promise<{ status: 'sent' }> {
-    return { status: 'sent' };
-  },
-  async noopSetNotificationStatus(_input: { notificationId: string }): Promise<void> {},
 };
 
 /**
- * The activities of an in-app `notification` run with no work in them: two control steps on the
- * workflow's queue (`ledgerActivity` options) and one attempt on the delivery queue, like the real one.
+ * An in-app `notification` run with no work in it, in the shape of the real one since 0.2.0: the
+ * patch marker, one local step (`localLedgerActivity` options) and one `BusinessStatus` upsert.
  */
-export async function noopNotification(input: { notificationId: string; deliveryQueue: string }): Promise<{ status: 'completed' }> {
-  const control = proxyActivities<typeof noopNotificationActivities>(ledgerActivity);
-  const channel = proxyActivities<typeof noopNotificationActivities>({ ...ledgerActivity, startToCloseTimeout: '2m', taskQueue: input.deliveryQueue });
-  await control.noopPlanNotification(input);
-  await channel.noopAttemptDelivery(input);
-  await control.noopSetNotificationStatus(input);
+export async function noopNotification(input: { notificationId: string }): Promise<{ status: 'completed' }> {
+  const steps = proxySteps<typeof noopNotificationActivities>(stepsAreLocal(), localLedgerActivity, ledgerActivity);
+  await steps.noopStartNotification(input);
+  setBusinessStatus('completed');
   return { status: 'completed' };
 }

@@ -6,10 +6,12 @@
  *
  * Starts its own Temporal dev server, database and workers (bench/stack.ts). Each batch runs
  * `--count` runs, `--concurrency` at a time, each started with the Temporal client and awaited:
- *   noop    `noopNotification`: plan, one attempt on a delivery queue, status — all no-ops
+ *   noop    `noopNotification`: the shape of an in-app `notification` since 0.2.0 (the patch
+ *           marker, one no-op local step, one `BusinessStatus` upsert): Temporal's own cost
  *   in_app  the notification row and its delivery (one transaction, as the API writes them), then
- *           `notification` (plan: preferences, contacts, template rendering; the in-app message and
- *           the delivery's `sent` in one transaction; the notification `completed`)
+ *           `notification`: one local step plans it (preferences, contacts, template rendering),
+ *           stores the in-app message with the delivery's `sent` and completes the notification,
+ *           all in one transaction; one workflow task, one upsert
  *   relay   `--events` outbox rows, then one relay drains them: claim a batch (SKIP LOCKED), start
  *           `event-<evt_id>` for each, mark them; events/s until all are marked (the event runs
  *           themselves are not awaited).
@@ -87,8 +89,6 @@ async function main(): Promise<void> {
       ...notificationWorkers.workers,
       await Worker.create({ ...common, taskQueue: `${queue}-noop`, workflowBundle: { codePath: stack.bundlePath }, activities: noopNotificationActivities,
         maxConcurrentActivityTaskExecutions: limits.maxConcurrentActivityTaskExecutions, maxConcurrentWorkflowTaskExecutions: limits.maxConcurrentWorkflowTaskExecutions }),
-      await Worker.create({ ...common, taskQueue: `${queue}-noop-in_app`, activities: noopNotificationActivities,
-        maxConcurrentActivityTaskExecutions: limits.maxConcurrentActivityTaskExecutions, maxConcurrentActivityTaskPolls: config.NOTIFICATION_POLLERS_NORMAL }),
     ];
     running = Promise.all(workers.map((w) => w.run()));
 
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       if (kind === 'noop') {
         await client.workflow.execute(noopNotification, {
           taskQueue: `${queue}-noop`, workflowId: `noop-notification-${process.pid}-${label}-${i}`,
-          args: [{ notificationId: `noop_${i}`, deliveryQueue: `${queue}-noop-in_app` }],
+          args: [{ notificationId: `noop_${i}` }],
         });
         return;
       }
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
 
     console.log('');
     printTable(['workflow', 'count', 'ok', 'failed', 'seconds', 'completed/s', 'p50 ms', 'p95 ms'], [noop, inApp].map((r: BatchResult<Kind>) => [
-      r.kind === 'noop' ? 'noopNotification (3 no-op activities)' : 'notification (in_app, end to end)', String(r.count), String(r.succeeded),
+      r.kind === 'noop' ? 'noopNotification (1 no-op local step)' : 'notification (in_app, end to end)', String(r.count), String(r.succeeded),
       r.failed.size === 0 ? '0' : [...r.failed].map(([k, n]) => `${k}:${n}`).join(','), fmt(r.elapsedS, 2),
       fmt(r.succeeded / r.elapsedS), fmt(percentile(r.latenciesMs, 50), 0), fmt(percentile(r.latenciesMs, 95), 0),
     ]));

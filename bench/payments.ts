@@ -8,7 +8,7 @@
  * processors (HTTP, port 0), the API app in process (`app.request`, no socket), one payments
  * worker (the real saga and activities, the processor router over HTTP) and one no-op worker.
  *   throughput  `--count` runs per kind, `--concurrency` at a time:
- *     noop      `noopPayment` (two no-op activities with the saga's `processorActivity` options),
+ *     noop      `noopPayment` (two no-op local activities with the saga's `localProcessorActivity` options),
  *               started with the Temporal client like the API starts a saga, awaited to its result
  *     payment   POST /v1/payments (tok_visa, automatic capture, an Idempotency-Key): API →
  *               `paymentSaga` → processor over HTTP → ledger. Completed = 201 with status
@@ -301,7 +301,7 @@ async function main(): Promise<void> {
     printTable(
       ['run', 'count', 'completed', 'not completed', 'seconds', 'completed/s', 'p50 ms', 'p99 ms', 'max ms'],
       [noop, payment].map((r) => [
-        r.kind === 'noop' ? 'noopPayment (2 no-op activities), Temporal client' : 'POST /v1/payments → saga → processor → ledger',
+        r.kind === 'noop' ? 'noopPayment (2 no-op local activities), Temporal client' : 'POST /v1/payments → saga → processor → ledger',
         String(r.count), String(r.succeeded), describe(r.failed),
         fmt(r.elapsedS, 2), fmt(r.succeeded / r.elapsedS), fmt(percentile(r.latenciesMs, 50), 0),
         fmt(percentile(r.latenciesMs, 99), 0), fmt(percentile(r.latenciesMs, 100), 0),
@@ -313,7 +313,7 @@ async function main(): Promise<void> {
     report({ figures: { ratio }, targets: { [atLeastKey('ratio', TARGET_RATIO)]: met } });
     console.log(`ratio payment / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'})`);
     console.log('note: a payment is measured until captured (the API\'s 201), not until its workflow closes: the saga then waits out REFUND_WINDOW');
-    console.log('note: the payment also pays for the API (auth, Idempotency-Key claim in PostgreSQL + Redis, account lookup, INSERT, status polling every 10 ms), two processor HTTP calls, the ledger and two BusinessStatus upserts; noopPayment for none of these');
+    console.log('note: the payment also pays for the API (auth, Idempotency-Key claim in PostgreSQL + Redis, account lookup, INSERT, the Update-with-Start and one read of the row), two processor HTTP calls, the ledger, the patch marker and two search-attribute upserts (TemporalChangeVersion, BusinessStatus); noopPayment for none of these');
     console.log('note: the API app, both workers and the processors simulator share this one Node process');
     printCpuTable([
       { label: 'idle (per s)', cpu: idle, completed: idle.wallMs / 1000 },

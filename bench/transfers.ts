@@ -7,10 +7,13 @@
  * activities + no-op activities, the config's concurrency settings) and one client. Each measured
  * batch runs `--count` workflows, `--concurrency` at a time, each started with the Temporal client
  * (the HTTP API is bypassed) and awaited to completion:
- *   noop  `noopTransfer`: two no-op activities with the options of the real ones (bench/noop-workflows.ts)
+ *   noop  `noopTransfer`: two no-op activities run as the real ones are (local since 0.2.0; bench/noop-workflows.ts)
  *   p2p   `p2pTransfer`: INSERT of the `transfers` row as the API does, then the workflow (hold, post)
- * Both are started like the API starts them (typed search attributes, USE_EXISTING). Everything it
- * started is stopped, closed or dropped before it exits.
+ *   ledger  the ledger path alone, no Temporal: the same INSERT, then the same two activity
+ *         functions (placeTransferHold, postTransfer: two transactions) called directly, as many at a time
+ * The workflows are started like the API starts them (typed search attributes, USE_EXISTING).
+ * Issue #14's targets: p2p completed/s at least 0.25 × the ledger path's (`p2pVsLedger`), and
+ * CPU-ms per completed transfer. Everything it started is stopped, closed or dropped before it exits.
  */
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type pg from 'pg';
@@ -40,6 +43,8 @@ const AMOUNT_MINOR = 100;
 const FUNDING_PER_PAYER_MINOR = 1_000_000_000;
 const API_POOL_MAX = 10;
 const TARGET_RATIO = 0.6;
+/** Issue #14: P2P transfer workflows/s end to end at least this share of the ledger path alone (same run). */
+const TARGET_VS_LEDGER = 0.25;
 /** Issue #14: CPU-ms per completed P2P transfer, summed over every process (bench/cpu.ts). */
 const TARGET_CPU_MS_PER_TRANSFER = 16;
 
@@ -53,7 +58,7 @@ const { ints: args } = parseIntArgs({
 
 const abort = abortOnSignals();
 
-type Kind = 'noop' | 'p2p';
+type Kind = 'noop' | 'p2p' | 'ledger';
 type BatchResult = CommonBatchResult<Kind>;
 
 interface Pair {
@@ -111,12 +116,13 @@ async function main(): Promise<void> {
     apiPool = createPool(stack.databaseUrl, API_POOL_MAX);
     const { tenantId, pairs } = await setUpLedger(workerPool, args.pairs);
 
+    const walletActivities = createWalletActivities({ pool: workerPool, bank: createSimulatedBank(workerPool) });
     worker = await Worker.create({
       connection: stack.workerConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
       workflowBundle: { codePath: stack.bundlePath },
-      activities: { ...createWalletActivities({ pool: workerPool, bank: createSimulatedBank(workerPool) }), ...noopActivities },
+      activities: { ...walletActivities, ...noopActivities },
       maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
@@ -143,7 +149,18 @@ async function main(): Promise<void> {
     async function runOne(kind: Kind, label: string, i: number, signal: AbortSignal): Promise<string | undefined> {
       const pair = pairs[i % pairs.length]!;
       let result: P2PTransferResult;
-      if (kind === 'noop') {
+      if (kind === 'ledger') {
+        // The workflow's two steps without Temporal: the same functions, keys and transactions.
+        const transferId = await insertTransfer(db, {
+          tenantId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY, description: null,
+        });
+        const key = `ledger-${process.pid}-${label}-${i}`;
+        const { holdId } = await walletActivities.placeTransferHold({
+          tenantId, transferId, idempotencyKey: `${key}:hold`, fromAccountId: pair.from, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
+        });
+        await walletActivities.postTransfer({ tenantId, transferId, idempotencyKey: `${key}:post`, holdId, toAccountId: pair.to });
+        return undefined;
+      } else if (kind === 'noop') {
         const transferId = `noop_${label}_${i}`;
         const input: P2PTransferInput = {
           tenantId, transferId, fromAccountId: pair.from, toAccountId: pair.to, amountMinor: AMOUNT_MINOR, currency: CURRENCY,
@@ -173,6 +190,7 @@ async function main(): Promise<void> {
       console.log('[bench] warm-up …');
       await runBatch('noop', 'warmup', args.warmup);
       if (!abort.signal.aborted) await runBatch('p2p', 'warmup', args.warmup);
+      if (!abort.signal.aborted) await runBatch('ledger', 'warmup', args.warmup);
     }
     if (abort.signal.aborted) return;
     const cpuSources: CpuSources = { databaseUrl: stack.databaseUrl, serverPid: stack.server.process.pid };
@@ -190,6 +208,14 @@ async function main(): Promise<void> {
       targets: { [`cpuMsPerTransferAtMost${TARGET_CPU_MS_PER_TRANSFER}`]: p2pCpuMs <= TARGET_CPU_MS_PER_TRANSFER },
     });
     if (abort.signal.aborted) return;
+    console.log(`[bench] ledger path alone × ${args.count} …`);
+    const { value: ledger, cpu: ledgerCpu } = await withCpuMeter(cpuSources, () => runBatch('ledger', 'run', args.count));
+    const vsLedger = (p2p.succeeded / p2p.elapsedS) / (ledger.succeeded / ledger.elapsedS);
+    report({
+      figures: { ...batchFigures(ledger), ...cpuFigures('ledger', ledgerCpu, ledger.succeeded), p2pVsLedger: vsLedger },
+      targets: { [atLeastKey('p2pVsLedger', TARGET_VS_LEDGER)]: vsLedger >= TARGET_VS_LEDGER },
+    });
+    if (abort.signal.aborted) return;
 
     const statuses = await countTransfersByStatus(stack.pool, tenantId);
     const audit = await auditLedger(stack.pool);
@@ -197,8 +223,8 @@ async function main(): Promise<void> {
     console.log('');
     printTable(
       ['workflow', 'count', 'succeeded', 'failed', 'seconds', 'completed/s', 'p50 ms', 'p95 ms', 'max ms'],
-      [noop, p2p].map((r) => [
-        r.kind === 'noop' ? 'noopTransfer (2 no-op activities)' : 'p2pTransfer (row INSERT + hold + post)',
+      [noop, p2p, ledger].map((r) => [
+        { noop: 'noopTransfer (2 no-op activities)', p2p: 'p2pTransfer (row INSERT + hold + post)', ledger: 'ledger path alone (INSERT + hold + post)' }[r.kind],
         String(r.count), String(r.succeeded),
         r.failed.size === 0 ? '0' : [...r.failed].map(([k, n]) => `${k}:${n}`).join(','),
         fmt(r.elapsedS, 2), fmt(r.succeeded / r.elapsedS), fmt(percentile(r.latenciesMs, 50), 0),
@@ -210,11 +236,13 @@ async function main(): Promise<void> {
     const met = ratio >= TARGET_RATIO;
     report({ figures: { ratio }, targets: { [atLeastKey('ratio', TARGET_RATIO)]: met } });
     console.log(`ratio p2p / noop: ${fmt(ratio, 2)} (target >= ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'})`);
-    console.log('note: p2pTransfer also upserts the BusinessStatus search attribute twice; noopTransfer does not');
+    console.log(`ratio p2p / ledger path alone: ${fmt(vsLedger, 2)} (target >= ${TARGET_VS_LEDGER}: ${vsLedger >= TARGET_VS_LEDGER ? 'MET' : 'NOT MET'})`);
+    console.log('note: p2pTransfer also upserts the BusinessStatus search attribute (once since 0.2.0, twice before); noopTransfer does not');
     printCpuTable([
       { label: 'idle (per s)', cpu: idle, completed: idle.wallMs / 1000 },
       { label: 'noopTransfer', cpu: noopCpu, completed: noop.succeeded },
       { label: 'p2pTransfer', cpu: p2pCpu, completed: p2p.succeeded },
+      { label: 'ledger alone', cpu: ledgerCpu, completed: ledger.succeeded },
     ]);
     console.log(`CPU per completed P2P transfer: ${fmt(p2pCpuMs, 2)} ms (target <= ${TARGET_CPU_MS_PER_TRANSFER} ms: ${p2pCpuMs <= TARGET_CPU_MS_PER_TRANSFER ? 'MET' : 'NOT MET'})`);
     console.log(`transfers rows (incl. warm-up): ${statuses.map((r) => `${r.status}=${r.count}`).join(' ')}`);

@@ -6,7 +6,10 @@ import { booleanFromEnv, durationFromEnv, intFromEnv } from './env.js';
  * schema in platform/config.ts. Provider URLs default to the local simulators `npm start` runs.
  */
 export const notificationEnv = {
-  /** Workflows run on this queue; deliveries on `<queue>-<channel>-<priority>` (high has more pollers). */
+  /**
+   * Workflows run on this queue; deliveries on `<queue>-<channel>-<priority>`, whose pollers
+   * autoscale from 1 while idle up to these (high has more).
+   */
   TASK_QUEUE_NOTIFICATIONS: z.string().min(1).max(200).default('notifications'),
   NOTIFICATION_POLLERS_HIGH: intFromEnv(8, 1, 100),
   NOTIFICATION_POLLERS_NORMAL: intFromEnv(2, 1, 100),

@@ -41,7 +41,10 @@ export async function createNotificationWorkers(options: NotificationWorkerOptio
         dataConverter: options.dataConverter,
         ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
-        maxConcurrentActivityTaskPolls: options.pollers[priority],
+        // Issue #14: ten queues' idle long polls cost CPU in this process and the server. One poll
+        // each while idle, up to the priority's pollers under load (the server's poll answers say
+        // when more would get tasks).
+        activityTaskPollerBehavior: { type: 'autoscaling', minimum: 1, initial: 1, maximum: options.pollers[priority] },
         shutdownGraceTime: options.shutdownGraceTimeMs,
       }));
     }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { withTransaction } from '../../store/db.js';
+import { withTransaction, type Db } from '../../store/db.js';
 import { metrics } from '../../platform/metrics.js';
 import type { OutboundLimiter } from '../../platform/rate-limit/outbound.js';
 import { removePushTokens } from '../../store/notifications/contacts.js';
@@ -32,21 +32,59 @@ export async function attemptDelivery(
 ): Promise<AttemptResult> {
   const delivery = await findDeliveryToAttempt(deps.pool, input.tenantId, input.deliveryId);
   if (!delivery) throw new Error(`delivery ${input.deliveryId} is missing`);
+  const decided = await decideBeforeSending(deps.pool, delivery);
+  if (decided) return decided;
+  if (delivery.channel === 'in_app') {
+    await withTransaction(deps.pool, (client) => storeInApp(client, delivery, input.attempt));
+    metrics.deliveries.inc({ channel: 'in_app', outcome: 'sent' });
+    return { status: 'sent' };
+  }
+  return sendAndRecord(deps, delivery, input.attempt);
+}
+
+/**
+ * One attempt of one in-app delivery inside the caller's transaction (release 0.2.0's first step
+ * plans a notification and delivers its in-app messages in one): the same checks as
+ * `attemptDelivery` — preferences again, a delivery already ended is not delivered twice.
+ * `stored`: this call wrote the message (the caller counts it in the metrics once it committed).
+ */
+export async function attemptInAppIn(
+  client: pg.PoolClient,
+  input: { tenantId: string; deliveryId: string; attempt: number },
+): Promise<{ status: 'sent' | 'failed'; stored: boolean }> {
+  const delivery = await findDeliveryToAttempt(client, input.tenantId, input.deliveryId);
+  if (!delivery) throw new Error(`delivery ${input.deliveryId} is missing`);
+  if (delivery.channel !== 'in_app') throw new Error(`delivery ${input.deliveryId} is not an in-app delivery`);
+  const decided = await decideBeforeSending(client, delivery);
+  if (decided) return { status: decided.status === 'sent' ? 'sent' : 'failed', stored: false };
+  await storeInApp(client, delivery, input.attempt);
+  return { status: 'sent', stored: true };
+}
+
+/**
+ * What an attempt decides before it sends anything: already sent, ended otherwise, or opted out
+ * since (skipped); null when it is to be sent.
+ */
+async function decideBeforeSending(db: Db, delivery: DeliveryToAttempt): Promise<AttemptResult | null> {
   if (delivery.status === 'sent') return { status: 'sent' };
   if (delivery.status !== 'queued') return { status: 'failed', error: `delivery is ${delivery.status}` };
   // Preferences are checked again at every attempt: a user who opts out while a notification waits
   // (quiet hours, retries) is not sent it.
   if (delivery.optedOut) {
-    await skipOptedOutDelivery(deps.pool, delivery.id);
+    await skipOptedOutDelivery(db, delivery.id);
     return { status: 'failed', error: 'opted out' };
   }
-  if (delivery.channel === 'in_app') return deliverInApp(deps.pool, delivery, input.attempt);
+  return null;
+}
+
+/** A provider's channel: one call, its outcome recorded. */
+async function sendAndRecord(deps: DeliveryDeps, delivery: DeliveryToAttempt, attempt: number): Promise<AttemptResult> {
   // Outside the try: a provider's limit reached is not a failed attempt; the activity is retried.
   await deps.outbound?.acquire(delivery.channel);
   try {
     const result = await send(deps, delivery);
     await recordDeliverySent(deps.pool, {
-      deliveryId: delivery.id, attempt: input.attempt, providerMessageId: result.providerMessageId,
+      deliveryId: delivery.id, attempt, providerMessageId: result.providerMessageId,
       responseStatus: result.responseStatus ?? null,
     });
     metrics.deliveries.inc({ channel: delivery.channel, outcome: 'sent' });
@@ -54,7 +92,7 @@ export async function attemptDelivery(
   } catch (err) {
     const failure = err instanceof DeliveryError ? err : new DeliveryError((err as Error).message, true);
     await recordDeliveryFailure(deps.pool, {
-      deliveryId: delivery.id, attempt: input.attempt, error: failure.message.slice(0, 1_000),
+      deliveryId: delivery.id, attempt, error: failure.message.slice(0, 1_000),
       responseStatus: failure.responseStatus ?? null, retryable: failure.retryable,
     });
     metrics.deliveries.inc({ channel: delivery.channel, outcome: failure.retryable ? 'retry' : 'failed' });
@@ -113,15 +151,11 @@ async function sendPush(deps: DeliveryDeps, delivery: DeliveryToAttempt, content
 }
 
 /** In-app: the message row and the delivery's `sent` commit together; the insert trigger wakes SSE streams. */
-async function deliverInApp(pool: pg.Pool, delivery: DeliveryToAttempt, attempt: number): Promise<AttemptResult> {
-  await withTransaction(pool, async (client) => {
-    const messageId = await upsertInboxMessage(client, {
-      tenantId: delivery.tenantId, userId: delivery.userId, notificationId: delivery.notificationId,
-      // Planning rendered both as strings (the casts convert nothing).
-      title: (delivery.content.title ?? '') as string, body: (delivery.content.body ?? '') as string,
-    });
-    await recordInAppDeliverySent(client, { deliveryId: delivery.id, attempt, messageId });
+async function storeInApp(client: pg.PoolClient, delivery: DeliveryToAttempt, attempt: number): Promise<void> {
+  const messageId = await upsertInboxMessage(client, {
+    tenantId: delivery.tenantId, userId: delivery.userId, notificationId: delivery.notificationId,
+    // Planning rendered both as strings (the casts convert nothing).
+    title: (delivery.content.title ?? '') as string, body: (delivery.content.body ?? '') as string,
   });
-  metrics.deliveries.inc({ channel: 'in_app', outcome: 'sent' });
-  return { status: 'sent' };
+  await recordInAppDeliverySent(client, { deliveryId: delivery.id, attempt, messageId });
 }

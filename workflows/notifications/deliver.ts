@@ -1,6 +1,7 @@
-import { ActivityFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities, proxyLocalActivities, sleep, type LocalActivityOptions } from '@temporalio/workflow';
 import type { DeliveryActivities } from '../../activities/notifications/delivery-activities.js';
 import type { Channel, Priority } from '../../domain/notifications/types.js';
+import { LOCAL_RETRY_THRESHOLD } from '../activity-options.js';
 import { deliveryTaskQueue, type RetrySettings } from './types.js';
 
 /**
@@ -12,6 +13,9 @@ const ATTEMPT_OPTIONS = {
   startToCloseTimeout: '2m',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
 } as const;
+
+/** The same, as a local activity (an in-app attempt is a PostgreSQL insert in the workflow's own worker). */
+const LOCAL_ATTEMPT_OPTIONS: LocalActivityOptions = { ...ATTEMPT_OPTIONS, localRetryThreshold: LOCAL_RETRY_THRESHOLD };
 
 /** Exponential backoff with "equal jitter": half fixed, half random (deterministic in a workflow). */
 export function backoffMs(retry: RetrySettings, attempt: number): number {
@@ -31,18 +35,24 @@ export interface DeliverArgs {
   queuePrefix: string;
   /** The first attempt number (an ops retry of a dead letter continues the count). */
   firstAttempt?: number;
+  /**
+   * The run took the local-steps patch (release 0.2.0, `stepsAreLocal()`): in-app attempts and the
+   * dead letter are local activities. Providers' channels stay on their queues either way.
+   */
+  local?: boolean;
 }
 
 /**
- * Delivers one delivery: attempts on the channel's task queue for its priority, backoff between
- * them, and after the last one the delivery is dead-lettered (recorded on the control queue).
+ * Delivers one delivery: attempts on the channel's task queue for its priority (in-app ones, on a
+ * `local` run, in the workflow's worker), backoff between them, and after the last one the
+ * delivery is dead-lettered (recorded on the control queue, or locally on a `local` run).
  */
 export async function deliverWithRetries(args: DeliverArgs): Promise<DeliveryOutcome> {
-  const channelActivities = proxyActivities<DeliveryActivities>({
-    ...ATTEMPT_OPTIONS,
-    taskQueue: deliveryTaskQueue(args.queuePrefix, args.channel, args.priority),
-  });
-  const control = proxyActivities<DeliveryActivities>(ATTEMPT_OPTIONS);
+  const local = args.local ?? false;
+  const channelActivities = local && args.channel === 'in_app'
+    ? proxyLocalActivities<DeliveryActivities>(LOCAL_ATTEMPT_OPTIONS)
+    : proxyActivities<DeliveryActivities>({ ...ATTEMPT_OPTIONS, taskQueue: deliveryTaskQueue(args.queuePrefix, args.channel, args.priority) });
+  const control = local ? proxyLocalActivities<DeliveryActivities>(LOCAL_ATTEMPT_OPTIONS) : proxyActivities<DeliveryActivities>(ATTEMPT_OPTIONS);
   const first = args.firstAttempt ?? 1;
   const last = first + args.retry.maxAttempts - 1;
   for (let attempt = first; attempt <= last; attempt++) {

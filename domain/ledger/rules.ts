@@ -23,7 +23,7 @@ export function assertBalanced(postings: Posting[]): void {
 }
 
 /** Every id is a (locked) account of the tenant, in `currency`. */
-export function requireAccounts(accounts: Map<string, Account>, ids: string[], currency: string): void {
+export function requireAccounts(accounts: ReadonlyMap<string, Pick<Account, 'currency'>>, ids: string[], currency: string): void {
   for (const id of ids) {
     const account = accounts.get(id);
     if (!account) throw new LedgerError('account_missing', `No such account: ${id}`);
@@ -47,7 +47,7 @@ export function netChanges(postings: Posting[]): Map<string, number> {
  * A debit may not spend more than the available balance (balance minus `heldAfter`). System
  * accounts and the accounts in `overdraftAllowed` may go below zero; credits always pass.
  */
-export function checkNoOverdraft(account: Account, delta: number, heldAfter: number, overdraftAllowed: Set<string>): void {
+export function checkNoOverdraft(account: Pick<Account, 'id' | 'type' | 'balanceMinor'>, delta: number, heldAfter: number, overdraftAllowed: Set<string>): void {
   if (account.type === 'system' || overdraftAllowed.has(account.id) || delta >= 0) return;
   if (account.balanceMinor + delta - heldAfter < 0) {
     throw new LedgerError('insufficient_funds', `Account ${account.id} has insufficient available funds`);
@@ -55,7 +55,7 @@ export function checkNoOverdraft(account: Account, delta: number, heldAfter: num
 }
 
 /** The account's per-transaction and daily debit limits; `usedTodayMinor` counts posted debits and holds. */
-export function checkLimits(account: Account, amountMinor: number, usedTodayMinor: number): void {
+export function checkLimits(account: Pick<Account, 'limits'>, amountMinor: number, usedTodayMinor: number): void {
   const { per_transaction_max: perTransactionMax, daily_debit_max: dailyMax } = account.limits;
   if (perTransactionMax !== null && amountMinor > perTransactionMax) {
     throw new LedgerError('limit_exceeded', `Amount exceeds the per-transaction limit of ${perTransactionMax}`);

@@ -1,10 +1,14 @@
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import type { Account, AccountLimits, AccountType } from '../../domain/ledger/types.js';
-import { prepared, type Db } from '../db.js';
-import { col, rowMapper } from '../rows.js';
+import { prepared, toSafeInt, type Db } from '../db.js';
+import { col, rowMapper, type Column } from '../rows.js';
 
-/** The `accounts` table: live balances (`balance`, `held`) kept by the ledger writes under row locks. */
+/**
+ * The `accounts` table: live balances (`balance`, `held`) kept by the ledger writes under row locks.
+ * A credit that found its account's row lock taken waits in `ledger_pending_credits` until the next
+ * lock holder folds it in (schema/0011): every read here returns `balance` plus those credits.
+ */
 
 export interface NewAccount {
   tenantId: string;
@@ -18,7 +22,17 @@ export interface NewAccount {
 const perTransactionMax = col.intOrNull('per_transaction_max');
 const dailyDebitMax = col.intOrNull('daily_debit_max');
 
-export const accountRow = rowMapper<Account>({
+/** The balance a reader sees: the stored one plus the credits not folded in yet (one index probe). */
+const balanceWithPendingCredits: Column<number> = {
+  names: ['balance'],
+  select: (alias) => {
+    const account = alias ?? 'accounts';
+    return `${account}.balance + coalesce((SELECT sum(p.amount) FROM ledger_pending_credits p WHERE p.account_id = ${account}.id), 0) AS balance`;
+  },
+  read: (row) => toSafeInt(row.balance as string),
+};
+
+const accountFields = {
   id: col.text('id'),
   tenantId: col.text('tenant_id'),
   type: col.of<AccountType>('type'),
@@ -29,10 +43,11 @@ export const accountRow = rowMapper<Account>({
     daily_debit_max: dailyDebitMax.read(row),
   })),
   metadata: col.custom('metadata', (v) => (v as Record<string, string> | null | undefined) ?? {}),
-  balanceMinor: col.int('balance'),
+  balanceMinor: balanceWithPendingCredits,
   heldMinor: col.int('held'),
   createdAt: col.timestamp('created_at'),
-});
+};
+export const accountRow = rowMapper<Account>(accountFields);
 
 export async function insertAccount(db: Db, input: NewAccount): Promise<Account> {
   const { rows } = await db.query(
@@ -64,21 +79,43 @@ export async function findAccountTenantId(db: Db, accountId: string): Promise<st
   return (rows[0]?.tenant_id as string | undefined) ?? null;
 }
 
+/** An account read under `ledgerLockAccounts`: `locked` ones may be updated, the others only credited. */
+export interface LockedAccount extends Account {
+  locked: boolean;
+}
+
+/** The accounts of one ledger write: what to lock and wait for, and what to lock only if free. */
+export interface LockRequest {
+  tenantId: string;
+  /** Debited (or otherwise changed) accounts: locked in sorted id order, waiting for each. */
+  debitIds: readonly string[];
+  /** Credited-only accounts: locked when free, else credited through pending credits. */
+  creditIds?: readonly string[];
+  /** A hold whose account is locked like a debited one. */
+  holdId?: string;
+}
+
+/** `ledger_lock_accounts` computes the balance itself (stored for locked rows, with pending for the others). */
+const lockedAccountRow = rowMapper<LockedAccount>({ ...accountFields, balanceMinor: col.int('balance'), locked: col.bool('locked') });
+
 /**
- * Locks the given accounts of one tenant in sorted id order (the one lock order everywhere, so
- * concurrent ledger writes never deadlock) and returns them by id.
+ * Locks a ledger write's accounts in ONE round trip (`ledger_lock_accounts`, schema/0011): the
+ * debited ones in sorted id order (the one lock order everywhere, so concurrent ledger writes never
+ * deadlock), the credited-only ones only if their lock is free (a hot payee does not serialize
+ * its payers), and folds the locked accounts' pending credits into their stored balance. Returns
+ * the tenant's accounts among them by id; a locked account's `balanceMinor` is what it may spend.
  */
-export async function lockAccounts(
-  client: pg.PoolClient,
-  tenantId: string,
-  accountIds: string[],
-): Promise<Map<string, Account>> {
-  const sorted = [...new Set(accountIds)].sort();
+export async function lockLedgerAccounts(client: pg.PoolClient, request: LockRequest): Promise<Map<string, LockedAccount>> {
   const { rows } = await client.query(
-    prepared('ledger-lock-accounts', `SELECT ${accountRow.columns()} FROM accounts WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`),
-    [tenantId, sorted],
+    prepared('ledger-lock-accounts', 'SELECT * FROM ledger_lock_accounts($1, $2::text[], $3::text[], $4)'),
+    [request.tenantId, [...new Set(request.debitIds)].sort(), [...new Set(request.creditIds ?? [])].sort(), request.holdId ?? null],
   );
-  return new Map(rows.map((row) => [row.id as string, accountRow.map(row)]));
+  return new Map(rows.map((row) => [row.id as string, lockedAccountRow.map(row)]));
+}
+
+/** The accounts a write may only credit through pending credits (their lock was taken). */
+export function unlockedIds(accounts: Map<string, LockedAccount>): Set<string> {
+  return new Set([...accounts.values()].filter((a) => !a.locked).map((a) => a.id));
 }
 
 /** Gives back a voided hold's funds: lowers `held` of its (locked) account. */
@@ -115,4 +152,10 @@ export async function accountOwners(db: Db, tenantId: string, accountIds: unknow
     [accountIds, tenantId],
   );
   return new Map(rows.map((row) => [row.id, row.owner_id]));
+}
+
+/** How many credits wait to be folded into their account's stored balance, over all tenants (benchmarks' summary). */
+export async function countPendingCredits(db: Db): Promise<number> {
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM ledger_pending_credits');
+  return rows[0].n as number;
 }

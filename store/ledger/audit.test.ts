@@ -88,6 +88,17 @@ const PLANTS: Record<AuditCheckKind, Record<string, Plant>> = {
       return { kind: 'balance_mismatch', id: t.payer, detail: `balance ${FUNDED_MINOR + 1} but entries sum to ${FUNDED_MINOR}` };
     },
   },
+  pending_credit_invalid: {
+    // Balanced on the books (the stored balance lowered by as much), but no credit entry of that
+    // amount stands behind it: it names the payer's funding credit with another amount.
+    'a pending credit without its credit entry': async (client, t) => {
+      const { rows } = await client.query(`SELECT id FROM ledger_entries WHERE account_id = $1 AND direction = 'credit'`, [t.payer]);
+      const entryId = rows[0].id as string;
+      await client.query('INSERT INTO ledger_pending_credits (account_id, entry_id, amount) VALUES ($1, $2, 5)', [t.payer, entryId]);
+      await client.query('UPDATE accounts SET balance = balance - 5 WHERE id = $1', [t.payer]);
+      return { kind: 'pending_credit_invalid', id: entryId, detail: `pending credit of 5 on ${t.payer} without that credit entry` };
+    },
+  },
   held_mismatch: {
     'held raised without a hold': async (client, t) => {
       await client.query('UPDATE accounts SET held = held + 1 WHERE id = $1', [t.payer]);
@@ -114,6 +125,18 @@ const PLANTS: Record<AuditCheckKind, Record<string, Plant>> = {
       }, null);
       const { rows } = await client.query('SELECT id FROM ledger_entries WHERE transaction_id = $1 AND account_id = $2', [transactionId, t.payer]);
       return { kind: 'entry_currency_mismatch', id: rows[0].id as string, detail: 'entry EUR on USD account' };
+    },
+  },
+  entry_account_missing: {
+    // Balanced, and every existing account's balance agrees: one leg lands on no account at all.
+    'an entry on an account that does not exist': async (client, t) => {
+      const missing = newId('account');
+      const transactionId = await writeTransaction(client, {
+        tenantId: t.tenantId, idempotencyKey: 'plant-missing-account', kind: 'transfer', currency: 'USD',
+        postings: [{ accountId: t.payer, direction: 'debit', amountMinor: 5 }, { accountId: missing, direction: 'credit', amountMinor: 5 }],
+      }, null);
+      const { rows } = await client.query('SELECT id FROM ledger_entries WHERE transaction_id = $1 AND account_id = $2', [transactionId, missing]);
+      return { kind: 'entry_account_missing', id: rows[0].id as string, detail: `entry on missing account ${missing}` };
     },
   },
   hold_resolution_invalid: {
@@ -155,7 +178,7 @@ async function problemsOf(db: pg.Pool | pg.PoolClient, tenantId?: string): Promi
 
 describe('the ledger audit', () => {
   it('has a planted problem for each of its checks', () => {
-    expect(AUDIT_CHECK_KINDS).toHaveLength(7);
+    expect(AUDIT_CHECK_KINDS).toHaveLength(9);
     expect(Object.keys(PLANTS).sort()).toEqual([...AUDIT_CHECK_KINDS].sort());
   });
 

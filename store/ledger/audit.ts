@@ -47,14 +47,28 @@ const CHECKS = [
             AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id)`,
   },
   {
+    // An account's balance is its stored balance plus its credits not folded in yet (schema/0011).
     kind: 'balance_mismatch',
-    sql: `SELECT a.id, 'balance ' || a.balance || ' but entries sum to ' || coalesce(s.net, 0) AS detail
+    sql: `SELECT a.id, 'balance ' || (a.balance + coalesce(p.pending, 0)) || ' but entries sum to ' || coalesce(s.net, 0) AS detail
           FROM accounts a LEFT JOIN (
             SELECT account_id, sum(CASE direction WHEN 'credit' THEN amount ELSE -amount END) AS net
             FROM ledger_entries
             WHERE $1::text IS NULL OR account_id IN (SELECT id FROM accounts WHERE tenant_id = $1)
             GROUP BY account_id) s ON s.account_id = a.id
-          WHERE ($1::text IS NULL OR a.tenant_id = $1) AND a.balance <> coalesce(s.net, 0)`,
+          LEFT JOIN (
+            SELECT account_id, sum(amount) AS pending FROM ledger_pending_credits
+            WHERE $1::text IS NULL OR account_id IN (SELECT id FROM accounts WHERE tenant_id = $1)
+            GROUP BY account_id) p ON p.account_id = a.id
+          WHERE ($1::text IS NULL OR a.tenant_id = $1) AND a.balance + coalesce(p.pending, 0) <> coalesce(s.net, 0)`,
+  },
+  {
+    // A pending credit stands for exactly one credit entry of its amount on its account.
+    kind: 'pending_credit_invalid',
+    sql: `SELECT p.entry_id AS id, 'pending credit of ' || p.amount || ' on ' || p.account_id || ' without that credit entry' AS detail
+          FROM ledger_pending_credits p LEFT JOIN ledger_entries e
+            ON e.id = p.entry_id AND e.account_id = p.account_id AND e.direction = 'credit' AND e.amount = p.amount
+          WHERE e.id IS NULL
+            AND ($1::text IS NULL OR p.account_id IN (SELECT id FROM accounts WHERE tenant_id = $1))`,
   },
   {
     kind: 'held_mismatch',
@@ -75,6 +89,14 @@ const CHECKS = [
     sql: `SELECT e.id, 'entry ' || e.currency || ' on ' || a.currency || ' account' AS detail
           FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
           WHERE ($1::text IS NULL OR a.tenant_id = $1) AND e.currency <> a.currency`,
+  },
+  {
+    // No foreign key on the entries' account (schema/0011): every entry names an existing account.
+    kind: 'entry_account_missing',
+    sql: `SELECT e.id, 'entry on missing account ' || e.account_id AS detail
+          FROM ledger_entries e
+          WHERE ($1::text IS NULL OR e.transaction_id IN (SELECT id FROM ledger_transactions WHERE tenant_id = $1))
+            AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id)`,
   },
   {
     // A hold resolves at most once: posted holds have exactly one posting transaction (which

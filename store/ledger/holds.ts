@@ -1,14 +1,14 @@
 import type pg from 'pg';
-import { newId } from '../../domain/ids.js';
-import { LedgerError } from '../../domain/ledger/errors.js';
+import { firstIdAt, newId } from '../../domain/ids.js';
+import { LedgerError, LedgerInvariantError } from '../../domain/ledger/errors.js';
 import {
   assertBalanced, assertSameHold, checkHoldPostable, checkLimits, checkNoOverdraft, needsVoiding, requireAccounts,
 } from '../../domain/ledger/rules.js';
-import type { Account, Hold, HoldRequest, HoldStatus, Posting } from '../../domain/ledger/types.js';
-import { prepared, type Db } from '../db.js';
+import type { Account, AccountType, Hold, HoldRequest, HoldStatus } from '../../domain/ledger/types.js';
+import { prepared, toSafeInt, type Db } from '../db.js';
 import { col, rowMapper } from '../rows.js';
-import { accountRow, lockAccounts, releaseHeld } from './accounts.js';
-import { debitedTodayMinor, writeTransaction, type PostedTransaction } from './transactions.js';
+import { lockLedgerAccounts, releaseHeld } from './accounts.js';
+import type { PostedTransaction } from './transactions.js';
 
 /**
  * The `holds` table: funds reserved on an account (its `held`), each resolved exactly once —
@@ -48,104 +48,114 @@ const holdFields = {
   resolutionTransactionId: col.textOrNull('resolution_transaction_id'),
 };
 const holdRow = rowMapper<Hold>(holdFields);
+/** A hold as `ledger_place_hold` / `ledger_post_hold` return it (columns prefixed `hold_`). */
+const returnedHoldRow = rowMapper<Hold>({
+  id: col.text('hold_id'),
+  accountId: col.text('hold_account_id'),
+  amountMinor: col.int('hold_amount'),
+  currency: col.text('hold_currency'),
+  status: col.of<HoldStatus>('hold_status'),
+  postedAmountMinor: col.intOrNull('hold_posted_amount'),
+  resolutionTransactionId: col.textOrNull('hold_resolution_transaction_id'),
+});
+const perTransactionMax = col.intOrNull('per_transaction_max');
+const dailyDebitMax = col.intOrNull('daily_debit_max');
+/** What the rules read of the account `ledger_place_hold` locked (its stored balance: what it may spend). */
+const lockedAccountStateRow = rowMapper<Pick<Account, 'id' | 'type' | 'currency' | 'limits' | 'balanceMinor' | 'heldMinor'>>({
+  id: col.text('id'),
+  type: col.of<AccountType>('account_type'),
+  currency: col.text('account_currency'),
+  limits: col.combined(['per_transaction_max', 'daily_debit_max'], (row) => ({
+    per_transaction_max: perTransactionMax.read(row),
+    daily_debit_max: dailyDebitMax.read(row),
+  })),
+  balanceMinor: col.int('balance'),
+  heldMinor: col.int('held'),
+});
 const tenantHoldRow = rowMapper<TenantHold>({ ...holdFields, tenantId: col.text('tenant_id') });
 
-/** Today's (UTC) spending of a locked account: posted debits since midnight plus active holds (`held`). */
-async function spentTodayMinor(client: pg.PoolClient, account: Account): Promise<number> {
-  return (await debitedTodayMinor(client, account.id)) + account.heldMinor;
-}
-
-async function findHoldByKey(client: pg.PoolClient, tenantId: string, idempotencyKey: string): Promise<Hold | null> {
-  const { rows } = await client.query(
-    prepared('ledger-find-hold', `SELECT ${holdRow.columns()} FROM holds WHERE tenant_id = $1 AND idempotency_key = $2`),
-    [tenantId, idempotencyKey],
-  );
-  return rows[0] ? holdRow.map(rows[0]) : null;
-}
-
 /**
- * Reserves funds on an account. Idempotent by key: a replay returns the same hold. Two statements
- * on the happy path: lock the account, then insert the hold and raise `held` together. A key
- * already used shows up as an insert conflict — or, if the funds or limits check fails first
- * (the earlier hold already counts against them), by a look-up on that rare failure path.
+ * Reserves funds on an account in ONE round trip (`ledger_place_hold`, schema/0011): lock the
+ * account, check limits and funds, insert the hold and raise `held`. Idempotent by key: a replay
+ * returns the same hold, also when the funds or limits check now fails (the earlier hold already
+ * counts against them). The function returns the account as it found it; the domain rules
+ * re-check it here, so a refusal carries their code and message, and a disagreement is a bug.
  */
 export async function placeHold(client: pg.PoolClient, input: PlaceHoldInput): Promise<Hold> {
-  const accounts = await lockAccounts(client, input.tenantId, [input.accountId]);
-  try {
-    requireAccounts(accounts, [input.accountId], input.currency);
-    const account = accounts.get(input.accountId)!;
-    if (input.enforceLimits) {
-      const spentMinor = account.limits.daily_debit_max === null ? 0 : await spentTodayMinor(client, account);
-      checkLimits(account, input.amountMinor, spentMinor);
-    }
-    checkNoOverdraft(account, -input.amountMinor, account.heldMinor, new Set());
-  } catch (err) {
-    const existing = await findHoldByKey(client, input.tenantId, input.idempotencyKey);
-    if (existing) return assertSameHold(existing, input);
-    throw err;
-  }
   const { rows } = await client.query(
-    prepared('ledger-place-hold', `WITH h AS (
-       INSERT INTO holds (id, tenant_id, account_id, amount, currency, idempotency_key)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-       RETURNING ${holdRow.columns()}),
-     a AS (UPDATE accounts SET held = held + $4 WHERE id = $3 AND EXISTS (SELECT 1 FROM h))
-     SELECT * FROM h`),
-    [newId('hold'), input.tenantId, input.accountId, input.amountMinor, input.currency, input.idempotencyKey],
+    prepared('ledger-place-hold', 'SELECT * FROM ledger_place_hold($1, $2, $3, $4, $5, $6, $7, $8)'),
+    [
+      input.tenantId, newId('hold'), input.idempotencyKey, input.accountId, input.amountMinor, input.currency,
+      input.enforceLimits, firstIdAt('entry', new Date().setUTCHours(0, 0, 0, 0)),
+    ],
   );
-  if (rows[0]) return holdRow.map(rows[0]);
-  return assertSameHold((await findHoldByKey(client, input.tenantId, input.idempotencyKey))!, input);
+  const row = rows[0] as Record<string, unknown>;
+  const outcome = row.outcome as 'placed' | 'existing' | 'refused';
+  if (outcome === 'existing') return assertSameHold(returnedHoldRow.map(row), input);
+
+  const account = row.account_type === null ? null : lockedAccountStateRow.map({ ...row, id: input.accountId });
+  requireAccounts(new Map(account ? [[input.accountId, account]] : []), [input.accountId], input.currency);
+  if (input.enforceLimits) checkLimits(account!, input.amountMinor, toSafeInt(row.spent_today as string));
+  checkNoOverdraft(account!, -input.amountMinor, account!.heldMinor, new Set());
+  if (outcome !== 'placed') throw new LedgerInvariantError(`ledger_place_hold refused a hold the ledger rules accept (${input.idempotencyKey})`);
+  return returnedHoldRow.map(row);
 }
 
 /**
- * Locks the hold's account and `others` in sorted id order (one statement), then the hold row,
- * and finds a transaction already written with `idempotencyKey`. Every writer of a hold locks its
- * account first, so by the time the hold row is read here, earlier writers have committed.
+ * Locks the hold's account, then the hold row. Every writer of a hold locks its account first, so
+ * by the time the hold row is read here, earlier writers have committed.
  */
-async function lockHold(client: pg.PoolClient, tenantId: string, holdId: string, others: string[], idempotencyKey?: string) {
-  const { rows: locked } = await client.query(
-    prepared('ledger-lock-hold-accounts',
-    `SELECT ${accountRow.columns()} FROM accounts
-     WHERE tenant_id = $1 AND id = ANY($3::text[] || (SELECT account_id FROM holds WHERE id = $2 AND tenant_id = $1))
-     ORDER BY id FOR NO KEY UPDATE`),
-    [tenantId, holdId, others],
-  );
-  const accounts = new Map(locked.map((row) => [row.id as string, accountRow.map(row)]));
+async function lockHold(client: pg.PoolClient, tenantId: string, holdId: string) {
+  await lockLedgerAccounts(client, { tenantId, debitIds: [], holdId });
   const { rows } = await client.query(
-    prepared('ledger-lock-hold',
-    `SELECT ${holdRow.columns()},
-       (SELECT id FROM ledger_transactions WHERE tenant_id = $1 AND idempotency_key = $3) AS existing_transaction_id
-     FROM holds WHERE id = $2 AND tenant_id = $1 FOR NO KEY UPDATE`),
-    [tenantId, holdId, idempotencyKey ?? null],
+    prepared('ledger-lock-hold', `SELECT ${holdRow.columns()} FROM holds WHERE id = $2 AND tenant_id = $1 FOR NO KEY UPDATE`),
+    [tenantId, holdId],
   );
   if (!rows[0]) throw new LedgerError('hold_missing', `No such hold: ${holdId}`);
-  return { hold: holdRow.map(rows[0]), accounts, existingTransactionId: (rows[0].existing_transaction_id as string | null) ?? null };
+  return holdRow.map(rows[0]);
 }
 
-/** Turns a hold into a posted transfer to `creditAccountId`, exactly once. */
+/**
+ * Turns a hold into a posted transfer to `creditAccountId`, exactly once, in ONE round trip
+ * (`ledger_post_hold`, schema/0011). The payee's row lock is not waited for: when another write
+ * holds it, the credit is left pending. The function returns the hold as it found it; the domain
+ * rules re-check it here, so a refusal carries their code and message, and a disagreement between
+ * the two (a post the rules refuse) is a bug that rolls the caller's transaction back.
+ */
 export async function postHold(client: pg.PoolClient, input: PostHoldInput): Promise<PostedTransaction> {
-  const { hold, accounts, existingTransactionId } = await lockHold(
-    client, input.tenantId, input.holdId, [input.creditAccountId], input.idempotencyKey,
+  const transactionId = newId('ledgerTransaction');
+  const { rows } = await client.query(
+    prepared('ledger-post-hold', 'SELECT * FROM ledger_post_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)'),
+    [
+      input.tenantId, input.holdId, input.creditAccountId, input.amountMinor ?? null, input.idempotencyKey, input.kind,
+      input.referenceId ?? null, transactionId, newId('entry'), newId('entry'),
+    ],
   );
-  if (existingTransactionId) return { transactionId: existingTransactionId, replayed: true };
+  const row = rows[0] as Record<string, unknown>;
+  const outcome = row.outcome as 'posted' | 'replayed' | 'hold_missing' | 'refused';
+  if (outcome === 'hold_missing') throw new LedgerError('hold_missing', `No such hold: ${input.holdId}`);
+  if (outcome === 'replayed') return { transactionId: row.transaction_id as string, replayed: true };
+
+  const hold = returnedHoldRow.map({ ...row, hold_id: input.holdId });
   const amountMinor = input.amountMinor ?? hold.amountMinor;
+  const accounts = new Map<string, Pick<Account, 'currency'>>();
+  if (row.debit_currency !== null) accounts.set(hold.accountId, { currency: row.debit_currency as string });
+  if (row.credit_currency !== null) accounts.set(input.creditAccountId, { currency: row.credit_currency as string });
   checkHoldPostable(hold, amountMinor);
   requireAccounts(accounts, [hold.accountId, input.creditAccountId], hold.currency);
-
-  const postings: Posting[] = [
+  assertBalanced([
     { accountId: hold.accountId, direction: 'debit', amountMinor },
     { accountId: input.creditAccountId, direction: 'credit', amountMinor },
-  ];
-  assertBalanced(postings);
-  const transactionId = await writeTransaction(client, { ...input, currency: hold.currency, postings }, {
-    holdId: hold.id, accountId: hold.accountId, releasedMinor: hold.amountMinor, postedMinor: amountMinor,
-  });
+  ]);
+  if (outcome !== 'posted') {
+    throw new LedgerInvariantError(`ledger_post_hold refused hold ${hold.id}, which the ledger rules accept`);
+  }
   return { transactionId, replayed: false };
 }
 
 /** Releases a hold. Voiding a voided hold is a no-op; voiding a posted one is an error. */
 export async function voidHold(client: pg.PoolClient, tenantId: string, holdId: string): Promise<Hold> {
-  const { hold } = await lockHold(client, tenantId, holdId, []);
+  const hold = await lockHold(client, tenantId, holdId);
   if (!needsVoiding(hold)) return hold;
   await releaseHeld(client, hold.accountId, hold.amountMinor);
   const { rows } = await client.query(

@@ -162,3 +162,104 @@ describe('ledger', () => {
     }
   });
 });
+
+/** Posts `amountMinor` from `payer` to `payee` as the P2P transfer does: a hold, then its post. */
+const transfer = (payer: string, payee: string, key: string, amountMinor: number) =>
+  withTransaction(pool, async (c) => {
+    const h = await placeHold(c, { tenantId, idempotencyKey: `${key}:hold`, accountId: payer, amountMinor, currency: 'USD', enforceLimits: true });
+    return postHold(c, { tenantId, idempotencyKey: `${key}:post`, holdId: h.id, creditAccountId: payee, kind: 'transfer' });
+  });
+
+async function pendingCredits(accountId: string): Promise<number> {
+  const { rows } = await pool.query('SELECT count(*)::int AS n FROM ledger_pending_credits WHERE account_id = $1', [accountId]);
+  return rows[0].n as number;
+}
+
+async function auditOfTenant() {
+  const report = await auditLedger(pool, { tenantId });
+  return report.problems;
+}
+
+describe('a hot payee (credits do not wait for its row lock: schema/0011)', () => {
+  it('a credit to a locked payee is left pending, read in its balance, and folded in by the next debit', async () => {
+    const payer = await fundedAccount(1_000);
+    const payee = await fundedAccount(100);
+    const sink = await fundedAccount(0);
+    // Another transaction holds the payee's row lock (as a concurrent transfer to it would).
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE', [payee]);
+      // The transfer completes without waiting for that lock: its credit is pending.
+      await transfer(payer, payee, `pending-${payee}`, 300);
+      expect(await pendingCredits(payee)).toBe(1);
+      expect(await balances(payee)).toEqual({ balance: 400, held: 0 }); // GET balance includes it
+      expect(await balances(payer)).toEqual({ balance: 700, held: 0 });
+      // A multi-leg posting (a top-up from the system account) credits it the same way.
+      const system = await ensureSystemAccount(pool, tenantId, 'USD');
+      await withTransaction(pool, (c) => postTransaction(c, {
+        tenantId, idempotencyKey: `topup-pending-${payee}`, kind: 'topup', currency: 'USD',
+        postings: [{ accountId: system, direction: 'debit', amountMinor: 50 }, { accountId: payee, direction: 'credit', amountMinor: 50 }],
+      }));
+      expect(await pendingCredits(payee)).toBe(2);
+      expect(await balances(payee)).toEqual({ balance: 450, held: 0 });
+      expect(await auditOfTenant()).toEqual([]);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+    // A debit of the payee may spend the pending credit: its lock folds it into the stored balance.
+    await transfer(payee, sink, `spend-${payee}`, 450);
+    expect(await pendingCredits(payee)).toBe(0);
+    expect(await balances(payee)).toEqual({ balance: 0, held: 0 });
+    expect(await balances(sink)).toEqual({ balance: 450, held: 0 });
+    const { rows } = await pool.query('SELECT balance::int AS stored FROM accounts WHERE id = $1', [payee]);
+    expect(rows[0].stored).toBe(0);
+    expect(await auditOfTenant()).toEqual([]);
+  });
+
+  it('a replayed post of a pending credit returns the first transaction and credits once', async () => {
+    const payer = await fundedAccount(500);
+    const payee = await fundedAccount(0);
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE', [payee]);
+      const first = await transfer(payer, payee, `replay-pending-${payee}`, 200);
+      const again = await transfer(payer, payee, `replay-pending-${payee}`, 200);
+      expect(again).toEqual({ transactionId: first.transactionId, replayed: true });
+      expect(await balances(payee)).toEqual({ balance: 200, held: 0 });
+      expect(await pendingCredits(payee)).toBe(1);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+  });
+
+  it('concurrent credits to one payee and concurrent debits of it: no overdraft, exact balances, audit clean', async () => {
+    const PAYERS = 24;
+    const CREDIT_MINOR = 100;
+    const DEBITS = 40;
+    const payee = await fundedAccount(0);
+    const sink = await fundedAccount(0);
+    const payers = await Promise.all(Array.from({ length: PAYERS }, () => fundedAccount(CREDIT_MINOR)));
+    const credits = payers.map((payer, i) => transfer(payer, payee, `hot-credit-${payee}-${i}`, CREDIT_MINOR));
+    const debits = Array.from({ length: DEBITS }, (_, i) => transfer(payee, sink, `hot-debit-${payee}-${i}`, CREDIT_MINOR));
+    const [creditResults, debitResults] = await Promise.all([Promise.allSettled(credits), Promise.allSettled(debits)]);
+
+    expect(creditResults.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    const refused = debitResults.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // A debit is refused only for funds (the credits it would need had not arrived), never for anything else.
+    expect(refused.filter((r) => !(r.reason instanceof LedgerError && r.reason.code === 'insufficient_funds')).map((r) => String(r.reason))).toEqual([]);
+    const spent = (DEBITS - refused.length) * CREDIT_MINOR;
+    expect(spent).toBeLessThanOrEqual(PAYERS * CREDIT_MINOR);
+    expect(await balances(payee)).toEqual({ balance: PAYERS * CREDIT_MINOR - spent, held: 0 });
+    expect(await balances(sink)).toEqual({ balance: spent, held: 0 });
+    for (const payer of payers) expect(await balances(payer)).toEqual({ balance: 0, held: 0 });
+    const { rows } = await pool.query('SELECT balance::int AS stored, held::int FROM accounts WHERE id = $1', [payee]);
+    expect(rows[0].stored).toBeGreaterThanOrEqual(0); // the stored balance never went below zero (CHECK) …
+    expect(rows[0].stored).toBeGreaterThanOrEqual(rows[0].held);
+    expect(await auditOfTenant()).toEqual([]); // … and stored + pending equals the entries
+  });
+});
+

@@ -1,18 +1,20 @@
 import type pg from 'pg';
-import { firstIdAt, newId } from '../../domain/ids.js';
+import { newId } from '../../domain/ids.js';
+import { LedgerInvariantError } from '../../domain/ledger/errors.js';
 import { assertBalanced, checkNoOverdraft, netChanges, requireAccounts } from '../../domain/ledger/rules.js';
 import type { Entry, Posting } from '../../domain/ledger/types.js';
-import { prepared, toSafeInt, type Db } from '../db.js';
+import { prepared, type Db } from '../db.js';
 import { toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
-import { lockAccounts } from './accounts.js';
+import { lockLedgerAccounts, unlockedIds } from './accounts.js';
 
 /**
  * The double-entry ledger: `ledger_transactions` and their `ledger_entries` (append-only). Every
- * write runs inside a caller's transaction (`client`), locks the account rows it touches in sorted
- * id order, is idempotent by a key, and asserts that debits equal credits before it writes. User
- * accounts never go below zero: checked under the row lock here (domain/ledger/rules.ts), and again
- * by the `accounts_user_no_overdraft` CHECK constraint.
+ * write runs inside a caller's transaction (`client`), locks the accounts it debits in sorted id
+ * order (those it only credits: only if free, else the credit waits in `ledger_pending_credits`,
+ * schema/0011), is idempotent by a key, and asserts that debits equal credits before it writes.
+ * User accounts never go below zero: checked under the row lock here (domain/ledger/rules.ts), and
+ * again by the `accounts_user_no_overdraft` CHECK constraint.
  */
 
 export interface PostTransactionInput {
@@ -59,21 +61,28 @@ async function findTransactionByKey(client: pg.PoolClient, tenantId: string, key
 
 /**
  * Writes a transaction in ONE statement (data-modifying CTEs): the transaction row, its entries,
- * every account's balance (and `held`, when it posts a hold) and the hold's resolution. One
- * UPDATE per account row, so the no-overdraft CHECK sees the final balance and held together.
- * Accounts are found with `id = ANY(…)` (a primary-key scan; a join with unnest() plans as a
- * sequential scan of all accounts under a generic plan). The caller has locked the accounts and
- * checked the rules.
+ * every locked account's balance (and `held`, when it posts a hold), a pending credit for each
+ * credit entry on a `deferredCreditIds` account (credited only, its row lock taken by another
+ * write: schema/0011) and the hold's resolution. One UPDATE per account row, so the no-overdraft
+ * CHECK sees the final balance and held together. Accounts are found with `id = ANY(…)` (a
+ * primary-key scan; a join with unnest() plans as a sequential scan of all accounts under a
+ * generic plan). The caller has locked the other accounts and checked the rules.
  */
 export async function writeTransaction(
   client: pg.PoolClient,
   input: PostTransactionInput,
   resolution: HoldResolution | null,
+  deferredCreditIds: ReadonlySet<string> = new Set(),
 ): Promise<string> {
   const transactionId = newId('ledgerTransaction');
   const net = netChanges(input.postings);
   if (resolution) net.set(resolution.accountId, net.get(resolution.accountId) ?? 0);
-  const ids = [...net.keys()];
+  for (const p of input.postings) {
+    if (deferredCreditIds.has(p.accountId) && (p.direction !== 'credit' || p.accountId === resolution?.accountId)) {
+      throw new LedgerInvariantError(`account ${p.accountId} is debited: its write cannot be deferred`);
+    }
+  }
+  const ids = [...net.keys()].filter((id) => !deferredCreditIds.has(id));
   await client.query(
     prepared('ledger-write-transaction',
     `WITH t AS (
@@ -82,7 +91,11 @@ export async function writeTransaction(
      e AS (
        INSERT INTO ledger_entries (id, transaction_id, account_id, direction, amount, currency)
        SELECT e.id, $1, e.account_id, e.direction, e.amount, $7
-       FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[]) AS e(id, account_id, direction, amount)),
+       FROM unnest($8::text[], $9::text[], $10::text[], $11::bigint[]) AS e(id, account_id, direction, amount)
+       RETURNING id, account_id, amount),
+     p AS (
+       INSERT INTO ledger_pending_credits (account_id, entry_id, amount)
+       SELECT e.account_id, e.id, e.amount FROM e WHERE e.account_id = ANY($16::text[])),
      a AS (
        UPDATE accounts a SET balance = a.balance + ($13::bigint[])[array_position($12::text[], a.id)],
                              held = a.held - ($14::bigint[])[array_position($12::text[], a.id)]
@@ -100,16 +113,23 @@ export async function writeTransaction(
       ids.map((id) => net.get(id)),
       ids.map((id) => (id === resolution?.accountId ? resolution.releasedMinor : 0)),
       resolution?.postedMinor ?? null,
+      [...deferredCreditIds],
     ],
   );
   return transactionId;
 }
 
-/** Posts a balanced multi-leg transaction. Replays with the same key return the first one. */
+/**
+ * Posts a balanced multi-leg transaction. Replays with the same key return the first one.
+ * Accounts that are only credited are not waited for (lockLedgerAccounts).
+ */
 export async function postTransaction(client: pg.PoolClient, input: PostTransactionInput): Promise<PostedTransaction> {
   assertBalanced(input.postings);
   const accountIds = input.postings.map((p) => p.accountId);
-  const accounts = await lockAccounts(client, input.tenantId, accountIds);
+  const debitIds = new Set(input.postings.filter((p) => p.direction === 'debit').map((p) => p.accountId));
+  const accounts = await lockLedgerAccounts(client, {
+    tenantId: input.tenantId, debitIds: [...debitIds], creditIds: accountIds.filter((id) => !debitIds.has(id)),
+  });
   const existing = await findTransactionByKey(client, input.tenantId, input.idempotencyKey);
   if (existing) return { transactionId: existing, replayed: true };
 
@@ -120,22 +140,8 @@ export async function postTransaction(client: pg.PoolClient, input: PostTransact
     const account = accounts.get(id)!;
     checkNoOverdraft(account, delta, account.heldMinor, allowed);
   }
-  const transactionId = await writeTransaction(client, input, null);
+  const transactionId = await writeTransaction(client, input, null, unlockedIds(accounts));
   return { transactionId, replayed: false };
-}
-
-/**
- * Today's (UTC) posted debits of an account. Entry ids are time-ordered ULIDs, so the
- * (account_id, id) index finds today's entries.
- */
-export async function debitedTodayMinor(client: pg.PoolClient, accountId: string): Promise<number> {
-  const midnightMs = new Date().setUTCHours(0, 0, 0, 0);
-  const { rows } = await client.query(
-    prepared('ledger-debits-since', `SELECT coalesce(sum(amount), 0) AS debited FROM ledger_entries
-      WHERE account_id = $1 AND id >= $2 AND direction = 'debit'`),
-    [accountId, firstIdAt('entry', midnightMs)],
-  );
-  return toSafeInt(rows[0].debited as string);
 }
 
 /** An account's entries, newest first; `startingAfter` is the last entry id of the previous page. */

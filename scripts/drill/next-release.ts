@@ -61,8 +61,8 @@ export const NEXT_RELEASE: readonly NextReleaseChange[] = [
     workflow: 'leaveApproval',
     file: 'hr/leave-approval.ts',
     patchId: 'leave-approver-reminder',
-    description: 'the approver gets a reminder halfway to the escalation (a timer of its own beside the escalation\'s)',
-    imports: [],
+    description: 'the approver gets a reminder halfway to the escalation (a timer of its own beside the escalation\'s; its delay in the memo)',
+    imports: ['upsertMemo'],
     edits: [
       {
         guarded: false,
@@ -74,7 +74,10 @@ export const NEXT_RELEASE: readonly NextReleaseChange[] = [
         anchor: "    await hr.notifyApprover({ ...base, approverId, event: 'leave.requested', idempotencyKey: key('notify-requested') });",
         next: [
           "    await hr.notifyApprover({ ...base, approverId, event: 'leave.requested', idempotencyKey: key('notify-requested') });",
-          '    // Halfway to the escalation, still undecided: remind the approver (once).',
+          '    // Halfway to the escalation, still undecided: remind the approver (once); ops see when in the memo.',
+          '    // (The memo comes first: a timer alone would replay on an old run, taking the escalation timer\'s',
+          '    // place in its history, since timers match by sequence; the memo command cannot.)',
+          '    upsertMemo({ reminderAfterMs: Math.floor(input.escalationAfterMs / 2) });',
           "    reminder = condition(() => status !== 'pending', Math.floor(input.escalationAfterMs / 2)).then(async (decided) => {",
           "      if (!decided) await hr.notifyApprover({ ...base, approverId, event: 'leave.reminder', idempotencyKey: key('notify-reminder') });",
           '    });',
@@ -95,11 +98,11 @@ export const NEXT_RELEASE: readonly NextReleaseChange[] = [
     imports: ['upsertMemo'],
     edits: [{
       guarded: true,
-      anchor: "  if (plan.deferUntil) setBusinessStatus('deferred');",
+      anchor: "    if (!local || waitsFor(plan.deferUntil)) setBusinessStatus('deferred');",
       next: [
-        "  if (plan.deferUntil) setBusinessStatus('deferred');",
-        '  // Ops see when a deferred notification resumes (the memo, in the Temporal UI and describe).',
-        '  if (plan.deferUntil) upsertMemo({ deferredUntil: plan.deferUntil });',
+        "    if (!local || waitsFor(plan.deferUntil)) setBusinessStatus('deferred');",
+        '    // Ops see when a deferred notification resumes (the memo, in the Temporal UI and describe).',
+        '    upsertMemo({ deferredUntil: plan.deferUntil });',
       ].join('\n'),
     }],
   },

@@ -1,5 +1,6 @@
 import { ApplicationFailure, isCancellation, type LocalActivityOptions } from '@temporalio/workflow';
-import { localMustFinishActivity } from '../activity-options.js';
+import { localMustFinishActivity, mustFinishActivity, proxySteps } from '../activity-options.js';
+import { setBusinessStatus } from '../search-attributes.js';
 import { failureType } from '../saga.js';
 
 /** `localMustFinishActivity` with one attempt: the first try of a must-finish step (see `finishStep`). */
@@ -40,4 +41,20 @@ export async function finishStep<T>(once: () => Promise<T>, retried: () => Promi
     whileRetrying();
     return retried();
   }
+}
+
+/**
+ * A must-finish step with its in-between `status` (`held`, `pulled`): on a run with local steps
+ * through `finishStep` (the status only while the step retries); on an older run as 0.1.0 ran it
+ * (the status upserted, then the step on `mustFinish`, its regular activities) — the same commands.
+ */
+export function finishWithStatus<A extends object, T>(
+  local: boolean, mustFinish: A, status: string, step: (activities: A) => Promise<T>,
+): Promise<T> {
+  if (!local) {
+    setBusinessStatus(status);
+    return step(mustFinish);
+  }
+  const first = proxySteps<A>(true, localFirstAttempt, mustFinishActivity);
+  return finishStep(() => step(first), () => step(mustFinish), () => setBusinessStatus(status));
 }

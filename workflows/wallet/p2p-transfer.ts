@@ -7,7 +7,7 @@ import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import { LEDGER_ERROR_CODES } from '../../domain/ledger/errors.js';
 import { TRANSFER_FAILURE_CODES, type TransferFailureCode } from '../../domain/wallet/failures.js';
-import { finishStep, localFirstAttempt } from './finish-step.js';
+import { finishWithStatus } from './finish-step.js';
 import type { P2PTransferInput, P2PTransferResult } from './types.js';
 
 /** The ledger's business refusals that are a transfer's own failure codes (insufficient funds, a limit). */
@@ -56,14 +56,7 @@ export async function p2pTransfer(input: P2PTransferInput): Promise<P2PTransferR
       holdId,
       toAccountId: input.toAccountId,
     };
-    let transactionId: string;
-    if (local) {
-      const first = proxySteps<TransferActivities>(true, localFirstAttempt, mustFinishActivity);
-      ({ transactionId } = await finishStep(() => first.postTransfer(post), () => mustFinish.postTransfer(post), () => setBusinessStatus('held')));
-    } else {
-      setBusinessStatus('held');
-      ({ transactionId } = await mustFinish.postTransfer(post));
-    }
+    const { transactionId } = await finishWithStatus(local, mustFinish, 'held', (steps) => steps.postTransfer(post));
     setBusinessStatus('succeeded');
     return { status: 'succeeded', transactionId };
   } catch (err) {

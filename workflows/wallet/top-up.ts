@@ -4,7 +4,7 @@ import { bankActivity, localMustFinishActivity, mustFinishActivity, proxySteps, 
 import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import type { TopUpFailureCode } from '../../domain/wallet/failures.js';
-import { finishStep, localFirstAttempt } from './finish-step.js';
+import { finishWithStatus } from './finish-step.js';
 import type { TopUpInput, TopUpResult } from './types.js';
 
 /** Calls to the bank stay regular activities (see `topUp`). */
@@ -54,14 +54,7 @@ export async function topUp(input: TopUpInput): Promise<TopUpResult> {
       currency: input.currency,
       bankReference: reference,
     };
-    let transactionId: string;
-    if (local) {
-      const first = proxySteps<TopUpActivities>(true, localFirstAttempt, mustFinishActivity);
-      ({ transactionId } = await finishStep(() => first.creditTopUp(credit), () => mustFinish.creditTopUp(credit), () => setBusinessStatus('pulled')));
-    } else {
-      setBusinessStatus('pulled');
-      ({ transactionId } = await mustFinish.creditTopUp(credit));
-    }
+    const { transactionId } = await finishWithStatus(local, mustFinish, 'pulled', (steps) => steps.creditTopUp(credit));
     setBusinessStatus('succeeded');
     return { status: 'succeeded', transactionId };
   } catch (err) {

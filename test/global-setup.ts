@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { auditLedger, type AuditReport } from '../store/ledger/audit.js';
 import { loadConfig } from '../platform/config.js';
 import { dropDatabase, ensureDatabase, migrateUp } from '../store/migrate.js';
-import { ensureTemporalCli, freePort, REPO_ROOT, startDevServer } from '../platform/temporal-dev-server.js';
+import { ensureTemporalCli, freePort, REPO_ROOT, startDevServer, waitForTemporal } from '../platform/temporal-dev-server.js';
 import { WORKFLOWS_PATH } from '../workers/domain-worker.js';
 import { startProcessorsServer } from '../simulators/processors/server.js';
 
@@ -37,10 +37,10 @@ export default async function setup(project: TestProject) {
   dbUrl.pathname = `/steadfast_test_${runId}`;
   const databaseUrl = dbUrl.toString();
 
-  const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH);
   const [server] = await Promise.all([
-    // 'never': the server's own errors at teardown (its deployment workflows cancelled as it stops) are not ours to print.
-    startDevServer({ cliPath, port: await freePort(), logLevel: 'never', searchAttributes: CUSTOM_SEARCH_ATTRIBUTES }, 120_000),
+    process.env.TEMPORAL_TARGET === 'cluster' ? runningServer(process.env.TEMPORAL_ADDRESS || CLUSTER_ADDRESS)
+      // 'never': the server's own errors at teardown (its deployment workflows cancelled as it stops) are not ours to print.
+      : startDevServer({ cliPath: ensureTemporalCli(config.TEMPORAL_CLI_PATH), port: await freePort(), logLevel: 'never', searchAttributes: CUSTOM_SEARCH_ATTRIBUTES }, 120_000),
     ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
   ]);
   const processors = await startProcessorsServer({ port: 0 });
@@ -87,6 +87,23 @@ export default async function setup(project: TestProject) {
     }
     await dropDatabase(databaseUrl);
   };
+}
+
+/**
+ * `TEMPORAL_TARGET=cluster` (opt-in, issue #15): the run uses the Temporal server already at
+ * TEMPORAL_ADDRESS (default: `npm run cluster`'s, Temporal Server on PostgreSQL) instead of starting
+ * a dev server; it must have the namespace and our search attributes (the cluster script registers
+ * them), and it is left running. Files that start dev servers of their own still do.
+ */
+const CLUSTER_ADDRESS = '127.0.0.1:7833';
+async function runningServer(address: string): Promise<{ address: string; stop(): Promise<void> }> {
+  await waitForTemporal(address, 10_000).catch((err: unknown) => {
+    throw new Error(`TEMPORAL_TARGET=cluster: no Temporal server at ${address} (start one with npm run cluster): ${String(err)}`);
+  });
+  return { address, stop: async () => undefined };
+}
+if (![undefined, '', 'dev', 'cluster'].includes(process.env.TEMPORAL_TARGET)) {
+  throw new Error(`TEMPORAL_TARGET must be dev (the default) or cluster, not ${process.env.TEMPORAL_TARGET}`);
 }
 
 /** The report test/whole-run-audit.test.ts wrote, or null when it did not run. */

@@ -47,7 +47,11 @@ describe('top-ups', () => {
     const tenant = await h.newTenant();
     const account = await createAccount(tenant.call, { currency: 'BHD' });
     await tenant.call('POST', '/v1/topups', { body: { ...topUp(account, 'btok_success', 1_234), currency: 'BHD' } });
-    const { rows } = await h.pool.query(`SELECT type, balance::int FROM accounts WHERE tenant_id = $1 ORDER BY type`, [tenant.id]);
+    // Balances as the ledger reads them: stored plus pending credits (schema 0011).
+    const { rows } = await h.pool.query(
+      `SELECT a.type, (ledger_read_account(a.tenant_id, a.id)).balance::int AS balance FROM accounts a WHERE a.tenant_id = $1 ORDER BY a.type`,
+      [tenant.id],
+    );
     expect(rows).toEqual([{ type: 'system', balance: -1_234 }, { type: 'user', balance: 1_234 }]);
   });
 

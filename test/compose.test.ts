@@ -12,7 +12,16 @@ const published = [...compose.matchAll(/^\s*ports: \[([^\]]*)\]/gm)].map((m) => 
 
 describe('docker-compose.yml', () => {
   it('publishes the API only; Temporal gRPC and UI on 127.0.0.1', () => {
-    expect(published.sort()).toEqual(['127.0.0.1:7233:7233', '127.0.0.1:8233:8080', '3000:3000']);
+    // Temporal's frontend listens on 7833 in its container (deploy/temporal/config/cluster.yaml), 7233 on the host.
+    expect(published.sort()).toEqual(['127.0.0.1:7233:7833', '127.0.0.1:8233:8080', '3000:3000']);
+  });
+
+  it('runs Temporal on the supported images with the repository\'s config, not the retired auto-setup', () => {
+    expect(compose).not.toContain('temporalio/auto-setup');
+    expect(compose).toContain('image: temporalio/server:1.29.2');
+    expect(compose).toContain('- ./deploy/temporal/config:/etc/steadfast/config:ro');
+    expect(compose).toContain('- ./deploy/temporal/dynamic-config.yaml:/etc/steadfast/dynamic-config.yaml:ro');
+    expect(compose).toContain('TEMPORAL_ADDRESS: temporal:7833');
   });
 
   it('takes every credential from the environment, each listed in .env.example with no value', () => {

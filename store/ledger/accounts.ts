@@ -21,6 +21,11 @@ export interface NewAccount {
 
 const perTransactionMax = col.intOrNull('per_transaction_max');
 const dailyDebitMax = col.intOrNull('daily_debit_max');
+/** An account's limits, from its two columns (also what `ledger_place_hold` returns of them). */
+export const accountLimitsColumn = col.combined(['per_transaction_max', 'daily_debit_max'], (row) => ({
+  per_transaction_max: perTransactionMax.read(row),
+  daily_debit_max: dailyDebitMax.read(row),
+}));
 
 /** The balance a reader sees: the stored one plus the credits not folded in yet (one index probe). */
 const balanceWithPendingCredits: Column<number> = {
@@ -38,10 +43,7 @@ const accountFields = {
   type: col.of<AccountType>('type'),
   currency: col.text('currency'),
   ownerId: col.textOrNull('owner_id'),
-  limits: col.combined(['per_transaction_max', 'daily_debit_max'], (row) => ({
-    per_transaction_max: perTransactionMax.read(row),
-    daily_debit_max: dailyDebitMax.read(row),
-  })),
+  limits: accountLimitsColumn,
   metadata: col.custom('metadata', (v) => (v as Record<string, string> | null | undefined) ?? {}),
   balanceMinor: balanceWithPendingCredits,
   heldMinor: col.int('held'),

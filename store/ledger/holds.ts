@@ -7,7 +7,7 @@ import {
 import type { Account, AccountType, Hold, HoldRequest, HoldStatus } from '../../domain/ledger/types.js';
 import { prepared, toSafeInt, type Db } from '../db.js';
 import { col, rowMapper } from '../rows.js';
-import { lockLedgerAccounts, releaseHeld } from './accounts.js';
+import { accountLimitsColumn, lockLedgerAccounts, releaseHeld } from './accounts.js';
 import type { PostedTransaction } from './transactions.js';
 
 /**
@@ -58,17 +58,12 @@ const returnedHoldRow = rowMapper<Hold>({
   postedAmountMinor: col.intOrNull('hold_posted_amount'),
   resolutionTransactionId: col.textOrNull('hold_resolution_transaction_id'),
 });
-const perTransactionMax = col.intOrNull('per_transaction_max');
-const dailyDebitMax = col.intOrNull('daily_debit_max');
 /** What the rules read of the account `ledger_place_hold` locked (its stored balance: what it may spend). */
 const lockedAccountStateRow = rowMapper<Pick<Account, 'id' | 'type' | 'currency' | 'limits' | 'balanceMinor' | 'heldMinor'>>({
   id: col.text('id'),
   type: col.of<AccountType>('account_type'),
   currency: col.text('account_currency'),
-  limits: col.combined(['per_transaction_max', 'daily_debit_max'], (row) => ({
-    per_transaction_max: perTransactionMax.read(row),
-    daily_debit_max: dailyDebitMax.read(row),
-  })),
+  limits: accountLimitsColumn,
   balanceMinor: col.int('balance'),
   heldMinor: col.int('held'),
 });

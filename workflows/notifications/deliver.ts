@@ -1,7 +1,7 @@
-import { ActivityFailure, proxyActivities, proxyLocalActivities, sleep, type LocalActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, sleep, type LocalActivityOptions } from '@temporalio/workflow';
 import type { DeliveryActivities } from '../../activities/notifications/delivery-activities.js';
 import type { Channel, Priority } from '../../domain/notifications/types.js';
-import { LOCAL_RETRY_THRESHOLD } from '../activity-options.js';
+import { LOCAL_RETRY_THRESHOLD, proxySteps } from '../activity-options.js';
 import { deliveryTaskQueue, type RetrySettings } from './types.js';
 
 /**
@@ -49,10 +49,9 @@ export interface DeliverArgs {
  */
 export async function deliverWithRetries(args: DeliverArgs): Promise<DeliveryOutcome> {
   const local = args.local ?? false;
-  const channelActivities = local && args.channel === 'in_app'
-    ? proxyLocalActivities<DeliveryActivities>(LOCAL_ATTEMPT_OPTIONS)
-    : proxyActivities<DeliveryActivities>({ ...ATTEMPT_OPTIONS, taskQueue: deliveryTaskQueue(args.queuePrefix, args.channel, args.priority) });
-  const control = local ? proxyLocalActivities<DeliveryActivities>(LOCAL_ATTEMPT_OPTIONS) : proxyActivities<DeliveryActivities>(ATTEMPT_OPTIONS);
+  const channelActivities = proxySteps<DeliveryActivities>(local && args.channel === 'in_app', LOCAL_ATTEMPT_OPTIONS,
+    { ...ATTEMPT_OPTIONS, taskQueue: deliveryTaskQueue(args.queuePrefix, args.channel, args.priority) });
+  const control = proxySteps<DeliveryActivities>(local, LOCAL_ATTEMPT_OPTIONS, ATTEMPT_OPTIONS);
   const first = args.firstAttempt ?? 1;
   const last = first + args.retry.maxAttempts - 1;
   for (let attempt = first; attempt <= last; attempt++) {

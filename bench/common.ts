@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
+import { withDatabaseName } from '../platform/postgres-url.js';
 import { dropDatabase } from '../store/migrate.js';
 
 /** Small helpers shared by the benchmarks (they are scripts, not tests: they print results). */
@@ -34,11 +35,9 @@ export function parseIntArgs<K extends string>(spec: Record<K, IntOption>, strin
   return { ints, choices };
 }
 
-/** The same server and credentials as `base`, another database. */
+/** The same server(s) and credentials as `base`, another database (a one-host or a several-host URL). */
 export function withDatabase(base: string, name: string): string {
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return withDatabaseName(base, name);
 }
 
 export function percentile(sortedAsc: number[], p: number): number {

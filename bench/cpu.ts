@@ -3,7 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
+import { databaseNameOf } from '../platform/postgres-url.js';
+import { createClient } from '../store/db.js';
 import { listPgProcesses } from '../store/monitoring/pg-activity.js';
 import { fmt, printTable, withDatabase } from './common.js';
 
@@ -126,8 +128,8 @@ export async function startCpuMeter(sources: CpuSources): Promise<CpuMeter> {
   let client: pg.Client | undefined;
   let databaseName: string | undefined;
   if (sources.databaseUrl) {
-    databaseName = decodeURIComponent(new URL(sources.databaseUrl).pathname.slice(1));
-    client = new pg.Client({ connectionString: withDatabase(sources.databaseUrl, 'postgres') });
+    databaseName = databaseNameOf(sources.databaseUrl);
+    client = createClient(withDatabase(sources.databaseUrl, 'postgres'));
     client.on('error', () => undefined);
     try {
       await client.connect();

@@ -48,6 +48,7 @@ import { createWorkers } from '../workers/registry.js';
 import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, deleteKeys, parseBody } from './common.js';
 import { forEachBounded, startBenchStack, type BenchStack } from './stack.js';
 import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
+import { databaseNameOf } from '../platform/postgres-url.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
 // the worker is stopped after the API requests in flight (whose Updates it runs) end.
@@ -227,7 +228,7 @@ async function main(): Promise<void> {
       },
     });
     const { config, client, server } = stack;
-    console.log(`[bench] dev server ${server.address}, database ${new URL(stack.databaseUrl).pathname.slice(1)}, task queue ${config.TASK_QUEUE_HR}`);
+    console.log(`[bench] dev server ${server.address}, database ${databaseNameOf(stack.databaseUrl)}, task queue ${config.TASK_QUEUE_HR}`);
 
     apiPool = createPool(stack.databaseUrl, config.DB_POOL_MAX);
     redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });

@@ -35,6 +35,7 @@ import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './s
 import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { noopActivities, noopTransfer, p2pTransfer } from './noop-workflows.js';
+import { databaseNameOf } from '../platform/postgres-url.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
     stack = await startBenchStack('transfers');
     const { config, client } = stack;
     const workerPool = stack.pool;
-    console.log(`[bench] dev server ${stack.server.address}, database ${new URL(stack.databaseUrl).pathname.slice(1)}`);
+    console.log(`[bench] dev server ${stack.server.address}, database ${databaseNameOf(stack.databaseUrl)}`);
     apiPool = createPool(stack.databaseUrl, API_POOL_MAX);
     const { tenantId, pairs } = await setUpLedger(workerPool, args.pairs);
 

@@ -6,6 +6,7 @@ import { cacheEnv } from './config-cache.js';
 import { DEVELOPMENT_PAYLOAD_KEYS, DEVELOPMENT_SEALING_KEYS, securityEnv } from './config-security.js';
 import { temporalConfigProblems, temporalEnv, versioningEnv } from './config-temporal.js';
 import { parseSealingKeys } from './secrets.js';
+import { isMultiHostUrl, multiHostUrlProblem } from './postgres-url.js';
 
 /**
  * Ordered processors per payment method and currency ('*' is the fallback for any currency).
@@ -35,6 +36,15 @@ const listFromEnv = <T extends z.ZodType<unknown, string>>(item: T) =>
     .pipe(z.array(item).max(20));
 
 /**
+ * One host: any URL, as before. Several (`postgres://u@h1:p1,h2:p2/db?target_session_attrs=read-write`,
+ * a primary and its standby): WHATWG URL refuses that host list, so platform/postgres-url.ts checks it.
+ */
+const databaseUrlSchema = z.string().superRefine((value, ctx) => {
+  const problem = isMultiHostUrl(value) ? multiHostUrlProblem(value) : z.string().url().safeParse(value).success ? null : 'Invalid URL';
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/**
  * The one environment schema. Every process parses it once at start-up (`loadConfig`); nothing
  * else reads `process.env`. Units are last in names; every value has a bound.
  */
@@ -42,7 +52,7 @@ export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intFromEnv(3000, 0, 65_535),
-  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/steadfast'),
+  DATABASE_URL: databaseUrlSchema.default('postgres://postgres@127.0.0.1:5432/steadfast'),
   DB_POOL_MAX: intFromEnv(20, 1, 500),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_COMMAND_TIMEOUT_MS: intFromEnv(500, 10, 60_000),

@@ -36,10 +36,12 @@ export function localAdminKey(fromEnv: string | undefined): string {
 /**
  * The demo tenant, created once; its key lives in `.data/demo-tenant.json` so every start can
  * print it. If the saved key no longer works (revoked, or a dropped database), the tenant gets a
- * new key (or, when it is gone too, a new tenant is created).
+ * new key (or, when it is gone too, a new tenant is created). Another stack (the topology) keeps its own file.
  */
-export async function bootstrapDemoTenant(pool: pg.Pool): Promise<{ id: string; apiKey: string }> {
-  const file = resolve(DATA_DIR, 'demo-tenant.json');
+export async function bootstrapDemoTenant(
+  pool: pg.Pool,
+  file = resolve(DATA_DIR, 'demo-tenant.json'),
+): Promise<{ id: string; apiKey: string }> {
   const saved = readJson<{ id: string; apiKey: string }>(file);
   if (saved) {
     if ((await findTenantIdByApiKeyHash(pool, hashApiKey(saved.apiKey))) === saved.id) return saved;

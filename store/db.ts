@@ -1,18 +1,48 @@
 import pg from 'pg';
+import { isMultiHostUrl } from '../platform/postgres-url.js';
+import { MultiHostPool, multiHostClientOptions } from './multi-host.js';
 
 export type Db = pg.Pool | pg.PoolClient;
 
+/**
+ * The process's pool. A URL with several hosts (`postgres://u@h1:p1,h2:p2/db?target_session_attrs=read-write`)
+ * connects each new client to the host that serves that kind of session, and finds the new one
+ * after a failover by itself (store/multi-host.ts); a one-host URL goes to pg as it is (pg ignores
+ * a `target_session_attrs` there, as it always did).
+ */
 export function createPool(databaseUrl: string, max: number): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
+  const options: pg.PoolConfig = {
     max,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
     application_name: 'steadfast',
-  });
+  };
+  const pool = isMultiHostUrl(databaseUrl)
+    ? new MultiHostPool({ ...options, ...multiHostClientOptions(databaseUrl) })
+    : new pg.Pool({ ...options, connectionString: databaseUrl });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (err) => console.error('[db] idle client error', err.message));
+  // Nor may a checked-out one: pg-pool takes its own listener off while a client is lent out, and a
+  // server that goes away (a failover, a restart: "terminating connection…") between two queries of
+  // a transaction would then raise an unhandled 'error' event. The error reaches the caller at its
+  // next query ("not queryable"), and the pool drops the client on release.
+  pool.on('connect', (client) => client.on('error', ignoreLentClientError));
   return pool;
+}
+
+function ignoreLentClientError(): void {
+  // See createPool: reported to the caller by its next query.
+}
+
+/**
+ * A dedicated connection (LISTEN, an admin session), several hosts or one like createPool; `extra`
+ * are pg's other client options. Connect it yourself, once: a failed attempt needs a new client
+ * (and after a failover the first one to the old host fails with StaleHostError; the next probes).
+ */
+export function createClient(databaseUrl: string, extra: Omit<pg.ClientConfig, 'connectionString' | 'host' | 'port'> = {}): pg.Client {
+  if (!isMultiHostUrl(databaseUrl)) return new pg.Client({ ...extra, connectionString: databaseUrl });
+  const { connectionString, Client } = multiHostClientOptions(databaseUrl);
+  return new Client({ ...extra, connectionString });
 }
 
 /** Readiness: the database answers a trivial query. */

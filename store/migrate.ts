@@ -1,16 +1,19 @@
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { fileURLToPath } from 'node:url';
+import { databaseNameOf, withDatabaseName } from '../platform/postgres-url.js';
+import { resolveWritableUrl } from './multi-host.js';
 
 const SCHEMA_DIR = fileURLToPath(new URL('../schema', import.meta.url));
 
-/** Creates the database named in the URL when it does not exist yet (needs rights on `postgres`). */
+/**
+ * Creates the database named in the URL when it does not exist yet (needs rights on `postgres`).
+ * A URL with several hosts (a primary and its standby) works on the one that takes writes now.
+ */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
+  const name = databaseNameOf(databaseUrl);
   if (!/^[A-Za-z0-9_]{1,63}$/.test(name)) throw new Error(`Unsupported database name: ${name}`);
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
+  const admin = new pg.Client({ connectionString: await adminUrl(databaseUrl) });
   await admin.connect();
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -28,10 +31,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 }
 
 export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
+  const name = databaseNameOf(databaseUrl);
+  const admin = new pg.Client({ connectionString: await adminUrl(databaseUrl) });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -40,10 +41,15 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-/** Applies the numbered SQL migrations in `schema/` (node-pg-migrate keeps the bookkeeping). */
+/** The `postgres` database on the server that takes writes now. */
+async function adminUrl(databaseUrl: string): Promise<string> {
+  return withDatabaseName(await resolveWritableUrl(databaseUrl), 'postgres');
+}
+
+/** Applies the numbered SQL migrations in `schema/` (node-pg-migrate keeps the bookkeeping), on the writable host. */
 export async function migrateUp(databaseUrl: string, log: (msg: string) => void = () => undefined): Promise<void> {
   await runner({
-    databaseUrl,
+    databaseUrl: await resolveWritableUrl(databaseUrl),
     dir: SCHEMA_DIR,
     direction: 'up',
     migrationsTable: 'pgmigrations',

@@ -2,10 +2,11 @@ import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { auditLedger, type AuditReport } from '../store/ledger/audit.js';
 import { loadConfig } from '../platform/config.js';
+import { withDatabaseName } from '../platform/postgres-url.js';
+import { createPool } from '../store/db.js';
 import { dropDatabase, ensureDatabase, migrateUp } from '../store/migrate.js';
 import { ensureTemporalCli, freePort, REPO_ROOT, startDevServer, waitForTemporal } from '../platform/temporal-dev-server.js';
 import { WORKFLOWS_PATH } from '../workers/domain-worker.js';
@@ -33,9 +34,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const config = loadConfig();
   const runId = `${process.pid}_${Date.now().toString(36)}`;
-  const dbUrl = new URL(config.DATABASE_URL);
-  dbUrl.pathname = `/steadfast_test_${runId}`;
-  const databaseUrl = dbUrl.toString();
+  // DATABASE_URL may name several hosts (a primary and its standby): keep them, change the database.
+  const databaseUrl = withDatabaseName(config.DATABASE_URL, `steadfast_test_${runId}`);
 
   const [server] = await Promise.all([
     process.env.TEMPORAL_TARGET === 'cluster' ? runningServer(process.env.TEMPORAL_ADDRESS || CLUSTER_ADDRESS)
@@ -65,7 +65,7 @@ export default async function setup(project: TestProject) {
       report = readReport(wholeRunAuditPath);
       if (!report) {
         auditedHere = true;
-        const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+        const pool = createPool(databaseUrl, 1);
         try {
           report = await auditLedger(pool);
         } finally {

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { withTransaction } from '../store/db.js';
+import type pg from 'pg';
+import { createClient, withTransaction } from '../store/db.js';
 import {
   claimOutboxEvents, listenOutbox, markOutboxEventsRelayed, purgeRelayedEvents, type ClaimedOutboxEvent,
 } from '../store/outbox/outbox.js';
@@ -55,11 +55,26 @@ export interface OutboxRelay {
 export async function startOutboxRelay(options: OutboxRelayOptions): Promise<OutboxRelay> {
   let stopped = false;
   let wake: (() => void) | null = null;
-  const listener = new pg.Client({ connectionString: options.databaseUrl });
-  listener.on('notification', () => wake?.());
-  listener.on('error', () => undefined); // the poll keeps the relay going; a restart re-listens
-  await listener.connect();
-  await listenOutbox(listener);
+  // The LISTEN connection; null once lost (a database failover drops it): the poll keeps the relay
+  // going and each round tries to listen again.
+  let listener: pg.Client | null = null;
+  async function listen(): Promise<void> {
+    const client = createClient(options.databaseUrl);
+    client.on('notification', () => wake?.());
+    client.on('error', () => undefined);
+    client.once('end', () => {
+      if (listener === client) listener = null;
+    });
+    try {
+      await client.connect();
+      await listenOutbox(client);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    listener = client;
+  }
+  await listen();
 
   async function relayBatch(): Promise<number> {
     const rows = await withTransaction(options.pool, async (client) => {
@@ -93,6 +108,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
         await purgeRelayedEvents(options.pool, options.retentionMs)
           .catch((err: Error) => console.error('[outbox-relay] purge failed', err.message));
       }
+      if (!listener) await listen().catch(() => undefined);
       try {
         await drain();
       } catch (err) {
@@ -116,7 +132,7 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       stopped = true;
       wake?.();
       await loop;
-      await listener.end().catch(() => undefined);
+      await listener?.end().catch(() => undefined);
     },
   };
 }

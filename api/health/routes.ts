@@ -4,15 +4,19 @@ import { within } from '../../platform/within.js';
 import { ping } from '../../store/db.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
+/** Dependencies this process still serves correctly without (degraded, not down). */
+const SERVES_WITHOUT = new Set(['redis']);
 
 /**
- * `/healthz`: the process is up. `/readyz`: PostgreSQL, Redis and Temporal answer (else 503 naming
- * them). Each check answers `ok` or `down`, never the driver's error text (an unauthenticated
- * endpoint must not describe the network behind it): the error goes to the log, once per change.
- * The rate limiter is reported (`checks.rate_limiter`, and `degraded` while it runs on its
- * failure modes) but never makes the answer 503: it still limits in process (or refuses its
- * fail-closed policies), and every instance shares its Redis, so taking this one out of the load
- * balancer would not help; Redis itself is checked on its own.
+ * `/healthz`: the process is up. `/readyz`: can this process serve? PostgreSQL and Temporal must
+ * answer (else 503 naming them: the load balancer takes the instance out). Each check answers `ok`
+ * or `down`, never the driver's error text (an unauthenticated endpoint must not describe the
+ * network behind it): the error goes to the log, once per change.
+ * Redis down, and the rate limiter on its failure modes, are reported (`checks`, `degraded`) but
+ * never make the answer 503: Redis is only a fast path (idempotency is decided in PostgreSQL, the
+ * cache reads its source, the limiter limits in process or refuses its fail-closed policies), and
+ * every instance shares the same Redis, so taking them all out of the load balancer would turn a
+ * degraded service into an outage (README "Running in production").
  */
 export function healthRoutes({ pool, redis, temporal, rateLimiter }: AppDeps) {
   const checks: Record<string, () => Promise<unknown>> = {
@@ -36,9 +40,10 @@ export function healthRoutes({ pool, redis, temporal, rateLimiter }: AppDeps) {
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .get('/readyz', async (c) => {
       const results = await Promise.all(Object.entries(checks).map(([name, run]) => check(name, run)));
-      const down = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
+      const failed = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
+      const down = failed.filter((name) => !SERVES_WITHOUT.has(name));
       const limiter = rateLimiter?.health(); // its reason (a Redis error) is logged by the limiter itself
-      const degraded = limiter?.state === 'degraded' ? ['rate_limiter'] : [];
+      const degraded = [...failed.filter((name) => SERVES_WITHOUT.has(name)), ...(limiter?.state === 'degraded' ? ['rate_limiter'] : [])];
       const limiterCheck = !limiter ? 'disabled' : limiter.state;
       return c.json({
         status: down.length ? 'unavailable' : degraded.length ? 'degraded' : 'ok',

@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../../platform/config.js';
 import { describeError } from '../../platform/safe-error.js';
+import { createClient } from '../../store/db.js';
 import { INBOX_CHANNEL, listenInbox, probeInboxListener } from '../../store/notifications/inbox.js';
 
 /**
@@ -116,7 +117,7 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
     connecting = true;
     try {
       for (let attempt = 0; !closed && size > 0; attempt++) {
-        const candidate = new pg.Client({ connectionString: o.connectionString, keepAlive: true, application_name: 'steadfast-inbox-listener' });
+        const candidate = createClient(o.connectionString, { keepAlive: true, application_name: 'steadfast-inbox-listener' });
         candidate.on('error', (err) => lost(candidate, err.message));
         candidate.on('end', () => lost(candidate, 'ended'));
         candidate.on('notification', onNotification);

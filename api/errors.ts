@@ -106,6 +106,7 @@ const DOMAIN_ANSWERS: Readonly<Record<string, Answer>> = {
   leave_request_invalid_state: (message) => errors.leaveRequestInvalidState(message),
   leave_conflict: (message, param) => errors.leaveConflict(message, param),
   insufficient_leave_balance: (message) => errors.insufficientLeaveBalance(message),
+  idempotency_key_reused: () => errors.idempotencyKeyReused(),
   notification_invalid_state: (message) => errors.notificationInvalidState(message),
   delivery_invalid_state: (message) => errors.deliveryInvalidState(message),
 };

@@ -27,7 +27,7 @@ const TABLES: Record<StartKind, { table: string; initial: string; since: string;
   dead_letter_retry: { table: 'deliveries', initial: `status = 'queued' AND retries > 0`, since: 'updated_at', key: `id || '-' || retries` },
 };
 
-export type KeyedTable = 'transfers' | 'topups' | 'payments' | 'notifications';
+export type KeyedTable = 'transfers' | 'topups' | 'payments' | 'notifications' | 'leave_requests' | 'refunds';
 
 export interface UnstartedRow {
   id: string;

@@ -156,15 +156,20 @@ export function createPaymentActivities({ pool, router, faultAfterCommit }: Paym
       }));
     },
 
-    async refundPayment(step: Step & { refundId: string; amountMinor: number }) {
-      const { refund } = await asActivityStep(() => withTransaction(pool, (client) => reserveRefund(client, {
+    /**
+     * `requestKey` (the client's Idempotency-Key, since issue #15; absent from older runs' steps):
+     * a step whose key names an existing refund of the payment finishes that refund, under the
+     * key it was reserved with, instead of reserving a second one.
+     */
+    async refundPayment(step: Step & { refundId: string; amountMinor: number; requestKey?: string | undefined }) {
+      const { refund, stepKey } = await asActivityStep(() => withTransaction(pool, (client) => reserveRefund(client, {
         tenantId: step.tenantId, paymentId: step.paymentId, refundId: step.refundId, amountMinor: step.amountMinor,
-        idempotencyKey: step.idempotencyKey,
+        idempotencyKey: step.idempotencyKey, requestKey: step.requestKey ?? null,
       })));
       if (refund.status !== 'pending') return { status: refund.status, paymentStatus: (await load(pool, step)).status };
       const payment = await load(pool, step);
       try {
-        await router.refund(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: refund.amountMinor });
+        await router.refund(payment.processor!, { idempotencyKey: stepKey, authorizationId: payment.processorReference!, amountMinor: refund.amountMinor });
       } catch (err) {
         const declined = declineOf(err);
         if (!declined) throw err;
@@ -172,7 +177,7 @@ export function createPaymentActivities({ pool, router, faultAfterCommit }: Paym
         return { status: 'failed' as const, paymentStatus: payment.status };
       }
       const done = await asActivityStep(() => withTransaction(pool, async (client) => {
-        await debitMerchant(client, payment, refund.amountMinor, `${step.idempotencyKey}:ledger`, 'payment_refund');
+        await debitMerchant(client, payment, refund.amountMinor, `${stepKey}:ledger`, 'payment_refund');
         return completeRefund(client, { tenantId: step.tenantId, refundId: refund.id });
       }));
       await pauseAfterCommit(faultAfterCommit, 'refundPayment');

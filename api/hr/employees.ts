@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { withTransaction } from '../../store/db.js';
 import { findEmployee, insertEmployee, listReports, setManager } from '../../store/hr/employees.js';
@@ -51,6 +52,21 @@ const routes = {
   }),
 };
 
+/**
+ * The allocation's ledger key when the request has an Idempotency-Key: derived from the key and
+ * what is allocated, so a retry whose first attempt allocated and then lost its answer (the API
+ * died before storing it) finds that row instead of allocating again. Undefined without a key
+ * (every request allocates, as before). The ledger keeps its keys for good: the same allocation
+ * with the same key is one allocation even after the idempotency retention.
+ */
+function allocationKeyOf(
+  requestKey: string | undefined, a: { employeeId: string; leaveType: string; year: number; days: number },
+): string | undefined {
+  if (requestKey === undefined) return undefined;
+  const digest = createHash('sha256').update(JSON.stringify([requestKey, a.employeeId, a.leaveType, a.year, a.days])).digest('hex');
+  return `allocation:${digest}`;
+}
+
 export function employeeRoutes({ pool }: AppDeps) {
   const requireEmployee = async (tenantId: string, id: string) => {
     const employee = await findEmployee(pool, tenantId, id);
@@ -90,7 +106,8 @@ export function employeeRoutes({ pool }: AppDeps) {
     .openapi(routes.allocate, async (c) => {
       const employee = await requireEmployee(tenantOf(c), c.req.valid('param').id);
       const b = c.req.valid('json');
-      await allocateLeave(pool, { tenantId: employee.tenantId, employeeId: employee.id, leaveType: b.leave_type, year: b.year, days: b.days });
+      const allocation = { tenantId: employee.tenantId, employeeId: employee.id, leaveType: b.leave_type, year: b.year, days: b.days };
+      await allocateLeave(pool, { ...allocation, idempotencyKey: allocationKeyOf(c.req.header('idempotency-key'), allocation) });
       const balances = await leaveBalances(pool, employee.tenantId, employee.id, b.year);
       return c.json({ object: 'list' as const, data: balances.map(serializeBalance), has_more: false }, 201);
     })

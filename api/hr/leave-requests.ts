@@ -11,8 +11,8 @@ import { createRouter, tenantOf, type AppDeps, type AppEnv } from '../context.js
 import { actorHeader, actorOf, requireActor } from '../middleware/actor.js';
 import { errors } from '../errors.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
-import { startWorkflow, waitUntil } from '../workflow-start.js';
-import { runUpdate } from '../workflow-updates.js';
+import { requestKeyOf, startWorkflow, waitUntil } from '../workflow-start.js';
+import { runUpdate, updateIdOf } from '../workflow-updates.js';
 import { IsoDate, LeaveNote } from './schemas.js';
 import { LeaveRequestBody, serializeLeaveRequest } from './serialize.js';
 
@@ -92,10 +92,11 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
     .openapi(routes.create, async (c) => {
       const tenantId = tenantOf(c);
       const b = c.req.valid('json');
+      // A retry with the same Idempotency-Key adopts the request its first attempt wrote (and its run).
       const { request } = await withTransaction(pool, (client) => createLeaveRequest(client, {
         id: newId('leaveRequest'), tenantId, employeeId: b.employee_id, leaveType: b.leave_type, startDate: b.start_date,
         endDate: b.end_date, halfDay: b.half_day ?? null, reason: b.reason ?? null,
-      }));
+      }, requestKeyOf(c, config)));
       await startWorkflow({ temporal, config }, workflowContracts.leaveApproval, {
         key: request.id, tenantId,
         input: {
@@ -125,20 +126,25 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
       const b = c.req.valid('json');
       const approverId = actingPerson(c, b.approver_id, 'approver_id');
       const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
-      await leaveUpdate(() => approval(request.id).executeUpdate(approveUpdate, { args: [{ approverId, comment: b.comment }] }));
+      // With a key, every attempt of this request is one Update: a retry gets the first outcome.
+      await leaveUpdate(() => approval(request.id).executeUpdate(approveUpdate, {
+        updateId: updateIdOf(c, 'approve'), args: [{ approverId, comment: b.comment }],
+      }));
       return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
     })
     .openapi({ ...routes.reject, middleware: [actor] as const }, async (c) => {
       const b = c.req.valid('json');
       const approverId = actingPerson(c, b.approver_id, 'approver_id');
       const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
-      await leaveUpdate(() => approval(request.id).executeUpdate(rejectUpdate, { args: [{ approverId, comment: b.comment }] }));
+      await leaveUpdate(() => approval(request.id).executeUpdate(rejectUpdate, {
+        updateId: updateIdOf(c, 'reject'), args: [{ approverId, comment: b.comment }],
+      }));
       return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
     })
     .openapi({ ...routes.cancel, middleware: [actor] as const }, async (c) => {
       const employeeId = actingPerson(c, c.req.valid('json').employee_id, 'employee_id');
       const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
-      await leaveUpdate(() => approval(request.id).executeUpdate(cancelLeaveUpdate, { args: [{ employeeId }] }));
+      await leaveUpdate(() => approval(request.id).executeUpdate(cancelLeaveUpdate, { updateId: updateIdOf(c, 'cancel'), args: [{ employeeId }] }));
       return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
     });
 }

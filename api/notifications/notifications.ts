@@ -14,7 +14,7 @@ import { cancelNotificationUpdate, type NotificationInput } from '../../workflow
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
 import { requestKeyOf, startWorkflow } from '../workflow-start.js';
-import { runUpdate } from '../workflow-updates.js';
+import { runUpdate, updateIdOf } from '../workflow-updates.js';
 import { bracketParam, CreateNotification, NotificationBody } from './schemas.js';
 
 const tags = ['Notifications'];
@@ -85,11 +85,13 @@ function workflowInput(config: Config, tenantId: string, n: Notification): Notif
 const cancelUpdate = <T>(fn: () => Promise<T>) =>
   runUpdate(fn, () => errors.notificationInvalidState('The notification has finished.'));
 
-async function cancel(temporal: Client, n: Notification): Promise<void> {
+async function cancel(temporal: Client, n: Notification, updateId: string | undefined): Promise<void> {
   if (n.status !== 'scheduled' && n.status !== 'deferred') {
     throw errors.notificationInvalidState(`Only a scheduled or deferred notification can be cancelled; this one is ${n.status}.`);
   }
-  await cancelUpdate(() => temporal.workflow.getHandle(workflowIdOf(workflowContracts.notification, n.id)).executeUpdate(cancelNotificationUpdate));
+  // With a key, a retry joins the first attempt's Update (or gets its outcome) instead of meeting its validator.
+  await cancelUpdate(() => temporal.workflow.getHandle(workflowIdOf(workflowContracts.notification, n.id))
+    .executeUpdate(cancelNotificationUpdate, { updateId }));
 }
 
 /** `/v1/notifications` */
@@ -124,7 +126,7 @@ export function notificationRoutes(deps: AppDeps) {
     .openapi(routes.cancel, async (c) => {
       const notification = await requireNotification(tenantOf(c), c.req.valid('param').id);
       // Cancelling twice answers the cancelled notification again (like a replayed request).
-      if (notification.status !== 'cancelled') await cancel(temporal, notification);
+      if (notification.status !== 'cancelled') await cancel(temporal, notification, updateIdOf(c, 'cancel'));
       return c.json(await requireNotification(tenantOf(c), notification.id), 200);
     });
 }

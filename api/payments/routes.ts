@@ -5,7 +5,8 @@ import { newId } from '../../domain/ids.js';
 import { PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
 import type { Payment } from '../../domain/payments/types.js';
 import { deleteInitiatedPayment, findPayment, insertOrAdoptPayment, listEvents, listPayments } from '../../store/payments/payments.js';
-import { findRefund } from '../../store/payments/refunds.js';
+import { findRefund, findRefundByRequestKey } from '../../store/payments/refunds.js';
+import { releaseExpiredRequestKey } from '../../store/start-requests.js';
 import {
   cancelUpdate, captureUpdate, isAnswered, refundUpdate, UNTIL_ANSWERED_UPDATE_ID, untilAnsweredUpdate,
 } from '../../workflows/payments/types.js';
@@ -15,6 +16,7 @@ import {
   Amount, commonErrors, Currency, FreeText, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata, Token,
 } from '../schemas.js';
 import { requestKeyOf, startWithUpdate, waitUntil } from '../workflow-start.js';
+import { updateIdOf } from '../workflow-updates.js';
 import { PaymentBody, PaymentEventBody, RefundBody, serializeEvent, serializePayment, serializeRefund } from './serialize.js';
 import { paymentUpdate } from './workflow-errors.js';
 
@@ -87,6 +89,19 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
     return payment;
   };
   const saga = (id: string) => temporal.workflow.getHandle(workflowIdOf(workflowContracts.paymentSaga, id));
+  /**
+   * The refund an earlier attempt of this request (same Idempotency-Key) created, if any. The key on
+   * another payment, or for another amount, is another request: 422. (No amount asks for "the
+   * rest", which the first attempt turned into an amount: it matches.)
+   */
+  const earlierRefund = async (tenantId: string, paymentId: string, requestKey: string, amountMinor: number | undefined) => {
+    await releaseExpiredRequestKey(pool, 'refunds', tenantId, requestKey, config.IDEMPOTENCY_RETENTION_HOURS);
+    const earlier = await findRefundByRequestKey(pool, tenantId, requestKey);
+    if (earlier && (earlier.paymentId !== paymentId || (amountMinor !== undefined && amountMinor !== earlier.amountMinor))) {
+      throw errors.idempotencyKeyReused();
+    }
+    return earlier;
+  };
 
   return createRouter()
     .openapi(routes.create, async (c) => {
@@ -146,21 +161,31 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
     .openapi(routes.capture, async (c) => {
       const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
       const { amount } = (c.req.valid('json') ?? {}) as z.infer<typeof Capture>;
-      await paymentUpdate(() => saga(payment.id).executeUpdate(captureUpdate, { args: [{ amountMinor: amount }] }));
+      // With a key, every attempt of this request is one Update: a retry gets the first outcome.
+      await paymentUpdate(() => saga(payment.id).executeUpdate(captureUpdate, { updateId: updateIdOf(c, 'capture'), args: [{ amountMinor: amount }] }));
       return c.json(serializePayment(await requirePayment(payment.tenantId, payment.id)), 200);
     })
     .openapi(routes.cancel, async (c) => {
       const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
       const { reason } = (c.req.valid('json') ?? {}) as z.infer<typeof Cancel>;
-      await paymentUpdate(() => saga(payment.id).executeUpdate(cancelUpdate, { args: [{ reason }] }));
+      await paymentUpdate(() => saga(payment.id).executeUpdate(cancelUpdate, { updateId: updateIdOf(c, 'cancel'), args: [{ reason }] }));
       return c.json(serializePayment(await requirePayment(payment.tenantId, payment.id)), 200);
     })
     .openapi(routes.refund, async (c) => {
       const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
       const { amount } = (c.req.valid('json') ?? {}) as z.infer<typeof CreateRefund>;
+      const requestKey = requestKeyOf(c, config).key;
+      const earlier = requestKey === null ? null : await earlierRefund(payment.tenantId, payment.id, requestKey, amount);
+      // Finished: the first attempt's answer (its Update has completed, or its run has closed).
+      if (earlier && earlier.status !== 'pending') return c.json(serializeRefund(earlier), 201);
       const refundId = newId('refund');
-      await paymentUpdate(() => saga(payment.id).executeUpdate(refundUpdate, { args: [{ refundId, amountMinor: amount }] }));
-      const refund = await findRefund(pool, payment.tenantId, refundId);
+      // With a key: one Update per request (a retry waits for, or gets, the first one's outcome), and
+      // the refund row carries the key, so a retry answers with the refund the first attempt created.
+      await paymentUpdate(() => saga(payment.id).executeUpdate(refundUpdate, {
+        updateId: updateIdOf(c, 'refund'), args: [{ refundId, amountMinor: amount, ...(requestKey === null ? {} : { requestKey }) }],
+      }));
+      const refund = (requestKey === null ? null : await findRefundByRequestKey(pool, payment.tenantId, requestKey))
+        ?? await findRefund(pool, payment.tenantId, refundId);
       if (!refund) throw errors.internal();
       return c.json(serializeRefund(refund), 201);
     });

@@ -13,7 +13,9 @@ export type LeaveErrorCode =
   | 'not_approver'
   | 'leave_request_invalid_state'
   | 'leave_conflict'
-  | 'insufficient_leave_balance';
+  | 'insufficient_leave_balance'
+  /** The request's Idempotency-Key belongs to another request (api/errors.ts: 422). */
+  | 'idempotency_key_reused';
 
 export class LeaveError extends DomainError {
   override name = 'LeaveError';

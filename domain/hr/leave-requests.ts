@@ -23,15 +23,18 @@ export function checkComment(comment: string | null | undefined, param = 'commen
   }
 }
 
-/** A replay must ask for the same leave; the same id for other dates is a caller's bug. */
-export function sameRequest(
-  earlier: LeaveRequest,
-  input: { employeeId: string; leaveType: string; startDate: string; endDate: string; halfDay?: HalfDay | null | undefined },
-): LeaveRequest {
-  const same = earlier.employeeId === input.employeeId && earlier.leaveType === input.leaveType
+type LeaveAsked = { employeeId: string; leaveType: string; startDate: string; endDate: string; halfDay?: HalfDay | null | undefined };
+
+/** Whether `earlier` asks for the same leave (employee, type, dates, half day). */
+export function isSameLeave(earlier: LeaveRequest, input: LeaveAsked): boolean {
+  return earlier.employeeId === input.employeeId && earlier.leaveType === input.leaveType
     && earlier.startDate === input.startDate && earlier.endDate === input.endDate
     && earlier.halfDay === (input.halfDay ?? null);
-  if (!same) throw new LeaveInvariantError(`leave request ${earlier.id} exists with other details`);
+}
+
+/** A replay must ask for the same leave; the same id for other dates is a caller's bug. */
+export function sameRequest(earlier: LeaveRequest, input: LeaveAsked): LeaveRequest {
+  if (!isSameLeave(earlier, input)) throw new LeaveInvariantError(`leave request ${earlier.id} exists with other details`);
   return earlier;
 }
 

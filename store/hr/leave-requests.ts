@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { LeaveError, LeaveInvariantError } from '../../domain/hr/errors.js';
-import { checkReason, leaveEventPayload, requestedEntry, sameRequest } from '../../domain/hr/leave-requests.js';
+import { checkReason, isSameLeave, leaveEventPayload, requestedEntry, sameRequest } from '../../domain/hr/leave-requests.js';
 import { leaveDaysFor } from '../../domain/hr/leave-rules.js';
 import type { HalfDay, LeaveHistoryEntry, LeaveRequest, LeaveStatus } from '../../domain/hr/types.js';
 import { dayNumberOf } from '../../domain/hr/working-days.js';
 import { newId } from '../../domain/ids.js';
 import type { Db } from '../db.js';
 import { appendOutboxEvent } from '../outbox/outbox.js';
+import { releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { assertInTransaction, col, pgErrorOf, rowMapper } from '../rows.js';
 import { daysColumn } from './days.js';
@@ -51,6 +52,8 @@ export interface NewLeaveRequest {
   reason?: string | null;
 }
 
+const NO_REQUEST_KEY: RequestKey = { key: null, retentionHours: 0 };
+
 /**
  * Counts the working days (the tenant's global holidays and those of the employee's country
  * excluded), checks the leave type and the balance, inserts the request (`pending`, approver =
@@ -59,10 +62,15 @@ export interface NewLeaveRequest {
  * the other. Errors: `resource_missing` (employee, leave type), `parameter_invalid`,
  * `insufficient_leave_balance`, `leave_conflict` (overlap with a pending or approved request;
  * the transaction is then aborted: roll it back).
+ *
+ * `requestKey` (the client's Idempotency-Key): the request an earlier attempt wrote with the key
+ * is returned (`replayed`) instead of a second one, whatever has happened to it since;
+ * `idempotency_key_reused` when the key's request asks for other leave (or another employee's).
  */
 export async function createLeaveRequest(
   client: pg.PoolClient,
   input: NewLeaveRequest,
+  requestKey: RequestKey = NO_REQUEST_KEY,
 ): Promise<{ request: LeaveRequest; replayed: boolean }> {
   const id = input.id ?? newId('leaveRequest');
   checkReason(input.reason);
@@ -72,6 +80,13 @@ export async function createLeaveRequest(
   // Under the lock: a concurrent attempt with the same id has committed or rolled back by now.
   const earlier = input.id === undefined ? null : await findLeaveRequest(client, input.tenantId, id);
   if (earlier) return { request: sameRequest(earlier, input), replayed: true };
+  const keyed = requestKey.key === null ? null : await findByRequestKey(client, input.tenantId, requestKey);
+  if (keyed) {
+    if (!isSameLeave(keyed, input) || keyed.reason !== (input.reason ?? null)) {
+      throw new LeaveError('idempotency_key_reused', `The Idempotency-Key belongs to leave request ${keyed.id}.`);
+    }
+    return { request: keyed, replayed: true };
+  }
 
   const leaveType = await findLeaveType(client, input.tenantId, input.leaveType);
   if (!leaveType) throw new LeaveError('resource_missing', `No such leave type: ${input.leaveType}`, 'leave_type');
@@ -82,7 +97,7 @@ export async function createLeaveRequest(
   if (available < days) {
     throw new LeaveError('insufficient_leave_balance', `The leave takes ${days} days; ${available} are available.`);
   }
-  const request = await insertRequest(client, { ...input, id, days, approverId: employee.managerId });
+  const request = await insertRequest(client, { ...input, id, days, approverId: employee.managerId, requestKey: requestKey.key });
   if (request.approverId) {
     await appendOutboxEvent(client, {
       tenantId: input.tenantId, topic: 'leave.requested', idempotencyKey: `${id}:requested`,
@@ -96,26 +111,43 @@ export async function createLeaveRequest(
   return { request, replayed: false };
 }
 
+/**
+ * The tenant's request that holds the key (a key older than the idempotency retention is freed
+ * first: the client may use it for a new request).
+ */
+async function findByRequestKey(client: pg.PoolClient, tenantId: string, requestKey: RequestKey): Promise<LeaveRequest | null> {
+  await releaseExpiredRequestKey(client, 'leave_requests', tenantId, requestKey.key!, requestKey.retentionHours);
+  const { rows } = await client.query(
+    `SELECT ${leaveRequest.columns()} FROM leave_requests WHERE tenant_id = $1 AND request_key = $2`, [tenantId, requestKey.key],
+  );
+  return rows[0] ? leaveRequest.map(rows[0]) : null;
+}
+
 async function insertRequest(
   client: pg.PoolClient,
-  input: NewLeaveRequest & { id: string; days: number; approverId: string | null },
+  input: NewLeaveRequest & { id: string; days: number; approverId: string | null; requestKey: string | null },
 ): Promise<LeaveRequest> {
   const at = new Date();
   const requested = requestedEntry(input, at.toISOString());
   try {
     const { rows } = await client.query(
       `INSERT INTO leave_requests (id, tenant_id, employee_id, leave_type, start_date, end_date, half_day, days, reason,
-         approver_id, history, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ${leaveRequest.columns()}`,
+         approver_id, history, created_at, updated_at, request_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING ${leaveRequest.columns()}`,
       [
         input.id, input.tenantId, input.employeeId, input.leaveType, input.startDate, input.endDate, input.halfDay ?? null,
-        input.days, input.reason ?? null, input.approverId, JSON.stringify([requested]), at,
+        input.days, input.reason ?? null, input.approverId, JSON.stringify([requested]), at, input.requestKey,
       ],
     );
     return leaveRequest.map(rows[0]);
   } catch (err) {
-    if (pgErrorOf(err).code === '23P01') {
+    const { code, constraint } = pgErrorOf(err);
+    if (code === '23P01') {
       throw new LeaveError('leave_conflict', 'The dates overlap a pending or approved leave request of the employee.', 'start_date');
+    }
+    // Another employee's request took the key meanwhile (this employee's are serialized by its lock).
+    if (code === '23505' && constraint === 'leave_requests_request_key') {
+      throw new LeaveError('idempotency_key_reused', 'The Idempotency-Key belongs to another leave request.');
     }
     throw err;
   }

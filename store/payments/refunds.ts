@@ -31,6 +31,18 @@ export async function findRefund(db: Db, tenantId: string, refundId: string): Pr
   return rows[0] ? refundRow.map(rows[0]) : null;
 }
 
+/**
+ * The tenant's refund created by the request with this Idempotency-Key (`request_key`, schema
+ * 0012), on whichever payment: a retry of that request answers with it.
+ */
+export async function findRefundByRequestKey(db: Db, tenantId: string, requestKey: string): Promise<Refund | null> {
+  const { rows } = await db.query(
+    `SELECT ${refundRow.columns()} FROM refunds WHERE tenant_id = $1 AND request_key = $2 ORDER BY id LIMIT 1`,
+    [tenantId, requestKey],
+  );
+  return rows[0] ? refundRow.map(rows[0]) : null;
+}
+
 /** Whether a refund of the payment is still `pending` (its money may be moving). */
 export async function hasPendingRefund(client: pg.PoolClient, paymentId: string): Promise<boolean> {
   const { rows } = await client.query(`SELECT 1 FROM refunds WHERE payment_id = $1 AND status = 'pending' LIMIT 1`, [paymentId]);
@@ -46,6 +58,11 @@ export interface ReserveRefundInput {
   amountMinor?: number;
   /** Unique per payment: a replay returns the same refund. */
   idempotencyKey: string;
+  /**
+   * The client's Idempotency-Key of the refund request, if it sent one; unique per payment: a
+   * step that carries the key of an existing refund returns that refund (a retry of the request).
+   */
+  requestKey?: string | null | undefined;
 }
 
 function checkRefundable(payment: Payment, pendingMinor: number, amountMinor: number | undefined): number {
@@ -59,23 +76,31 @@ function checkRefundable(payment: Payment, pendingMinor: number, amountMinor: nu
   return wantedMinor;
 }
 
-/** Reserves a refund: `pending`, counted against the captured amount until it finishes. */
-export async function reserveRefund(client: pg.PoolClient, input: ReserveRefundInput): Promise<{ refund: Refund; replayed: boolean }> {
+/**
+ * Reserves a refund: `pending`, counted against the captured amount until it finishes. Returns
+ * the refund and `stepKey`, the idempotency key its money moves under (the processor's refund,
+ * the ledger posting): the one it was reserved with, also when a step with another key found it
+ * by its request key.
+ */
+export async function reserveRefund(
+  client: pg.PoolClient, input: ReserveRefundInput,
+): Promise<{ refund: Refund; replayed: boolean; stepKey: string }> {
   if (input.amountMinor !== undefined && (!Number.isSafeInteger(input.amountMinor) || input.amountMinor < 1)) {
     throw new PaymentInvariantError(`refund amount must be a positive integer, got ${input.amountMinor}`);
   }
   const payment = await lockPayment(client, input.tenantId, input.paymentId);
   // Read after the lock (fresh snapshots): they see every refund committed by earlier lock holders.
   const existing = await client.query(
-    `SELECT ${refundRow.columns()} FROM refunds WHERE payment_id = $1 AND idempotency_key = $2`,
-    [payment.id, input.idempotencyKey],
+    `SELECT ${refundRow.columns()}, idempotency_key FROM refunds
+     WHERE payment_id = $1 AND (idempotency_key = $2 OR request_key = $3) ORDER BY idempotency_key = $2 DESC LIMIT 1`,
+    [payment.id, input.idempotencyKey, input.requestKey ?? null],
   );
   if (existing.rows[0]) {
     const refund = refundRow.map(existing.rows[0]);
     if (input.amountMinor !== undefined && refund.amountMinor !== input.amountMinor) {
       throw new PaymentInvariantError(`refund key ${input.idempotencyKey} was used for another amount (${refund.id})`);
     }
-    return { refund, replayed: true };
+    return { refund, replayed: true, stepKey: existing.rows[0].idempotency_key as string };
   }
   const { rows } = await client.query(
     `SELECT coalesce(sum(amount), 0) AS pending FROM refunds WHERE payment_id = $1 AND status = 'pending'`,
@@ -83,11 +108,11 @@ export async function reserveRefund(client: pg.PoolClient, input: ReserveRefundI
   );
   const amountMinor = checkRefundable(payment, toSafeInt(rows[0].pending as string), input.amountMinor);
   const inserted = await client.query(
-    `INSERT INTO refunds (id, payment_id, tenant_id, amount, idempotency_key) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO refunds (id, payment_id, tenant_id, amount, idempotency_key, request_key) VALUES ($1, $2, $3, $4, $5, $6)
      RETURNING ${refundRow.columns()}`,
-    [input.refundId ?? newId('refund'), payment.id, payment.tenantId, amountMinor, input.idempotencyKey],
+    [input.refundId ?? newId('refund'), payment.id, payment.tenantId, amountMinor, input.idempotencyKey, input.requestKey ?? null],
   );
-  return { refund: refundRow.map(inserted.rows[0]), replayed: false };
+  return { refund: refundRow.map(inserted.rows[0]), replayed: false, stepKey: input.idempotencyKey };
 }
 
 /** Locks the refund's payment, then the refund (one lock order). */

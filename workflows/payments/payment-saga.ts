@@ -157,6 +157,8 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
     try {
       const result = await mustFinish.refundPayment({
         tenantId: input.tenantId, paymentId: input.paymentId, refundId: args.refundId, amountMinor, idempotencyKey: key(`refund:${args.refundId}`),
+        // Only the step's input changes (no command is added or moved): older histories replay as they are.
+        ...(args.requestKey === undefined ? {} : { requestKey: args.requestKey }),
       });
       if (result.status !== 'succeeded') refundedOrPendingMinor -= amountMinor;
       else if (result.paymentStatus === 'refunded') set('refunded');

@@ -34,9 +34,19 @@ export interface CancelArgs {
 export interface RefundArgs {
   refundId: string;
   amountMinor?: number;
+  /**
+   * The client's Idempotency-Key (issue #15; absent before): stored with the refund, so a retry
+   * of the request finds the refund its first attempt created.
+   */
+  requestKey?: string;
 }
 
-/** Updates answer once the step is done; the API then reads the payment from PostgreSQL. */
+/**
+ * Updates answer once the step is done; the API then reads the payment from PostgreSQL. A
+ * request with an Idempotency-Key sends its Update with an id derived from the key
+ * (api/workflow-updates.ts `updateIdOf`): the server runs one Update per id and answers a repeat
+ * with the first outcome, also once the run has closed.
+ */
 export const captureUpdate = defineUpdate<void, [CaptureArgs]>('capture');
 export const cancelUpdate = defineUpdate<void, [CancelArgs]>('cancel');
 export const refundUpdate = defineUpdate<void, [RefundArgs]>('refund');

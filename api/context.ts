@@ -28,6 +28,12 @@ export interface AppDeps {
   config: Config;
   adminApiKey: string;
   pool: pg.Pool;
+  /**
+   * DATABASE_READ_URL's pool (a standby), for the few reads that may lag the primary by a few ms:
+   * the audit logs and the ledger audit, nothing that decides money or that a client reads right
+   * after its own write. Absent: they read `pool`. The owner ends it.
+   */
+  readPool?: pg.Pool;
   redis: Redis;
   temporal: Client;
   /**

@@ -18,6 +18,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const adminApiKey = requireAdminKey(config);
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
+  // Only the audit logs and the ledger audit read here (api/context.ts `readPool`); unset: the primary's pool.
+  const readPool = config.DATABASE_READ_URL ? createPool(config.DATABASE_READ_URL, config.DB_READ_POOL_MAX) : undefined;
   const redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => console.error('[api] redis:', err.message));
   const connection = await Connection.connect(clientConnectionOptions(config));
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
   const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
   // One LISTEN connection per process feeds every SSE inbox stream.
   const inboxListener = createInboxListener({ connectionString: config.DATABASE_URL, ...streamLimitsOf(config) });
-  const app = createApp({ config, adminApiKey, pool, redis, temporal, rateLimiter, inboxListener });
+  const app = createApp({ config, adminApiKey, pool, readPool, redis, temporal, rateLimiter, inboxListener });
 
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>
     console.log(`[api] listening on http://${config.HOST}:${info.port}`),
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     // Ends the open SSE streams, so that the server can close.
     void inboxListener.close();
     server.close(() => {
-      void Promise.allSettled([pool.end(), redis.quit(), connection.close(), rateLimiter?.close()]).then(() => {
+      void Promise.allSettled([pool.end(), readPool?.end(), redis.quit(), connection.close(), rateLimiter?.close()]).then(() => {
         console.log('[api] stopped');
         process.exit(0);
       });

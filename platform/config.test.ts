@@ -20,6 +20,18 @@ describe('config', () => {
     expect(() => loadConfig({ ADMIN_API_KEY: 'short' })).toThrow(ConfigError);
   });
 
+  it('DATABASE_READ_URL is optional (unset: everything reads DATABASE_URL) and checked like DATABASE_URL', () => {
+    const unset = loadConfig({});
+    expect(unset.DATABASE_READ_URL).toBeUndefined();
+    expect(unset.DB_READ_POOL_MAX).toBe(5);
+    const pair = 'postgres://postgres@127.0.0.1:5442,127.0.0.1:5443/steadfast?target_session_attrs=prefer-standby';
+    expect(loadConfig({ DATABASE_READ_URL: pair, DB_READ_POOL_MAX: '3' })).toMatchObject({ DATABASE_READ_URL: pair, DB_READ_POOL_MAX: 3 });
+    expect(() => loadConfig({ DATABASE_READ_URL: 'not a url' })).toThrow(/DATABASE_READ_URL/);
+    expect(() => loadConfig({ DATABASE_READ_URL: 'postgres://postgres@127.0.0.1:5442,127.0.0.1:5443/steadfast?target_session_attrs=nearest' }))
+      .toThrow(/DATABASE_READ_URL/);
+    expect(() => loadConfig({ DB_READ_POOL_MAX: '0' })).toThrow(/DB_READ_POOL_MAX/);
+  });
+
   it('the API requires an admin key; the worker does not', () => {
     expect(() => requireAdminKey(loadConfig({}))).toThrow(/ADMIN_API_KEY/);
     expect(requireAdminKey(loadConfig({ ADMIN_API_KEY: 'k'.repeat(24) }))).toBe('k'.repeat(24));

@@ -54,6 +54,13 @@ export const configSchema = z.object({
   PORT: intFromEnv(3000, 0, 65_535),
   DATABASE_URL: databaseUrlSchema.default('postgres://postgres@127.0.0.1:5432/steadfast'),
   DB_POOL_MAX: intFromEnv(20, 1, 500),
+  /**
+   * Optional, API only: where the audit logs and the ledger audit read (a standby:
+   * `…?target_session_attrs=prefer-standby`). Unset: they read DATABASE_URL like everything else.
+   */
+  DATABASE_READ_URL: databaseUrlSchema.optional(),
+  /** The API's second pool, on DATABASE_READ_URL (only opened when that is set). */
+  DB_READ_POOL_MAX: intFromEnv(5, 1, 500),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   REDIS_COMMAND_TIMEOUT_MS: intFromEnv(500, 10, 60_000),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),

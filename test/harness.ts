@@ -120,7 +120,11 @@ function caller(app: ReturnType<typeof createApp>, key: string | null): Call {
  * API app in process and (by default) a wallet worker on the file's own task queue.
  */
 export async function startHarness(
-  options: { env?: Record<string, string>; worker?: boolean; notifications?: boolean } = {},
+  options: {
+    env?: Record<string, string>; worker?: boolean; notifications?: boolean;
+    /** The app's DATABASE_READ_URL pool (api/context.ts `readPool`), owned and ended by the caller. Absent: `pool`. */
+    readPool?: pg.Pool;
+  } = {},
 ): Promise<Harness> {
   installQuietRuntime();
   const config = testConfig(options.env);
@@ -128,7 +132,7 @@ export async function startHarness(
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
   const connection = await Connection.connect(clientConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
-  const app = createApp({ config, adminApiKey: ADMIN_KEY, pool, redis, temporal });
+  const app = createApp({ config, adminApiKey: ADMIN_KEY, pool, readPool: options.readPool, redis, temporal });
   const stoppers: (() => Promise<void>)[] = [];
 
   async function startWorker(overrides: { faultDelayBeforePostMs?: number } = {}) {

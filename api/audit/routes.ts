@@ -46,12 +46,20 @@ const opsListRoute = createRoute({
   responses: { 200: jsonResponse('Audit events', listOf(AuditEventBody)), ...commonErrors },
 });
 
+/**
+ * Both lists read `readPool` (DATABASE_READ_URL, a standby) when there is one: append-only history,
+ * scanned in large pages, and nothing decides on it. A standby has every acknowledged commit's WAL
+ * flushed but may not have applied it yet, so an entry can show up a few milliseconds late; a
+ * client never needs its own entry back to carry on.
+ */
+
 /** `/v1/audit-log` (tenant key): the tenant's own entries, admin actions on the tenant included. */
-export function auditLogRoutes({ pool }: AppDeps) {
+export function auditLogRoutes({ pool, readPool }: AppDeps) {
+  const db = readPool ?? pool; // may lag the primary by milliseconds: see above
   return createRouter().openapi(tenantListRoute, async (c) => {
     const q = c.req.valid('query');
     const page = await listAuditEvents(
-      pool,
+      db,
       { tenantId: tenantOf(c), action: q.action, resourceId: q.resource_id, actorId: q.actor_id },
       { limit: q.limit, startingAfter: q.starting_after },
     );
@@ -60,11 +68,12 @@ export function auditLogRoutes({ pool }: AppDeps) {
 }
 
 /** `/v1/ops/audit-log` (admin key): every tenant's entries, filtered by `tenant_id` when given. */
-export function opsAuditLogRoutes({ pool }: AppDeps) {
+export function opsAuditLogRoutes({ pool, readPool }: AppDeps) {
+  const db = readPool ?? pool; // may lag the primary by milliseconds: see above
   return createRouter().openapi(opsListRoute, async (c) => {
     const q = c.req.valid('query');
     const page = await listAuditEvents(
-      pool,
+      db,
       { tenantId: q.tenant_id, action: q.action, resourceId: q.resource_id, actorId: q.actor_id },
       { limit: q.limit, startingAfter: q.starting_after },
     );

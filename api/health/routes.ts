@@ -5,7 +5,7 @@ import { ping } from '../../store/db.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 /** Dependencies this process still serves correctly without (degraded, not down). */
-const SERVES_WITHOUT = new Set(['redis']);
+const SERVES_WITHOUT = new Set(['redis', 'postgres_read']);
 
 /**
  * `/healthz`: the process is up. `/readyz`: can this process serve? PostgreSQL and Temporal must
@@ -17,10 +17,13 @@ const SERVES_WITHOUT = new Set(['redis']);
  * cache reads its source, the limiter limits in process or refuses its fail-closed policies), and
  * every instance shares the same Redis, so taking them all out of the load balancer would turn a
  * degraded service into an outage (README "Running in production").
+ * `postgres_read` (only with DATABASE_READ_URL) down is degraded too: only the audit logs and the
+ * ledger audit read there, and nothing else stops serving.
  */
-export function healthRoutes({ pool, redis, temporal, rateLimiter }: AppDeps) {
+export function healthRoutes({ pool, readPool, redis, temporal, rateLimiter }: AppDeps) {
   const checks: Record<string, () => Promise<unknown>> = {
     postgres: () => ping(pool),
+    ...(readPool ? { postgres_read: () => ping(readPool) } : {}),
     redis: () => redis.ping(),
     temporal: () => temporal.workflowService.getSystemInfo({}),
   };

@@ -130,6 +130,9 @@ function settingsOf(options: PgPairOptions): Record<string, string | number> {
     shared_buffers: `${options.sharedBuffersMb ?? 32}MB`,
     wal_level: 'replica',
     hot_standby: 'on',
+    // Long reads on the standby (the audits read there) hold back the primary's vacuum instead of
+    // being cancelled after max_standby_streaming_delay or delaying replay.
+    hot_standby_feedback: 'on',
     max_wal_senders: 10,
     wal_keep_size: '512MB',
     fsync: 'on',

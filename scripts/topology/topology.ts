@@ -269,6 +269,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       NODE_ENV: 'development',
       HOST: host,
       DATABASE_URL: databaseUrl,
+      DATABASE_READ_URL: pg.url(APP_DATABASE, 'prefer-standby'),
       DB_POOL_MAX: '10',
       REDIS_URL: redisUrl,
       TEMPORAL_ADDRESS: temporalAddress,

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { toSafeInt, type Db } from '../db.js';
 
 /** The ledger audit: re-derives balances from the append-only entries and checks every invariant. */
@@ -128,6 +129,25 @@ const PROBLEMS_PER_CHECK_MAX = 100;
  * `db` (a pool, or a client inside a transaction: the audit then sees that transaction's rows).
  */
 export async function auditLedger(db: Db, scope: AuditScope = {}): Promise<AuditReport> {
+  if (!(db instanceof pg.Pool)) return auditIn(db, scope);
+  // Every check and the counts see ONE snapshot (on a primary under load, or on a standby: read-only
+  // transactions run there), so the report describes one moment of the ledger.
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const report = await auditIn(client, scope);
+    await client.query('COMMIT');
+    return report;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** The checks on the caller's client or transaction. */
+async function auditIn(db: Db, scope: AuditScope): Promise<AuditReport> {
   const tenantId = scope.tenantId ?? null;
   const problems: AuditProblem[] = [];
   for (const check of CHECKS) {

@@ -40,7 +40,7 @@ export default async function setup(project: TestProject) {
   const [server] = await Promise.all([
     process.env.TEMPORAL_TARGET === 'cluster' ? runningServer(process.env.TEMPORAL_ADDRESS || CLUSTER_ADDRESS)
       // 'never': the server's own errors at teardown (its deployment workflows cancelled as it stops) are not ours to print.
-      : startDevServer({ cliPath: ensureTemporalCli(config.TEMPORAL_CLI_PATH), port: await freePort(), logLevel: 'never', searchAttributes: CUSTOM_SEARCH_ATTRIBUTES }, 120_000),
+      : startDevServer({ cliPath: ensureTemporalCli(config.TEMPORAL_CLI_PATH), port: await freePort(), logLevel: 'never', quiet: true, searchAttributes: CUSTOM_SEARCH_ATTRIBUTES }, 120_000),
     ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
   ]);
   const processors = await startProcessorsServer({ port: 0 });

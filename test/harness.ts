@@ -12,6 +12,7 @@ import { clientConnectionOptions, workerConnectionOptions } from '../platform/te
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
+import { createApiRateLimiter, type RateLimiter } from '../platform/rate-limit/index.js';
 import { createWorkers, WORKER_DOMAINS } from '../workers/registry.js';
 
 export const ADMIN_KEY = 'sk_admin_test_0123456789abcdefghij';
@@ -91,6 +92,8 @@ export interface Harness {
   redis: Redis;
   temporal: Client;
   app: ReturnType<typeof createApp>;
+  /** The app's rate limiter, connected (for a test that builds its own app beside it). */
+  rateLimiter: RateLimiter | undefined;
   /** Calls the API in process, as `key` (null: no Authorization header). */
   as(key: string | null): Call;
   admin: Call;
@@ -132,7 +135,10 @@ export async function startHarness(
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
   const connection = await Connection.connect(clientConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
-  const app = createApp({ config, adminApiKey: ADMIN_KEY, pool, readPool: options.readPool, redis, temporal });
+  const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
+  // Its Redis connection is up before the first request (else that request fails open and says so on stderr).
+  await rateLimiter?.ready(5_000);
+  const app = createApp({ config, adminApiKey: ADMIN_KEY, pool, readPool: options.readPool, redis, temporal, rateLimiter });
   const stoppers: (() => Promise<void>)[] = [];
 
   async function startWorker(overrides: { faultDelayBeforePostMs?: number } = {}) {
@@ -158,7 +164,7 @@ export async function startHarness(
   if (options.worker !== false) await startWorker();
   const admin = caller(app, ADMIN_KEY);
   return {
-    config, pool, redis, temporal, app, admin,
+    config, pool, redis, temporal, app, admin, rateLimiter,
     as: (key) => caller(app, key),
     async newTenant(name = 'Test tenant') {
       const tenant = await createTenant(pool, name);
@@ -168,6 +174,7 @@ export async function startHarness(
     async close() {
       await Promise.allSettled(stoppers.map((stop) => stop()));
       await connection.close();
+      await rateLimiter?.close();
       redis.disconnect();
       await pool.end();
     },

@@ -26,6 +26,7 @@ describe('health and docs', () => {
     deadRedis.on('error', () => undefined);
     const connection = await Connection.connect(clientConnectionOptions(h.config));
     const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined); // the cache's bus on the dead Redis
     try {
       const config = { ...h.config, RATE_LIMIT_ENABLED: false }; // the limiter would be on the dead Redis too
       const app = createApp({ config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: deadRedis, temporal: new Client({ connection }) });
@@ -46,6 +47,7 @@ describe('health and docs', () => {
       expect(text).not.toContain(raw);
     } finally {
       logged.mockRestore();
+      warned.mockRestore();
       deadRedis.disconnect();
       await connection.close();
     }

@@ -12,7 +12,7 @@ let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
   h = await startHarness({ worker: false });
   listener = createInboxListener({ connectionString: h.config.DATABASE_URL, heartbeatMs: 300, idleCloseMs: 200 });
-  app = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal, inboxListener: listener });
+  app = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal, inboxListener: listener, rateLimiter: h.rateLimiter });
 });
 afterAll(async () => {
   await listener?.close();
@@ -245,7 +245,7 @@ describe('inbox stream (SSE)', () => {
   it('caps the open streams per user (429), and frees the slot on close', async () => {
     const tenant = await h.newTenant();
     const small = createInboxListener({ connectionString: h.config.DATABASE_URL, subscribersPerUserMax: 1 });
-    const capped = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal, inboxListener: small });
+    const capped = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal, inboxListener: small, rateLimiter: h.rateLimiter });
     try {
       const headers = { authorization: `Bearer ${tenant.apiKey}` };
       const open = await capped.request('/v1/users/u1/inbox/stream', { headers });
@@ -266,7 +266,7 @@ describe('inbox stream (SSE)', () => {
   it('caps the open streams per tenant (default: half the process total), so another tenant still gets one', async () => {
     const [a, b] = [await h.newTenant(), await h.newTenant()];
     const small = createInboxListener({ connectionString: h.config.DATABASE_URL, ...streamLimitsOf({ ...h.config, SSE_STREAMS_MAX: 4 }) });
-    const capped = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal, inboxListener: small });
+    const capped = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: h.temporal, inboxListener: small, rateLimiter: h.rateLimiter });
     const open = (tenant: { apiKey: string }, user: string) =>
       capped.request(`/v1/users/${user}/inbox/stream`, { headers: { authorization: `Bearer ${tenant.apiKey}` } });
     try {

@@ -333,10 +333,12 @@ describe('endpoints per tenant', () => {
 
 describe('SSRF: where endpoints may point', () => {
   /** The API with the production defaults: https only, nothing allowlisted. */
+  let strictApp: ReturnType<typeof createApp> | undefined;
   function strictCall(apiKey: string) {
-    const app = createApp({
+    // One app for the file (each app ties a cache to the shared Redis until it ends).
+    const app = strictApp ??= createApp({
       config: { ...h.config, WEBHOOK_ALLOW_HTTP: false, WEBHOOK_PRIVATE_ALLOWLIST: [] }, adminApiKey: ADMIN_KEY,
-      pool: h.pool, redis: h.redis, temporal: h.temporal,
+      pool: h.pool, redis: h.redis, temporal: h.temporal, rateLimiter: h.rateLimiter,
     });
     return async (url: string) => {
       const res = await app.request('/v1/webhook-endpoints', {

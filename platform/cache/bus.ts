@@ -57,8 +57,9 @@ export function createInvalidationBus(
         setUp(true);
       },
       (err: Error) => {
+        if (closed) return; // closed while subscribing: nothing is down
         handlers.state(false, `subscribe failed: ${err.message}`);
-        if (!closed) subscriber.disconnect(true);
+        subscriber.disconnect(true);
       },
     );
   });

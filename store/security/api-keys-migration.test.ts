@@ -58,7 +58,7 @@ describe('migration 0008: API keys move from tenants to api_keys', () => {
       const columns = await pool.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'tenants'");
       expect(columns.rows.map((c) => c.column_name)).not.toContain('api_key_hash');
 
-      const app = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool, redis: h.redis, temporal: h.temporal });
+      const app = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool, redis: h.redis, temporal: h.temporal, rateLimiter: h.rateLimiter });
       const res = await app.request('/v1/accounts', {
         method: 'POST', headers: { authorization: `Bearer ${oldKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ type: 'user', currency: 'USD' }),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openLimiterConnection } from '../../../platform/rate-limit/from-config.js';
 import { createOutboundLimiter } from '../../../platform/rate-limit/outbound.js';
 import { policiesSchema } from '../../../platform/rate-limit/policy.js';
@@ -15,6 +15,9 @@ const outbound = createOutboundLimiter({
   maxWaitMs: 5_000,
   keyPrefix: prefix,
 });
+
+// The limiter's connection is up before the first call (else that call fails open and says so on stderr).
+beforeAll(() => new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', () => resolve()))));
 
 afterAll(async () => {
   const keys = await redis.keys(`${prefix}:*`);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, nthMonday, utcYear } from '../../test/calendar.js';
 import { actorHeaders, startHarness, type Harness } from '../../test/harness.js';
+import { leaveTeam } from '../../test/hr-fixture.js';
 
 /**
  * Leave approve, reject and cancel take the person from the `Steadfast-Actor` JWT (contract §0,
@@ -23,21 +24,7 @@ afterAll(async () => {
 async function pendingRequest() {
   const tenant = await h.newTenant();
   const { call } = tenant;
-  expect((await call('POST', '/v1/leave-types', { body: { code: 'annual', name: 'Annual leave' } })).status).toBe(201);
-  let n = 0;
-  const employee = async (managerId?: string) => {
-    n++;
-    const res = await call('POST', '/v1/employees', {
-      body: {
-        employee_number: `A-${n}`, first_name: 'Ada', last_name: `P${n}`, email: `a${n}@example.com`, department: 'Ops',
-        hire_date: '2020-01-15', ...(managerId ? { manager_id: managerId } : {}),
-      },
-    });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  };
-  const manager = await employee();
-  const worker = await employee(manager);
+  const { manager, worker } = await leaveTeam(call, 'A');
   await call('POST', `/v1/employees/${worker}/leave-allocations`, { body: { leave_type: 'annual', year: LEAVE_YEAR, days: 10 } });
   const created = await call('POST', '/v1/leave-requests', {
     body: { employee_id: worker, leave_type: 'annual', start_date: day(20), end_date: day(20, 1) },

@@ -5,6 +5,8 @@ import { addDays, nthMonday, utcYear } from '../../test/calendar.js';
 import { eventually } from '../../test/eventually.js';
 import { actorHeaders, startHarness, type Harness } from '../../test/harness.js';
 import { approveUpdate } from '../../workflows/hr/types.js';
+import { holdRowLock } from '../../test/row-lock.js';
+import { leaveTeam } from '../../test/hr-fixture.js';
 
 /**
  * Leave requests and decisions when the API died after the work and before the answer was stored
@@ -29,21 +31,7 @@ afterAll(async () => {
 async function company() {
   const tenant = await h.newTenant();
   const { call } = tenant;
-  expect((await call('POST', '/v1/leave-types', { body: { code: 'annual', name: 'Annual leave' } })).status).toBe(201);
-  let n = 0;
-  const employee = async (managerId?: string) => {
-    n++;
-    const res = await call('POST', '/v1/employees', {
-      body: {
-        employee_number: `L-${n}`, first_name: 'Ada', last_name: `P${n}`, email: `l${n}@example.com`, department: 'Ops',
-        hire_date: '2020-01-15', ...(managerId ? { manager_id: managerId } : {}),
-      },
-    });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  };
-  const manager = await employee();
-  const worker = await employee(manager);
+  const { manager, worker } = await leaveTeam(call, 'L');
   for (const id of [manager, worker]) {
     for (const year of [LEAVE_YEAR, PAST_YEAR]) {
       const res = await call('POST', `/v1/employees/${id}/leave-allocations`, { body: { leave_type: 'annual', year, days: 10 } });
@@ -92,21 +80,7 @@ async function company() {
 }
 
 /** Holds one row's lock in a transaction of its own: a step that needs it waits until `release`. */
-async function holdRow(table: 'employees' | 'leave_requests', id: string) {
-  const client = await h.pool.connect();
-  await client.query('BEGIN');
-  await client.query(`SELECT 1 FROM ${table} WHERE id = $1 FOR UPDATE`, [id]);
-  const holder = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-  return {
-    waiters: async () => (await h.pool.query(
-      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holder],
-    )).rows[0].n as number,
-    release: async () => {
-      await client.query('COMMIT');
-      client.release();
-    },
-  };
-}
+const holdRow = (table: 'employees' | 'leave_requests', id: string) => holdRowLock(h.pool, table, id);
 
 /**
  * The first attempt is held at its step (a row lock); its record goes stale, the retry takes it

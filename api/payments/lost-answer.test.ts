@@ -5,6 +5,7 @@ import { findAccountTenantId } from '../../store/ledger/accounts.js';
 import { auditLedger } from '../../store/ledger/audit.js';
 import { eventually } from '../../test/eventually.js';
 import { balanceOf, createAccount, startHarness, type Call, type Harness } from '../../test/harness.js';
+import { holdRowLock } from '../../test/row-lock.js';
 
 /**
  * An API process that dies (SIGKILL, or a PostgreSQL failover breaking the final UPDATE) after a
@@ -66,21 +67,7 @@ const takenOver = async (key: string) => (await h.pool.query(
 )).rowCount === 1;
 
 /** Holds a payment's row lock in a transaction of its own: a step that needs it waits until `release`. */
-async function holdPayment(paymentId: string) {
-  const client = await h.pool.connect();
-  await client.query('BEGIN');
-  await client.query('SELECT 1 FROM payments WHERE id = $1 FOR UPDATE', [paymentId]);
-  const holder = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
-  return {
-    waiters: async () => (await h.pool.query(
-      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [holder],
-    )).rows[0].n as number,
-    release: async () => {
-      await client.query('COMMIT');
-      client.release();
-    },
-  };
-}
+const holdPayment = (paymentId: string) => holdRowLock(h.pool, 'payments', paymentId);
 
 /** The key's record gone, as after a 5xx (the middleware releases the key: the client may retry). */
 async function releaseKey(key: string): Promise<void> {

@@ -8,7 +8,8 @@ import { dataConverterOf } from '../../platform/payload-codec.js';
 import { REPO_ROOT } from '../../platform/temporal-dev-server.js';
 import { createPool } from '../../store/db.js';
 import { freeTopologyPorts, startTopology, type Topology } from '../topology/topology.js';
-import { FAULT_KINDS, inject, schedule, seededRandom, type FaultKind, type Injection } from './faults.js';
+import { FAULT_KINDS, inject, schedule, type FaultKind, type Injection } from './faults.js';
+import { seededRandom } from './random.js';
 import { checkInvariants, committedTransfers, lostTransfers, type CommittedTransfer } from './invariants.js';
 import { drain, prepareWorkload, startWorkload, type Workload } from './workload.js';
 

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mintActorToken } from '../../api/middleware/actor.js';
 import { weekdaysOf, type Fixture } from './fixture.js';
 import { DEFAULT_RETRY_POLICY, mapLimit, sendUntilAnswered, type Answer, type HttpRequest, type RetryLog, type RetryPolicy } from './http.js';
+import { seededRandom } from './random.js';
 
 export { prepareWorkload, type Fixture, type PrepareOptions } from './fixture.js';
 export type { Answer, RetryPolicy } from './http.js';
@@ -126,17 +127,6 @@ type Plan =
   | { scenario: 'leave'; employeeId: string; date: string; halfDay: 'am' | null; decision: 'approve' | 'reject' }
   | { scenario: 'notification'; userId: string; n: number };
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Card tokens of the automatic payments: mostly approvals, and the paths that test the saga. */
 const AUTO_METHODS: readonly [number, PaymentPlan['method']][] = [
@@ -149,7 +139,7 @@ const AUTO_METHODS: readonly [number, PaymentPlan['method']][] = [
 ];
 
 function planner(fixture: Fixture, seed: number, mix: Record<ScenarioKind, number>) {
-  const rng = prng(seed);
+  const rng = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
   const int = (min: number, max: number) => min + Math.floor(rng() * (max - min + 1));
   const total = SCENARIOS.reduce((sum, k) => sum + mix[k], 0);

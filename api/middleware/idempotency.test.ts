@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
 import { createAccount, startHarness, tenantRowCounts, type Harness } from '../../test/harness.js';
+import type { AppEnv } from '../context.js';
+import { onError } from './errors.js';
+import { idempotency } from './idempotency.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -110,5 +114,45 @@ describe('Idempotency-Key', () => {
     } finally {
       await busy.close();
     }
+  });
+});
+
+describe('Idempotency-Key: an attempt taken over while it still ran', () => {
+  it('cannot overwrite the answer of the attempt that took over: every client of the key gets that one answer', async () => {
+    const scope = `tnt_takeover_${Date.now()}`;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const app = new Hono<AppEnv>();
+    app.onError(onError);
+    app.use('*', async (c, next) => {
+      c.set('auth', { kind: 'tenant', scope, tenantId: scope, apiKeyId: 'key_test' });
+      await next();
+    });
+    app.use('*', idempotency({ pool: h.pool, redis: h.redis, retentionHours: 1, inFlightWaitMs: 50, lockTimeoutMs: 200 }));
+    app.post('/things', async (c) => {
+      const n = ++calls;
+      if (n === 1) await gate; // the first attempt is stuck (a failover, a lock) past the lock timeout
+      return c.json({ attempt: n }, n === 1 ? 201 : 202);
+    });
+    const post = () => app.request('/things', { method: 'POST', headers: { 'idempotency-key': 'k1', 'content-type': 'application/json' }, body: '{}' });
+
+    const first = post();
+    await new Promise((r) => setTimeout(r, 400)); // its lock is stale now
+    const second = await post(); // takes the record over and answers
+    expect(second.status).toBe(202);
+    expect(await second.json()).toEqual({ attempt: 2 });
+    release();
+    const late = await first; // the first attempt ends: it must not store (or give) a second answer
+    expect(late.status).toBe(202);
+    expect(await late.json()).toEqual({ attempt: 2 });
+    expect(late.headers.get('idempotent-replayed')).toBe('true');
+    const { rows } = await h.pool.query('SELECT status, response_status, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2', [scope, 'k1']);
+    expect(rows[0]).toMatchObject({ status: 'done', response_status: 202 });
+    expect(JSON.parse(rows[0].response_body)).toEqual({ attempt: 2 });
+    const replayed = await post();
+    expect(replayed.status).toBe(202);
+    expect(await replayed.json()).toEqual({ attempt: 2 });
+    expect(calls).toBe(2);
   });
 });

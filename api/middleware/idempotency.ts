@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
   claimIdempotencyKey, completeIdempotencyKey, findIdempotencyRecord, releaseIdempotencyKey, takeOverStaleIdempotencyKey,
-  type StoredResponse,
+  type IdempotencyRecord, type StoredResponse,
 } from '../../store/idempotency/idempotency-keys.js';
 import { errors } from '../errors.js';
 import type { AppEnv } from '../context.js';
@@ -93,21 +93,27 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler<AppE
     const scope = c.get('auth').scope;
     const hash = fingerprint(c, await c.req.text());
 
-    const earlier = await records.claimOrWait(scope, key, { method: c.req.method, path: c.req.path, hash });
-    if (earlier) {
-      if (earlier.hash !== hash) throw errors.idempotencyKeyReused();
-      return replay(c, earlier);
+    const claim = await records.claimOrWait(scope, key, { method: c.req.method, path: c.req.path, hash });
+    if ('stored' in claim) {
+      if (claim.stored.hash !== hash) throw errors.idempotencyKeyReused();
+      return replay(c, claim.stored);
     }
     await next();
     // Only successes are kept: an error response changed nothing (the contract's rule), so the
     // client may fix the request, or wait out the conflict, and retry with the same key.
     const status = c.res.status;
     if (status < 200 || status >= 300) {
-      await records.release(scope, key);
+      await records.release(scope, key, claim.token);
       return;
     }
     const body = redactSecrets(await c.res.clone().text());
-    await records.complete(scope, key, { hash, status, body });
+    if (await records.complete(scope, key, claim.token, { hash, status, body })) return;
+    // Taken over while it ran (its lock went stale): the attempt that took over owns the answer.
+    // Every client of this key gets that one answer, never two different ones: wait for it as a
+    // duplicate would.
+    const stored = await records.answerOf(scope, key);
+    c.res = undefined;
+    c.res = replay(c, stored);
   };
 }
 
@@ -125,39 +131,54 @@ function idempotencyRecords(options: IdempotencyOptions) {
     }
   }
 
-  /** Claims the key (returns null: this request runs) or returns the finished earlier response. */
+  /** Claims the key (`token`: this request runs and holds the claim) or returns the finished earlier response. */
   async function claimOrWait(
     scope: string,
     key: string,
     req: { method: string; path: string; hash: string },
-  ): Promise<StoredResponse | null> {
+  ): Promise<{ token: string } | { stored: StoredResponse }> {
     const hit = await cached(scope, key);
-    if (hit) return hit;
+    if (hit) return { stored: hit };
     const deadline = Date.now() + options.inFlightWaitMs;
     for (;;) {
-      if (await claimIdempotencyKey(pool, { scope, key, method: req.method, path: req.path, requestHash: req.hash })) return null;
+      const token = await claimIdempotencyKey(pool, { scope, key, method: req.method, path: req.path, requestHash: req.hash });
+      if (token) return { token };
       const row = await readOrTakeOver(scope, key, req.hash);
-      if (row === 'claimed') return null;
-      if (row === 'gone') continue; // the first request failed and released the key: try again
-      if (row.status === 'done' || row.stored.hash !== req.hash) return row.stored;
+      if (row.token) return { token: row.token };
+      if (row.record === null) continue; // the first request failed and released the key: try again
+      if (row.record.status === 'done' || row.record.stored.hash !== req.hash) return { stored: row.record.stored };
       if (Date.now() >= deadline) throw errors.idempotencyKeyInUse();
       await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
     }
   }
 
-  async function readOrTakeOver(scope: string, key: string, hash: string) {
-    if (await takeOverStaleIdempotencyKey(pool, scope, key, hash, options.lockTimeoutMs)) return 'claimed' as const;
-    return (await findIdempotencyRecord(pool, scope, key)) ?? ('gone' as const);
+  async function readOrTakeOver(scope: string, key: string, hash: string): Promise<{ token: string | null; record: IdempotencyRecord | null }> {
+    const token = await takeOverStaleIdempotencyKey(pool, scope, key, hash, options.lockTimeoutMs);
+    if (token) return { token, record: null };
+    return { token: null, record: await findIdempotencyRecord(pool, scope, key) };
   }
 
-  async function complete(scope: string, key: string, stored: StoredResponse): Promise<void> {
-    await completeIdempotencyKey(pool, scope, key, stored);
+  /** Stores the answer when `token` still holds the claim (and caches it); false when it was taken over. */
+  async function complete(scope: string, key: string, token: string, stored: StoredResponse): Promise<boolean> {
+    if (!(await completeIdempotencyKey(pool, scope, key, token, stored))) return false;
     await redis.set(cacheKey(scope, key), JSON.stringify(stored), 'EX', retentionSeconds).catch(() => undefined);
+    return true;
   }
 
-  async function release(scope: string, key: string): Promise<void> {
-    await releaseIdempotencyKey(pool, scope, key);
+  async function release(scope: string, key: string, token: string): Promise<void> {
+    await releaseIdempotencyKey(pool, scope, key, token);
   }
 
-  return { claimOrWait, complete, release };
+  /** The stored answer of the key's current owner, waited for up to `inFlightWaitMs` (else 409). */
+  async function answerOf(scope: string, key: string): Promise<StoredResponse> {
+    const deadline = Date.now() + options.inFlightWaitMs;
+    for (;;) {
+      const record = await findIdempotencyRecord(pool, scope, key);
+      if (record?.status === 'done') return record.stored;
+      if (Date.now() >= deadline) throw errors.idempotencyKeyInUse();
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    }
+  }
+
+  return { claimOrWait, complete, release, answerOf };
 }

@@ -101,6 +101,20 @@ describe('processor router: authorization', () => {
     expect(await authorizationsAt('acq_primary', request.idempotencyKey)).toHaveLength(1);
   });
 
+  it('lost twice without a record: a retryable unknown outcome, never a second authorization elsewhere; the retry finds or makes it at the same processor', async () => {
+    await sim.fault('acq_primary', 'drop', 2);
+    const request = card('tok_visa');
+    const sentTo: string[] = [];
+    const err = await router.authorize(request, { onSend: (processor) => sentTo.push(processor) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProcessorOutcomeUnknown);
+    expect(err).toMatchObject({ processor: 'acq_primary', retryable: true });
+    expect((await sim.charges('acq_secondary')).requests_received).toBe(0);
+    const retried = await router.authorize(request, { previouslySentTo: [...new Set(sentTo)] });
+    expect(retried).toMatchObject({ processor: 'acq_primary' });
+    expect(await authorizationsAt('acq_primary', request.idempotencyKey)).toHaveLength(1);
+    expect(await authorizationsAt('acq_secondary', request.idempotencyKey)).toHaveLength(0);
+  });
+
   it('a retried activity passing previouslySentTo gets the earlier charge back, wherever the route points now', async () => {
     const request = card('tok_processor_error'); // lands at acq_secondary
     const sentTo: string[] = []; // what an activity would heartbeat

@@ -92,10 +92,14 @@ export function createProcessorRouter(options: ProcessorRouterOptions): Processo
       if (!(err instanceof ProcessorOutcomeUnknown)) throw err;
       const found = await lookup(processor, kind, key, err.message);
       if (found) return { done: true, value: found };
-      // Never arrived. Resend to the same processor first: if the lost request still lands
+      // Not recorded (yet). Resend to the same processor first: if the lost request still lands
       // there later, the processor deduplicates it, where another processor would charge again.
       if (resendsLeft > 0) return attemptAt(processor, kind, key, call, onSend, resendsLeft - 1);
-      return { done: false, reason: `${processor}: no answer and no record of ${key}` };
+      // Still no answer and no record: the request may yet be in flight there (a slow processor
+      // records it after we gave up — the chaos suite saw a second approved authorization when this
+      // failed over). Never elsewhere: the activity retries later, and its retry looks the key up here
+      // first (previouslySentTo).
+      throw new ProcessorOutcomeUnknown(processor, kind, `${err.message}; no record of ${key} yet after a resend: it may still arrive, not sending it elsewhere`);
     }
   }
 

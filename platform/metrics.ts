@@ -81,6 +81,11 @@ export const metrics = {
     labelNames: ['action'] as const,
     registers: [metricsRegistry],
   }),
+  sdkScrapeFailures: new Counter({
+    name: 'steadfast_sdk_metrics_scrape_failures_total',
+    help: 'Worker /metrics scrapes that served our metrics without the Temporal SDK\'s (temporal_*): its exporter failed or did not answer in time.',
+    registers: [metricsRegistry],
+  }),
   deliveries: new Counter({
     name: 'steadfast_notification_deliveries_total',
     help: 'Notification and webhook delivery attempts by channel and outcome.',

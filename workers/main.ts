@@ -2,7 +2,7 @@ import { Client } from '@temporalio/client';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from './domain-worker.js';
 import { loadConfig, taskQueues } from '../platform/config.js';
 import { workerConnectionOptions } from '../platform/temporal-connection.js';
@@ -16,6 +16,7 @@ import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { startOutboxRelay } from './outbox-relay.js';
 import { startStartReconciler } from './start-reconciler.js';
 import { startMetricsServer } from './metrics-server.js';
+import { installRuntime } from './sdk-metrics.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createWorkers } from './registry.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
@@ -34,7 +35,8 @@ import { deploymentVersionOf, promoteOnStart, versionKey } from '../platform/wor
 async function main(): Promise<void> {
   const config = loadConfig();
   // The SDK logs a failed activity with its error object; a database error's detail holds row data.
-  Runtime.install({ logger: new DefaultLogger('INFO', safeLogFunction) });
+  // With a /metrics, the SDK exports its own (temporal_*) on a private loopback port, appended to ours.
+  const sdkMetricsUrl = await installRuntime({ logger: new DefaultLogger('INFO', safeLogFunction) }, { sdkMetrics: config.WORKER_METRICS_PORT > 0 });
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const connection = await NativeConnection.connect(workerConnectionOptions(config));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool, client) : null;
     reconciler = config.START_RECONCILER_ENABLED ? await startReconciler(config, pool, client) : null;
     if (config.WORKER_METRICS_PORT > 0) {
-      metricsServer = await startMetricsServer({ host: config.HOST, port: config.WORKER_METRICS_PORT });
+      metricsServer = await startMetricsServer({ host: config.HOST, port: config.WORKER_METRICS_PORT, sdkMetricsUrl });
       console.log(`[worker] metrics on ${metricsServer.url}`);
     }
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.

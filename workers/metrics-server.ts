@@ -1,19 +1,31 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { metricsRegistry } from '../platform/metrics.js';
+import { metrics, metricsRegistry } from '../platform/metrics.js';
+import { appendSdkMetrics, scrapeSdkMetrics, SDK_SCRAPE_TIMEOUT_MS } from './sdk-metrics.js';
+
+export interface MetricsServerOptions {
+  host: string;
+  port: number;
+  /** The Temporal SDK's exporter (workers/sdk-metrics.ts `installRuntime`): its `temporal_*` metrics follow ours. */
+  sdkMetricsUrl?: string | null;
+  /** How long a scrape waits for the SDK's exporter; past it, ours are served alone (and the failure counted). */
+  sdkTimeoutMs?: number;
+}
 
 /**
  * The worker process's `/metrics` (Prometheus text, no auth, its own port: bind it to a private
  * interface): circuit breakers, the outbox relay's lag, delivery attempts — what only the worker
- * sees. The API serves its own on the API port, behind the admin key.
+ * sees — followed by the Temporal SDK's own (`temporal_*`), so one scrape has both. The API serves
+ * its own on the API port, behind the admin key.
  */
-export async function startMetricsServer(options: { host: string; port: number }): Promise<{ url: string; close(): Promise<void> }> {
+export async function startMetricsServer(options: MetricsServerOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const render = renderer(options.sdkMetricsUrl ?? null, options.sdkTimeoutMs ?? SDK_SCRAPE_TIMEOUT_MS);
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
-    metricsRegistry.metrics().then(
+    render().then(
       (text) => res.writeHead(200, { 'content-type': metricsRegistry.contentType }).end(text),
       () => res.writeHead(500).end(),
     );
@@ -29,5 +41,20 @@ export async function startMetricsServer(options: { host: string; port: number }
       server.close(() => resolve());
       server.closeAllConnections();
     }),
+  };
+}
+
+/**
+ * One scrape's text. The SDK's exporter is asked first (bounded by `timeoutMs`), so a failure is
+ * counted in the very scrape that misses its metrics; ours are served either way.
+ */
+function renderer(sdkMetricsUrl: string | null, timeoutMs: number): () => Promise<string> {
+  if (sdkMetricsUrl === null) return () => metricsRegistry.metrics();
+  return async () => {
+    const sdk = await scrapeSdkMetrics(sdkMetricsUrl, timeoutMs).catch(() => {
+      metrics.sdkScrapeFailures.inc();
+      return '';
+    });
+    return appendSdkMetrics(await metricsRegistry.metrics(), sdk);
   };
 }

@@ -56,15 +56,18 @@ export function deadLetterRoutes({ pool, temporal, config }: AppDeps) {
       });
       return c.json(page, 200);
     })
-    .openapi(routes.retry, async (c) => {
-      const { delivery, previousError } = await withTransaction(pool, (client) => requeueDeadLetter(client, c.req.valid('param').id));
-      // Started after the commit, so the run's first read sees the delivery queued.
-      await startWorkflow({ temporal, config }, workflowContracts.deadLetterRetry, {
-        key: `${delivery.id}-${delivery.retries}`, tenantId: delivery.tenant_id, input: retryInput(config, delivery),
-        // Definitely not started: back in the dead letters, as it was, so ops can retry again. Maybe
-        // started: it stays queued (202) and the start reconciler sees its retry run exists.
-        undoIfNotStarted: () => restoreDeadLetter(pool, delivery, previousError),
-      });
-      return c.json(delivery, 202);
-    });
+    .openapi(routes.retry, async (c) => c.json(await retryDeadLetter({ pool, temporal, config }, c.req.valid('param').id), 202));
+}
+
+/** Replays a dead letter (the route and `npm run ops -- dead-letters retry`): back in `queued`, its retry run started. */
+export async function retryDeadLetter({ pool, temporal, config }: Pick<AppDeps, 'pool' | 'temporal' | 'config'>, id: string): Promise<Delivery> {
+  const { delivery, previousError } = await withTransaction(pool, (client) => requeueDeadLetter(client, id));
+  // Started after the commit, so the run's first read sees the delivery queued.
+  await startWorkflow({ temporal, config }, workflowContracts.deadLetterRetry, {
+    key: `${delivery.id}-${delivery.retries}`, tenantId: delivery.tenant_id, input: retryInput(config, delivery),
+    // Definitely not started: back in the dead letters, as it was, so ops can retry again. Maybe
+    // started: it stays queued (202) and the start reconciler sees its retry run exists.
+    undoIfNotStarted: () => restoreDeadLetter(pool, delivery, previousError),
+  });
+  return delivery;
 }

@@ -89,13 +89,13 @@ describe('ops: workflows', () => {
     const script = fileURLToPath(new URL('../../scripts/ops.ts', import.meta.url));
     const env = { ...process.env, TEMPORAL_ADDRESS: h.config.TEMPORAL_ADDRESS, DATABASE_URL: h.config.DATABASE_URL };
     const list = async () => {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, 'list', '--type', 'p2pTransfer', '--limit', '100'], { env });
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, 'list', '--type', 'p2pTransfer', '--limit', '100', '--json'], { env });
       return (JSON.parse(stdout) as { data: { workflow_id: string }[] }).data.map((r) => r.workflow_id);
     };
     await expect.poll(list, { timeout: 30_000, interval: 1_000 }).toContain(`transfer-${id}`);
     // `audit` covers the whole shared ledger, which other files write to meanwhile: here its report
     // and exit code (1 when not ok); this file's own ledger is audited, scoped to its tenant, in afterAll.
-    const audit = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, 'audit'], { env }).then(
+    const audit = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, 'audit', '--json'], { env }).then(
       ({ stdout }) => ({ exitCode: 0, stdout }),
       (err: { code?: number; stdout?: string }) => ({ exitCode: err.code, stdout: err.stdout ?? '' }),
     );

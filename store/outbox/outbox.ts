@@ -124,6 +124,22 @@ export async function countUnrelayedEvents(db: Db): Promise<number> {
   return rows[0].n as number;
 }
 
+export interface UnrelayedTopic {
+  topic: string;
+  unrelayed: number;
+  /** When the oldest event not relayed yet was written: the relay's lag for this topic. */
+  oldestCreatedAt: string;
+}
+
+/** Events not relayed yet, per topic, with the oldest one's time (`npm run ops -- outbox`; reads the partial index). */
+export async function listUnrelayedTopics(db: Db): Promise<UnrelayedTopic[]> {
+  const { rows } = await db.query<{ topic: string; n: number; oldest: Date }>(
+    `SELECT topic, count(*)::int AS n, min(created_at) AS oldest FROM outbox WHERE processed_at IS NULL
+     GROUP BY topic ORDER BY topic`,
+  );
+  return rows.map((r) => ({ topic: r.topic, unrelayed: r.n, oldestCreatedAt: r.oldest.toISOString() }));
+}
+
 /** Subscribes a dedicated connection (not a pooled one: it must hold the LISTEN) to new events. */
 export async function listenOutbox(client: pg.Client): Promise<void> {
   await client.query(`LISTEN ${OUTBOX_CHANNEL}`);

@@ -68,6 +68,8 @@ export const configSchema = z.object({
   TEMPORAL_UI_PORT: intFromEnv(8233, 1, 65_535),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   TEMPORAL_DB_FILE: z.string().min(1).default('.data/temporal.sqlite'),
+  /** `npm start`'s own files (admin key, demo tenant, the pid file of its children), relative to the repository. */
+  START_DATA_DIR: z.string().min(1).default('.data'),
   TASK_QUEUE_WALLET: z.string().min(1).max(200).default('wallet'),
   /** A prebuilt workflow bundle (tests, containers); else the worker bundles at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { dieWithParent } from './parent-death.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -63,6 +64,10 @@ export interface DevServerOptions {
   dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
   /** No start-up banner on stdout (the server's log goes to stderr). */
   quiet?: boolean;
+  /** The kernel kills the server when this process dies, however it dies (platform/parent-death.ts; Linux). */
+  dieWithParent?: boolean;
+  /** Told the server's pid and command line as soon as it is spawned (before it answers): `npm start`'s pid file. */
+  onSpawn?: (spawned: { pid: number; argv: string[] }) => void;
 }
 
 export interface DevServer {
@@ -105,10 +110,13 @@ function devServerArgs(options: DevServerOptions, httpPort: number): string[] {
 
 /** Starts `temporal server start-dev` and resolves once it answers a gRPC health check. */
 export async function startDevServer(options: DevServerOptions, readyTimeoutMs = 60_000): Promise<DevServer> {
-  const child = spawn(options.cliPath, devServerArgs(options, await freePort()), {
+  const serverArgs = devServerArgs(options, await freePort());
+  const [command, args] = options.dieWithParent ? dieWithParent(options.cliPath, serverArgs) : [options.cliPath, serverArgs];
+  const child = spawn(command, args, {
     stdio: ['ignore', options.quiet ? 'ignore' : 'inherit', 'inherit'],
     detached: options.ownProcessGroup ?? false,
   });
+  if (child.pid !== undefined) options.onSpawn?.({ pid: child.pid, argv: [options.cliPath, ...serverArgs] });
   let exited = false;
   child.once('exit', () => (exited = true));
   const address = `127.0.0.1:${options.port}`;

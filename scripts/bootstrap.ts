@@ -23,10 +23,10 @@ function writeSecret(file: string, content: string): void {
   writeFileSync(file, content, { mode: 0o600 });
 }
 
-/** The local admin key: ADMIN_API_KEY when set, else one generated once into `.data/` (dev only). */
-export function localAdminKey(fromEnv: string | undefined): string {
+/** The local admin key: ADMIN_API_KEY when set, else one generated once into `dataDir` (`.data/`; dev only). */
+export function localAdminKey(fromEnv: string | undefined, dataDir = DATA_DIR): string {
   if (fromEnv) return fromEnv;
-  const file = resolve(DATA_DIR, 'admin-api-key');
+  const file = resolve(dataDir, 'admin-api-key');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const key = `sk_admin_${randomBytes(24).toString('base64url')}`;
   writeSecret(file, key);

@@ -9,18 +9,31 @@ import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import {
   ensureTemporalCli, REPO_ROOT, startDevServer, waitForTemporal, type DevServer,
 } from '../platform/temporal-dev-server.js';
+import { dieWithParent, parentDeathSignalAvailable } from '../platform/parent-death.js';
 import { bootstrapDemoTenant, localAdminKey } from './bootstrap.js';
+import { watchLaunchers } from './start/launchers.js';
+import { StartPidFile } from './start/pid-file.js';
 
 /**
  * `npm start`: the whole stack on embedded defaults — the Temporal dev server (with its UI),
  * database and migrations, Redis check, the simulated processors, the worker and the API as
  * child processes, a demo tenant — then prints where everything is. Ctrl-C stops it all in
  * order: API, worker, processors, Temporal.
+ *
+ * Nothing outlives it. Ctrl-C, SIGTERM, SIGHUP (its terminal closed) and the death of a process
+ * that launched it (npm, sh, tsx: scripts/start/launchers.ts) stop everything in that order. If
+ * it is killed outright (SIGKILL), the kernel kills the children with it on Linux (setpriv
+ * --pdeathsig: platform/parent-death.ts); everywhere, the pid file in START_DATA_DIR names them,
+ * and the next start stops those still running before it binds anything (scripts/start/pid-file.ts).
  */
 const config = loadConfig();
-const adminApiKey = localAdminKey(config.ADMIN_API_KEY);
+const dataDir = resolve(REPO_ROOT, config.START_DATA_DIR);
+const adminApiKey = localAdminKey(config.ADMIN_API_KEY, dataDir);
+const pidFile = new StartPidFile(resolve(dataDir, 'npm-start.json'));
 const children: { name: string; child: ChildProcess }[] = [];
 let temporal: DevServer | null = null;
+/** The dev server's pid from its spawn on: `temporal` is set only once it answers. */
+let devServerPid: number | null = null;
 
 async function startTemporal(): Promise<void> {
   try {
@@ -44,6 +57,11 @@ async function startTemporal(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     logLevel: 'error',
     ownProcessGroup: true,
+    dieWithParent: true,
+    onSpawn: ({ pid, argv }) => {
+      devServerPid = pid;
+      pidFile.add('temporal', pid, argv);
+    },
   });
 }
 
@@ -61,7 +79,7 @@ async function prepareStores(): Promise<{ id: string; apiKey: string }> {
   }
   const pool = createPool(config.DATABASE_URL, 2);
   try {
-    return await bootstrapDemoTenant(pool);
+    return await bootstrapDemoTenant(pool, resolve(dataDir, 'demo-tenant.json'));
   } finally {
     await pool.end();
   }
@@ -84,12 +102,15 @@ const localUiEnv = {
 };
 
 function startChild(name: string, entry: string): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry)], {
+  const argv = [process.execPath, '--import', 'tsx', resolve(REPO_ROOT, entry)];
+  const [command, args] = dieWithParent(argv[0]!, argv.slice(1));
+  const child = spawn(command, args, {
     env: { ...process.env, ADMIN_API_KEY: adminApiKey, ...localWebhookEnv, ...localUiEnv },
     stdio: 'inherit',
     // Own process group: Ctrl-C reaches only this supervisor, which stops the children in order.
     detached: true,
   });
+  if (child.pid !== undefined) pidFile.add(name, child.pid, argv);
   child.once('exit', (code, signal) => {
     if (!stopping) {
       console.error(`[start] ${name} exited (${signal ?? code}); stopping everything`);
@@ -129,14 +150,30 @@ async function stop(code: number): Promise<void> {
   // API first (stop accepting), then the worker (drain), then the server they talk to.
   for (const entry of [...children].reverse()) await stopChild(entry);
   await temporal?.stop();
+  // Still starting (spawned, not answering yet): nothing to drain.
+  if (!temporal && devServerPid !== null) killQuietly(devServerPid);
+  devServerPid = null;
+  pidFile.release();
   process.exit(code);
 }
 
-async function main(): Promise<void> {
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and the end of what launched this process stop
+ * everything in order; if this process exits anyway, its children are SIGKILLed on the way out.
+ */
+function stopWithThisProcess(): void {
   // If this supervisor dies, take the children with it (they are in their own process groups).
   process.once('exit', () => {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
-    temporal?.process.kill('SIGKILL');
+    if (devServerPid !== null) killQuietly(devServerPid);
   });
   // `on`, not `once`: under `npm start` a Ctrl-C arrives twice (the terminal's, and the one tsx relays);
   // a second signal with no handler left would kill this supervisor mid-drain and orphan the rest.
@@ -145,6 +182,24 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal closed: its foreground group (npm, tsx, this process) gets SIGHUP, the children
+  // (own groups) do not. Stop as on Ctrl-C; writes to the gone terminal fail (EIO): not a reason to die mid-drain.
+  process.on('SIGHUP', onSignal);
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  watchLaunchers((gone) => {
+    if (stopping) return;
+    console.error(`[start] ${gone.name} (pid ${gone.pid}), which ran this npm start, is gone: stopping everything`);
+    void stop(0);
+  });
+}
+
+async function main(): Promise<void> {
+  stopWithThisProcess();
+  await pidFile.clearLeftovers();
+  pidFile.claim();
+  if (!parentDeathSignalAvailable()) {
+    console.log(`[start] no setpriv here: if this process is killed outright, the next npm start stops what it left (${pidFile.path})`);
+  }
   await startTemporal();
   const demo = await prepareStores();
   // The simulated card acquirers and bank stand in for outside processors (PROCESSORS_URL).

@@ -1,14 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, REPO_ROOT, waitForTemporal } from '../../platform/temporal-dev-server.js';
 import { ensureDatabase, migrateUp } from '../../store/migrate.js';
 import { resolveWritableUrl } from '../../store/multi-host.js';
+import { portOpen } from './pg-node.js';
 import { createPgPair, type PgPair } from './pg-pair.js';
 import {
   DEFAULT_SERVER_PORTS, findServerBinaries, freeServerPorts, prepareServerDatabases, registerNamespace,
-  startServer, startUi, stopProcess, type ServerDatabase, type ServerPorts,
+  startLogged, startServer, startUi, stopProcess, type ServerDatabase, type ServerPorts,
 } from './temporal-server.js';
 
 /**
@@ -159,11 +160,7 @@ export interface Topology {
 
 const APP_DATABASE = 'steadfast';
 
-function spawnLogged(name: string, command: string, args: string[], env: Record<string, string>, logDir: string): ChildProcess {
-  mkdirSync(logDir, { recursive: true });
-  const out = openSync(resolve(logDir, `${name}.log`), 'a');
-  return spawn(command, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out], detached: true });
-}
+
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -185,13 +182,6 @@ async function httpOk(url: string): Promise<boolean> {
   return res.ok;
 }
 
-async function tcpOpen(port: number): Promise<boolean> {
-  const { createConnection } = await import('node:net');
-  return new Promise((r) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => { socket.destroy(); r(true); });
-    socket.once('error', () => r(false));
-  });
-}
 
 export async function startTopology(options: TopologyOptions): Promise<Topology> {
   const log = options.log ?? (() => undefined);
@@ -250,9 +240,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     await migrateUp(writable.toString());
 
     const redisUrl = `redis://127.0.0.1:${ports.redis}`;
-    const redis = managed('redis', () => spawnLogged('redis', 'redis-server', [
+    const redis = managed('redis', () => startLogged('redis', 'redis-server', [
       '--port', String(ports.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    ], {}, logDir), (m) => waitFor('redis', () => tcpOpen(ports.redis), 10_000, alive(m)));
+    ], {}, logDir).child, (m) => waitFor('redis', () => portOpen(ports.redis), 10_000, alive(m)));
 
     const temporalAddress = `127.0.0.1:${ports.temporal.frontendGrpc}`;
     const temporal = managed('temporal', () => startServer({ bin: binaries.server, ports: ports.temporal, db: serverDb, logDir }).child,
@@ -291,15 +281,15 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       ...options.appEnv,
     };
     const node = (name: string, entry: string, env: Record<string, string> = {}) =>
-      spawnLogged(name, process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry)], { ...appEnv, ...env }, logDir);
+      startLogged(name, process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, entry)], { ...appEnv, ...env }, logDir).child;
 
     const simulators = [
       managed('sim-processors', () => node('sim-processors', 'simulators/processors/main.ts'),
-        (m) => waitFor('processors simulator', () => tcpOpen(ports.processors), 60_000, alive(m))),
+        (m) => waitFor('processors simulator', () => portOpen(ports.processors), 60_000, alive(m))),
       managed('sim-providers', () => node('sim-providers', 'simulators/providers/main.ts'),
-        (m) => waitFor('providers simulator', () => tcpOpen(ports.providers), 60_000, alive(m))),
+        (m) => waitFor('providers simulator', () => portOpen(ports.providers), 60_000, alive(m))),
       managed('sim-smtp', () => node('sim-smtp', 'simulators/smtp/main.ts'),
-        (m) => waitFor('SMTP simulator', () => tcpOpen(ports.smtp), 60_000, alive(m))),
+        (m) => waitFor('SMTP simulator', () => portOpen(ports.smtp), 60_000, alive(m))),
     ];
     await Promise.all(simulators.map((s) => s.start()));
 
@@ -315,12 +305,12 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     for (const a of apis) await a.start();
 
     const apiUrl = `http://${host}:${ports.lb}`;
-    const haproxy = managed('haproxy', () => spawnLogged('haproxy', 'haproxy', ['-db', '-f', resolve(REPO_ROOT, 'deploy/haproxy/haproxy.cfg')], {
+    const haproxy = managed('haproxy', () => startLogged('haproxy', 'haproxy', ['-db', '-f', resolve(REPO_ROOT, 'deploy/haproxy/haproxy.cfg')], {
       STEADFAST_LB_BIND: `${host}:${ports.lb}`,
       STEADFAST_LB_STATS: `${host}:${ports.lbStats}`,
       STEADFAST_API_1: `${host}:${ports.apis[0]}`,
       STEADFAST_API_2: `${host}:${ports.apis[1] ?? ports.apis[0]}`,
-    }, logDir), (m) => waitFor('HAProxy', () => httpOk(`${apiUrl}/readyz`), 30_000, alive(m)));
+    }, logDir).child, (m) => waitFor('HAProxy', () => httpOk(`${apiUrl}/readyz`), 30_000, alive(m)));
     await haproxy.start();
 
     let uiUrl: string | null = null;

@@ -21,7 +21,7 @@ describe('health and docs', () => {
     expect(await ready.json()).toMatchObject({ status: 'ok', down: [], checks: { postgres: 'ok', redis: 'ok', temporal: 'ok' } });
   });
 
-  it('/readyz stays 200 but degraded, naming Redis, when Redis is unreachable (the API serves without it), without the driver’s error text', async () => {
+  it('/readyz answers 503 naming Redis when Redis is unreachable, `down` without the driver’s error text', async () => {
     const deadRedis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     deadRedis.on('error', () => undefined);
     const connection = await Connection.connect(clientConnectionOptions(h.config));
@@ -31,10 +31,10 @@ describe('health and docs', () => {
       const config = { ...h.config, RATE_LIMIT_ENABLED: false }; // the limiter would be on the dead Redis too
       const app = createApp({ config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: deadRedis, temporal: new Client({ connection }) });
       const res = await app.request('/readyz');
-      expect(res.status).toBe(200);
+      expect(res.status).toBe(503);
       const text = await res.text();
       expect(JSON.parse(text)).toEqual({
-        status: 'degraded', down: [], degraded: ['redis'],
+        status: 'unavailable', down: ['redis'], degraded: [],
         checks: { postgres: 'ok', redis: 'down', temporal: 'ok', rate_limiter: 'disabled' },
       });
       // The operator gets the driver's error in the log (once while it stays down); the answer does not.

@@ -5,20 +5,19 @@ import { ping } from '../../store/db.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 /** Dependencies this process still serves correctly without (degraded, not down). */
-const SERVES_WITHOUT = new Set(['redis', 'postgres_read']);
+const SERVES_WITHOUT = new Set(['postgres_read']);
 
 /**
- * `/healthz`: the process is up. `/readyz`: can this process serve? PostgreSQL and Temporal must
- * answer (else 503 naming them: the load balancer takes the instance out). Each check answers `ok`
- * or `down`, never the driver's error text (an unauthenticated endpoint must not describe the
- * network behind it): the error goes to the log, once per change.
- * Redis down, and the rate limiter on its failure modes, are reported (`checks`, `degraded`) but
- * never make the answer 503: Redis is only a fast path (idempotency is decided in PostgreSQL, the
- * cache reads its source, the limiter limits in process or refuses its fail-closed policies), and
- * every instance shares the same Redis, so taking them all out of the load balancer would turn a
- * degraded service into an outage (README "Running in production").
- * `postgres_read` (only with DATABASE_READ_URL) down is degraded too: only the audit logs and the
- * ledger audit read there, and nothing else stops serving.
+ * `/healthz`: the process is up. `/readyz` (contract §0): PostgreSQL, Redis and Temporal answer
+ * (else 503 naming them). Each check answers `ok` or `down`, never the driver's error text (an
+ * unauthenticated endpoint must not describe the network behind it): the error goes to the log,
+ * once per change. The rate limiter is reported (`checks.rate_limiter`, and `degraded` while it runs
+ * on its failure modes) but never makes the answer 503: it still limits in process (or refuses its
+ * fail-closed policies), and every instance shares its Redis; Redis itself is checked on its own.
+ * `postgres_read` (only with DATABASE_READ_URL) down is `degraded` (200): only the audit logs and the
+ * ledger audit read there. A load balancer should take an instance out only when PostgreSQL or
+ * Temporal is down (deploy/haproxy/haproxy.cfg matches `checks` in the body): every instance shares
+ * the same Redis and serves without it, so removing them all would turn it into an outage.
  */
 export function healthRoutes({ pool, readPool, redis, temporal, rateLimiter }: AppDeps) {
   const checks: Record<string, () => Promise<unknown>> = {

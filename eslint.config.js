@@ -28,7 +28,11 @@ const noIo = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', '.drill-*/**', 'eslint.config.js'] },
+  {
+    ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', '.drill-*/**', 'eslint.config.js',
+      // The client's build output and its generated types (`npm run client:generate`).
+      'packages/*/dist/**', 'packages/*/node_modules/**', 'packages/client/src/schema.d.ts'],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -54,6 +58,10 @@ export default tseslint.config(
   { files: ['platform/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': never(['activities', 'workflows', 'api', 'workers']) } },
   { files: ['activities/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': never(['workflows', 'api', 'workers']) } },
   { files: ['api/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': never(['activities', 'workers']) } },
+  // The client is a package of its own (published alone): its own files and its dependencies only.
+  { files: ['packages/client/src/**/*.ts'], rules: { 'no-restricted-imports': ['error', {
+    patterns: [{ group: ['../*'], message: 'The client imports only its own src/ files and its package dependencies.' }],
+  }] } },
   {
     // Tests read JSON bodies of many shapes.
     files: ['**/*.test.ts', 'test/**/*.ts'],

@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-/** Audits the ledger of the whole run; runs after every other test file (test/global-setup.ts). */
-const WHOLE_RUN_AUDIT = 'test/whole-run-audit.test.ts';
+/**
+ * Run after every other test file (test/global-setup.ts): the audit of the whole run's ledger, and
+ * the grep of its log file for secrets (test/run-logs.ts).
+ */
+const WHOLE_RUN = ['test/whole-run-audit.test.ts', 'test/whole-run-logs.test.ts'];
 
 /** What both projects share (project-level options are not inherited from the root). */
 const EXCLUDE = ['node_modules/**', 'dist/**', '.data/**', '.tools/**', '.drill-*/**'];
@@ -21,9 +24,9 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: '.data/vitest-report.json' },
     projects: [
-      { test: { ...project, name: 'tests', include: ['**/*.test.ts'], exclude: [...EXCLUDE, WHOLE_RUN_AUDIT] } },
+      { test: { ...project, name: 'tests', include: ['**/*.test.ts'], exclude: [...EXCLUDE, ...WHOLE_RUN] } },
       // A later group starts only when every file of the earlier groups has finished.
-      { test: { ...project, name: 'whole-run-audit', include: [WHOLE_RUN_AUDIT], exclude: EXCLUDE, sequence: { groupOrder: 1 } } },
+      { test: { ...project, name: 'whole-run-audit', include: WHOLE_RUN, exclude: EXCLUDE, sequence: { groupOrder: 1 } } },
     ],
   },
 });

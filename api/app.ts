@@ -1,5 +1,4 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { accountRoutes } from './accounts/routes.js';
@@ -8,8 +7,11 @@ import { tenantRoutes } from './admin/tenants.js';
 import { apiKeyRoutes } from './admin/api-keys.js';
 import { actorSigningKeyRoutes } from './security/actor-signing-keys.js';
 import type { AppDeps, AppEnv } from './context.js';
+import { docsRoutes } from './docs/routes.js';
 import { healthRoutes } from './health/routes.js';
 import { codecCors, codecRoutes } from './codec/routes.js';
+import { accessLog } from './middleware/access-log.js';
+import { requestIdOfTrace, tracing } from './middleware/tracing.js';
 import { authenticate } from './middleware/auth.js';
 import { notFound, onError } from './middleware/errors.js';
 import { idempotency } from './middleware/idempotency.js';
@@ -40,8 +42,10 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
   app.onError(onError);
   app.notFound(notFound);
+  app.use('*', tracing()); // the request's server span (continues a caller's traceparent), answered in `traceparent`
   app.use('*', httpMetrics());
-  app.use('*', requestId({ headerName: 'Request-Id' }));
+  app.use('*', requestId({ headerName: 'Request-Id', generator: requestIdOfTrace })); // the trace id when the trace is ours
+  app.use('*', accessLog()); // the request's logger (request id, then tenant id) and one access line per request
   app.use('*', secureHeaders());
 
   const rateLimiter = apiRateLimiter(deps);
@@ -109,7 +113,7 @@ export function createApp(deps: AppDeps) {
     servers: [{ url: `http://${deps.config.HOST}:${deps.config.PORT}` }],
     security: [{ bearerAuth: [] }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'Steadfast API' }));
+  app.route('/', docsRoutes({ path: '/docs', openApiUrl: '/openapi.json', title: 'Steadfast API' })); // pinned, offline, with a CSP
   return routes;
 }
 

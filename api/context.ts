@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Cache } from '../platform/cache/index.js';
 import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/log.js';
 import type { RateLimiter } from '../platform/rate-limit/index.js';
 import type { InboxListener } from './notifications/inbox-listener.js';
 import { toApiError } from './validation.js';
@@ -20,7 +21,8 @@ export interface Actor {
 }
 
 export interface AppEnv {
-  Variables: { auth: Auth; requestId: string; actor?: Actor };
+  /** `log`: the request's logger, with its request id (and tenant id once authenticated): api/middleware/access-log.ts. */
+  Variables: { auth: Auth; requestId: string; actor?: Actor; log: Logger };
 }
 
 /** What the API needs from the outside world; the entry point (or a test) owns these. */

@@ -9,32 +9,40 @@ import { createApiRateLimiter } from '../platform/rate-limit/index.js';
 import { createApp } from './app.js';
 import { createInboxListener, streamLimitsOf } from './notifications/inbox-listener.js';
 import { purgeExpiredIdempotencyKeys } from '../store/idempotency/idempotency-keys.js';
-import { describeError } from '../platform/safe-error.js';
+import { childLogger, setLogService } from '../platform/log.js';
+import { startTracing } from '../platform/telemetry/tracing.js';
+import { tracingClientInterceptors } from '../platform/telemetry/temporal.js';
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+setLogService('api');
+const log = childLogger({ component: 'main' });
 
 /** API process: serves until SIGINT/SIGTERM, then stops accepting, finishes open requests, closes. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // First: spans of everything below (off, installing nothing, without OTEL_EXPORTER_OTLP_ENDPOINT).
+  const tracing = startTracing(config, { serviceName: 'steadfast-api' });
   const adminApiKey = requireAdminKey(config);
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   // Only the audit logs and the ledger audit read here (api/context.ts `readPool`); unset: the primary's pool.
   const readPool = config.DATABASE_READ_URL ? createPool(config.DATABASE_READ_URL, config.DB_READ_POOL_MAX) : undefined;
   const redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
-  redis.on('error', (err) => console.error('[api] redis:', err.message));
+  redis.on('error', (err) => log.error({ err }, 'redis connection error'));
   const connection = await Connection.connect(clientConnectionOptions(config));
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
+  const temporal = new Client({
+    connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config), interceptors: tracingClientInterceptors(),
+  });
   const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
   // One LISTEN connection per process feeds every SSE inbox stream.
   const inboxListener = createInboxListener({ connectionString: config.DATABASE_URL, ...streamLimitsOf(config) });
   const app = createApp({ config, adminApiKey, pool, readPool, redis, temporal, rateLimiter, inboxListener });
 
   const server = serve({ fetch: app.fetch, hostname: config.HOST, port: config.PORT }, (info) =>
-    console.log(`[api] listening on http://${config.HOST}:${info.port}`),
+    log.info({ url: `http://${config.HOST}:${info.port}` }, 'listening'),
   );
   const purge = setInterval(() => {
     purgeExpiredIdempotencyKeys(pool, config.IDEMPOTENCY_RETENTION_HOURS).catch((err) =>
-      console.error(`[api] idempotency purge failed: ${describeError(err)}`),
+      log.error({ err }, 'idempotency purge failed'),
     );
   }, PURGE_INTERVAL_MS);
   purge.unref();
@@ -43,13 +51,14 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[api] ${signal}: no longer accepting, finishing open requests`);
+    log.info({ signal }, 'no longer accepting, finishing open requests');
     clearInterval(purge);
     // Ends the open SSE streams, so that the server can close.
     void inboxListener.close();
     server.close(() => {
-      void Promise.allSettled([pool.end(), readPool?.end(), redis.quit(), connection.close(), rateLimiter?.close()]).then(() => {
-        console.log('[api] stopped');
+      void Promise.allSettled([pool.end(), readPool?.end(), redis.quit(), connection.close(), rateLimiter?.close()]).then(async () => {
+        await tracing.shutdown(); // last: the spans of the requests that just finished
+        log.info('stopped');
         process.exit(0);
       });
     });
@@ -60,6 +69,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(`[api] fatal: ${describeError(err)}`);
+  log.fatal({ err }, 'fatal');
   process.exit(1);
 });

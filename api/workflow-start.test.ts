@@ -1,6 +1,7 @@
 import { Client, Connection, ServiceError, type WorkflowClientInterceptor } from '@temporalio/client';
 import { clientConnectionOptions } from '../platform/temporal-connection.js';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureLogs } from '../platform/log.js';
 import { eventually } from '../test/eventually.js';
 import { ADMIN_KEY, balanceOf, createAccount, startHarness, tenantRowCounts, type Harness } from '../test/harness.js';
 import { createApp } from './app.js';
@@ -64,17 +65,18 @@ async function releaseKey(tenantId: string, key: string): Promise<void> {
  * the first answer; each retry names the same object.
  */
 async function ambiguousThenRetries(tenant: { id: string; apiKey: string; call: Harness['admin'] }, path: string, body: unknown, key: string) {
-  const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const logs = captureLogs();
   let first;
   let warnings;
   try {
     first = await flakyPost(tenant.apiKey, path, body, key);
-    warnings = warned.mock.calls.length;
+    warnings = logs.lines().filter((line) => line.level === 'warn' && line.component === 'workflow-start' && line.tenantId === tenant.id);
   } finally {
-    warned.mockRestore();
+    logs.stop();
   }
   expect(first.status, JSON.stringify(first.body)).toBe(202);
-  expect(warnings).toBe(1); // the ambiguous start, logged as a warning
+  expect(warnings).toHaveLength(1); // the ambiguous start, logged as a warning with the run's id
+  expect(warnings[0]).toMatchObject({ msg: expect.stringMatching(/may or may not have happened/), workflowId: expect.any(String) });
   const replayed = await tenant.call('POST', path, { body, idempotencyKey: key });
   expect([replayed.status, replayed.body.id, replayed.headers.get('idempotent-replayed')]).toEqual([202, first.body.id, 'true']);
   await releaseKey(tenant.id, key);
@@ -107,9 +109,7 @@ describe('an ambiguous start (the server started the run, the client saw an erro
     const tenant = await h.newTenant();
     const from = await createAccount(tenant.call, { fundMinor: 1_000 });
     const to = await createAccount(tenant.call);
-    const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const first = await flakyPost(tenant.apiKey, '/v1/transfers', { from_account_id: from, to_account_id: to, amount: 250, currency: 'USD' })
-      .finally(() => warned.mockRestore());
+    const first = await flakyPost(tenant.apiKey, '/v1/transfers', { from_account_id: from, to_account_id: to, amount: 250, currency: 'USD' });
     expect([first.status, first.body.status]).toEqual([202, 'pending']);
     const done = await eventually(() => tenant.call('GET', `/v1/transfers/${first.body.id}`), (r) => r.body.status !== 'pending');
     expect(done.body.status).toBe('succeeded');

@@ -7,6 +7,9 @@ import { metrics } from '../platform/metrics.js';
 import { taskQueues, type Config } from '../platform/config.js';
 import { workflowIdOf, type WorkflowContract, type WorkflowInput, type WorkflowName } from '../workflows/contracts.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
+import { childLogger } from '../platform/log.js';
+
+const log = childLogger({ component: 'workflow-start' });
 
 export interface StartDeps {
   temporal: Client;
@@ -49,6 +52,7 @@ export async function startWorkflow<N extends WorkflowName>(
   try {
     const handle = await deps.temporal.workflow.start(contract.type, startOptions(deps, contract, request));
     metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
+    log.debug({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId, workflowType: contract.type, tenantId: request.tenantId }, 'workflow started');
     return { handle, outcome: 'started' };
   } catch (err) {
     return await startFailed(deps, contract, request, err);
@@ -83,7 +87,8 @@ async function startFailed<N extends WorkflowName>(
   }
   metrics.workflowStarts.inc({ workflow_type: contract.type, result: kind === 'exists' ? 'already_started' : 'ambiguous' });
   if (kind === 'ambiguous') {
-    console.warn(`[start] ${workflowId}: the start may or may not have happened (${errorText(err)}); its row is kept for the start reconciler`);
+    log.warn({ workflowId, workflowType: contract.type, tenantId: request.tenantId, err },
+      'the start may or may not have happened; its row is kept for the start reconciler');
   }
   return { handle: deps.temporal.workflow.getHandle(workflowId), outcome: kind };
 }
@@ -132,6 +137,7 @@ export async function startWithUpdate<N extends WorkflowName, Ret>(
     const result = await deps.temporal.withAbortSignal(abort.signal, () =>
       deps.temporal.workflow.executeUpdateWithStart(request.update, { updateId: request.updateId, startWorkflowOperation: operation }));
     metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
+    log.debug({ workflowId: workflowIdOf(contract, request.key), workflowType: contract.type, tenantId: request.tenantId }, 'workflow started with an update');
     return { handle: handle(), outcome: 'started', update: { kind: 'returned', result } };
   } catch (err) {
     if (startAnswered) {
@@ -146,11 +152,6 @@ export async function startWithUpdate<N extends WorkflowName, Ret>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-function errorText(err: unknown): string {
-  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return err instanceof Error ? `${err.name}: ${err.message}${cause}` : String(err);
 }
 
 /**

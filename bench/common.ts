@@ -2,8 +2,13 @@ import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { withDatabaseName } from '../platform/postgres-url.js';
 import { dropDatabase } from '../store/migrate.js';
+import { setDefaultLogLevel } from '../platform/log.js';
 
 /** Small helpers shared by the benchmarks (they are scripts, not tests: they print results). */
+
+// Their report is their output: the API's access lines and the workers' info lines would bury it
+// (and cost time in the measured path). Warnings and errors still show; LOG_LEVEL overrides.
+setDefaultLogLevel('warn');
 
 export interface IntOption {
   default: number;

@@ -3,8 +3,10 @@ import { booleanFromEnv, durationFromEnv, intFromEnv, jsonFromEnv } from './env.
 import { notificationEnv } from './config-notifications.js';
 import { rateLimitEnv } from './config-rate-limits.js';
 import { cacheEnv } from './config-cache.js';
+import { logEnv } from './config-log.js';
 import { DEVELOPMENT_PAYLOAD_KEYS, DEVELOPMENT_SEALING_KEYS, securityEnv } from './config-security.js';
 import { temporalConfigProblems, temporalEnv, versioningEnv } from './config-temporal.js';
+import { telemetryEnv } from './config-telemetry.js';
 import { parseSealingKeys } from './secrets.js';
 import { isMultiHostUrl, multiHostUrlProblem } from './postgres-url.js';
 
@@ -127,6 +129,8 @@ export const configSchema = z.object({
   ...securityEnv,
   ...temporalEnv,
   ...versioningEnv,
+  ...logEnv,
+  ...telemetryEnv,
 });
 
 export type Config = z.infer<typeof configSchema>;

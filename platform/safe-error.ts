@@ -1,12 +1,9 @@
-import { formatWithOptions } from 'node:util';
-import type { LogEntry } from '@temporalio/worker';
-
 /**
  * Errors as the logs may show them. A PostgreSQL error carries row data: `detail` ("Failing row
  * contains (…)", "Key (email)=(…) already exists"), `where` (the JSON being parsed), and for some
  * codes the message itself quotes the value (`invalid input syntax for type integer: "…"`).
- * `console.error(err)` prints all of it, so a card number or an e-mail address sent in a request
- * would land in the logs. Database errors are therefore logged by SQLSTATE code and constraint
+ * Logging the error object as it is writes all of it, so a card number or an e-mail address sent
+ * in a request would land in the logs. Database errors are therefore logged by SQLSTATE code and constraint
  * (and the table and column they name) only; other errors by their stack, and causes likewise.
  */
 
@@ -33,7 +30,7 @@ const CAUSE_DEPTH_MAX = 5;
  * One error as a log line (or a few): `DatabaseError code=23514 constraint=… table=…` for a
  * database error, the stack for anything else, each cause after `caused by:`.
  *
- * @example console.error(`[api] request failed: ${describeError(err)}`)
+ * @example describeError(err) // the `stack` of platform/log.ts `serializeError`
  */
 export function describeError(err: unknown): string {
   const parts: string[] = [];
@@ -56,20 +53,4 @@ function describeOne(err: unknown): string {
   }
   if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
   return typeof err === 'string' ? err : 'non-error value thrown';
-}
-
-const format = formatWithOptions.bind(undefined, { colors: false, depth: 4 });
-
-/**
- * A Temporal worker log function (for `new DefaultLogger(level, safeLogFunction)`): the SDK logs a
- * failed activity with its error object in `meta`, which the default function prints in full.
- * Errors in `meta` are written through `describeError` instead.
- */
-export function safeLogFunction(entry: LogEntry): void {
-  const { level, message, meta, timestampNanos } = entry;
-  const at = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
-  const safeMeta = meta === undefined ? undefined : Object.fromEntries(
-    Object.entries(meta).map(([k, v]) => [k, v instanceof Error ? describeError(v) : v]),
-  );
-  process.stderr.write(`${at} [${level}] ${message}${safeMeta === undefined ? '' : ` ${format(safeMeta)}`}\n`);
 }

@@ -2,19 +2,21 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { dieWithParent } from './parent-death.js';
+import { childLogger } from './log.js';
+import { REPO_ROOT } from './repo-root.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export { REPO_ROOT };
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const cliLog = childLogger({ component: 'temporal-cli' });
 const DEFAULT_CLI_PATH = resolve(REPO_ROOT, '.tools/bin/temporal');
 
 /**
  * Returns the Temporal CLI binary: `TEMPORAL_CLI_PATH` when given, else `.tools/bin/temporal`,
  * built from its Go module when missing (newer CLI versions cannot be `go install`ed).
  */
-export function ensureTemporalCli(cliPath?: string, log: (msg: string) => void = console.log): string {
+export function ensureTemporalCli(cliPath?: string, log: (msg: string) => void = (msg) => cliLog.info(msg)): string {
   if (cliPath) {
     if (!existsSync(cliPath)) throw new Error(`TEMPORAL_CLI_PATH points to a missing file: ${cliPath}`);
     return cliPath;

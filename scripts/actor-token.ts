@@ -5,6 +5,11 @@ import { parseArgs } from 'node:util';
 import { ACTOR_TOKEN_LIFETIME_MAX_S, mintActorToken } from '../api/middleware/actor.js';
 import { loadConfig } from '../platform/config.js';
 import { REPO_ROOT } from '../platform/temporal-dev-server.js';
+import { sendLogsToStderr, setDefaultLogLevel } from '../platform/log.js';
+
+// Its stdout is the token (`$(npm run -s actor-token -- …)`): log lines, if any, go to stderr.
+sendLogsToStderr();
+setDefaultLogLevel('warn');
 
 const USAGE = `npm run -s actor-token -- --sub <emp_… or user id> [options]
   Prints a Steadfast-Actor token (HS256 JWT) naming --sub, for the demo tenant of \`npm start\`.

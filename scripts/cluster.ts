@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { loadConfig } from '../platform/config.js';
 import { REPO_ROOT } from '../platform/temporal-dev-server.js';
+import { childLogger, setLogService } from '../platform/log.js';
 import {
   DEFAULT_SERVER_PORTS, findServerBinaries, prepareServerDatabases, registerNamespace, SERVER_VERSION,
   startServerAndWait, startUi, stopProcess, tail, UI_SERVER_VERSION,
@@ -25,6 +26,9 @@ import {
 /** The frontend's address: cluster.yaml's default frontend port. */
 export const CLUSTER_ADDRESS = `127.0.0.1:${DEFAULT_SERVER_PORTS.frontendGrpc}`;
 
+setLogService('cluster');
+const log = childLogger({ component: 'cluster' });
+
 const host = process.env.TEMPORAL_DB_HOST ?? '127.0.0.1';
 const port = Number(process.env.TEMPORAL_DB_PORT ?? 5432);
 const db = {
@@ -45,7 +49,7 @@ async function stop(code: number): Promise<never> {
   stopping = true;
   await stopProcess(ui);
   await stopProcess(server);
-  console.log('[cluster] stopped');
+  log.info('stopped');
   process.exit(code);
 }
 process.once('SIGINT', () => void stop(0));
@@ -54,17 +58,17 @@ process.once('SIGTERM', () => void stop(0));
 try {
   const bin = findServerBinaries();
   prepareServerDatabases(bin.sql, db, { host, port });
-  console.log(`[cluster] databases ${db.main} and ${db.visibility} on ${db.addr} are at the server's schema`);
+  log.info({ databases: [db.main, db.visibility], address: db.addr }, "the databases are at the server's schema");
 
   const started = await startServerAndWait({ bin: bin.server, ports: DEFAULT_SERVER_PORTS, db, logDir });
   server = started.child;
   server.once('exit', (code, signal) => {
     if (!stopping) {
-      console.error(`[cluster] the server exited (${signal ?? code}); its log (${started.logFile}):\n${tail(started.logFile)}`);
+      log.error({ exit: signal ?? code, logFile: started.logFile, logTail: tail(started.logFile) }, 'the server exited');
       void stop(1);
     }
   });
-  await registerNamespace(CLUSTER_ADDRESS, config.TEMPORAL_NAMESPACE, (msg) => console.log(`[cluster] ${msg}`));
+  await registerNamespace(CLUSTER_ADDRESS, config.TEMPORAL_NAMESPACE, (msg) => log.info(msg));
 
   let uiLine = `UI: not served (build the UI server ${UI_SERVER_VERSION} from deploy/temporal/ui-server/main.go, README "Temporal Server on PostgreSQL", or run the temporalio/ui image with TEMPORAL_ADDRESS=${CLUSTER_ADDRESS})`;
   if (bin.ui) {
@@ -75,13 +79,13 @@ try {
     });
     ui = startedUi.child;
     ui.once('exit', (code, signal) => {
-      if (!stopping) console.error(`[cluster] the UI server exited (${signal ?? code}); its log: ${startedUi.logFile}`);
+      if (!stopping) log.error({ exit: signal ?? code, logFile: startedUi.logFile }, 'the UI server exited');
     });
     uiLine = `UI http://127.0.0.1:${uiPort}`;
   }
   console.log(`[cluster] Temporal Server ${SERVER_VERSION} on PostgreSQL at ${CLUSTER_ADDRESS}, namespace ${config.TEMPORAL_NAMESPACE}; ${uiLine}`);
   console.log(`[cluster] logs in ${logDir}. Use it: TEMPORAL_ADDRESS=${CLUSTER_ADDRESS} TEMPORAL_UI_PORT=${uiPort} npm start, or TEMPORAL_TARGET=cluster npm test. Ctrl-C stops it.`);
 } catch (err) {
-  console.error(`[cluster] ${(err as Error).message}`);
+  log.fatal({ err }, 'failed');
   await stop(1);
 }

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../test/eventually.js';
 import { loadConfig } from '../platform/config.js';
@@ -12,13 +13,19 @@ import { freePort, REPO_ROOT } from '../platform/temporal-dev-server.js';
 import { dropDatabase } from '../store/migrate.js';
 
 /**
- * `npm start` leaves nothing behind (issue #16): real `npm start`s (npm → sh → tsx → supervisor →
- * dev server, simulators, worker, API) on free ports, with their own database, Temporal file and
+ * `npm start` leaves nothing behind (issue #16): real `npm start`s (npm → sh → compiled supervisor →
+ * dev server, simulators, worker, API, all `node dist/…`) on free ports, with their own database, Temporal file and
  * START_DATA_DIR, so the test runs beside a developer's `npm start`. Each is killed the way a
  * machine kills it; then every process it had (read from /proc, not from its pid file) must be
  * gone and every port free, and the next `npm start` must come up. Linux only (/proc, setpriv).
  */
 
+/**
+ * `npm start` compiles first (scripts/build/main.ts --dev): nothing while dist/ is newer than every
+ * source (as after beforeAll's build), but a source edited since is compiled again, which takes
+ * a minute or more on a loaded 2-core machine. Its end is waited for before the start's own time.
+ */
+const BUILD_TIMEOUT_MS = 240_000;
 /** A start takes 10–20 s here; a loaded 2-core machine (a full suite beside) needs a wide margin. */
 const READY_TIMEOUT_MS = 90_000;
 /** SIGKILL: the kernel's parent-death signal, no drain. */
@@ -26,6 +33,8 @@ const KILLED_GONE_MS = 5_000;
 /** npm gone or terminal closed: the supervisor stops everything in order (the worker drains). */
 const STOPPED_GONE_MS = 60_000;
 const OUTPUT_MAX_CHARS = 20_000;
+/** One test: a build at worst, a start, its stop. */
+const STACK_TEST_TIMEOUT_MS = BUILD_TIMEOUT_MS + READY_TIMEOUT_MS + STOPPED_GONE_MS;
 
 const ports = {
   PORT: 0, TEMPORAL_PORT: 0, TEMPORAL_UI_PORT: 0, PROCESSORS_SIM_PORT: 0, PROVIDERS_SIM_PORT: 0,
@@ -84,10 +93,21 @@ async function busyPorts(): Promise<number[]> {
   return all.filter((_, i) => !free[i]);
 }
 
+/** A JSON log line's fields, or null for anything else the stack prints (the banner). */
+function jsonLine(line: string): Record<string, unknown> | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
 function stackEnv(): NodeJS.ProcessEnv {
   // Not the developer's Temporal settings (but their CLI) or standby, and no npm_* (the launcher chain ends at our npm).
+  // Not the test run's LOG_* either: the stack logs as a developer's does (info; JSON, its stdout being no terminal).
   const inherited = Object.fromEntries(Object.entries(process.env)
-    .filter(([name]) => !/^(TEMPORAL_(?!CLI_PATH$)|npm_|DATABASE_READ_URL$)/.test(name)));
+    .filter(([name]) => !/^(TEMPORAL_(?!CLI_PATH$)|npm_|DATABASE_READ_URL$|LOG_)/.test(name)));
   const host = '127.0.0.1';
   return {
     ...inherited,
@@ -119,7 +139,7 @@ interface Stack {
   /** The root and everything under it once it is up. */
   tree: ProcessEntry[];
   supervisor: ProcessEntry;
-  /** The supervisor's own lines (`[start] …`), all of them. */
+  /** The supervisor's own log lines (service `start`) as `[start] <msg>`, all of them. */
   startLines(): string;
   /** The end of everything written, for failure messages. */
   output(): string;
@@ -142,6 +162,7 @@ async function startStack(inTerminal = false): Promise<Stack> {
   expect(await busyPorts(), 'ports still taken before npm start').toEqual([]);
   let output = '';
   let startLines = '';
+  let built = false;
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-OUTPUT_MAX_CHARS));
   const [command, ...args] = inTerminal ? ['script', '--quiet', '--flush', '--return', '--command', 'npm start', '/dev/null'] : ['npm', 'start'];
   const root = spawn(command!, args, { cwd: REPO_ROOT, env: stackEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -150,21 +171,27 @@ async function startStack(inTerminal = false): Promise<Stack> {
   // The supervisor's lines whole (a chunk may end mid-line), whatever the children write around them.
   for (const stream of [root.stdout, root.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
-      if (line.startsWith('[start]')) startLines += `${line}\n`;
+      if (line.startsWith('[build] workflow bundle')) built = true;
+      const logged = jsonLine(line);
+      if (logged?.service === 'start') startLines += `[start] ${String(logged.msg)}\n`;
     });
   }
   const up = async () => root.exitCode === null
     && await answers(`http://127.0.0.1:${ports.PORT}/readyz`)
     && await answers(`http://127.0.0.1:${ports.WORKER_METRICS_PORT}/metrics`);
   try {
+    await eventually(() => built || root.exitCode !== null, Boolean, { timeoutMs: BUILD_TIMEOUT_MS, intervalMs: 250 });
     await eventually(up, (ok) => ok || root.exitCode !== null, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250 });
     if (root.exitCode !== null) throw new Error(`${command} exited (${root.exitCode})`);
   } catch (err) {
+    // Not left running into the next test: its process group (npm, sh, the supervisor, whose children die with it).
+    if (root.exitCode === null) process.kill(-root.pid!, 'SIGKILL');
     throw new Error(`npm start did not come up: ${(err as Error).message}\n${output}`);
   }
   const tree = processTree(root.pid!);
   for (const entry of tree) seen.set(entry.pid, entry.startTicks);
-  const supervisor = tree.find((entry) => entry.command.includes('loader.mjs scripts/start.ts'));
+  // The node process itself, not the `sh -c "… && node dist/scripts/start.js"` that runs it.
+  const supervisor = tree.find((entry) => /^\S*node dist\/scripts\/start\.js$/.test(entry.command));
   if (!supervisor) throw new Error(`no supervisor under ${command}:\n${tree.map((e) => e.command).join('\n')}`);
   return { root, tree, supervisor, startLines: () => startLines, output: () => output };
 }
@@ -181,7 +208,7 @@ async function expectNothingLeft(stack: Stack, timeoutMs: number): Promise<void>
 
 /** The children the stack is made of: the dev server, three simulators, the worker, the API. */
 function children(stack: Stack): ProcessEntry[] {
-  return stack.tree.filter((entry) => entry.ppid === stack.supervisor.pid && !entry.command.includes('esbuild'));
+  return stack.tree.filter((entry) => entry.ppid === stack.supervisor.pid);
 }
 
 /** The supervisor stopped the children one by one, in the order of a Ctrl-C. */
@@ -198,6 +225,10 @@ describe('npm start leaves nothing behind', () => {
     }
     dataDir = mkdtempSync(join(tmpdir(), 'steadfast-start-'));
     databaseUrl = withDatabaseName(loadConfig().DATABASE_URL, `steadfast_start_${process.pid}_${Date.now().toString(36)}`);
+    // npm start builds first (scripts/build/main.ts --dev): a cold build here, so each start below finds dist/ fresh.
+    await promisify(execFile)('npm', ['run', '-s', 'build:dist', '--', '--dev'], { cwd: REPO_ROOT, maxBuffer: 10_000_000 }).catch((err: Error & { stdout?: string; stderr?: string }) => {
+      throw new Error(`npm run build:dist failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    });
   });
 
   afterAll(async () => {
@@ -212,15 +243,17 @@ describe('npm start leaves nothing behind', () => {
   it('SIGKILL to the supervisor takes every child with it', async () => {
     const stack = await startStack();
     const kids = children(stack);
-    expect(kids.map((kid) => kid.command.replace(REPO_ROOT, '').split(' ').find((part) => /main\.ts$|start-dev/.test(part))).sort())
-      .toEqual(['/api/main.ts', '/simulators/processors/main.ts', '/simulators/providers/main.ts', '/simulators/smtp/main.ts', '/workers/main.ts', 'start-dev']);
+    // The compiled entry points, as the image runs them: plain node, no tsx.
+    expect(kids.map((kid) => kid.command.replace(REPO_ROOT, '').split(' ').find((part) => /main\.js$|start-dev/.test(part))).sort())
+      .toEqual(['/dist/api/main.js', '/dist/simulators/processors/main.js', '/dist/simulators/providers/main.js', '/dist/simulators/smtp/main.js', '/dist/workers/main.js', 'start-dev']);
+    expect(kids.filter((kid) => /tsx|\.ts\b/.test(kid.command))).toEqual([]);
     // The pid file names every child, by the command it runs (the fallback where setpriv is missing).
     const pidFile = JSON.parse(readFileSync(join(dataDir, 'npm-start.json'), 'utf8')) as { children: { pid: number; command: string }[] };
     expect(pidFile.children.map((c) => [c.pid, c.command]).sort()).toEqual(kids.map((kid) => [kid.pid, kid.command]).sort());
 
     process.kill(stack.supervisor.pid, 'SIGKILL');
     await expectNothingLeft(stack, KILLED_GONE_MS);
-  });
+  }, STACK_TEST_TIMEOUT_MS);
 
   it('the next npm start comes up; SIGKILL to npm: the supervisor sees it and stops everything in order', async () => {
     const stack = await startStack();
@@ -229,7 +262,7 @@ describe('npm start leaves nothing behind', () => {
     await expectNothingLeft(stack, STOPPED_GONE_MS);
     expect(stack.startLines()).toContain(`(pid ${stack.root.pid}), which ran this npm start, is gone: stopping everything`);
     expect(stack.startLines(), stack.output()).toMatch(STOPPED_IN_ORDER);
-  });
+  }, STACK_TEST_TIMEOUT_MS);
 
   it('its terminal closes (SIGHUP, then every write fails): everything stops, through the whole stop', async () => {
     const stack = await startStack(true);
@@ -239,7 +272,7 @@ describe('npm start leaves nothing behind', () => {
     await expectNothingLeft(stack, STOPPED_GONE_MS);
     // Its lines went to the closed terminal; the pid file goes last in a stop that ran to its end.
     expect(existsSync(join(dataDir, 'npm-start.json'))).toBe(false);
-  });
+  }, STACK_TEST_TIMEOUT_MS);
 
   it('Ctrl-C (SIGINT to its process group) still stops everything in order', async () => {
     const stack = await startStack();
@@ -247,5 +280,5 @@ describe('npm start leaves nothing behind', () => {
     await expectNothingLeft(stack, STOPPED_GONE_MS);
     expect(stack.startLines(), stack.output()).toMatch(STOPPED_IN_ORDER);
     expect(existsSync(join(dataDir, 'npm-start.json'))).toBe(false);
-  });
+  }, STACK_TEST_TIMEOUT_MS);
 });

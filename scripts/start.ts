@@ -11,21 +11,27 @@ import {
 } from '../platform/temporal-dev-server.js';
 import { dieWithParent, parentDeathSignalAvailable } from '../platform/parent-death.js';
 import { bootstrapDemoTenant, localAdminKey } from './bootstrap.js';
+import { childArgv } from './start/child-argv.js';
 import { watchLaunchers } from './start/launchers.js';
 import { StartPidFile } from './start/pid-file.js';
+import { childLogger, setLogService } from '../platform/log.js';
 
 /**
  * `npm start`: the whole stack on embedded defaults — the Temporal dev server (with its UI),
  * database and migrations, Redis check, the simulated processors, the worker and the API as
  * child processes, a demo tenant — then prints where everything is. Ctrl-C stops it all in
- * order: API, worker, processors, Temporal.
+ * order: API, worker, processors, Temporal. `npm start` builds first and runs this compiled
+ * (`node dist/scripts/start.js`); the children are then the compiled entry points the image runs
+ * (scripts/start/child-argv.ts).
  *
  * Nothing outlives it. Ctrl-C, SIGTERM, SIGHUP (its terminal closed) and the death of a process
- * that launched it (npm, sh, tsx: scripts/start/launchers.ts) stop everything in that order. If
+ * that launched it (npm, sh: scripts/start/launchers.ts) stop everything in that order. If
  * it is killed outright (SIGKILL), the kernel kills the children with it on Linux (setpriv
  * --pdeathsig: platform/parent-death.ts); everywhere, the pid file in START_DATA_DIR names them,
  * and the next start stops those still running before it binds anything (scripts/start/pid-file.ts).
  */
+setLogService('start');
+const log = childLogger({ component: 'supervisor' });
 const config = loadConfig();
 const dataDir = resolve(REPO_ROOT, config.START_DATA_DIR);
 const adminApiKey = localAdminKey(config.ADMIN_API_KEY, dataDir);
@@ -38,14 +44,14 @@ let devServerPid: number | null = null;
 async function startTemporal(): Promise<void> {
   try {
     await waitForTemporal(clientConnectionOptions(config), 1_000);
-    console.log(`[start] using the Temporal server already at ${config.TEMPORAL_ADDRESS}`);
+    log.info({ address: config.TEMPORAL_ADDRESS }, 'using the Temporal server already there');
     return;
   } catch {
     // none running: start our own
   }
   const [, portText] = config.TEMPORAL_ADDRESS.split(':');
   const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH);
-  console.log('[start] starting the Temporal dev server…');
+  log.info('starting the Temporal dev server…');
   temporal = await startDevServer({
     cliPath,
     searchAttributes: CUSTOM_SEARCH_ATTRIBUTES,
@@ -102,8 +108,8 @@ const localUiEnv = {
 };
 
 function startChild(name: string, entry: string): void {
-  const argv = [process.execPath, '--import', 'tsx', resolve(REPO_ROOT, entry)];
-  const [command, args] = dieWithParent(argv[0]!, argv.slice(1));
+  const argv = childArgv(entry);
+  const [command, args] = dieWithParent(argv[0], argv.slice(1));
   const child = spawn(command, args, {
     env: { ...process.env, ADMIN_API_KEY: adminApiKey, ...localWebhookEnv, ...localUiEnv },
     stdio: 'inherit',
@@ -113,7 +119,7 @@ function startChild(name: string, entry: string): void {
   if (child.pid !== undefined) pidFile.add(name, child.pid, argv);
   child.once('exit', (code, signal) => {
     if (!stopping) {
-      console.error(`[start] ${name} exited (${signal ?? code}); stopping everything`);
+      log.error({ child: name, exit: signal ?? code }, `${name} exited; stopping everything`);
       void stop(1);
     }
   });
@@ -142,7 +148,7 @@ async function stopChild({ name, child }: { name: string; child: ChildProcess })
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
-  console.log(`[start] ${name} stopped`);
+  log.info({ child: name }, `${name} stopped`);
 }
 
 async function stop(code: number): Promise<void> {
@@ -175,20 +181,20 @@ function stopWithThisProcess(): void {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
     if (devServerPid !== null) killQuietly(devServerPid);
   });
-  // `on`, not `once`: under `npm start` a Ctrl-C arrives twice (the terminal's, and the one tsx relays);
+  // `on`, not `once`: a Ctrl-C may arrive twice (the terminal's, and one a launcher such as tsx relays);
   // a second signal with no handler left would kill this supervisor mid-drain and orphan the rest.
   const onSignal = () => {
     if (!stopping) void stop(0);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // The terminal closed: its foreground group (npm, tsx, this process) gets SIGHUP, the children
+  // The terminal closed: its foreground group (npm, sh, this process) gets SIGHUP, the children
   // (own groups) do not. Stop as on Ctrl-C; writes to the gone terminal fail (EIO): not a reason to die mid-drain.
   process.on('SIGHUP', onSignal);
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   watchLaunchers((gone) => {
     if (stopping) return;
-    console.error(`[start] ${gone.name} (pid ${gone.pid}), which ran this npm start, is gone: stopping everything`);
+    log.warn({ launcher: gone.name, launcherPid: gone.pid }, `${gone.name} (pid ${gone.pid}), which ran this npm start, is gone: stopping everything`);
     void stop(0);
   });
 }
@@ -198,17 +204,17 @@ async function main(): Promise<void> {
   await pidFile.clearLeftovers();
   pidFile.claim();
   if (!parentDeathSignalAvailable()) {
-    console.log(`[start] no setpriv here: if this process is killed outright, the next npm start stops what it left (${pidFile.path})`);
+    log.info({ pidFile: pidFile.path }, 'no setpriv here: if this process is killed outright, the next npm start stops what it left');
   }
   await startTemporal();
   const demo = await prepareStores();
   // The simulated card acquirers and bank stand in for outside processors (PROCESSORS_URL).
-  startChild('processors', 'simulators/processors/main.ts');
+  startChild('processors', 'simulators/processors/main');
   // A local SMTP server and fake push/SMS providers stand in for the real ones (SMTP_URL, *_PROVIDER_URL).
-  startChild('smtp', 'simulators/smtp/main.ts');
-  startChild('providers', 'simulators/providers/main.ts');
-  startChild('worker', 'workers/main.ts');
-  startChild('api', 'api/main.ts');
+  startChild('smtp', 'simulators/smtp/main');
+  startChild('providers', 'simulators/providers/main');
+  startChild('worker', 'workers/main');
+  startChild('api', 'api/main');
   await waitForApi(60_000);
   const api = `http://${config.HOST}:${config.PORT}`;
   console.log(`
@@ -232,6 +238,6 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err) => {
-  console.error('[start] failed:', err instanceof Error ? err.message : err);
+  log.fatal({ err }, 'failed');
   await stop(1);
 });

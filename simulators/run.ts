@@ -1,4 +1,5 @@
 import { configSchema, loadConfig, type Config } from '../platform/config.js';
+import { childLogger, setLogService } from '../platform/log.js';
 
 /** A started simulator, as its process entry sees it. */
 export interface RunningSimulator {
@@ -27,7 +28,7 @@ export async function startSimulator(
 
 /**
  * The entry of a simulator process (dev and drills; `npm start` runs them): loads the config,
- * starts the simulator, logs `[name] listening on <url> (<serves>)`, and serves until SIGINT or
+ * starts the simulator, logs `listening` (its url, what it serves), and serves until SIGINT or
  * SIGTERM, then closes it and exits 0 (1 if closing failed). A failed start logs `fatal`, exits 1;
  * so does NODE_ENV=production, checked before the rest of the environment (whose production
  * checks would otherwise speak first, about something else).
@@ -36,23 +37,25 @@ export async function startSimulator(
  * runSimulator({ name: 'smtp-sink', start: (config) => startSmtpSink({ port: config.SMTP_SIM_PORT, hostname: config.HOST }) });
  */
 export function runSimulator(options: {
-  /** Log prefix, e.g. `processors-sim`. */
+  /** Its `service` in the log lines, e.g. `processors-sim`. */
   name: string;
   /** What the simulator serves, appended to the listening line in parentheses. */
   serves?: string;
   start: (config: Config) => Promise<RunningSimulator>;
 }): void {
   const { name } = options;
+  setLogService(name);
+  const log = childLogger({ component: 'simulator' });
   const main = async (): Promise<void> => {
     refuseProduction(name, configSchema.pick({ NODE_ENV: true }).parse(process.env));
     const simulator = await startSimulator(options, loadConfig());
-    console.log(`[${name}] listening on ${simulator.url}${options.serves === undefined ? '' : ` (${options.serves})`}`);
+    log.info({ url: simulator.url, serves: options.serves }, 'listening');
     const shutdown = (signal: string) => {
-      console.log(`[${name}] ${signal}: stopping`);
+      log.info({ signal }, 'stopping');
       simulator.close().then(
         () => process.exit(0),
         (err: unknown) => {
-          console.error(`[${name}] close failed`, err);
+          log.error({ err }, 'close failed');
           process.exit(1);
         },
       );
@@ -61,7 +64,7 @@ export function runSimulator(options: {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   };
   main().catch((err: unknown) => {
-    console.error(`[${name}] fatal`, err);
+    log.fatal({ err }, 'fatal');
     process.exit(1);
   });
 }

@@ -1,6 +1,9 @@
 import pg from 'pg';
 import { isMultiHostUrl } from '../platform/postgres-url.js';
 import { MultiHostPool, multiHostClientOptions } from './multi-host.js';
+import { childLogger } from '../platform/log.js';
+
+const log = childLogger({ component: 'db' });
 
 export type Db = pg.Pool | pg.PoolClient;
 
@@ -21,7 +24,7 @@ export function createPool(databaseUrl: string, max: number): pg.Pool {
     ? new MultiHostPool({ ...options, ...multiHostClientOptions(databaseUrl) })
     : new pg.Pool({ ...options, connectionString: databaseUrl });
   // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', (err) => console.error('[db] idle client error', err.message));
+  pool.on('error', (err) => log.error({ err }, 'idle client error'));
   // Nor may a checked-out one: pg-pool takes its own listener off while a client is lent out, and a
   // server that goes away (a failover, a restart: "terminating connection…") between two queries of
   // a transaction would then raise an unhandled 'error' event. The error reaches the caller at its

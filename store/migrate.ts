@@ -1,10 +1,12 @@
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { databaseNameOf, withDatabaseName } from '../platform/postgres-url.js';
+import { REPO_ROOT } from '../platform/repo-root.js';
 import { resolveWritableUrl } from './multi-host.js';
 
-const SCHEMA_DIR = fileURLToPath(new URL('../schema', import.meta.url));
+/** The migrations, beside package.json (from the sources and from dist/ alike). */
+const SCHEMA_DIR = join(REPO_ROOT, 'schema');
 
 /**
  * Creates the database named in the URL when it does not exist yet (needs rights on `postgres`).

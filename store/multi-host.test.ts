@@ -1,6 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { captureLogs } from '../platform/log.js';
 import { parsePostgresUrl, type TargetSessionAttrs } from '../platform/postgres-url.js';
 import { freePort } from '../platform/temporal-dev-server.js';
 import { createClient, createPool } from './db.js';
@@ -106,7 +107,7 @@ describe('a pool over a host list', () => {
     const url = urlOver([proxy.port, server.port]);
     const selector = hostSelectorFor(url);
     selector.onChange = () => undefined;
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const logs = captureLogs();
     const pool = createPool(url, 1);
     try {
       await pool.query('SELECT 1');
@@ -115,9 +116,9 @@ describe('a pool over a host list', () => {
       await proxy.close();
       await lost; // the idle client's connection ended under it
       await vi.waitFor(() => expect(selector.current).toBeNull());
-      expect(errors).toHaveBeenCalledWith('[db] idle client error', expect.any(String));
+      expect(logs.lines()).toContainEqual(expect.objectContaining({ level: 'error', component: 'db', msg: 'idle client error' }));
     } finally {
-      errors.mockRestore();
+      logs.stop();
       await pool.end();
     }
   });

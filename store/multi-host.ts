@@ -3,6 +3,9 @@ import {
   formatPostgresUrl, isMultiHostUrl, parsePostgresUrl, singleHostUrl,
   type HostPort, type PostgresUrl, type TargetSessionAttrs,
 } from '../platform/postgres-url.js';
+import { childLogger } from '../platform/log.js';
+
+const log = childLogger({ component: 'db' });
 
 /**
  * Several-host connections for node-postgres, which has none (libpq's `host=a,b` +
@@ -84,7 +87,7 @@ export class HostSelector {
   probeCount = 0;
   /** Told when the chosen host changes (a failover); logs by default. */
   onChange: (from: HostPort | null, to: HostPort) => void = (from, to) => {
-    if (from) console.warn(`[db] ${this.url.targetSessionAttrs} host is now ${hostKey(to)} (was ${hostKey(from)})`);
+    if (from) log.warn({ targetSessionAttrs: this.url.targetSessionAttrs, host: hostKey(to), was: hostKey(from) }, 'database host changed');
   };
 
   constructor(readonly url: PostgresUrl, private readonly probeTimeoutMs = PROBE_TIMEOUT_MS) {}

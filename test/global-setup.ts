@@ -1,3 +1,5 @@
+// First: the run's log settings (LOG_FILE, LOG_LEVEL) before anything imports the logger.
+import { RUN_ID, RUN_LOG_FILE } from './run-logs.js';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,8 +11,9 @@ import { withDatabaseName } from '../platform/postgres-url.js';
 import { createPool } from '../store/db.js';
 import { dropDatabase, ensureDatabase, migrateUp } from '../store/migrate.js';
 import { ensureTemporalCli, freePort, REPO_ROOT, startDevServer, waitForTemporal } from '../platform/temporal-dev-server.js';
-import { WORKFLOWS_PATH } from '../workers/domain-worker.js';
+import { workflowBundleOptions } from '../workers/workflow-bundle.js';
 import { startProcessorsServer } from '../simulators/processors/server.js';
+import { temporalLogger } from '../platform/temporal-logger.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,6 +24,8 @@ declare module 'vitest' {
     processorsUrl: string;
     /** Where test/whole-run-audit.test.ts leaves its report for the teardown. */
     wholeRunAuditPath: string;
+    /** The run's log file (test/run-logs.ts), grepped by test/whole-run-logs.test.ts. */
+    runLogFile: string;
   }
 }
 
@@ -33,7 +38,7 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const config = loadConfig();
-  const runId = `${process.pid}_${Date.now().toString(36)}`;
+  const runId = RUN_ID;
   // DATABASE_URL may name several hosts (a primary and its standby): keep them, change the database.
   const databaseUrl = withDatabaseName(config.DATABASE_URL, `steadfast_test_${runId}`);
 
@@ -44,7 +49,7 @@ export default async function setup(project: TestProject) {
     ensureDatabase(databaseUrl).then(() => migrateUp(databaseUrl)),
   ]);
   const processors = await startProcessorsServer({ port: 0 });
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode(workflowBundleOptions(temporalLogger()));
   const bundleDir = resolve(REPO_ROOT, '.data/test');
   mkdirSync(bundleDir, { recursive: true });
   const workflowBundlePath = resolve(bundleDir, `workflow-bundle-${runId}.js`);
@@ -57,6 +62,7 @@ export default async function setup(project: TestProject) {
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('processorsUrl', processors.url);
   project.provide('wholeRunAuditPath', wholeRunAuditPath);
+  project.provide('runLogFile', RUN_LOG_FILE);
 
   return async function teardown() {
     let report: AuditReport | null = null;
@@ -111,8 +117,3 @@ function readReport(path: string): AuditReport | null {
   if (!existsSync(path)) return null;
   return JSON.parse(readFileSync(path, 'utf8')) as AuditReport;
 }
-
-const quietLogger = {
-  log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined,
-  warn: (message: string) => console.warn(message), error: (message: string) => console.error(message),
-};

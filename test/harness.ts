@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { inject } from 'vitest';
@@ -11,9 +11,12 @@ import { loadConfig, type Config } from '../platform/config.js';
 import { clientConnectionOptions, workerConnectionOptions } from '../platform/temporal-connection.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
+import { temporalLogger } from '../platform/temporal-logger.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createApiRateLimiter, type RateLimiter } from '../platform/rate-limit/index.js';
 import { createWorkers, WORKER_DOMAINS } from '../workers/registry.js';
+import { tracingClientInterceptors } from '../platform/telemetry/temporal.js';
+import type { Tracing } from '../platform/telemetry/tracing.js';
 
 export const ADMIN_KEY = 'sk_admin_test_0123456789abcdefghij';
 
@@ -21,10 +24,12 @@ let runtimeInstalled = false;
 function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  // The SDK's core (Rust) logs too: quiet it at the same level (replay tests fail workflow tasks on purpose).
+  // The SDK's lines (its own, activities' and workflows' with their ids) go to the run's log file
+  // (test/run-logs.ts), as a worker process's do; its core's (Rust) too, from WARN (replay tests fail
+  // workflow tasks on purpose).
   Runtime.install({
-    logger: new DefaultLogger('ERROR'),
-    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+    logger: temporalLogger(),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
 }
 
@@ -127,6 +132,8 @@ export async function startHarness(
     env?: Record<string, string>; worker?: boolean; notifications?: boolean;
     /** The app's DATABASE_READ_URL pool (api/context.ts `readPool`), owned and ended by the caller. Absent: `pool`. */
     readPool?: pg.Pool;
+    /** The test process's tracing (platform/telemetry/tracing.ts): the workers' workflow spans go to it. */
+    tracing?: Tracing;
   } = {},
 ): Promise<Harness> {
   installQuietRuntime();
@@ -134,7 +141,7 @@ export async function startHarness(
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
   const connection = await Connection.connect(clientConnectionOptions(config));
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config), interceptors: tracingClientInterceptors() });
   const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
   // Its Redis connection is up before the first request (else that request fails open and says so on stderr).
   await rateLimiter?.ready(5_000);
@@ -147,6 +154,7 @@ export async function startHarness(
     const { workers, close } = await createWorkers({
       config: { ...config, FAULT_DELAY_BEFORE_POST_MS: overrides.faultDelayBeforePostMs ?? 0 },
       connection: workerConnection, pool, outbound, workflowBundlePath: inject('workflowBundlePath'),
+      ...(options.tracing ? { tracing: options.tracing } : {}),
       limits: { maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 40, shutdownGraceTimeMs: 2_000 },
     }, options.notifications ? WORKER_DOMAINS : ['wallet', 'payments', 'hr']);
     const running = Promise.all(workers.map((worker) => worker.run()));

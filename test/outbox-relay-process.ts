@@ -6,6 +6,7 @@ import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { createPool } from '../store/db.js';
 import { workflowContracts } from '../workflows/contracts.js';
 import { startOutboxRelay } from '../workers/outbox-relay.js';
+import { childLogger, setLogService } from '../platform/log.js';
 
 /**
  * A process that runs only the outbox relay (the code the worker process runs), for the tenants
@@ -14,6 +15,7 @@ import { startOutboxRelay } from '../workers/outbox-relay.js';
  * worker process itself: that one's relay has no tenant filter (the test database is shared by
  * every test file), and its workers would take the test's event runs and die with them.
  */
+setLogService('relay');
 const config = loadConfig();
 const tenantIds = process.argv.slice(2);
 if (tenantIds.length === 0) throw new Error('usage: outbox-relay-process.ts <tenant id>...');
@@ -29,5 +31,5 @@ await startOutboxRelay({
   tenantIds,
   faultDelayBeforeCommitMs: config.OUTBOX_FAULT_DELAY_BEFORE_COMMIT_MS,
 });
-console.log(`[relay] relaying the outbox of ${tenantIds.join(', ')}`);
+childLogger({ component: 'outbox-relay' }).info({ tenantIds }, 'relaying');
 // Runs until it is killed.

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
@@ -8,7 +10,9 @@ import type { Harness } from './harness.js';
 /**
  * Real processes for crash tests: the worker process (`workers/main.ts`) or a relay-only process,
  * started on a test file's own task queues and killed with SIGKILL (no shutdown, no drain: a crash).
- * Their output is kept, not printed (tests stay quiet), and shown when one dies before its kill.
+ * Their output is kept, not printed (tests stay quiet), and shown when one dies before its kill;
+ * their log lines (JSON on their stdout) are also appended to the run's log file (test/run-logs.ts),
+ * which test/whole-run-logs.test.ts greps.
  */
 
 const WORKER_ENTRY = fileURLToPath(new URL('../workers/main.ts', import.meta.url));
@@ -31,7 +35,8 @@ export interface CrashableProcess {
 function childEnv(h: Harness, extra: Record<string, string>): NodeJS.ProcessEnv {
   const c = h.config;
   // The test dev server is plain TCP: a developer's TEMPORAL_TLS*/TEMPORAL_API_KEY must not reach the child.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^TEMPORAL_(TLS|API_KEY)/.test(name)));
+  // Nor the run's LOG_FILE: the child logs to its stdout, read here (readiness) and appended to that file.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(TEMPORAL_(TLS|API_KEY)|LOG_FILE$)/.test(name)));
   return {
     ...inherited,
     NODE_ENV: 'test',
@@ -75,21 +80,41 @@ function childEnv(h: Harness, extra: Record<string, string>): NodeJS.ProcessEnv 
   };
 }
 
-function spawnCrashable(entry: string, args: string[], env: NodeJS.ProcessEnv, readyLine: string): CrashableProcess {
+/** A JSON log line's fields, or null for any other output (a crash's stack on stderr). */
+function jsonLine(line: string): Record<string, unknown> | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** The log line (`service`, `msg`) a process writes once it is up. */
+interface ReadyLine {
+  service: string;
+  msg: string;
+}
+
+function spawnCrashable(entry: string, args: string[], env: NodeJS.ProcessEnv, readyLine: ReadyLine): CrashableProcess {
   // Its own process group (detached), so the kill reaches everything it started.
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const runLogFile = inject('runLogFile');
   let output = '';
   let isReady = false;
   let onReady = () => {};
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-OUTPUT_MAX_CHARS);
-    if (!isReady && output.includes(readyLine)) {
+  const keep = (line: string) => {
+    output = `${output}${line}\n`.slice(-OUTPUT_MAX_CHARS);
+    const logged = jsonLine(line);
+    if (!logged) return;
+    appendFileSync(runLogFile, `${line}\n`);
+    if (!isReady && logged.service === readyLine.service && logged.msg === readyLine.msg) {
       isReady = true;
       onReady();
     }
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  createInterface({ input: child.stdout }).on('line', keep);
+  createInterface({ input: child.stderr }).on('line', keep);
   let killed = false;
   let exitCode: number | string | null | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
@@ -123,12 +148,12 @@ function spawnCrashable(entry: string, args: string[], env: NodeJS.ProcessEnv, r
 
 /** The worker process (`workers/main.ts`: every task queue of `h`, no relay), armed with `faults` (env). */
 export function spawnWorkerProcess(h: Harness, faults: Record<string, string> = {}): CrashableProcess {
-  return spawnCrashable(WORKER_ENTRY, [], childEnv(h, faults), '[worker] polling');
+  return spawnCrashable(WORKER_ENTRY, [], childEnv(h, faults), { service: 'worker', msg: 'polling' });
 }
 
 /** A process that runs only the outbox relay, for `tenantIds`, armed with `faults` (env). */
 export function spawnRelayProcess(h: Harness, tenantIds: string[], faults: Record<string, string> = {}): CrashableProcess {
-  return spawnCrashable(RELAY_ENTRY, tenantIds, childEnv(h, faults), '[relay] relaying');
+  return spawnCrashable(RELAY_ENTRY, tenantIds, childEnv(h, faults), { service: 'relay', msg: 'relaying' });
 }
 
 /**
@@ -137,7 +162,7 @@ export function spawnRelayProcess(h: Harness, tenantIds: string[], faults: Recor
  */
 export function spawnApiProcess(h: Harness, port: number, faults: Record<string, string> = {}): CrashableProcess {
   const env = childEnv(h, { HOST: '127.0.0.1', PORT: String(port), ADMIN_API_KEY: h.config.ADMIN_API_KEY ?? '', ...faults });
-  return spawnCrashable(API_ENTRY, [], env, '[api] listening on');
+  return spawnCrashable(API_ENTRY, [], env, { service: 'api', msg: 'listening' });
 }
 
 /** The run's activity of `activityType` in flight as Temporal sees it (started, attempt), or null. */

@@ -1,9 +1,6 @@
 import { Client } from '@temporalio/client';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from './domain-worker.js';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { workflowBundlePath } from './workflow-bundle.js';
 import { loadConfig, taskQueues } from '../platform/config.js';
 import { workerConnectionOptions } from '../platform/temporal-connection.js';
 import { workflowContracts } from '../workflows/contracts.js';
@@ -16,13 +13,20 @@ import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { startOutboxRelay } from './outbox-relay.js';
 import { startStartReconciler } from './start-reconciler.js';
 import { startMetricsServer } from './metrics-server.js';
+import { workerReadiness } from './health.js';
 import { installRuntime } from './sdk-metrics.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createWorkers } from './registry.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
-import { describeError, safeLogFunction } from '../platform/safe-error.js';
+import { childLogger, setLogService } from '../platform/log.js';
+import { temporalLogger } from '../platform/temporal-logger.js';
 import { ensureSettlementSchedule } from './settlement-schedule.js';
 import { deploymentVersionOf, promoteOnStart, versionKey } from '../platform/worker-deployment.js';
+import { startTracing } from '../platform/telemetry/tracing.js';
+import { tracingClientInterceptors } from '../platform/telemetry/temporal.js';
+
+setLogService('worker');
+const log = childLogger({ component: 'main' });
 
 /**
  * Worker process: polls the wallet, payments, HR and notification task queues (one per channel and
@@ -34,39 +38,52 @@ import { deploymentVersionOf, promoteOnStart, versionKey } from '../platform/wor
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  // The SDK logs a failed activity with its error object; a database error's detail holds row data.
-  // With a /metrics, the SDK exports its own (temporal_*) on a private loopback port, appended to ours.
-  const sdkMetricsUrl = await installRuntime({ logger: new DefaultLogger('INFO', safeLogFunction) }, { sdkMetrics: config.WORKER_METRICS_PORT > 0 });
+  // First: spans of everything below (off, installing nothing, without OTEL_EXPORTER_OTLP_ENDPOINT).
+  const tracing = startTracing(config, { serviceName: 'steadfast-worker' });
+  // The SDK's lines (activities' and workflows' with their ids too) go through our logger; it logs a
+  // failed activity with its error object, written as serializeError writes it (a database error's
+  // detail holds row data). The core's (Rust) lines are forwarded from WARN. With a /metrics, the SDK
+  // exports its own (temporal_*) on a private loopback port, appended to ours.
+  const sdkMetricsUrl = await installRuntime({
+    logger: temporalLogger(),
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+  }, { sdkMetrics: config.WORKER_METRICS_PORT > 0 });
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   const connection = await NativeConnection.connect(workerConnectionOptions(config));
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) });
+  const client = new Client({
+    connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config), interceptors: tracingClientInterceptors(),
+  });
   // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
   const outbound = createOutboundLimiterFromConfig(config);
   let closeActivities: () => Promise<void> = async () => undefined;
   let relay: { stop(): Promise<void> } | null = null;
   let reconciler: { stop(): Promise<void> } | null = null;
   let metricsServer: { url: string; close(): Promise<void> } | null = null;
+  let polling: readonly Worker[] = [];
   try {
+    if (config.WORKER_METRICS_PORT > 0) {
+      // Up first, so /healthz answers while the workers start; /readyz says when they poll.
+      const readiness = workerReadiness({ pool, temporal: client, workers: () => polling });
+      metricsServer = await startMetricsServer({ host: config.HOST, port: config.WORKER_METRICS_PORT, sdkMetricsUrl, readiness });
+      log.info({ url: metricsServer.url }, 'metrics served (health: /healthz, /readyz)');
+    }
     // Before any delivery: webhook secrets written in clear before migration 0010 are sealed.
     const sealed = await sealClearWebhookSecrets(pool, secretBoxOf(config));
-    if (sealed > 0) console.log(`[worker] sealed ${sealed} webhook secret(s) stored in clear`);
+    if (sealed > 0) log.info({ sealed }, 'sealed webhook secrets stored in clear');
     if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config, client);
-    const { workers, queues, close } = await createWorkers({
-      config, connection, pool, outbound, workflowBundlePath: config.WORKFLOW_BUNDLE_PATH ?? await bundleOnce(),
-    });
+    const bundle = await workflowBundlePath(config.WORKFLOW_BUNDLE_PATH);
+    if (bundle.source === 'built') log.info({ path: bundle.path }, 'workflow bundle built by npm run build');
+    const { workers, queues, close } = await createWorkers({ config, connection, pool, outbound, workflowBundlePath: bundle.path, tracing });
     closeActivities = close;
-    console.log(`[worker] polling ${queues.map((q) => `"${q}"`).join(', ')} on ${config.TEMPORAL_ADDRESS}`);
+    log.info({ taskQueues: queues, address: config.TEMPORAL_ADDRESS }, 'polling');
     relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool, client) : null;
     reconciler = config.START_RECONCILER_ENABLED ? await startReconciler(config, pool, client) : null;
-    if (config.WORKER_METRICS_PORT > 0) {
-      metricsServer = await startMetricsServer({ host: config.HOST, port: config.WORKER_METRICS_PORT, sdkMetricsUrl });
-      console.log(`[worker] metrics on ${metricsServer.url}`);
-    }
     // Worker.run() installs SIGINT/SIGTERM handlers that start a graceful shutdown.
     const running = Promise.all(workers.map((worker) => worker.run()));
+    polling = workers;
     await Promise.race([running, promoteVersion(config, client)]);
     await running;
-    console.log('[worker] drained and stopped');
+    log.info('drained and stopped');
   } finally {
     await relay?.stop();
     await reconciler?.stop();
@@ -75,6 +92,7 @@ async function main(): Promise<void> {
     await outbound.close();
     await connection.close();
     await pool.end();
+    await tracing.shutdown(); // last: the spans of the activities that just drained
   }
 }
 
@@ -93,23 +111,15 @@ async function scheduleSettlement(config: Config, client: Client): Promise<void>
 async function promoteVersion(config: Config, client: Client): Promise<void> {
   const version = versionKey(deploymentVersionOf(config));
   if (!config.WORKER_VERSIONING) {
-    console.log('[worker] polling unversioned (WORKER_VERSIONING=false)');
+    log.info('polling unversioned (WORKER_VERSIONING=false)');
     return;
   }
   try {
     const { result, current } = await promoteOnStart(client, config);
-    console.log(`[worker] version ${version}: ${result.replaceAll('_', ' ')} (current: ${current ?? 'none'})`);
+    log.info({ version, result, current: current ?? null }, `version ${result.replaceAll('_', ' ')}`);
   } catch (err) {
-    console.error(`[worker] version ${version} could not be made current: ${describeError(err)}; set it with \`npm run ops -- deployment set-current ${config.WORKER_BUILD_ID}\``);
+    log.error({ version, err }, `version could not be made current; set it with \`npm run ops -- deployment set-current ${config.WORKER_BUILD_ID}\``);
   }
-}
-
-/** The workflow code bundled once for every workflow worker of the process (not once per queue). */
-async function bundleOnce(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
-  const path = join(mkdtempSync(join(tmpdir(), 'steadfast-worker-')), 'workflow-bundle.js');
-  writeFileSync(path, code);
-  return path;
 }
 
 /** The outbox relay runs beside the workers: it stops (first) when they drain. */
@@ -126,7 +136,7 @@ async function startRelay(config: Config, pool: pg.Pool, client: Client) {
   });
   process.once('SIGTERM', () => void relay.stop());
   process.once('SIGINT', () => void relay.stop());
-  console.log('[worker] outbox relay listening');
+  log.info('outbox relay listening');
   return relay;
 }
 
@@ -135,11 +145,11 @@ async function startReconciler(config: Config, pool: pg.Pool, client: Client) {
   const reconciler = startStartReconciler({ pool, config, temporal: client });
   process.once('SIGTERM', () => void reconciler.stop());
   process.once('SIGINT', () => void reconciler.stop());
-  console.log(`[worker] start reconciler every ${config.RECONCILE_INTERVAL_MS} ms`);
+  log.info({ intervalMs: config.RECONCILE_INTERVAL_MS }, 'start reconciler running');
   return reconciler;
 }
 
 main().catch((err) => {
-  console.error(`[worker] fatal: ${describeError(err)}`);
+  log.fatal({ err }, 'fatal');
   process.exit(1);
 });

@@ -37,6 +37,22 @@ describe('worker metrics server', () => {
     }
   });
 
+  it('answers /healthz always, and /readyz only with a readiness (workers/health.test.ts)', async () => {
+    const bare = await startMetricsServer({ host: '127.0.0.1', port: 0 });
+    const report = { status: 'unavailable' as const, down: ['polling'], checks: { polling: 'down' as const } };
+    const withReadiness = await startMetricsServer({ host: '127.0.0.1', port: 0, readiness: async () => report });
+    try {
+      const healthz = await fetch(bare.url.replace('/metrics', '/healthz'));
+      expect([healthz.status, await healthz.json()]).toEqual([200, { status: 'ok' }]);
+      expect((await fetch(bare.url.replace('/metrics', '/readyz'))).status).toBe(404);
+      const readyz = await fetch(withReadiness.url.replace('/metrics', '/readyz'));
+      expect([readyz.status, await readyz.json()]).toEqual([503, report]);
+    } finally {
+      await bare.close();
+      await withReadiness.close();
+    }
+  });
+
   it('appends the SDK exporter\'s metrics to ours', async () => {
     const sdk = await exporter((_req, res) => res.writeHead(200).end('# HELP temporal_worker_start_total Starts\n# TYPE temporal_worker_start_total counter\ntemporal_worker_start_total{task_queue="q"} 3\n'));
     const server = await startMetricsServer({ host: '127.0.0.1', port: 0, sdkMetricsUrl: sdk.url });

@@ -6,6 +6,8 @@ import { createDeliveryActivities } from '../activities/notifications/delivery-a
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import { CHANNELS, PRIORITIES, type Priority } from '../domain/notifications/types.js';
 import { deliveryTaskQueue } from '../workflows/notifications/types.js';
+import { tracingWorkerInterceptors } from '../platform/telemetry/temporal.js';
+import type { Tracing } from '../platform/telemetry/tracing.js';
 import { createDomainWorker, type WorkerLimits } from './domain-worker.js';
 
 export interface NotificationWorkerOptions extends WorkerLimits {
@@ -21,6 +23,7 @@ export interface NotificationWorkerOptions extends WorkerLimits {
   dataConverter: DataConverter;
   /** Every queue of the deployment polls as the same version (the server checks it on set-current). */
   workerDeploymentOptions?: WorkerDeploymentOptions | undefined;
+  tracing?: Tracing | undefined;
 }
 
 /**
@@ -38,6 +41,7 @@ export async function createNotificationWorkers(options: NotificationWorkerOptio
         namespace: options.namespace,
         taskQueue: deliveryTaskQueue(options.taskQueue, channel, priority),
         activities: { attemptDelivery: activities.attemptDelivery },
+        interceptors: tracingWorkerInterceptors(), // activities only: no workflow, no span sink
         dataConverter: options.dataConverter,
         ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
         maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,

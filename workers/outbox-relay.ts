@@ -8,6 +8,9 @@ import {
 import { metrics } from '../platform/metrics.js';
 import { TenantId, BusinessStatus } from '../workflows/search-attributes.js';
 import { workflowContracts, workflowIdOf, type WorkflowInput } from '../workflows/contracts.js';
+import { childLogger } from '../platform/log.js';
+
+const log = childLogger({ component: 'outbox-relay' });
 
 export interface OutboxRelayOptions {
   pool: pg.Pool;
@@ -106,13 +109,13 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
       if (options.retentionMs !== undefined && Date.now() >= nextPurgeAt) {
         nextPurgeAt = Date.now() + PURGE_INTERVAL_MS;
         await purgeRelayedEvents(options.pool, options.retentionMs)
-          .catch((err: Error) => console.error('[outbox-relay] purge failed', err.message));
+          .catch((err: unknown) => log.error({ err }, 'purge of relayed events failed'));
       }
       if (!listener) await listen().catch(() => undefined);
       try {
         await drain();
       } catch (err) {
-        if (!stopped) console.error('[outbox-relay] batch failed; retrying', (err as Error).message);
+        if (!stopped) log.error({ err }, 'batch failed; retrying');
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {
@@ -142,10 +145,11 @@ const PURGE_INTERVAL_MS = 3_600_000;
 async function startEventWorkflow(options: OutboxRelayOptions, row: ClaimedOutboxEvent): Promise<void> {
   const contract = workflowContracts.domainEvent;
   const input: WorkflowInput<'domainEvent'> = { ...options.eventInput, tenantId: row.tenantId, eventId: row.id, topic: row.topic };
+  const workflowId = workflowIdOf(contract, row.id);
   try {
-    await options.temporal.workflow.start(contract.type, {
+    const handle = await options.temporal.workflow.start(contract.type, {
       taskQueue: options.taskQueue,
-      workflowId: workflowIdOf(contract, row.id),
+      workflowId,
       args: [input],
       // Never a second run for one event, even after the first closed.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -154,6 +158,7 @@ async function startEventWorkflow(options: OutboxRelayOptions, row: ClaimedOutbo
       typedSearchAttributes: [{ key: TenantId, value: row.tenantId }, { key: BusinessStatus, value: 'pending' }],
     });
     metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'started' });
+    log.debug({ eventId: row.id, topic: row.topic, tenantId: row.tenantId, workflowId, runId: handle.firstExecutionRunId }, 'event relayed');
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
       metrics.workflowStarts.inc({ workflow_type: contract.type, result: 'failed' });

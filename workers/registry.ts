@@ -7,6 +7,7 @@ import { taskQueues, type Config } from '../platform/config.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { workerDeploymentOptionsOf } from '../platform/worker-deployment.js';
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
+import type { Tracing } from '../platform/telemetry/tracing.js';
 import type { TaskQueues } from '../workflows/contracts.js';
 import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
 import type { AfterCommitFault } from '../activities/fault-injection.js';
@@ -27,6 +28,8 @@ export interface WorkerDeps {
   outbound?: OutboundLimiter;
   /** Absent: WORKER_MAX_CONCURRENT_* and WORKER_SHUTDOWN_GRACE_MS from the config. */
   limits?: WorkerLimits;
+  /** The process's tracing (platform/telemetry/tracing.ts startTracing): workflow spans go to its processor. */
+  tracing?: Tracing;
 }
 
 interface DomainWorkers {
@@ -35,7 +38,7 @@ interface DomainWorkers {
   close?: () => void | Promise<void>;
 }
 
-type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowBundlePath'> & {
+type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowBundlePath' | 'tracing'> & {
   namespace: string; dataConverter: DataConverter; workerDeploymentOptions: WorkerDeploymentOptions | undefined;
 };
 
@@ -109,6 +112,7 @@ export async function createWorkers(deps: WorkerDeps, domains: readonly WorkerDo
     namespace: deps.config.TEMPORAL_NAMESPACE,
     pool: deps.pool,
     workflowBundlePath: deps.workflowBundlePath,
+    tracing: deps.tracing,
     dataConverter: dataConverterOf(deps.config),
     // Every worker (each queue, each domain) polls as this build's Worker Deployment Version.
     workerDeploymentOptions: workerDeploymentOptionsOf(deps.config),

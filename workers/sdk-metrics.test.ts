@@ -48,13 +48,14 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** The worker's metrics URL, from its start-up line (`[worker] metrics on …`). */
+/** The worker's metrics URL, from its start-up log line (`{"url":…,"msg":"metrics served …"}`). */
+const METRICS_LINE = /"url":"([^"]+)","msg":"metrics served/;
 async function metricsUrlOf(process: CrashableProcess): Promise<string> {
   const output = await eventually(() => {
     process.assertAlive();
     return process.output();
-  }, (text) => /\[worker\] metrics on \S+/.test(text), { timeoutMs: 30_000, intervalMs: 100 });
-  return /\[worker\] metrics on (\S+)/.exec(output)![1]!;
+  }, (text) => METRICS_LINE.test(text), { timeoutMs: 30_000, intervalMs: 100 });
+  return METRICS_LINE.exec(output)![1]!;
 }
 
 /** Every run the scrape is checked for; each waited for until it closed. */

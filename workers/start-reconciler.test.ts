@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureLogs } from '../platform/log.js';
 import { metrics } from '../platform/metrics.js';
 import { freePort } from '../platform/temporal-dev-server.js';
 import { createNotificationInTransaction } from '../store/notifications/notifications.js';
@@ -130,18 +131,20 @@ describe('the start reconciler', () => {
       args: [{ tenantId: tenant.id, transferId, fromAccountId: from, toAccountId: to, amountMinor: 50, currency: 'USD' }],
     });
     await handle.terminate('test: a run that closed without ending its row');
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const logs = captureLogs();
     let report;
     let errors;
     try {
       report = await pass(tenant.id);
-      errors = logged.mock.calls.map((c) => String(c[0]));
+      errors = logs.lines().filter((line) => line.level === 'error' && line.tenantId === tenant.id);
     } finally {
-      logged.mockRestore();
+      logs.stop();
     }
     expect(report.notification).toMatchObject({ adopted: 1, started: 0 });
     expect(report.transfer).toMatchObject({ stuck: 1, started: 0 });
-    expect(errors).toEqual([expect.stringContaining(`transfer-${transferId} closed`)]);
+    expect(errors).toEqual([expect.objectContaining({
+      component: 'start-reconciler', workflowId: `transfer-${transferId}`, kind: 'transfer', rowId: transferId, msg: expect.stringContaining('needs ops'),
+    })]);
     // Never a second run for that id: the terminated one stays the only one.
     expect(await runOf(`transfer-${transferId}`)).toBe('TERMINATED');
     expect(await balanceOf(tenant.call, from)).toEqual({ balance: 100, available: 100 });

@@ -15,6 +15,9 @@ import { findTopUpStart } from '../store/wallet/topups.js';
 import { findTransfer } from '../store/wallet/transfers.js';
 import { workflowContracts, workflowIdOf, type WorkflowContract, type WorkflowInput, type WorkflowName } from '../workflows/contracts.js';
 import { BusinessStatus, TenantId } from '../workflows/search-attributes.js';
+import { childLogger } from '../platform/log.js';
+
+const log = childLogger({ component: 'start-reconciler' });
 
 /**
  * The start reconciler: a business row is written before its workflow is started (and a dead
@@ -148,7 +151,7 @@ async function start(options: StartReconcilerOptions, row: UnstartedRow, what: S
   } catch (err) {
     // A run closed meanwhile (the API's start landed and finished): that run owns the row.
     if (classifyStartError(err) === 'exists') return 'adopted';
-    console.error(`[reconciler] could not start ${workflowId} (tried again next pass): ${(err as Error).message}`);
+    log.error({ workflowId, tenantId: row.tenantId, err }, 'could not start the run (tried again next pass)');
     return 'failed';
   }
 }
@@ -163,7 +166,8 @@ async function reconcileRow(options: StartReconcilerOptions, kind: StartKind, ro
     if (!what) return null; // removed meanwhile (an undo): nothing to start
     result = await start(options, row, what);
   } else if (run === 'closed' && await isStillInitial(pool, kind, row)) {
-    console.error(`[reconciler] ${workflowId} closed but its ${kind} ${row.id} is still in its initial status: needs ops (npm run ops -- list)`);
+    log.error({ workflowId, tenantId: row.tenantId, kind, rowId: row.id },
+      'the run closed but its row is still in its initial status: needs ops (npm run ops -- list)');
     result = 'stuck';
   } else {
     result = 'adopted';
@@ -207,9 +211,9 @@ export function startStartReconciler(options: StartReconcilerOptions): StartReco
       pass = reconcileStarts(options)
         .then((report) => {
           const acted = Object.entries(report).filter(([, c]) => c.started + c.stuck + c.failed > 0);
-          if (acted.length > 0) console.log(`[reconciler] ${JSON.stringify(Object.fromEntries(acted))}`);
+          if (acted.length > 0) log.info({ report: Object.fromEntries(acted) }, 'pass acted');
         })
-        .catch((err: unknown) => console.error('[reconciler] pass failed', (err as Error).message))
+        .catch((err: unknown) => log.error({ err }, 'pass failed'))
         .finally(schedule);
     }, options.config.RECONCILE_INTERVAL_MS);
   };

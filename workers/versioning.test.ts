@@ -113,7 +113,7 @@ describe('worker versioning (Worker Deployments, Auto-Upgrade)', () => {
     try {
       await worker.ready();
       await expect.poll(async () => (await describeDeployment(h.temporal, deployment))?.currentBuildId, { timeout: 30_000 }).toBe('v3');
-      await expect.poll(() => worker.output(), { timeout: 10_000 }).toContain(`version ${deployment}:v3: promoted`);
+      await expect.poll(() => worker.output(), { timeout: 10_000 }).toContain(`"version":"${deployment}:v3","result":"promoted"`);
     } finally {
       await worker.kill();
     }

@@ -22,6 +22,7 @@ import type { settlementRun } from './payments/settlement.js';
 import { BusinessStatus } from './search-attributes.js';
 import { dataConverterOf, payloadCodecOf } from '../platform/payload-codec.js';
 import { RELEASE } from '../platform/release.js';
+import { workflowSpanSinks } from '../platform/telemetry/temporal.js';
 
 /**
  * Determinism: the recorded histories of every workflow are kept per release, in
@@ -132,7 +133,7 @@ const fixture = (release: string, scenario: string): History =>
 /** Replays the histories with one replay worker; the error of each (undefined: it replayed). */
 async function replay(bundle: WorkflowBundleOption, histories: { workflowId: string; history: History }[]) {
   const errors: Record<string, Error | undefined> = {};
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: dataConverterOf(h.config) }, histories)) errors[result.workflowId] = result.error;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: dataConverterOf(h.config), sinks: workflowSpanSinks(undefined) }, histories)) errors[result.workflowId] = result.error;
   expect(Object.keys(errors).sort()).toEqual(histories.map((h) => h.workflowId).sort());
   return errors;
 }

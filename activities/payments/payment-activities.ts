@@ -79,6 +79,11 @@ export function createPaymentActivities({ pool, router, faultAfterCommit }: Paym
           // A retry first asks the route's processors for the earlier attempt's charge, by key.
           previouslySentTo: Context.current().info.attempt > 1 ? router.routeFor(method, payment.currency) : [],
         });
+        const route = router.routeFor(method, payment.currency);
+        if (auth.processor !== route[0]) {
+          // Through the activity context logger: the line carries the run's ids and the activity type.
+          Context.current().log.warn('authorized by a fallback processor', { tenantId: step.tenantId, paymentId: step.paymentId, processor: auth.processor, route });
+        }
         await asActivityStep(() => withTransaction(pool, (client) => applyTransition(client, {
           ...step, event: 'authorize',
           patch: {

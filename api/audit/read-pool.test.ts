@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { captureLogs } from '../../platform/log.js';
 import { createAccount, startHarness, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';
 
@@ -94,7 +95,7 @@ describe('the read pool (DATABASE_READ_URL)', () => {
     expect(await (await h.app.request('/readyz')).json()).toMatchObject({ status: 'ok', checks: { postgres: 'ok', postgres_read: 'ok' } });
 
     const deadReadPool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/steadfast', max: 1, connectionTimeoutMillis: 500 });
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const logs = captureLogs();
     try {
       const config = { ...h.config, RATE_LIMIT_ENABLED: false };
       const app = createApp({ config, adminApiKey: 'unused-admin-key-0123456789', pool: h.pool, readPool: deadReadPool, redis: h.redis, temporal: h.temporal });
@@ -103,8 +104,10 @@ describe('the read pool (DATABASE_READ_URL)', () => {
       expect(await res.json()).toMatchObject({
         status: 'degraded', down: [], degraded: ['postgres_read'], checks: { postgres: 'ok', postgres_read: 'down' },
       });
+      // The operator learns why from the log.
+      expect(logs.lines().filter((line) => line.msg === 'dependency is down').map((line) => line.dependency)).toEqual(['postgres_read']);
     } finally {
-      logged.mockRestore();
+      logs.stop();
       await deadReadPool.end();
     }
   });

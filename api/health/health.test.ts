@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { clientConnectionOptions } from '../../platform/temporal-connection.js';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureLogs } from '../../platform/log.js';
 import { createApp } from '../app.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 
@@ -25,8 +26,7 @@ describe('health and docs', () => {
     const deadRedis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     deadRedis.on('error', () => undefined);
     const connection = await Connection.connect(clientConnectionOptions(h.config));
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined); // the cache's bus on the dead Redis
+    const logs = captureLogs();
     try {
       const config = { ...h.config, RATE_LIMIT_ENABLED: false }; // the limiter would be on the dead Redis too
       const app = createApp({ config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: deadRedis, temporal: new Client({ connection }) });
@@ -39,15 +39,13 @@ describe('health and docs', () => {
       });
       // The operator gets the driver's error in the log (once while it stays down); the answer does not.
       await app.request('/readyz');
-      const prefix = '[api] readyz: redis is down: ';
-      const lines = logged.mock.calls.map(([line]) => String(line)).filter((line) => line.startsWith(prefix));
+      const lines = logs.lines().filter((line) => line.msg === 'dependency is down' && line.dependency === 'redis');
       expect(lines).toHaveLength(1);
-      const raw = lines[0]!.slice(prefix.length); // e.g. "Stream isn't writeable and enableOfflineQueue options is false"
+      const raw = (lines[0]!.err as { message: string }).message; // e.g. "Stream isn't writeable and enableOfflineQueue options is false"
       expect(raw.length).toBeGreaterThan(10);
       expect(text).not.toContain(raw);
     } finally {
-      logged.mockRestore();
-      warned.mockRestore();
+      logs.stop();
       deadRedis.disconnect();
       await connection.close();
     }

@@ -2,6 +2,9 @@ import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../context.js';
 import { within } from '../../platform/within.js';
 import { ping } from '../../store/db.js';
+import { childLogger } from '../../platform/log.js';
+
+const log = childLogger({ component: 'readyz' });
 
 const CHECK_TIMEOUT_MS = 2_000;
 /** Dependencies this process still serves correctly without (degraded, not down). */
@@ -30,10 +33,10 @@ export function healthRoutes({ pool, readPool, redis, temporal, rateLimiter }: A
   const check = async (name: string, run: () => Promise<unknown>) => {
     try {
       await within(CHECK_TIMEOUT_MS, run());
-      if (wasDown.delete(name)) console.log(`[api] readyz: ${name} is back`);
+      if (wasDown.delete(name)) log.info({ dependency: name }, 'dependency is back');
       return [name, 'ok'] as const;
     } catch (err) {
-      if (!wasDown.has(name)) console.error(`[api] readyz: ${name} is down: ${(err as Error).message}`);
+      if (!wasDown.has(name)) log.error({ dependency: name, err }, 'dependency is down');
       wasDown.add(name);
       return [name, 'down'] as const;
     }

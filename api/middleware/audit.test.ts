@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Handler } from 'hono';
 import { requestId } from 'hono/request-id';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metrics } from '../../platform/metrics.js';
+import { captureLogs } from '../../platform/log.js';
 import { withTransaction } from '../../store/db.js';
 import { insertEmployee } from '../../store/hr/employees.js';
 import { actorHeaders, createAccount, startHarness, type ApiResponse, type Harness } from '../../test/harness.js';
 import { tenantOf, type AppEnv } from '../context.js';
 import { errors } from '../errors.js';
+import { accessLog } from './access-log.js';
 import { auditLog, recordAuditInTransaction } from './audit.js';
 import { onError } from './errors.js';
 
@@ -224,6 +226,7 @@ describe('recordAuditInTransaction', () => {
     const app = new Hono<AppEnv>();
     app.onError(onError);
     app.use('*', requestId({ headerName: 'Request-Id' }));
+    app.use('*', accessLog());
     app.use('*', async (c, next) => {
       c.set('auth', { kind: 'tenant', scope: tenant.id, tenantId: tenant.id, apiKeyId: keyId });
       await next();
@@ -269,7 +272,7 @@ describe('recordAuditInTransaction', () => {
 
   it('an audit write that fails after the change: the answer stands, the failure is logged and counted', async () => {
     const unreachable = new pg.Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const logs = captureLogs();
     try {
       const { post } = await appWith((c) => c.json({ id: 'emp_made' }, 201), unreachable);
       const before = (await metrics.auditWriteFailures.get()).values.find((v) => v.labels.action === 'employee.create')?.value ?? 0;
@@ -278,9 +281,13 @@ describe('recordAuditInTransaction', () => {
       expect(await res.json()).toEqual({ id: 'emp_made' });
       const after = (await metrics.auditWriteFailures.get()).values.find((v) => v.labels.action === 'employee.create')?.value ?? 0;
       expect(after).toBe(before + 1);
-      expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^\[audit\] employee\.create \(status 201, request [\w-]+\) not recorded: /));
+      const failed = logs.lines().filter((line) => line.msg === 'audit event not recorded');
+      expect(failed).toEqual([expect.objectContaining({
+        level: 'error', component: 'audit', action: 'employee.create', status: 201, code: expect.any(String),
+        requestId: res.headers.get('request-id'),
+      })]);
     } finally {
-      logged.mockRestore();
+      logs.stop();
       await unreachable.end();
     }
   });

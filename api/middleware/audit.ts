@@ -8,6 +8,7 @@ import { auditEventExists, insertAuditEvent, type NewAuditEvent } from '../../st
 import { assertInTransaction, pgErrorOf } from '../../store/rows.js';
 import { auditedRoute, STATE_CHANGING_METHODS, type AuditedRoute } from '../audit/actions.js';
 import type { AppEnv } from '../context.js';
+import { requestLog } from './access-log.js';
 
 // Any handler's context (whatever its path and input types) is an AppEnv context.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,7 +36,7 @@ function matchedRoute(c: AnyContext): { pattern: string; route: AuditedRoute } |
   const route = auditedRoute(c.req.method, pattern);
   if (!route) {
     // The OpenAPI walk test keeps the table complete; a route outside OpenAPI would land here.
-    console.error(`[audit] no audit action for ${c.req.method} ${pattern}: add it to api/audit/actions.ts`);
+    requestLog(c).error({ component: 'audit', method: c.req.method, route: pattern }, 'no audit action for this route: add it to api/audit/actions.ts');
     return null;
   }
   return { pattern, route };
@@ -128,9 +129,8 @@ export function auditLog(deps: { pool: pg.Pool }): MiddlewareHandler<AppEnv> {
     } catch (err) {
       metrics.auditWriteFailures.inc({ action: matched.route.action });
       const { code, constraint } = pgErrorOf(err);
-      // The request id lets ops find the request in the access logs and reconstruct the entry.
-      const request = requestIdOf(c) ?? '-';
-      console.error(`[audit] ${matched.route.action} (status ${status}, request ${request}) not recorded: ${code ?? (err as Error).name}${constraint ? ` ${constraint}` : ''}`);
+      // The request id (bound to the request's logger) lets ops find the request in the access log and reconstruct the entry.
+      requestLog(c).error({ component: 'audit', action: matched.route.action, status, code: code ?? (err as Error).name, constraint }, 'audit event not recorded');
     }
   };
 }

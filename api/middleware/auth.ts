@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { findActiveApiKey, touchApiKey } from '../../store/security/api-keys.js';
 import { errors } from '../errors.js';
 import type { AppEnv } from '../context.js';
+import { requestLog } from './access-log.js';
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -44,10 +45,12 @@ export function authenticate(deps: { pool: pg.Pool; adminApiKey: string }): Midd
     if (!apiKey.lastUsedAt || Date.now() - apiKey.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
       // Fire and forget: bookkeeping must neither slow nor fail the request.
       touchApiKey(deps.pool, apiKey.id).catch((err: unknown) => {
-        console.error('[auth] last_used_at update failed', (err as { code?: string }).code ?? (err as Error).name);
+        requestLog(c).error({ err, apiKeyId: apiKey.id }, 'api key last_used_at update failed');
       });
     }
     c.set('auth', { kind: 'tenant', scope: apiKey.tenantId, tenantId: apiKey.tenantId, apiKeyId: apiKey.id });
+    // From here on, the request's lines (the access line included) name its tenant.
+    c.set('log', requestLog(c).child({ tenantId: apiKey.tenantId }));
     return next();
   };
 }

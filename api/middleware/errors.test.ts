@@ -1,7 +1,7 @@
-import { format } from 'node:util';
 import { Hono } from 'hono';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { captureLogs } from '../../platform/log.js';
 import { onError } from './errors.js';
 
 const PAN = '4242 4242 4242 4242';
@@ -21,19 +21,21 @@ describe('onError', () => {
       await pool.query(`INSERT INTO cards (note) VALUES ($1)`, [`pay with ${PAN}`]);
       return new Response('unreachable');
     }).onError(onError);
-    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const logs = captureLogs();
     try {
       const res = await app.request('/boom');
       expect(res.status).toBe(500);
       expect(await res.json()).toEqual({ error: { type: 'api_error', code: 'internal_error', message: expect.any(String) } });
-      expect(log).toHaveBeenCalledTimes(1);
-      const line = format(...log.mock.calls[0]!); // what console.error writes
-      expect(line).toContain('GET /boom failed');
-      expect(line).not.toContain('4242');
-      expect(line).not.toContain('Failing row');
-      expect(line).toContain('DatabaseError code=23514 constraint=cards_no_pan table=cards');
+      const lines = logs.lines().filter((line) => line.msg === 'request failed');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({
+        level: 'error', method: 'GET', route: '/boom',
+        err: { type: 'DatabaseError', code: '23514', constraint: 'cards_no_pan', table: 'cards' },
+      });
+      expect(logs.text()).not.toContain('4242');
+      expect(logs.text()).not.toContain('Failing row');
     } finally {
-      log.mockRestore();
+      logs.stop();
     }
   });
 });

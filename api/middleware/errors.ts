@@ -2,7 +2,8 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DomainError } from '../../domain/errors.js';
-import { describeError } from '../../platform/safe-error.js';
+import { requestLog } from './access-log.js';
+import { routePattern } from './metrics.js';
 import { ApiError, errors, fromDomainError } from '../errors.js';
 
 export function errorBody(err: ApiError) {
@@ -31,15 +32,16 @@ function fromHttpException(err: HTTPException): ApiError {
 }
 
 /**
- * The one error handler: domain errors map to their codes; anything else is a 500 without a stack.
- * The log line names a database error by code and constraint only: its detail holds row data.
+ * The one error handler: domain errors map to their codes; anything else is a 500 without a stack,
+ * logged with the request's id and tenant. The line names a database error by code and constraint
+ * only: its detail holds row data (platform/log.ts `serializeError`).
  */
 export const onError: ErrorHandler = function onError(err, c) {
   if (err instanceof ApiError) return sendError(c, err);
   const answer = err instanceof DomainError ? fromDomainError(err) : undefined;
   if (answer) return sendError(c, answer);
   if (err instanceof HTTPException) return sendError(c, fromHttpException(err));
-  console.error(`[api] ${c.req.method} ${c.req.path} failed (request ${c.get('requestId') ?? '-'}): ${describeError(err)}`);
+  requestLog(c).error({ err, method: c.req.method, route: routePattern(c) }, 'request failed');
   return sendError(c, errors.internal());
 };
 

@@ -16,7 +16,7 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,200})$/;
  * stay a bounded set. The handler that answered if it is a route; else (a middleware answered,
  * e.g. 401) the route that would have run; `unmatched` for unknown paths.
  */
-function routePattern(c: Context): string {
+export function routePattern(c: Context): string {
   const routes = matchedRoutes(c);
   const answered = routes[c.req.routeIndex];
   if (answered && answered.method !== 'ALL') return answered.path;

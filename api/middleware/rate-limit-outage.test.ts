@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metrics } from '../../platform/metrics.js';
 import { createApiRateLimiter, type RateLimiter } from '../../platform/rate-limit/index.js';
 import { freePort } from '../../platform/temporal-dev-server.js';
@@ -54,11 +54,8 @@ const now = Date.now(); // a fixed clock: only the burst matters here, never a r
 const limiters: RateLimiter[] = [];
 let a: ReturnType<typeof createApp>;
 let b: ReturnType<typeof createApp>;
-// The limiters say on stderr when their Redis goes and comes back: what this file makes happen.
-let warned: MockInstance<typeof console.warn>;
 
 beforeAll(async () => {
-  warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
   port = await freePort();
   server = await startRedis(port);
   h = await startHarness({
@@ -83,7 +80,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  warned.mockRestore();
   await Promise.all(limiters.map((l) => l.close()));
   await h?.close();
   if (server) await stopRedis(server);

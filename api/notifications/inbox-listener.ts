@@ -1,8 +1,10 @@
 import type pg from 'pg';
 import type { Config } from '../../platform/config.js';
-import { describeError } from '../../platform/safe-error.js';
+import { childLogger } from '../../platform/log.js';
 import { createClient } from '../../store/db.js';
 import { INBOX_CHANNEL, listenInbox, probeInboxListener } from '../../store/notifications/inbox.js';
+
+const log = childLogger({ component: 'inbox-listener' });
 
 /**
  * One `LISTEN inbox_messages` connection per API process, fanned out to the open inbox streams
@@ -107,7 +109,7 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
     client = null;
     lostClient.end().catch(() => undefined);
     if (!closed && size > 0) {
-      console.error(`[api] inbox listener connection lost (${reason}); reconnecting`);
+      log.error({ reason }, 'inbox listener connection lost; reconnecting');
       void connect();
     }
   }
@@ -134,7 +136,7 @@ export function createInboxListener(options: InboxListenerOptions): InboxListene
         } catch (err) {
           candidate.removeAllListeners('end');
           await candidate.end().catch(() => undefined);
-          if (attempt === 0) console.error('[api] inbox listener cannot connect; retrying with backoff:', (err as Error).message);
+          if (attempt === 0) log.error({ err }, 'inbox listener cannot connect; retrying with backoff');
           await sleep(Math.min(o.reconnectMaxMs, o.reconnectInitialMs * 2 ** Math.min(attempt, 20)));
         }
       }
@@ -244,6 +246,6 @@ function emit(subscriber: Subscriber, event: InboxEvent): void {
   try {
     subscriber(event);
   } catch (err) {
-    console.error(`[api] inbox subscriber failed: ${describeError(err)}`);
+    log.error({ err }, 'inbox subscriber failed');
   }
 }

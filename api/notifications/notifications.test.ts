@@ -1,7 +1,8 @@
 import { WorkflowNotFoundError, WorkflowUpdateStage } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { workerConnectionOptions } from '../../platform/temporal-connection.js';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { captureLogs } from '../../platform/log.js';
 import { eventually } from '../../test/eventually.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
 import { startNotificationStack, type NotificationStack } from '../../test/notifications.js';
@@ -139,20 +140,22 @@ describe('POST /v1/notifications', () => {
     const tenant = await h.newTenant();
     const down = await unreachableTemporal(h.config.TEMPORAL_NAMESPACE);
     // A refused connection looks like a dropped one (UNAVAILABLE): the start may have happened.
-    const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const logs = captureLogs();
     let res;
     let warnings;
     try {
       const broken = createApp({ config: { ...h.config, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: down.client });
       res = await call(broken, tenant.apiKey, 'POST', '/v1/notifications', send);
-      warnings = warned.mock.calls.map((c) => String(c[0]));
+      warnings = logs.lines().filter((line) => line.level === 'warn' && line.component === 'workflow-start');
     } finally {
-      warned.mockRestore();
+      logs.stop();
       await down.close();
     }
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ object: 'notification', status: 'processing', deliveries: [{ status: 'queued' }, { status: 'queued' }] });
-    expect(warnings).toEqual([expect.stringContaining(`notification-${res.body.id}: the start may or may not have happened`)]);
+    expect(warnings).toEqual([expect.objectContaining({
+      workflowId: `notification-${res.body.id}`, tenantId: tenant.id, msg: expect.stringContaining('the start may or may not have happened'),
+    })]);
     expect(await rowCounts(tenant.id)).toEqual({ notifications: 1, deliveries: 2 });
     // No run yet; one reconciler pass starts it with the input the API would have given it.
     await expect(h.temporal.workflow.getHandle(`notification-${res.body.id}`).describe()).rejects.toThrow(WorkflowNotFoundError);

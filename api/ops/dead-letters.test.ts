@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureLogs } from '../../platform/log.js';
 import { newId } from '../../domain/ids.js';
 import { createNotificationInTransaction } from '../../store/notifications/notifications.js';
 import { secretBoxOf } from '../../platform/config-security.js';
@@ -133,20 +134,20 @@ describe('ops: dead letters', () => {
     const id = await deadLetter(tenant.id);
     const down = await unreachableTemporal(h.config.TEMPORAL_NAMESPACE);
     // A refused connection looks like a dropped one (UNAVAILABLE): the run may have started.
-    const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const logs = captureLogs();
     let status;
     let warnings;
     try {
       const broken = createApp({ config: { ...h.config, RATE_LIMIT_ENABLED: false }, adminApiKey: ADMIN_KEY, pool: h.pool, redis: h.redis, temporal: down.client });
       const res = await broken.request(`/v1/ops/dead-letters/${id}/retry`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
       status = res.status;
-      warnings = warned.mock.calls.map((c) => String(c[0]));
+      warnings = logs.lines().filter((line) => line.level === 'warn' && line.component === 'workflow-start');
     } finally {
-      warned.mockRestore();
+      logs.stop();
       await down.close();
     }
     expect(status).toBe(202);
-    expect(warnings).toEqual([expect.stringContaining(`dead-letter-retry-${id}-1: the start may or may not have happened`)]);
+    expect(warnings).toEqual([expect.objectContaining({ workflowId: `dead-letter-retry-${id}-1`, msg: expect.stringContaining('the start may or may not have happened') })]);
     expect(await deliveryRow(id)).toEqual({ status: 'queued', retries: 1, last_error: null });
     // Queued, not dead: a second ops retry is refused, so it can never get two runs.
     expect((await h.admin('POST', `/v1/ops/dead-letters/${id}/retry`)).status).toBe(409);

@@ -8,6 +8,8 @@ import { ADMIN_KEY, balanceOf, createAccount, startHarness, type Call, type Harn
 import { createApp } from '../app.js';
 import { findAccountTenantId } from '../../store/ledger/accounts.js';
 import { auditLedger } from '../../store/ledger/audit.js';
+import { captureLogs } from '../../platform/log.js';
+import { eventually } from '../../test/eventually.js';
 
 let h: Harness;
 let call: Call;
@@ -70,10 +72,25 @@ describe('payments: card tokens', () => {
   });
 
   it('tok_processor_error: the primary answers 5xx, the secondary approves', async () => {
-    const res = await pay('tok_processor_error');
-    expect(res.body).toMatchObject({ status: 'captured', processor: 'acq_secondary' });
-    expect(await chargesFor('acq_primary', res.body.id)).toEqual([]);
-    expect(await chargesFor('acq_secondary', res.body.id)).toHaveLength(1);
+    const logs = captureLogs();
+    try {
+      const res = await pay('tok_processor_error');
+      expect(res.body).toMatchObject({ status: 'captured', processor: 'acq_secondary' });
+      expect(await chargesFor('acq_primary', res.body.id)).toEqual([]);
+      expect(await chargesFor('acq_secondary', res.body.id)).toHaveLength(1);
+      // Said through the activity context logger: the line names the run and the activity (the SDK
+      // hands its lines over after up to 100 ms).
+      const fallback = await eventually(
+        () => logs.lines().filter((line) => line.msg === 'authorized by a fallback processor' && line.paymentId === res.body.id),
+        (lines) => lines.length > 0,
+      );
+      expect(fallback).toEqual([expect.objectContaining({
+        level: 'warn', service: 'test', component: 'temporal', sdkComponent: 'activity', processor: 'acq_secondary',
+        workflowId: `payment-${res.body.id}`, runId: expect.any(String), activityType: 'authorizePayment', tenantId: expect.stringMatching(/^tnt_/),
+      })]);
+    } finally {
+      logs.stop();
+    }
   });
 
   it('tok_lost_response: the retry returns the same charge, never a second one', async () => {

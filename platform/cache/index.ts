@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { createCache, type Cache, type CacheEvent } from './cache.js';
 import { cachePolicies } from './kinds.js';
+import { childLogger, scrubText } from '../log.js';
 
 export { createCache, type Cache, type CacheEvent, type CacheOptions, type CacheTier } from './cache.js';
 export { CACHE_KINDS, CacheKeyError, cachePolicies, type CacheKey, type CacheKind, type CachePolicies } from './kinds.js';
@@ -10,26 +11,28 @@ const L2_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** Logs what an operator needs: bus state changes, stale answers, L2 errors (at most one per 10 s). */
 function cacheLogger(): (event: CacheEvent) => void {
+  const log = childLogger({ component: 'cache' });
   let lastL2ErrorLogMs = 0;
   let down = false;
   return function logCacheEvent(event) {
     switch (event.type) {
       case 'bus':
         if (event.detail === 'closed') return;
-        if (!event.up && !down) console.warn(`[cache] invalidation bus down, L1 bypassed: ${event.detail ?? ''}`);
-        else if (event.up && down) console.warn('[cache] invalidation bus up again, L1 flushed');
-        else if (event.detail) console.warn(`[cache] invalidation bus: ${event.detail}`);
+        if (!event.up && !down) log.warn({ detail: event.detail }, 'invalidation bus down, L1 bypassed');
+        else if (event.up && down) log.warn('invalidation bus up again, L1 flushed');
+        else if (event.detail) log.warn({ detail: event.detail }, 'invalidation bus');
         down = !event.up;
         return;
       case 'l1_flushed':
         return;
       case 'stale_served':
-        console.warn(`[cache] served stale ${event.key} from ${event.tier}: loader failed: ${(event.error as Error).message}`);
+        // A user profile's key holds the client's user id: scrubbed like free text.
+        log.warn({ key: scrubText(event.key), tier: event.tier, err: event.error }, 'served stale: the loader failed');
         return;
       case 'l2_error':
         if (Date.now() - lastL2ErrorLogMs < L2_ERROR_LOG_INTERVAL_MS) return;
         lastL2ErrorLogMs = Date.now();
-        console.warn(`[cache] L2 (Redis) unavailable, reading through: ${(event.error as Error).message}`);
+        log.warn({ err: event.error }, 'L2 (Redis) unavailable, reading through');
         return;
       default: {
         const unhandled: never = event;

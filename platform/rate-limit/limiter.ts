@@ -4,6 +4,9 @@ import { createMemoryStore } from './memory-store.js';
 import type { Policy } from './policy.js';
 import { createRedisStore, type PolicyCheck, type PolicyOutcome, type StoreResult } from './store.js';
 import { within } from '../within.js';
+import { childLogger } from '../log.js';
+
+const rateLimitLog = childLogger({ component: 'rate-limit' });
 
 /** One policy to apply to one subject (`key:<tenant>`, `ip:<address>`, …). */
 export interface LimitRequest {
@@ -93,7 +96,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { redis, timeoutMs } = options;
   const clock = options.clock ?? Date.now;
   const prefix = options.keyPrefix ?? 'rl';
-  const log = options.log ?? ((message: string) => console.warn(`[rate-limit] ${message}`));
+  const log = options.log ?? ((message: string) => rateLimitLog.warn(message));
   const policies = new Map(options.policies.map((p) => [p.name, p]));
   const remote = createRedisStore(redis);
   const fallback = createMemoryStore(options.fallbackMaxKeys ?? FALLBACK_MAX_KEYS_DEFAULT);

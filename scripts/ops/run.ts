@@ -5,6 +5,12 @@ import { createOpsContext, type Handler } from './context.js';
 import * as database from './database-commands.js';
 import type { Invocation } from './parse.js';
 import * as workflows from './workflow-commands.js';
+import { sendLogsToStderr, setDefaultLogLevel } from '../../platform/log.js';
+
+// stdout only ever carries answers: the log lines of the code the commands run (the store's, the
+// reconciler's) go to stderr, from warnings up unless LOG_LEVEL says otherwise.
+sendLogsToStderr();
+setDefaultLogLevel('warn');
 
 /** Every command of scripts/ops/commands.ts and what runs it (tsc fails when one is missing). */
 const HANDLERS: Record<CommandName, Handler> = {

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * The processes that launched `npm start`'s supervisor: `npm` → `sh -c` → `tsx` → supervisor. A
- * SIGKILL may hit any of them, and none tells the supervisor (tsx relays only SIGINT and SIGTERM):
- * the supervisor watches them and stops everything, in order, when one is gone.
+ * The processes that launched `npm start`'s supervisor: `npm` → `sh -c` → supervisor (`node
+ * dist/scripts/start.js`; a `tsx` in between when it runs from the sources). A SIGKILL may hit any
+ * of them, and none tells the supervisor (tsx relays only SIGINT and SIGTERM): the supervisor
+ * watches them and stops everything, in order, when one is gone.
  *
  * Which ones: the parent always (on every platform, by `process.ppid`, which changes when the
  * parent dies). On Linux also the ancestors above it that npm started for the script (their

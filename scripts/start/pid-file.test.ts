@@ -73,7 +73,7 @@ describe('StartPidFile', () => {
     // SIGTERM first; SIGKILL for the one that ignores it.
     expect(signals).toEqual(['SIGTERM', 'SIGKILL']);
     expect(running(other.child)).toBe(true);
-    expect(lines).toEqual(expect.arrayContaining([`[start] stopping processors (pid ${leftover.recorded.pid}), left running by an earlier npm start`]));
+    expect(lines).toEqual(expect.arrayContaining([`stopping processors (pid ${leftover.recorded.pid}), left running by an earlier npm start`]));
   });
 
   it('refuses while the recorded supervisor still runs, and touches nothing', async () => {
@@ -112,6 +112,6 @@ describe('StartPidFile', () => {
     writeFileSync(path, '{"supervisor": 1');
     const lines: string[] = [];
     await expect(new StartPidFile(path, { log: (line) => lines.push(line) }).clearLeftovers()).resolves.toEqual([]);
-    expect(lines).toEqual([`[start] ignoring an unreadable pid file ${path}`]);
+    expect(lines).toEqual([`ignoring an unreadable pid file ${path}`]);
   });
 });

@@ -3,6 +3,9 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { childLogger } from '../../platform/log.js';
+
+const pidFileLog = childLogger({ component: 'pid-file' });
 
 /**
  * `npm start`'s pid file: the supervisor and every child it spawned, with the exact command line
@@ -28,7 +31,7 @@ type PidFileContent = z.infer<typeof pidFileSchema>;
 const LEFTOVER_KILL_WAIT_MS = 5_000;
 
 export interface StartPidFileOptions {
-  /** Where `[start] …` lines go (console.log). */
+  /** Where its lines go (default: the process's logger, at info). */
   log?: (line: string) => void;
   /** How long a leftover gets after SIGTERM before SIGKILL (5 s: the worker drains). */
   termWaitMs?: number;
@@ -55,7 +58,7 @@ export class StartPidFile {
   private readonly termWaitMs: number;
 
   constructor(readonly path: string, options: StartPidFileOptions = {}) {
-    this.log = options.log ?? console.log;
+    this.log = options.log ?? ((line) => pidFileLog.info(line));
     this.termWaitMs = options.termWaitMs ?? 5_000;
   }
 
@@ -72,7 +75,7 @@ export class StartPidFile {
       throw new StartAlreadyRunningError(`npm start is already running (pid ${supervisor.pid}, pid file ${this.path}): stop it first (Ctrl-C in its terminal, or kill ${supervisor.pid})`);
     }
     const leftovers = previous.children.filter((child) => commandLine(child.pid) === child.command);
-    for (const child of leftovers) this.log(`[start] stopping ${child.name} (pid ${child.pid}), left running by an earlier npm start`);
+    for (const child of leftovers) this.log(`stopping ${child.name} (pid ${child.pid}), left running by an earlier npm start`);
     await Promise.all(leftovers.map((child) => stopLeftover(child, this.termWaitMs)));
     return leftovers;
   }
@@ -113,7 +116,7 @@ export class StartPidFile {
       json = null;
     }
     const parsed = pidFileSchema.safeParse(json);
-    if (!parsed.success) this.log(`[start] ignoring an unreadable pid file ${this.path}`);
+    if (!parsed.success) this.log(`ignoring an unreadable pid file ${this.path}`);
     return parsed.success ? parsed.data : null;
   }
 

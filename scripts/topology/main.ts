@@ -4,6 +4,10 @@ import { REPO_ROOT } from '../../platform/temporal-dev-server.js';
 import { createPool } from '../../store/db.js';
 import { bootstrapDemoTenant, localAdminKey } from '../bootstrap.js';
 import { DEFAULT_TOPOLOGY_PORTS, startTopology, type Topology } from './topology.js';
+import { childLogger, setLogService } from '../../platform/log.js';
+
+setLogService('topology');
+const log = childLogger({ component: 'topology' });
 
 /**
  * `npm run topology`: the production topology on this machine (README "Running in production"):
@@ -21,7 +25,7 @@ async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     await topology?.stop();
-    console.log('[topology] stopped');
+    log.info('stopped');
   }
   process.exit(code);
 }
@@ -32,9 +36,9 @@ try {
   const ports = DEFAULT_TOPOLOGY_PORTS;
   topology = await startTopology({
     baseDir, ports, adminApiKey, namespace: config.TEMPORAL_NAMESPACE,
-    log: (msg) => console.log(`[topology] ${msg}`),
+    log: (msg) => log.info(msg),
   });
-  topology.pg.onEvent((event) => console.log(`[topology] postgres: ${event.type}${event.detail ? ` (${event.detail})` : ''}`));
+  topology.pg.onEvent((event) => log.info({ event: event.type, detail: event.detail }, `postgres: ${event.type}`));
   const pool = createPool(topology.databaseUrl, 2);
   const demo = await bootstrapDemoTenant(pool, resolve(baseDir, 'demo-tenant.json')).finally(() => pool.end());
   const t = topology;
@@ -56,6 +60,6 @@ try {
   Ctrl-C stops everything.
 `);
 } catch (err) {
-  console.error(`[topology] failed: ${(err as Error).message}`);
+  log.fatal({ err }, 'failed');
   await stop(1);
 }

@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT, trace, TraceFlags, type Context, type ContextManager } from '@opentelemetry/api';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { databaseErrorQuoting } from '../test/pg-error.js';
 import { captureLogs, childLogger, logSettingsOf, logger, scrubText, serializeError, setLogService } from './log.js';
 import { temporalLogger } from './temporal-logger.js';
 
@@ -11,20 +11,12 @@ import { temporalLogger } from './temporal-logger.js';
  */
 
 const PAN = '4242 4242 4242 4242';
-let pool: pg.Pool;
 /** A real PostgreSQL error whose `where` and `detail` quote the data it was given. */
 let pgError: Error;
 let logs: ReturnType<typeof captureLogs>;
 
 beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
-  pgError = await pool.query(`SELECT $1::jsonb`, [`{"note": "${PAN} \\u0000"}`]).then(
-    () => { throw new Error('expected a database error'); },
-    (err: Error) => err,
-  );
-});
-afterAll(async () => {
-  await pool?.end();
+  pgError = await databaseErrorQuoting(PAN);
 });
 beforeEach(() => {
   logs = captureLogs();

@@ -1,22 +1,14 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { databaseErrorQuoting } from '../test/pg-error.js';
 import { describeError, isDatabaseError } from './safe-error.js';
 
 const PAN = '4242 4242 4242 4242';
-let pool: pg.Pool;
 /** A real PostgreSQL error whose `where` and `detail` quote the data it was given. */
 let pgError: Error;
 
 beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
-  pgError = await pool.query(`SELECT $1::jsonb`, [`{"note": "${PAN} \\u0000"}`]).then(
-    () => { throw new Error('expected a database error'); },
-    (err: Error) => err,
-  );
-});
-afterAll(async () => {
-  await pool?.end();
+  pgError = await databaseErrorQuoting(PAN);
 });
 
 describe('describeError', () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../test/eventually.js';
+import { jsonLine } from '../test/worker-process.js';
 import { loadConfig } from '../platform/config.js';
 import { withDatabaseName } from '../platform/postgres-url.js';
 import { freePort, REPO_ROOT } from '../platform/temporal-dev-server.js';
@@ -91,16 +92,6 @@ async function busyPorts(): Promise<number[]> {
   const all = Object.values(ports);
   const free = await Promise.all(all.map((port) => portFree(port)));
   return all.filter((_, i) => !free[i]);
-}
-
-/** A JSON log line's fields, or null for anything else the stack prints (the banner). */
-function jsonLine(line: string): Record<string, unknown> | null {
-  if (!line.startsWith('{')) return null;
-  try {
-    return JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
 }
 
 function stackEnv(): NodeJS.ProcessEnv {

@@ -80,8 +80,8 @@ function childEnv(h: Harness, extra: Record<string, string>): NodeJS.ProcessEnv 
   };
 }
 
-/** A JSON log line's fields, or null for any other output (a crash's stack on stderr). */
-function jsonLine(line: string): Record<string, unknown> | null {
+/** A JSON log line's fields, or null for any other output (a crash's stack on stderr, a banner). */
+export function jsonLine(line: string): Record<string, unknown> | null {
   if (!line.startsWith('{')) return null;
   try {
     return JSON.parse(line) as Record<string, unknown>;

@@ -1,9 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { logger, scrubText, type Logger } from '../../platform/log.js';
 import type { AppEnv } from '../context.js';
-import { routePattern } from './metrics.js';
-
-const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+import { methodLabel, routePattern } from './route.js';
 
 /** Probes and scrapes (HAProxy, `npm start`, Prometheus) would drown the access log: they log at debug. */
 const PROBE_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
@@ -38,7 +36,7 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
     } finally {
       const route = routePattern(c);
       // The method too is the client's text: a known one as it is, anything else `OTHER` (as the metrics label it).
-      const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : 'OTHER';
+      const method = methodLabel(c);
       const line = { method, route, status: c.res.status, durationMs: Math.round((performance.now() - startedMs) * 10) / 10 };
       const log = requestLog(c);
       if (PROBE_ROUTES.has(route)) log.debug(line, 'request');

@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DomainError } from '../../domain/errors.js';
 import { requestLog } from './access-log.js';
-import { routePattern } from './metrics.js';
+import { routePattern } from './route.js';
 import { ApiError, errors, fromDomainError } from '../errors.js';
 
 export function errorBody(err: ApiError) {

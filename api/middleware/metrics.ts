@@ -1,27 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Context, Handler, MiddlewareHandler } from 'hono';
-import { matchedRoutes } from 'hono/route';
+import type { Handler, MiddlewareHandler } from 'hono';
 import type pg from 'pg';
 import { findTenantIdByApiKeyHash } from '../../store/tenants/tenants.js';
 import { errors } from '../errors.js';
 import { metrics, metricsRegistry } from '../../platform/metrics.js';
 import type { AppEnv } from '../context.js';
 import { hashApiKey } from './auth.js';
+import { methodLabel, routePattern } from './route.js';
 
-const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const BEARER = /^Bearer ([\x21-\x7e]{1,200})$/;
-
-/**
- * The route pattern a request matched (`/v1/accounts/:id`), never its raw path, so label values
- * stay a bounded set. The handler that answered if it is a route; else (a middleware answered,
- * e.g. 401) the route that would have run; `unmatched` for unknown paths.
- */
-export function routePattern(c: Context): string {
-  const routes = matchedRoutes(c);
-  const answered = routes[c.req.routeIndex];
-  if (answered && answered.method !== 'ALL') return answered.path;
-  return routes.find((r) => r.method !== 'ALL')?.path ?? 'unmatched';
-}
 
 /**
  * Counts requests (`steadfast_http_requests_total`) and their latency
@@ -36,7 +23,7 @@ export function httpMetrics(): MiddlewareHandler<AppEnv> {
     try {
       await next();
     } finally {
-      const labels = { method: METHODS.has(c.req.method) ? c.req.method : 'OTHER', route: routePattern(c) };
+      const labels = { method: methodLabel(c), route: routePattern(c) };
       metrics.httpRequests.inc({ ...labels, status: String(c.res.status) });
       metrics.httpRequestDuration.observe(labels, (performance.now() - startedMs) / 1_000);
     }

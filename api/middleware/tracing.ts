@@ -3,7 +3,7 @@ import { context, createContextKey, propagation, ROOT_CONTEXT, SpanKind, SpanSta
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.js';
-import { routePattern } from './metrics.js';
+import { methodLabel, routePattern } from './route.js';
 
 const tracer = trace.getTracer('steadfast-api');
 
@@ -30,8 +30,9 @@ export function tracing(): MiddlewareHandler<AppEnv> {
     if (UNTRACED_PATHS.has(c.req.path)) return next();
     const parent = propagation.extract(ROOT_CONTEXT, c.req.header());
     const continued = trace.getSpanContext(parent) !== undefined;
-    const attributes = { [ATTR_HTTP_REQUEST_METHOD]: c.req.method };
-    const span = tracer.startSpan(c.req.method, { kind: SpanKind.SERVER, attributes }, parent);
+    const method = methodLabel(c);
+    const attributes = { [ATTR_HTTP_REQUEST_METHOD]: method };
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
     const active = trace.setSpan(continued ? parent.setValue(CALLER_TRACE, true) : parent, span);
     const carrier: Record<string, string> = {};
     propagation.inject(active, carrier);
@@ -47,7 +48,7 @@ export function tracing(): MiddlewareHandler<AppEnv> {
 function end(span: Span, c: Context<AppEnv>): void {
   const route = routePattern(c);
   const status = c.res.status;
-  span.updateName(`${c.req.method} ${route}`);
+  span.updateName(`${methodLabel(c)} ${route}`);
   span.setAttributes({ [ATTR_HTTP_ROUTE]: route, [ATTR_HTTP_RESPONSE_STATUS_CODE]: status });
   if (c.error) span.recordException(c.error);
   if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

@@ -55,6 +55,12 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: intFromEnv(3000, 0, 65_535),
   DATABASE_URL: databaseUrlSchema.default('postgres://postgres@127.0.0.1:5432/steadfast'),
+  /**
+   * `npm start` without DATABASE_URL and with nothing on 127.0.0.1:5432: the embedded PostgreSQL's
+   * directory (relative to the repository; its cluster kept in `data/`) and the port it tries first.
+   */
+  EMBEDDED_PG_DIR: z.string().min(1).default('.data/embedded-postgres'),
+  EMBEDDED_PG_PORT: intFromEnv(5433, 1, 65_535),
   DB_POOL_MAX: intFromEnv(20, 1, 500),
   /**
    * Optional, API only: where the audit logs and the ledger audit read (a standby:

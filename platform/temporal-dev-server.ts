@@ -1,36 +1,23 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { dieWithParent } from './parent-death.js';
 import { childLogger } from './log.js';
 import { REPO_ROOT } from './repo-root.js';
+import { resolveTemporalCli, TEMPORAL_CLI_VERSION } from './temporal-cli.js';
 
 export { REPO_ROOT };
-export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+export { TEMPORAL_CLI_VERSION };
 const cliLog = childLogger({ component: 'temporal-cli' });
-const DEFAULT_CLI_PATH = resolve(REPO_ROOT, '.tools/bin/temporal');
 
 /**
- * Returns the Temporal CLI binary: `TEMPORAL_CLI_PATH` when given, else `.tools/bin/temporal`,
- * built from its Go module when missing (newer CLI versions cannot be `go install`ed).
+ * Returns the Temporal CLI binary from wherever it is (platform/temporal-cli.ts): `TEMPORAL_CLI_PATH`
+ * when given, else `temporal` on PATH, else `.tools/bin/temporal`, else downloaded or built there.
  */
 export function ensureTemporalCli(cliPath?: string, log: (msg: string) => void = (msg) => cliLog.info(msg)): string {
-  if (cliPath) {
-    if (!existsSync(cliPath)) throw new Error(`TEMPORAL_CLI_PATH points to a missing file: ${cliPath}`);
-    return cliPath;
-  }
-  if (existsSync(DEFAULT_CLI_PATH)) return DEFAULT_CLI_PATH;
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} into .tools/bin (first run only, a few minutes)…`);
-  const result = spawnSync('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-    env: { ...process.env, GOBIN: dirname(DEFAULT_CLI_PATH) },
-    stdio: 'inherit',
-  });
-  if (result.status !== 0 || !existsSync(DEFAULT_CLI_PATH)) {
-    throw new Error('Could not build the Temporal CLI: is Go installed and on PATH?');
-  }
-  return DEFAULT_CLI_PATH;
+  return resolveTemporalCli({ cliPath, log }).path;
 }
 
 export async function freePort(): Promise<number> {

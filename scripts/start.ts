@@ -10,10 +10,12 @@ import {
   ensureTemporalCli, REPO_ROOT, startDevServer, waitForTemporal, type DevServer,
 } from '../platform/temporal-dev-server.js';
 import { dieWithParent, parentDeathSignalAvailable } from '../platform/parent-death.js';
+import { DatabaseUnreachableError, resolveDatabase, type ResolvedDatabase } from '../platform/embedded-postgres.js';
 import { bootstrapDemoTenant, localAdminKey } from './bootstrap.js';
 import { childArgv } from './start/child-argv.js';
 import { watchLaunchers } from './start/launchers.js';
 import { StartPidFile } from './start/pid-file.js';
+import { checkPrerequisites, checkTable, missingLines } from './start/prerequisites.js';
 import { childLogger, setLogService } from '../platform/log.js';
 
 /**
@@ -40,6 +42,10 @@ const children: { name: string; child: ChildProcess }[] = [];
 let temporal: DevServer | null = null;
 /** The dev server's pid from its spawn on: `temporal` is set only once it answers. */
 let devServerPid: number | null = null;
+/** PostgreSQL: the machine's, or the embedded one we started (platform/embedded-postgres.ts), stopped last. */
+let database: ResolvedDatabase | null = null;
+/** The embedded PostgreSQL's pid from its spawn on: `database` is set only once it answers. */
+let embeddedPgPid: number | null = null;
 
 async function startTemporal(): Promise<void> {
   try {
@@ -71,9 +77,19 @@ async function startTemporal(): Promise<void> {
   });
 }
 
-async function prepareStores(): Promise<{ id: string; apiKey: string }> {
-  await ensureDatabase(config.DATABASE_URL);
-  await migrateUp(config.DATABASE_URL);
+async function startDatabase(): Promise<ResolvedDatabase> {
+  return resolveDatabase(config, {
+    log: (line) => log.info(line),
+    onSpawn: ({ pid, argv }) => {
+      embeddedPgPid = pid;
+      pidFile.add('postgres', pid, argv);
+    },
+  });
+}
+
+async function prepareStores(databaseUrl: string): Promise<{ id: string; apiKey: string }> {
+  await ensureDatabase(databaseUrl);
+  await migrateUp(databaseUrl);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
@@ -83,7 +99,7 @@ async function prepareStores(): Promise<{ id: string; apiKey: string }> {
   } finally {
     redis.disconnect();
   }
-  const pool = createPool(config.DATABASE_URL, 2);
+  const pool = createPool(databaseUrl, 2);
   try {
     return await bootstrapDemoTenant(pool, resolve(dataDir, 'demo-tenant.json'));
   } finally {
@@ -107,11 +123,11 @@ const localUiEnv = {
   TEMPORAL_UI_ORIGINS: process.env.TEMPORAL_UI_ORIGINS ?? `http://localhost:${config.TEMPORAL_UI_PORT},http://127.0.0.1:${config.TEMPORAL_UI_PORT}`,
 };
 
-function startChild(name: string, entry: string): void {
+function startChild(name: string, entry: string, databaseUrl: string): void {
   const argv = childArgv(entry);
   const [command, args] = dieWithParent(argv[0], argv.slice(1));
   const child = spawn(command, args, {
-    env: { ...process.env, ADMIN_API_KEY: adminApiKey, ...localWebhookEnv, ...localUiEnv },
+    env: { ...process.env, DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminApiKey, ...localWebhookEnv, ...localUiEnv },
     stdio: 'inherit',
     // Own process group: Ctrl-C reaches only this supervisor, which stops the children in order.
     detached: true,
@@ -159,6 +175,10 @@ async function stop(code: number): Promise<void> {
   // Still starting (spawned, not answering yet): nothing to drain.
   if (!temporal && devServerPid !== null) killQuietly(devServerPid);
   devServerPid = null;
+  // PostgreSQL last: everything above may still write on its way out.
+  await database?.embedded?.stop();
+  if (!database?.embedded && embeddedPgPid !== null) killQuietly(embeddedPgPid);
+  embeddedPgPid = null;
   pidFile.release();
   process.exit(code);
 }
@@ -180,6 +200,7 @@ function stopWithThisProcess(): void {
   process.once('exit', () => {
     for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
     if (devServerPid !== null) killQuietly(devServerPid);
+    if (embeddedPgPid !== null) killQuietly(embeddedPgPid);
   });
   // `on`, not `once`: a Ctrl-C may arrive twice (the terminal's, and one a launcher such as tsx relays);
   // a second signal with no handler left would kill this supervisor mid-drain and orphan the rest.
@@ -200,27 +221,44 @@ function stopWithThisProcess(): void {
 }
 
 async function main(): Promise<void> {
+  // `npm start -- --check`: what is there and what would be used, a table; starts nothing.
+  if (process.argv.includes('--check')) {
+    const found = await checkPrerequisites(config);
+    console.log(checkTable(found));
+    process.exit(found.every((p) => p.ok) ? 0 : 1);
+  }
   stopWithThisProcess();
   await pidFile.clearLeftovers();
+  // Every missing prerequisite, a line each with its fix, before anything starts (scripts/start/prerequisites.ts).
+  const missing = missingLines(await checkPrerequisites(config));
+  if (missing.length > 0) {
+    console.error(`npm start cannot start; missing (npm start -- --check shows everything):\n${missing.join('\n')}`);
+    await stop(1);
+    return;
+  }
   pidFile.claim();
   if (!parentDeathSignalAvailable()) {
     log.info({ pidFile: pidFile.path }, 'no setpriv here: if this process is killed outright, the next npm start stops what it left');
   }
+  // Before anything else starts: an explicit DATABASE_URL that does not answer stops here.
+  database = await startDatabase();
+  const databaseUrl = database.url;
   await startTemporal();
-  const demo = await prepareStores();
+  const demo = await prepareStores(databaseUrl);
   // The simulated card acquirers and bank stand in for outside processors (PROCESSORS_URL).
-  startChild('processors', 'simulators/processors/main');
+  startChild('processors', 'simulators/processors/main', databaseUrl);
   // A local SMTP server and fake push/SMS providers stand in for the real ones (SMTP_URL, *_PROVIDER_URL).
-  startChild('smtp', 'simulators/smtp/main');
-  startChild('providers', 'simulators/providers/main');
-  startChild('worker', 'workers/main');
-  startChild('api', 'api/main');
+  startChild('smtp', 'simulators/smtp/main', databaseUrl);
+  startChild('providers', 'simulators/providers/main', databaseUrl);
+  startChild('worker', 'workers/main', databaseUrl);
+  startChild('api', 'api/main', databaseUrl);
   await waitForApi(60_000);
   const api = `http://${config.HOST}:${config.PORT}`;
   console.log(`
   Steadfast is up.
     API            ${api}
     API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
+    PostgreSQL     ${database.description}
     Temporal UI    http://localhost:${config.TEMPORAL_UI_PORT}   (payloads encrypted; decoded in the UI through ${api}/codec)
     Metrics        ${api}/metrics (admin key), worker http://${config.HOST}:${config.WORKER_METRICS_PORT}/metrics
     Processors sim ${config.PROCESSORS_URL}   (simulated acquirers and bank)
@@ -238,6 +276,8 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err) => {
-  log.fatal({ err }, 'failed');
+  // A missing prerequisite is one line naming the fix, not a stack.
+  if (err instanceof DatabaseUnreachableError) log.fatal(err.message);
+  else log.fatal({ err }, 'failed');
   await stop(1);
 });

@@ -90,7 +90,8 @@ async function main(): Promise<void> {
     await metricsServer?.close();
     await closeActivities();
     await outbound.close();
-    await connection.close();
+    // Workers created but never run (a start-up step failed) still hold it: that error must not hide the first one.
+    await connection.close().catch((err: unknown) => log.warn({ err }, 'Temporal connection not closed'));
     await pool.end();
     await tracing.shutdown(); // last: the spans of the activities that just drained
   }

@@ -77,7 +77,8 @@ export async function startOutboxRelay(options: OutboxRelayOptions): Promise<Out
     }
     listener = client;
   }
-  await listen();
+  // A database failover may be under way as the worker starts: the poll relays without LISTEN meanwhile.
+  await listen().catch((err: unknown) => log.warn({ err }, 'no notification channel at start: polling, and trying again each round'));
 
   async function relayBatch(): Promise<number> {
     const rows = await withTransaction(options.pool, async (client) => {

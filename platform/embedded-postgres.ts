@@ -5,6 +5,7 @@ import { arch, platform } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { runCommand } from './run-command.js';
 import { parentDeathSignalAvailable } from './parent-death.js';
 import { databaseNameOf, isMultiHostUrl, parsePostgresUrl, type HostPort } from './postgres-url.js';
 import { REPO_ROOT } from './repo-root.js';
@@ -168,9 +169,7 @@ export interface EmbeddedPostgresOptions {
 }
 
 const START_TIMEOUT_MS = 60_000;
-const COMMAND_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 15_000;
-const OUTPUT_KEPT_CHARS = 4_000;
 
 /** One PostgreSQL cluster in `baseDir/data`, its server our child (superuser `postgres`, trust on 127.0.0.1 only, no Unix socket). */
 export class EmbeddedPostgres {
@@ -272,25 +271,7 @@ export class EmbeddedPostgres {
   /** Runs initdb as the owner; rejects with the tail of its output. */
   private run(binary: string, args: string[]): Promise<void> {
     const [command, fullArgs] = this.asOwner([binary, ...args]);
-    return new Promise((resolveRun, reject) => {
-      const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: this.env() });
-      let output = '';
-      const keep = (chunk: Buffer) => {
-        output = (output + chunk.toString('utf8')).slice(-OUTPUT_KEPT_CHARS);
-      };
-      child.stdout.on('data', keep);
-      child.stderr.on('data', keep);
-      const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new Error(`${binary} could not start: ${err.message}`));
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolveRun();
-        else reject(new Error(`${binary} failed (${signal ?? `exit ${code}`}):\n${output.trimEnd()}`));
-      });
-    });
+    return runCommand(binary, command, fullArgs, this.env());
   }
 
   /**

@@ -4,6 +4,7 @@ import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { runCommand } from '../../platform/run-command.js';
 
 /**
  * One private PostgreSQL cluster of the topology's pair (scripts/topology/pg-pair.ts): its data
@@ -36,11 +37,9 @@ export interface PgNodeOptions {
   owner: OsOwner | null;
 }
 
-/** How long a server may take to start, a command to run, the old processes to go. */
+/** How long a server may take to start, the old processes to go (a command: platform/run-command.ts). */
 const START_TIMEOUT_MS = 30_000;
-const COMMAND_TIMEOUT_MS = 120_000;
 const GONE_TIMEOUT_MS = 10_000;
-const OUTPUT_KEPT_CHARS = 4_000;
 
 export class PgNode {
   readonly name: string;
@@ -217,25 +216,7 @@ export class PgNode {
     mkdirSync(this.options.baseDir, { recursive: true });
     if (this.options.owner) chownSync(this.options.baseDir, this.options.owner.uid, this.options.owner.gid);
     const [command, fullArgs] = this.asOwner(resolve(this.options.binDir, binary), args);
-    return new Promise((resolveRun, reject) => {
-      const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: this.env() });
-      let output = '';
-      const keep = (chunk: Buffer) => {
-        output = (output + chunk.toString('utf8')).slice(-OUTPUT_KEPT_CHARS);
-      };
-      child.stdout.on('data', keep);
-      child.stderr.on('data', keep);
-      const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new Error(`${binary} could not start: ${err.message}`));
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolveRun();
-        else reject(new Error(`${binary} for ${this.name} failed (${signal ?? `exit ${code}`}):\n${output.trimEnd()}`));
-      });
-    });
+    return runCommand(`${binary} for ${this.name}`, command, fullArgs, this.env());
   }
 
   /** setpriv execs (no process in between): as the owner when we are root, dying with us always. */

@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Context } from 'hono';
+import { logger } from '../platform/log.js';
 import { answerFor, type ApiError } from './errors.js';
 
 /**
@@ -35,7 +36,11 @@ export async function runUpdate<T>(fn: () => Promise<T>, closed: () => ApiError)
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw closed();
+    if (err instanceof WorkflowNotFoundError) {
+      // Also what an Update the server no longer knows looks like: say which, for whoever reads the log.
+      logger.warn({ component: 'updates', workflowId: err.workflowId, runId: err.runId, reason: err.message }, 'update answered as closed (the server found no run or no such update)');
+      throw closed();
+    }
     if (err instanceof WorkflowUpdateFailedError) {
       const refusal = answerFor(failureType(err) ?? '', err.cause?.message);
       if (refusal) throw refusal;

@@ -122,12 +122,15 @@ export function createPaymentActivities({ pool, router, faultAfterCommit }: Paym
     },
 
     /** Compensation: voids the authorization (or the wallet hold) and records why. */
-    async releaseAuthorization(step: Step & { event: 'void' | 'expire' | 'capture_fail'; failureCode: string | null }) {
+    async releaseAuthorization(step: Step & { event: 'void' | 'expire' | 'capture_fail'; failureCode: string | null; requestKey?: string }) {
       const payment = await load(pool, step);
       if (payment.status !== 'authorized') return;
       await router.void(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference! });
       await asActivityStep(() => withTransaction(pool, async (client) => {
-        await applyTransition(client, { ...step, event: step.event, patch: step.failureCode ? { failureCode: step.failureCode } : {} });
+        await applyTransition(client, {
+          tenantId: step.tenantId, paymentId: step.paymentId, idempotencyKey: step.idempotencyKey, event: step.event,
+          patch: step.failureCode ? { failureCode: step.failureCode } : {}, ...requestData(step.requestKey),
+        });
       }));
     },
 
@@ -147,7 +150,7 @@ export function createPaymentActivities({ pool, router, faultAfterCommit }: Paym
       })));
     },
 
-    async reversePayment(step: Step) {
+    async reversePayment(step: Step & { requestKey?: string }) {
       const payment = await load(pool, step);
       if (payment.status === 'reversed') return;
       // Settled (or refunded) meanwhile: the money has moved on, so nothing may go to the processor.
@@ -157,7 +160,9 @@ export function createPaymentActivities({ pool, router, faultAfterCommit }: Paym
       await router.refund(payment.processor!, { idempotencyKey: step.idempotencyKey, authorizationId: payment.processorReference!, amountMinor: payment.amountCapturedMinor });
       await asActivityStep(() => withTransaction(pool, async (client) => {
         await debitMerchant(client, payment, payment.amountCapturedMinor, `${step.idempotencyKey}:ledger`, 'payment_reversal');
-        await applyTransition(client, { ...step, event: 'reverse' });
+        await applyTransition(client, {
+          tenantId: step.tenantId, paymentId: step.paymentId, idempotencyKey: step.idempotencyKey, event: 'reverse', ...requestData(step.requestKey),
+        });
       }));
     },
 
@@ -189,6 +194,11 @@ export function createPaymentActivities({ pool, router, faultAfterCommit }: Paym
       return { status: 'succeeded' as const, paymentStatus: done.payment.status };
     },
   };
+}
+
+/** The event data naming the client request that caused a move (Stripe's `request.idempotency_key`). */
+function requestData(requestKey: string | undefined): { eventData?: Record<string, unknown> } {
+  return requestKey === undefined ? {} : { eventData: { request: { idempotency_key: requestKey } } };
 }
 
 function declineOf(err: unknown): { failureCode: string; declineCode?: string | undefined } | null {

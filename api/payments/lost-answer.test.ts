@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createPaymentActivities } from '../../activities/payments/payment-activities.js';
+import { createProcessorRouterFromConfig } from '../../activities/payments/processors/index.js';
 import { processorsControl } from '../../simulators/processors/client.js';
 import { findAccountTenantId } from '../../store/ledger/accounts.js';
 import { auditLedger } from '../../store/ledger/audit.js';
@@ -237,5 +240,35 @@ describe('a retry after the answer was lost (the API died after the work) acts o
     expect(retry.body).toEqual(first.body);
     expect(await operations(paymentId)).toEqual({ capture: 1, refund: 1 });
     expect((await balanceOf(call, merchant)).balance).toBe(before - 2_500);
+  });
+
+  /*
+   * Chaos (a PostgreSQL failover under Temporal): the cancel's Update ran its local step — refund at
+   * the processor, ledger reversal, `payment.reversed` — in a workflow task the server then lost; the
+   * replay took another path (the refund window closed first) and the run ended without the
+   * Update. The retry finds the run closed and the Update unknown. It happened: 200, not 409.
+   */
+  it('cancel whose workflow task was lost after its local step reversed the capture: the retry answers 200, another key 409', async () => {
+    const paymentId = await pay({ amount: 3_100 });
+    const key = `lost-task-${randomUUID()}`;
+    const before = (await balanceOf(call, merchant)).balance;
+    const activities = createPaymentActivities({ pool: h.pool, router: createProcessorRouterFromConfig(h.config, { pool: h.pool }) });
+    // The lost task's step, as the saga runs it for this request (the same step key, the request's key).
+    await new MockActivityEnvironment().run(activities.reversePayment, {
+      tenantId, paymentId, idempotencyKey: `payment-${paymentId}:reverse`, requestKey: key,
+    });
+    const run = h.temporal.workflow.getHandle(`payment-${paymentId}`);
+    await run.terminate('the run closed without the Update (its refund window passed on replay)');
+
+    const retry = await call('POST', `/v1/payments/${paymentId}/cancel`, { idempotencyKey: key });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ id: paymentId, status: 'reversed', amount_captured: 3_100 });
+    const other = await call('POST', `/v1/payments/${paymentId}/cancel`, { idempotencyKey: `other-${randomUUID()}` });
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('payment_invalid_state');
+    expect(await operations(paymentId)).toEqual({ capture: 1, refund: 1 });
+    expect((await balanceOf(call, merchant)).balance).toBe(before - 3_100);
+    const events = await call('GET', `/v1/payments/${paymentId}/events`);
+    expect(events.body.data.at(-1)).toMatchObject({ type: 'payment.reversed', data: { request: { idempotency_key: key } } });
   });
 });

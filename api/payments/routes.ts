@@ -1,10 +1,10 @@
 import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
-import { errors } from '../errors.js';
+import { ApiError, errors } from '../errors.js';
 import { newId } from '../../domain/ids.js';
 import { PAYMENT_STATUSES } from '../../domain/payments/state-machine.js';
 import type { Payment } from '../../domain/payments/types.js';
-import { deleteInitiatedPayment, findPayment, insertOrAdoptPayment, listEvents, listPayments } from '../../store/payments/payments.js';
+import { deleteInitiatedPayment, findPayment, hasEventOfRequest, insertOrAdoptPayment, listEvents, listPayments } from '../../store/payments/payments.js';
 import { findRefund, findRefundByRequestKey } from '../../store/payments/refunds.js';
 import { releaseExpiredRequestKey } from '../../store/start-requests.js';
 import {
@@ -168,7 +168,19 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
     .openapi(routes.cancel, async (c) => {
       const payment = await requirePayment(tenantOf(c), c.req.valid('param').id);
       const { reason } = (c.req.valid('json') ?? {}) as z.infer<typeof Cancel>;
-      await paymentUpdate(() => saga(payment.id).executeUpdate(cancelUpdate, { updateId: updateIdOf(c, 'cancel'), args: [{ reason }] }));
+      const requestKey = requestKeyOf(c, config).key;
+      try {
+        await paymentUpdate(() => saga(payment.id).executeUpdate(cancelUpdate, {
+          updateId: updateIdOf(c, 'cancel'), args: [{ reason, ...(requestKey === null ? {} : { requestKey }) }],
+        }));
+      } catch (err) {
+        // Refused, or the run has closed: but a retry's first attempt may have cancelled it in a
+        // workflow task the server lost (its local step acted; the replay took another path, e.g.
+        // the refund window closed). The event it wrote names this request: that cancel happened.
+        const mine = requestKey !== null && err instanceof ApiError && err.code === 'payment_invalid_state'
+          && await hasEventOfRequest(pool, payment.tenantId, payment.id, 'payment.reversed', requestKey);
+        if (!mine) throw err;
+      }
       return c.json(serializePayment(await requirePayment(payment.tenantId, payment.id)), 200);
     })
     .openapi(routes.refund, async (c) => {

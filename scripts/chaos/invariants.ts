@@ -345,6 +345,14 @@ async function moneyConservation(ctx: InvariantContext, states: States) {
 
 // ── 7. Answers tell the truth ───────────────────────────────────────────────────────────────
 
+/** What a wrong answer said and how it came (the message, attempts, retry reasons): enough to tell its cause from the CI log. */
+function answerDetail(r: RequestRecord): string {
+  const body = r.answer?.body as { error?: { code?: unknown; message?: unknown } } | null | undefined;
+  const said = body?.error ? ` ${String(body.error.code)}: "${String(body.error.message)}"` : '';
+  const reasons = r.retry.reasons.map((x) => `+${x.atMs - r.startedAtMs} ms ${x.reason}`).join(', ');
+  return ` (${said.trim() || 'no error body'}; attempt ${r.retry.attempts}${reasons ? `, after ${reasons}` : ''}${r.redriven ? ', re-driven' : ''}; key ${r.key})`;
+}
+
 /** Did the follow-up `record` take effect, as the object's state shows it (the workload is its only actor)? */
 function tookEffect(record: RequestRecord, states: States): boolean | null {
   const id = record.objectId!;
@@ -389,7 +397,7 @@ async function answersTruthful(ctx: InvariantContext, states: States) {
   for (const r of ctx.records.filter((x) => x.answer !== null && x.objectId !== null && !x.kind.endsWith('.create'))) {
     const effect = tookEffect(r, states);
     if (effect === null) continue;
-    if (effect !== isAccepted(r)) problems.push(`${r.kind} on ${r.objectId}: answered ${r.answer!.status}, ${effect ? 'yet it happened' : 'yet it did not happen'}`);
+    if (effect !== isAccepted(r)) problems.push(`${r.kind} on ${r.objectId}: answered ${r.answer!.status}, ${effect ? 'yet it happened' : 'yet it did not happen'}${answerDetail(r)}`);
   }
   problems.push(...await refundsAsAnswered(ctx, states));
 

@@ -203,6 +203,19 @@ export async function listEvents(db: Db, tenantId: string, paymentId: string, pa
 }
 
 /**
+ * Whether the client request with this Idempotency-Key moved the payment to `type` (the key is
+ * on the event's `data.request`, written by the saga's cancel steps since it was added).
+ */
+export async function hasEventOfRequest(db: Db, tenantId: string, paymentId: string, type: PaymentEventType, requestKey: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM payment_events
+     WHERE payment_id = $1 AND tenant_id = $2 AND type = $3 AND data -> 'request' ->> 'idempotency_key' = $4 LIMIT 1`,
+    [paymentId, tenantId, type, requestKey],
+  );
+  return rows.length > 0;
+}
+
+/**
  * Locks one tenant's payment row. Every writer of a payment (transitions, refunds, settlement)
  * takes this lock first, so statements issued after it see what earlier writers committed.
  * `FOR NO KEY UPDATE`: inserts of events and refunds (foreign keys to this row) are not blocked.

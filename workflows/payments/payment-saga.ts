@@ -43,6 +43,8 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
   // Update handlers do not run in the main scope: an ops cancel reaches their step through this.
   let stepScope: CancellationScope | null = null;
   let refunds = 0;
+  /** The Idempotency-Key of the cancel request being served, recorded on the event it writes. */
+  let cancelRequestKey: string | undefined;
   /** The run is ending (ops cancel, a failure): `untilAnswered` stops waiting for an answered status. */
   let closing = false;
   let answerWaiters = 0;
@@ -94,7 +96,11 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
       set('reversed');
       return;
     }
-    await mustFinish.reversePayment({ tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('reverse') });
+    await mustFinish.reversePayment({
+      tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('reverse'),
+      // Only the step's input changes (no command is added or moved): older histories replay as they are.
+      ...(cancelRequestKey === undefined ? {} : { requestKey: cancelRequestKey }),
+    });
     set('reversed');
   }
 
@@ -129,11 +135,18 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
     }
   }, () => capture(args)), { validator: refuseFinal });
 
-  setHandler(cancelUpdate, async (_args) => {
+  setHandler(cancelUpdate, async (args) => {
     while (refunds > 0 || busy) await condition(() => refunds === 0 && !busy);
     await exclusive(() => {
       if (!canCancel(status)) throw reject('payment_invalid_state', `A ${status} payment cannot be canceled.`);
-    }, cancel);
+    }, async () => {
+      cancelRequestKey = args?.requestKey;
+      try {
+        await cancel();
+      } finally {
+        cancelRequestKey = undefined;
+      }
+    });
   }, { validator: refuseFinal });
 
   setHandler(untilAnsweredUpdate, async () => {
@@ -186,6 +199,7 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
         tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('void'),
         event: failureCode === null || failureCode === 'canceled' ? 'void' : failureCode === 'authorization_expired' ? 'expire' : 'capture_fail',
         failureCode,
+        ...(cancelRequestKey === undefined ? {} : { requestKey: cancelRequestKey }),
       }));
     capturableMinor = input.amountMinor;
     set('authorized');

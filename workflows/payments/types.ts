@@ -30,6 +30,12 @@ export interface CaptureArgs {
 }
 export interface CancelArgs {
   reason?: string;
+  /**
+   * The client's Idempotency-Key (absent before; absent without a key): written on the
+   * `payment.reversed` event the cancel causes, so a retry that finds the run closed can tell
+   * whether its first attempt did it (a local step may have acted in a workflow task that was lost).
+   */
+  requestKey?: string;
 }
 export interface RefundArgs {
   refundId: string;

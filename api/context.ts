@@ -36,7 +36,11 @@ export interface AppDeps {
    * after its own write. Absent: they read `pool`. The owner ends it.
    */
   readPool?: pg.Pool;
-  redis: Redis;
+  /**
+   * null: single-instance mode (platform/redis-mode.ts): rate limits in process, idempotency in
+   * PostgreSQL only, the cache L1 only with invalidations inside the process, `/readyz` says so.
+   */
+  redis: Redis | null;
   temporal: Client;
   /**
    * The two-tier cache (reference data only). Absent: `createApp` builds one on `redis` whose

@@ -1,7 +1,8 @@
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
-import { loadConfig, requireAdminKey } from '../platform/config.js';
+import { ConfigError, loadConfig, requireAdminKey } from '../platform/config.js';
+import { resolveRedisMode, SINGLE_INSTANCE_SUMMARY } from '../platform/redis-mode.js';
 import { clientConnectionOptions } from '../platform/temporal-connection.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
@@ -26,8 +27,13 @@ async function main(): Promise<void> {
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
   // Only the audit logs and the ledger audit read here (api/context.ts `readPool`); unset: the primary's pool.
   const readPool = config.DATABASE_READ_URL ? createPool(config.DATABASE_READ_URL, config.DB_READ_POOL_MAX) : undefined;
-  const redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
-  redis.on('error', (err) => log.error({ err }, 'redis connection error'));
+  // Before any connection: a REDIS_URL that does not answer, or several instances without Redis, stop here.
+  const redisMode = await resolveRedisMode(config);
+  const redis = redisMode.mode === 'external'
+    ? new Redis(redisMode.url, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 })
+    : null;
+  redis?.on('error', (err) => log.error({ err }, 'redis connection error'));
+  if (redisMode.mode === 'none') log.warn({ reason: redisMode.reason }, SINGLE_INSTANCE_SUMMARY);
   const connection = await Connection.connect(clientConnectionOptions(config));
   const temporal = new Client({
     connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config), interceptors: tracingClientInterceptors(),
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
     // Ends the open SSE streams, so that the server can close.
     void inboxListener.close();
     server.close(() => {
-      void Promise.allSettled([pool.end(), readPool?.end(), redis.quit(), connection.close(), rateLimiter?.close()]).then(async () => {
+      void Promise.allSettled([pool.end(), readPool?.end(), redis?.quit(), connection.close(), rateLimiter?.close()]).then(async () => {
         await tracing.shutdown(); // last: the spans of the requests that just finished
         log.info('stopped');
         process.exit(0);
@@ -69,6 +75,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  log.fatal({ err }, 'fatal');
+  // A refused environment (a bad variable; no Redis where one is required) is its message naming the fix, not a stack.
+  if (err instanceof ConfigError) log.fatal(err.message);
+  else log.fatal({ err }, 'fatal');
   process.exit(1);
 });

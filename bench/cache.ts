@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { createCache, type Cache, type CachePolicies } from '../platform/cache/index.js';
 import { loadConfig } from '../platform/config.js';
 import { abortOnSignals, deleteKeys, fmt, parseIntArgs, printTable, report, runBenchmark } from './common.js';
+import { redisUrlOf } from '../platform/redis-mode.js';
 
 const { ints: args } = parseIntArgs({
   seconds: { default: 3, min: 1, max: 120 },
@@ -86,7 +87,7 @@ async function redisBenchmark(url: URL, requests: number): Promise<number> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(redisUrlOf(config), { maxRetriesPerRequest: 1 });
   const caches: Cache[] = [];
   try {
     const ids = Array.from({ length: args.keys }, (_, i) => `prod_bench_${i}`);
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     const mapAwaited = await measure(seconds, 1, async (i) => map.get(mapKeys[i % n]!));
     const l1 = await measure(seconds, 1, (i) => l1Cache.get({ kind: 'product', id: ids[i % n]! }, load(i % n)));
     const l2 = await measure(seconds, concurrency, (i) => l2Cache.get({ kind: 'product', id: ids[i % n]! }, load(i % n)));
-    const rbRps = await redisBenchmark(new URL(config.REDIS_URL), Math.max(50_000, Math.round(perSecond(l2) * seconds)));
+    const rbRps = await redisBenchmark(new URL(redisUrlOf(config)), Math.max(50_000, Math.round(perSecond(l2) * seconds)));
 
     report({
       figures: {

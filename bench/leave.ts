@@ -49,6 +49,7 @@ import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, rep
 import { forEachBounded, startBenchStack, type BenchStack } from './stack.js';
 import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
 import { databaseNameOf } from '../platform/postgres-url.js';
+import { redisUrlOf } from '../platform/redis-mode.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
 // the worker is stopped after the API requests in flight (whose Updates it runs) end.
@@ -231,7 +232,7 @@ async function main(): Promise<void> {
     console.log(`[bench] dev server ${server.address}, database ${databaseNameOf(stack.databaseUrl)}, task queue ${config.TASK_QUEUE_HR}`);
 
     apiPool = createPool(stack.databaseUrl, config.DB_POOL_MAX);
-    redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
+    redis = new Redis(redisUrlOf(config), { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
     redis.on('error', (err: Error) => console.error(`[bench] redis: ${err.message}`));
 
     // The stack's bundle (bench/noop-workflows.ts: every real workflow, leaveApproval among them).

@@ -42,6 +42,7 @@ import { noopPayment, noopPaymentActivities } from './noop-workflows.js';
 import { resultOf, runConcurrently, startBenchStack, type BenchStack } from './stack.js';
 import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
 import { databaseNameOf } from '../platform/postgres-url.js';
+import { redisUrlOf } from '../platform/redis-mode.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals), and
 // the workers are stopped in order, after the API requests in flight (whose sagas they run) end.
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     console.log(`[bench] dev server ${stack.server.address}, database ${databaseNameOf(stack.databaseUrl)}, processors ${processors.url}, bundle ${(statSync(stack.bundlePath).size / 1024).toFixed(0)} KiB`);
 
     apiPool = createPool(stack.databaseUrl, config.DB_POOL_MAX);
-    redis = new Redis(config.REDIS_URL, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
+    redis = new Redis(redisUrlOf(config), { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 });
     redis.on('error', (err: Error) => console.error(`[bench] redis: ${err.message}`));
 
     const limits = {

@@ -29,6 +29,7 @@ import { createApiRateLimiter, createRateLimiter, LIMITER_CONNECTION_OPTIONS, to
 import { RATE_LIMIT_LUA } from '../platform/rate-limit/lua.js';
 import { scriptArguments } from '../platform/rate-limit/store.js';
 import { abortOnSignals, atLeastKey, deleteKeys, fmt, parseIntArgs, percentile, printTable, report, runBenchmark } from './common.js';
+import { redisUrlOf } from '../platform/redis-mode.js';
 
 const { ints: args } = parseIntArgs({
   requests: { default: 100_000, min: 1_000, max: 10_000_000 },
@@ -134,14 +135,15 @@ async function main(): Promise<void> {
     ADMIN_API_KEY: ADMIN_KEY,
     RATE_LIMIT_DEFAULT: JSON.stringify({ algorithm: 'token_bucket', rate: 1_000_000, period: '1s', burst: 1_000_000 }),
   });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const redisUrl = redisUrlOf(config);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     const sha = (await redis.script('LOAD', RATE_LIMIT_LUA)) as string;
-    console.log(`[bench] ${args.requests} token-bucket decisions, concurrency ${args.concurrency}, Redis ${config.REDIS_URL}`);
-    const rb = await redisBenchmark(new URL(config.REDIS_URL), sha, `${run}:redis-benchmark`);
-    const plain = await nodeDecisions(config.REDIS_URL, 'plain', 'plain');
-    const auto = await nodeDecisions(config.REDIS_URL, 'auto-pipelining', 'auto');
-    const explicit = await nodeDecisions(config.REDIS_URL, 'explicit-pipeline', 'explicit');
+    console.log(`[bench] ${args.requests} token-bucket decisions, concurrency ${args.concurrency}, Redis ${redisUrl}`);
+    const rb = await redisBenchmark(new URL(redisUrl), sha, `${run}:redis-benchmark`);
+    const plain = await nodeDecisions(redisUrl, 'plain', 'plain');
+    const auto = await nodeDecisions(redisUrl, 'auto-pipelining', 'auto');
+    const explicit = await nodeDecisions(redisUrl, 'explicit-pipeline', 'explicit');
     const plainMet = plain / rb >= TARGET_PLAIN;
     const explicitMet = explicit / rb >= TARGET_PIPELINED;
     report({

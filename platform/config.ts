@@ -3,6 +3,7 @@ import { booleanFromEnv, durationFromEnv, intFromEnv, jsonFromEnv } from './env.
 import { notificationEnv } from './config-notifications.js';
 import { rateLimitEnv } from './config-rate-limits.js';
 import { cacheEnv } from './config-cache.js';
+import { redisConfigProblems, redisEnv } from './config-redis.js';
 import { logEnv } from './config-log.js';
 import { DEVELOPMENT_PAYLOAD_KEYS, DEVELOPMENT_SEALING_KEYS, securityEnv } from './config-security.js';
 import { temporalConfigProblems, temporalEnv, versioningEnv } from './config-temporal.js';
@@ -69,7 +70,8 @@ export const configSchema = z.object({
   DATABASE_READ_URL: databaseUrlSchema.optional(),
   /** The API's second pool, on DATABASE_READ_URL (only opened when that is set). */
   DB_READ_POOL_MAX: intFromEnv(5, 1, 500),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** REDIS_URL, REDIS_MODE, STEADFAST_INSTANCES: platform/config-redis.ts (single-instance mode without Redis). */
+  ...redisEnv,
   REDIS_COMMAND_TIMEOUT_MS: intFromEnv(500, 10, 60_000),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -152,7 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
-  const temporalProblems = temporalConfigProblems(result.data);
+  const temporalProblems = [...temporalConfigProblems(result.data), ...redisConfigProblems(result.data)];
   if (temporalProblems.length > 0) throw new ConfigError(`Invalid environment:\n${temporalProblems.map((p) => `  ${p}`).join('\n')}`);
   if (result.data.NODE_ENV === 'production') {
     const developmentKey = parseSealingKeys(DEVELOPMENT_SEALING_KEYS)[0]!.key;

@@ -1,7 +1,6 @@
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../platform/config.js';
 import { clientConnectionOptions } from '../platform/temporal-connection.js';
 import { createPool } from '../store/db.js';
@@ -15,16 +14,17 @@ import { bootstrapDemoTenant, localAdminKey } from './bootstrap.js';
 import { childArgv } from './start/child-argv.js';
 import { watchLaunchers } from './start/launchers.js';
 import { StartPidFile } from './start/pid-file.js';
-import { checkPrerequisites, checkTable, missingLines } from './start/prerequisites.js';
+import { checkPrerequisites, checkTable, missingLines, redisStatus, type RedisStatus } from './start/prerequisites.js';
+import { SINGLE_INSTANCE_SUMMARY } from '../platform/redis-mode.js';
 import { childLogger, setLogService } from '../platform/log.js';
 
 /**
  * `npm start`: the whole stack on embedded defaults — the Temporal dev server (with its UI),
- * database and migrations, Redis check, the simulated processors, the worker and the API as
- * child processes, a demo tenant — then prints where everything is. Ctrl-C stops it all in
- * order: API, worker, processors, Temporal. `npm start` builds first and runs this compiled
- * (`node dist/scripts/start.js`); the children are then the compiled entry points the image runs
- * (scripts/start/child-argv.ts).
+ * database and migrations, Redis (or single-instance mode without it), the simulated processors,
+ * the worker and the API as child processes, a demo tenant — then prints where everything is.
+ * Ctrl-C stops it all in order: API, worker, processors, Temporal. `npm start` builds first and
+ * runs this compiled (`node dist/scripts/start.js`); the children are then the compiled entry
+ * points the image runs (scripts/start/child-argv.ts).
  *
  * Nothing outlives it. Ctrl-C, SIGTERM, SIGHUP (its terminal closed) and the death of a process
  * that launched it (npm, sh: scripts/start/launchers.ts) stop everything in that order. If
@@ -46,6 +46,11 @@ let devServerPid: number | null = null;
 let database: ResolvedDatabase | null = null;
 /** The embedded PostgreSQL's pid from its spawn on: `database` is set only once it answers. */
 let embeddedPgPid: number | null = null;
+/**
+ * Redis as decided before anything starts (platform/redis-mode.ts): handed to the children as
+ * REDIS_MODE (and REDIS_URL), so that they do not probe again.
+ */
+let redisEnv: Record<string, string> = {};
 
 async function startTemporal(): Promise<void> {
   try {
@@ -90,15 +95,6 @@ async function startDatabase(): Promise<ResolvedDatabase> {
 async function prepareStores(databaseUrl: string): Promise<{ id: string; apiKey: string }> {
   await ensureDatabase(databaseUrl);
   await migrateUp(databaseUrl);
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    throw new Error(`Redis at ${config.REDIS_URL} does not answer: ${(err as Error).message}`);
-  } finally {
-    redis.disconnect();
-  }
   const pool = createPool(databaseUrl, 2);
   try {
     return await bootstrapDemoTenant(pool, resolve(dataDir, 'demo-tenant.json'));
@@ -127,7 +123,7 @@ function startChild(name: string, entry: string, databaseUrl: string): void {
   const argv = childArgv(entry);
   const [command, args] = dieWithParent(argv[0], argv.slice(1));
   const child = spawn(command, args, {
-    env: { ...process.env, DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminApiKey, ...localWebhookEnv, ...localUiEnv },
+    env: { ...process.env, DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminApiKey, ...redisEnv, ...localWebhookEnv, ...localUiEnv },
     stdio: 'inherit',
     // Own process group: Ctrl-C reaches only this supervisor, which stops the children in order.
     detached: true,
@@ -222,21 +218,24 @@ function stopWithThisProcess(): void {
 
 async function main(): Promise<void> {
   // `npm start -- --check`: what is there and what would be used, a table; starts nothing.
+  // Redis first: the table reports the decision the start then hands down (external, single-instance or missing).
+  const redis = await redisStatus(config);
   if (process.argv.includes('--check')) {
-    const found = await checkPrerequisites(config);
+    const found = await checkPrerequisites(config, { redis: async () => redis });
     console.log(checkTable(found));
     process.exit(found.every((p) => p.ok) ? 0 : 1);
   }
   stopWithThisProcess();
   await pidFile.clearLeftovers();
   // Every missing prerequisite, a line each with its fix, before anything starts (scripts/start/prerequisites.ts).
-  const missing = missingLines(await checkPrerequisites(config));
+  const missing = missingLines(await checkPrerequisites(config, { redis: async () => redis }));
   if (missing.length > 0) {
     console.error(`npm start cannot start; missing (npm start -- --check shows everything):\n${missing.join('\n')}`);
     await stop(1);
     return;
   }
   pidFile.claim();
+  redisEnv = childRedisEnv(redis);
   if (!parentDeathSignalAvailable()) {
     log.info({ pidFile: pidFile.path }, 'no setpriv here: if this process is killed outright, the next npm start stops what it left');
   }
@@ -259,6 +258,7 @@ async function main(): Promise<void> {
     API            ${api}
     API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)
     PostgreSQL     ${database.description}
+    Redis          ${redisLine(redis)}
     Temporal UI    http://localhost:${config.TEMPORAL_UI_PORT}   (payloads encrypted; decoded in the UI through ${api}/codec)
     Metrics        ${api}/metrics (admin key), worker http://${config.HOST}:${config.WORKER_METRICS_PORT}/metrics
     Processors sim ${config.PROCESSORS_URL}   (simulated acquirers and bank)
@@ -273,6 +273,23 @@ async function main(): Promise<void> {
           -d '{"type":"user","currency":"USD"}' ${api}/v1/accounts
   Ctrl-C stops everything.
 `);
+}
+
+/** The children's REDIS_MODE/REDIS_URL: the decision as it is (a missing Redis has stopped the start before). */
+function childRedisEnv(status: RedisStatus): Record<string, string> {
+  switch (status.kind) {
+    case 'external':
+      return { REDIS_MODE: 'external', REDIS_URL: status.url };
+    case 'single-instance':
+      return { REDIS_MODE: 'none' };
+    case 'missing':
+      throw new Error(`Redis missing after the prerequisites passed: ${status.reason}`);
+  }
+}
+
+function redisLine(status: RedisStatus): string {
+  if (status.kind === 'external') return `${status.address} (Redis ${status.version})`;
+  return `none — ${SINGLE_INSTANCE_SUMMARY}; more than one instance needs REDIS_URL`;
 }
 
 main().catch(async (err) => {

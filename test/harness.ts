@@ -8,6 +8,7 @@ import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { mintActorToken } from '../api/middleware/actor.js';
 import { loadConfig, type Config } from '../platform/config.js';
+import { redisUrlOf } from '../platform/redis-mode.js';
 import { clientConnectionOptions, workerConnectionOptions } from '../platform/temporal-connection.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
@@ -139,7 +140,7 @@ export async function startHarness(
   installQuietRuntime();
   const config = testConfig(options.env);
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(redisUrlOf(config), { maxRetriesPerRequest: 1 });
   const connection = await Connection.connect(clientConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config), interceptors: tracingClientInterceptors() });
   const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;

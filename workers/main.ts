@@ -1,7 +1,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { workflowBundlePath } from './workflow-bundle.js';
-import { loadConfig, taskQueues } from '../platform/config.js';
+import { ConfigError, loadConfig, taskQueues } from '../platform/config.js';
 import { workerConnectionOptions } from '../platform/temporal-connection.js';
 import { workflowContracts } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
@@ -16,6 +16,7 @@ import { startMetricsServer } from './metrics-server.js';
 import { workerReadiness } from './health.js';
 import { installRuntime } from './sdk-metrics.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
+import { resolveRedisMode, SINGLE_INSTANCE_SUMMARY } from '../platform/redis-mode.js';
 import { createWorkers } from './registry.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { childLogger, setLogService } from '../platform/log.js';
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // First: spans of everything below (off, installing nothing, without OTEL_EXPORTER_OTLP_ENDPOINT).
   const tracing = startTracing(config, { serviceName: 'steadfast-worker' });
+  // Redis serves only the outbound limits here; still decided first: several instances without Redis stop here.
+  const redisMode = await resolveRedisMode(config);
+  if (redisMode.mode === 'none') log.warn({ reason: redisMode.reason }, SINGLE_INSTANCE_SUMMARY);
   // The SDK's lines (activities' and workflows' with their ids too) go through our logger; it logs a
   // failed activity with its error object, written as serializeError writes it (a database error's
   // detail holds row data). The core's (Rust) lines are forwarded from WARN. With a /metrics, the SDK
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
     connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config), interceptors: tracingClientInterceptors(),
   });
   // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
-  const outbound = createOutboundLimiterFromConfig(config);
+  const outbound = createOutboundLimiterFromConfig(config, { redisMode });
   let closeActivities: () => Promise<void> = async () => undefined;
   let relay: { stop(): Promise<void> } | null = null;
   let reconciler: { stop(): Promise<void> } | null = null;
@@ -151,6 +155,8 @@ async function startReconciler(config: Config, pool: pg.Pool, client: Client) {
 }
 
 main().catch((err) => {
-  log.fatal({ err }, 'fatal');
+  // A refused environment (a bad variable; no Redis where one is required) is its message naming the fix, not a stack.
+  if (err instanceof ConfigError) log.fatal(err.message);
+  else log.fatal({ err }, 'fatal');
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCacheFromConfig, type Cache } from '../../platform/cache/index.js';
 import { eventually } from '../../test/eventually.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../../test/harness.js';
@@ -19,7 +19,7 @@ const created: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness({ worker: false, env: { CACHE_KEY_PREFIX: `test:products:${randomUUID()}` } });
-  redisB = new Redis(h.config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  redisB = new Redis(inject('redisUrl'), { maxRetriesPerRequest: 1 });
   cacheB = createCacheFromConfig(redisB, h.config, () => undefined);
   appB = createApp({ config: h.config, adminApiKey: ADMIN_KEY, pool: h.pool, redis: redisB, temporal: h.temporal, cache: cacheB });
   await cacheB.whenBusUp();

@@ -21,12 +21,14 @@ const SERVES_WITHOUT = new Set(['postgres_read']);
  * ledger audit read there. A load balancer should take an instance out only when PostgreSQL or
  * Temporal is down (deploy/haproxy/haproxy.cfg matches `checks` in the body): every instance shares
  * the same Redis and serves without it, so removing them all would turn it into an outage.
+ * Without Redis (single-instance mode, platform/redis-mode.ts) there is nothing to check: the
+ * answer says `mode: 'single-instance'` and `checks.redis: 'disabled'`, and is 200 when the rest is.
  */
 export function healthRoutes({ pool, readPool, redis, temporal, rateLimiter }: AppDeps) {
   const checks: Record<string, () => Promise<unknown>> = {
     postgres: () => ping(pool),
     ...(readPool ? { postgres_read: () => ping(readPool) } : {}),
-    redis: () => redis.ping(),
+    ...(redis ? { redis: () => redis.ping() } : {}),
     temporal: () => temporal.workflowService.getSystemInfo({}),
   };
   const wasDown = new Set<string>();
@@ -52,9 +54,10 @@ export function healthRoutes({ pool, readPool, redis, temporal, rateLimiter }: A
       const limiterCheck = !limiter ? 'disabled' : limiter.state;
       return c.json({
         status: down.length ? 'unavailable' : degraded.length ? 'degraded' : 'ok',
+        ...(redis ? {} : { mode: 'single-instance' }),
         down,
         degraded,
-        checks: { ...Object.fromEntries(results), rate_limiter: limiterCheck },
+        checks: { ...Object.fromEntries(results), ...(redis ? {} : { redis: 'disabled' }), rate_limiter: limiterCheck },
       }, down.length ? 503 : 200);
     });
 }

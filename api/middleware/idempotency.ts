@@ -12,7 +12,8 @@ import type { AppEnv } from '../context.js';
 
 export interface IdempotencyOptions {
   pool: pg.Pool;
-  redis: Redis;
+  /** The fast path for finished answers; null (single-instance mode): PostgreSQL alone, same answers. */
+  redis: Redis | null;
   retentionHours: number;
   /** How long a duplicate waits for the first request to finish before answering 409. */
   inFlightWaitMs: number;
@@ -123,6 +124,7 @@ function idempotencyRecords(options: IdempotencyOptions) {
   const retentionSeconds = options.retentionHours * 3600;
 
   async function cached(scope: string, key: string): Promise<StoredResponse | null> {
+    if (!redis) return null;
     try {
       const value = await redis.get(cacheKey(scope, key));
       return value ? (JSON.parse(value) as StoredResponse) : null;
@@ -161,7 +163,7 @@ function idempotencyRecords(options: IdempotencyOptions) {
   /** Stores the answer when `token` still holds the claim (and caches it); false when it was taken over. */
   async function complete(scope: string, key: string, token: string, stored: StoredResponse): Promise<boolean> {
     if (!(await completeIdempotencyKey(pool, scope, key, token, stored))) return false;
-    await redis.set(cacheKey(scope, key), JSON.stringify(stored), 'EX', retentionSeconds).catch(() => undefined);
+    await redis?.set(cacheKey(scope, key), JSON.stringify(stored), 'EX', retentionSeconds).catch(() => undefined);
     return true;
   }
 

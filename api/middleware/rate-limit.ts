@@ -30,7 +30,7 @@ export function apiRateLimiter(deps: AppDeps): RateLimiter | undefined {
   if (deps.rateLimiter) return deps.rateLimiter;
   if (!deps.config.RATE_LIMIT_ENABLED) return undefined;
   const limiter = createApiRateLimiter(deps.config, { redis: deps.redis });
-  deps.redis.once('end', () => void limiter.close());
+  deps.redis?.once('end', () => void limiter.close()); // without Redis (single-instance mode) it holds no connection
   return limiter;
 }
 

@@ -118,3 +118,39 @@ function parseMessage(text: string): string[] | null {
     return null;
   }
 }
+
+/** The subscribers of each in-process channel (single-instance mode): every cache of this process on that channel. */
+const localChannels = new Map<string, Set<BusHandlers>>();
+
+/**
+ * Invalidation inside this process only (single-instance mode: no Redis, so no other instance to
+ * tell): `publish` delivers to every cache of the process on the same channel, at once. Always up;
+ * `close()` unsubscribes.
+ *
+ * @example const bus = createLocalInvalidationBus({ channel }, handlers)
+ */
+export function createLocalInvalidationBus(options: { channel: string }, handlers: BusHandlers): InvalidationBus {
+  const { channel } = options;
+  const subscribers = localChannels.get(channel) ?? new Set<BusHandlers>();
+  localChannels.set(channel, subscribers);
+  subscribers.add(handlers);
+  let up = true;
+  return {
+    get up() {
+      return up;
+    },
+    async publish(keys) {
+      for (const subscriber of [...(localChannels.get(channel) ?? [])]) subscriber.invalidate(keys);
+    },
+    whenUp(timeoutMs) {
+      return up ? Promise.resolve() : Promise.reject(new Error(`cache bus closed (waited ${timeoutMs} ms)`));
+    },
+    close() {
+      if (!up) return;
+      up = false;
+      subscribers.delete(handlers);
+      if (subscribers.size === 0) localChannels.delete(channel);
+      handlers.state(false, 'closed');
+    },
+  };
+}

@@ -259,3 +259,29 @@ describe('cache: the invalidation bus', () => {
     await cache.whenBusUp();
   });
 });
+
+describe('cache: single-instance mode (no Redis)', () => {
+  it('L1 only: loads once; an invalidation reaches the caches of this process on the same prefix, not others; close() unsubscribes', async () => {
+    const keyPrefix = `test:cache:${randomUUID()}`;
+    const [a, b] = [await instance({ redis: null, keyPrefix }), await instance({ redis: null, keyPrefix })];
+    const elsewhere = await instance({ redis: null });
+    const key = { kind: 'product', id: 'prod_single' } as const;
+    let name = 'Classic';
+    const load = counter(() => ({ name }));
+    for (const cache of [a, b, elsewhere]) expect(await cache.get(key, load)).toEqual({ name: 'Classic' });
+    expect(await b.get(key, load)).toEqual({ name: 'Classic' });
+    expect(load.calls).toBe(3); // one per cache: no L2 to share
+    expect(a.busUp && b.busUp).toBe(true);
+    name = 'Renamed';
+    await a.invalidate(key);
+    expect(await b.get(key, load)).toEqual({ name: 'Renamed' }); // at once, no bus to wait for
+    expect(await a.get(key, load)).toEqual({ name: 'Renamed' });
+    expect(await elsewhere.get(key, load)).toEqual({ name: 'Classic' }); // another prefix: its own channel
+    b.close();
+    expect(b.busUp).toBe(false);
+    name = 'Again';
+    await a.invalidate(key); // b is gone from the channel: nothing throws
+    expect(await a.get(key, load)).toEqual({ name: 'Again' });
+    expect(await redis.keys(`${keyPrefix}:*`)).toEqual([]);
+  });
+});

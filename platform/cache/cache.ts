@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { metrics } from '../metrics.js';
-import { createInvalidationBus } from './bus.js';
+import { createInvalidationBus, createLocalInvalidationBus, type BusHandlers } from './bus.js';
 import { checkedKeyString, kindOf, type CacheKey, type CachePolicies } from './kinds.js';
 
 export type CacheTier = 'l1' | 'l2';
@@ -15,8 +15,11 @@ export type CacheEvent =
   | { type: 'l2_error'; key: string; error: unknown };
 
 export interface CacheOptions {
-  /** The process's command connection; the bus opens one subscriber connection of its own. */
-  redis: Redis;
+  /**
+   * The process's command connection; the bus opens one subscriber connection of its own. null:
+   * single-instance mode (platform/redis-mode.ts): L1 only, invalidations delivered within the process.
+   */
+  redis: Redis | null;
   policies: CachePolicies;
   /** Prefix of Redis keys and of the invalidation channel (`<prefix>:invalidate`). */
   keyPrefix: string;
@@ -42,7 +45,7 @@ export interface Cache {
   whenBusUp(timeoutMs?: number): Promise<void>;
   /** Entries in L1 now (tests, benchmarks). */
   readonly l1Size: number;
-  /** The subscriber's `CLIENT SETNAME`, to find it in `CLIENT LIST`. */
+  /** The subscriber's `CLIENT SETNAME`, to find it in `CLIENT LIST` (no connection in single-instance mode). */
   readonly busConnectionName: string;
   close(): void;
 }
@@ -82,8 +85,8 @@ export function createCache(options: CacheOptions): Cache {
   /** Bumped by every invalidation and flush: a load that began before one must not fill L1. */
   let epoch = 0;
 
-  redis.defineCommand('steadfastCacheSetIfGeneration', { numberOfKeys: 2, lua: SET_IF_GENERATION });
-  const commands = redis as unknown as CacheCommands;
+  redis?.defineCommand('steadfastCacheSetIfGeneration', { numberOfKeys: 2, lua: SET_IF_GENERATION });
+  const commands = redis as unknown as CacheCommands | null;
   const dataKey = (text: string) => `${keyPrefix}:v:${text}`;
   const generationKey = (text: string) => `${keyPrefix}:g:${text}`;
 
@@ -92,7 +95,8 @@ export function createCache(options: CacheOptions): Cache {
     for (const key of keys) l1?.delete(key);
   }
   const busConnectionName = `steadfast-cache-bus:${randomUUID()}`;
-  const bus = createInvalidationBus(redis, { channel: `${keyPrefix}:invalidate`, connectionName: busConnectionName }, {
+  const channel = `${keyPrefix}:invalidate`;
+  const handlers: BusHandlers = {
     invalidate: dropFromL1,
     flush(reason) {
       epoch++;
@@ -100,7 +104,10 @@ export function createCache(options: CacheOptions): Cache {
       emit({ type: 'l1_flushed', reason });
     },
     state: (up, detail) => emit({ type: 'bus', up, detail }),
-  });
+  };
+  const bus = redis
+    ? createInvalidationBus(redis, { channel, connectionName: busConnectionName }, handlers)
+    : createLocalInvalidationBus({ channel }, handlers);
 
   // prom-client hashes a label object on every inc(): keep the (bounded: kinds × tiers × results) children.
   const counters = new Map<string, { inc(): void }>();
@@ -119,6 +126,7 @@ export function createCache(options: CacheOptions): Cache {
   }
 
   async function readL2(text: string): Promise<{ entry: Entry | null; generation: string } | null> {
+    if (!redis) return null; // no L2: straight to the loader, whose value goes to L1 alone
     try {
       const [raw, generation] = await redis.mget(dataKey(text), generationKey(text));
       return { entry: raw ? parseEntry(raw) : null, generation: generation ?? '' };
@@ -131,7 +139,7 @@ export function createCache(options: CacheOptions): Cache {
 
   async function writeL2(text: string, generation: string, json: string, ttlMs: number): Promise<boolean> {
     try {
-      return (await commands.steadfastCacheSetIfGeneration(dataKey(text), generationKey(text), generation, json, ttlMs)) === 1;
+      return (await commands!.steadfastCacheSetIfGeneration(dataKey(text), generationKey(text), generation, json, ttlMs)) === 1;
     } catch (error) {
       emit({ type: 'l2_error', key: text, error });
       return false;
@@ -189,6 +197,7 @@ export function createCache(options: CacheOptions): Cache {
     async invalidate(...keys: CacheKey[]): Promise<void> {
       const texts = keys.map(checkedKeyString);
       dropFromL1(texts);
+      if (!redis) return bus.publish(texts); // the process's other caches on this channel
       const tx = redis.multi();
       for (const text of texts) {
         tx.incr(generationKey(text)).pexpire(generationKey(text), GENERATION_TTL_MS).del(dataKey(text));

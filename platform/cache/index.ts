@@ -44,11 +44,12 @@ function cacheLogger(): (event: CacheEvent) => void {
 
 /**
  * The process's cache, from its configuration. It opens one Redis subscriber connection: the owner
- * must `close()` it at shutdown.
+ * must `close()` it at shutdown. `redis` null (single-instance mode): L1 only, invalidations
+ * within the process.
  *
  * @example const cache = createCacheFromConfig(redis, config); … cache.close();
  */
-export function createCacheFromConfig(redis: Redis, config: Config, onEvent = cacheLogger()): Cache {
+export function createCacheFromConfig(redis: Redis | null, config: Config, onEvent = cacheLogger()): Cache {
   return createCache({
     redis,
     policies: cachePolicies(config),
@@ -60,10 +61,11 @@ export function createCacheFromConfig(redis: Redis, config: Config, onEvent = ca
 
 /**
  * A cache for an owner that does not close it itself (`createApp` without `deps.cache`): its
- * subscriber connection closes when `redis` ends (`quit()` or `disconnect()`).
+ * subscriber connection closes when `redis` ends (`quit()` or `disconnect()`). Without Redis it
+ * holds no connection, only its subscription to the process's in-process channel.
  */
-export function createCacheClosedWith(redis: Redis, config: Config): Cache {
+export function createCacheClosedWith(redis: Redis | null, config: Config): Cache {
   const cache = createCacheFromConfig(redis, config);
-  redis.once('end', () => cache.close());
+  redis?.once('end', () => cache.close());
   return cache;
 }

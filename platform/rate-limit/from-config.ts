@@ -48,15 +48,19 @@ export function apiPolicies(config: Config): Policy[] {
 
 /**
  * The API's limiter on a connection of its own (RATE_LIMIT_REDIS_URL, else the server of
- * `redis`); `close()` closes that connection.
+ * `redis`); `close()` closes that connection. `redis` null (single-instance mode): limits in
+ * process, no connection.
  *
  * @example const rateLimiter = createApiRateLimiter(config, { redis }); … await rateLimiter.close();
  */
 export function createApiRateLimiter(
   config: Config,
-  deps: { redis: Redis; clock?: () => number; keyPrefix?: string },
+  deps: { redis: Redis | null; clock?: () => number; keyPrefix?: string },
 ): RateLimiter {
   const policies = apiPolicies(config);
+  if (!deps.redis) {
+    return createRateLimiter({ redis: null, policies, timeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS, fallbackMaxKeys: config.RATE_LIMIT_FALLBACK_MAX_KEYS, clock: deps.clock });
+  }
   const connection = openLimiterConnection(config.RATE_LIMIT_REDIS_URL, deps.redis);
   return createRateLimiter({
     redis: connection,

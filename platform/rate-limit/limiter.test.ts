@@ -117,3 +117,28 @@ describe('while Redis cannot answer', () => {
     expect(d).toMatchObject({ allowed: false, outcome: 'fail_closed', retryAfterMs: 1_000 });
   });
 });
+
+describe('single-instance mode (no Redis)', () => {
+  it('limits in process with the policy’s numbers: `allowed` then `limited` (not a fallback), health ok, per subject', async () => {
+    let clock = T0;
+    const limiter = createRateLimiter({
+      redis: null, timeoutMs: 100, clock: () => clock,
+      // `failure_mode: closed` would refuse everything were this a Redis outage: here there is no outage.
+      policies: [policy('fw', { algorithm: 'fixed_window', limit: 2, window: '10s', failure_mode: 'closed' })],
+    });
+    await limiter.ready(10);
+    const check = (subject = 'key:a') => limiter.check([{ policy: 'fw', subject }]);
+    expect((await check()).outcome).toBe('allowed');
+    expect((await check()).outcome).toBe('allowed');
+    const refused = await check();
+    expect(refused).toMatchObject({ allowed: false, outcome: 'limited' });
+    expect(refused.retryAfterMs).toBeGreaterThan(0);
+    expect((await check('key:b')).outcome).toBe('allowed');
+    const many = await limiter.checkMany([[{ policy: 'fw', subject: 'key:c' }], [{ policy: 'fw', subject: 'key:a' }]]);
+    expect(many.map((d) => d.outcome)).toEqual(['allowed', 'limited']);
+    clock += refused.retryAfterMs;
+    expect((await check()).outcome).toBe('allowed');
+    expect(limiter.health()).toEqual({ state: 'ok' });
+    await limiter.close();
+  });
+});

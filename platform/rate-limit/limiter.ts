@@ -57,8 +57,12 @@ export interface RateLimiter {
 }
 
 export interface RateLimiterOptions {
-  /** A connection for the limiter alone: `enableOfflineQueue: false`, so a down Redis fails at once. */
-  redis: Redis;
+  /**
+   * A connection for the limiter alone: `enableOfflineQueue: false`, so a down Redis fails at once.
+   * null: single-instance mode (platform/redis-mode.ts): every decision in process, on the bucket
+   * store the fallback uses (windows counted as buckets of the same numbers), always `ok`.
+   */
+  redis: Redis | null;
   policies: Policy[];
   /** A decision waits at most this long for Redis. */
   timeoutMs: number;
@@ -98,13 +102,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const prefix = options.keyPrefix ?? 'rl';
   const log = options.log ?? ((message: string) => rateLimitLog.warn(message));
   const policies = new Map(options.policies.map((p) => [p.name, p]));
-  const remote = createRedisStore(redis);
+  const remote = redis ? createRedisStore(redis) : null;
   const fallback = createMemoryStore(options.fallbackMaxKeys ?? FALLBACK_MAX_KEYS_DEFAULT);
   let lastFailure: string | undefined;
   // 'starting' until the first connect succeeds or fails; then follows the connection.
-  let connection: 'starting' | 'up' | 'down' = redis.status === 'ready' ? 'up' : 'starting';
-  redis.on('ready', () => (connection = 'up'));
-  redis.on('close', () => (connection = 'down'));
+  let connection: 'starting' | 'up' | 'down' = redis?.status === 'ready' ? 'up' : 'starting';
+  redis?.on('ready', () => (connection = 'up'));
+  redis?.on('close', () => (connection = 'down'));
 
   function toChecks(requests: LimitRequest[]): Check[] {
     const checks = requests.map((r) => {
@@ -146,6 +150,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     return decision;
   }
 
+  /** Single-instance mode: the in-process store is the limit, not a fallback. */
+  async function inProcess(checks: Check[], now: number): Promise<Decision> {
+    const result = await fallback.evaluate(checks, now);
+    const decision = decide(checks, result, result.allowed ? 'allowed' : 'limited');
+    count(decision);
+    return decision;
+  }
+
   async function degraded(checks: Check[], now: number): Promise<Decision> {
     if (checks.some((c) => c.policy.failureMode === 'closed')) {
       const refused = { allowed: false, remaining: 0, resetMs: FAIL_CLOSED_RETRY_MS, retryAfterMs: FAIL_CLOSED_RETRY_MS };
@@ -160,22 +172,25 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async check(requests) {
       const checks = toChecks(requests);
       const now = Math.floor(clock());
+      if (!remote) return inProcess(checks, now);
       const result = await within(timeoutMs, remote.evaluate(checks, now)).catch((err: unknown) => toError(err));
       return settle(checks, result, now);
     },
     async checkMany(batch) {
       const requests = batch.map(toChecks);
       const now = Math.floor(clock());
+      if (!remote) return Promise.all(requests.map((checks) => inProcess(checks, now)));
       const results = await within(timeoutMs, remote.evaluateMany(requests, now))
         .catch((err: unknown) => requests.map(() => toError(err)));
       return Promise.all(requests.map((checks, i) => settle(checks, results[i]!, now)));
     },
     health() {
+      if (!redis) return { state: 'ok' };
       if (connection === 'down') return { state: 'degraded', reason: `redis connection ${redis.status}` };
       return lastFailure === undefined ? { state: 'ok' } : { state: 'degraded', reason: lastFailure };
     },
     async ready(waitMs = 5_000) {
-      if (redis.status === 'ready') return;
+      if (!redis || redis.status === 'ready') return;
       let onReady: (() => void) | undefined;
       await within(waitMs, new Promise<void>((resolve) => redis.once('ready', (onReady = resolve))))
         .catch(() => undefined)

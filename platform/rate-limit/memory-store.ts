@@ -8,7 +8,8 @@ interface Bucket {
 }
 
 /**
- * The in-process fallback used while Redis cannot answer: one token bucket per key with the
+ * The in-process store: the fallback used while Redis cannot answer, and the limits themselves in
+ * single-instance mode (no Redis: platform/redis-mode.ts). One token bucket per key with the
  * policy's own numbers (`burst` at once, `rate` per period; a window of `limit` becomes a bucket
  * of `limit` refilled over the window). It is per process: N API instances allow up to N times
  * the limit during an outage, instead of unlimited. The map is an LRU bounded at `maxKeys`.

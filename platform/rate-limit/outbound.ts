@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { redisUrlOf, type RedisMode } from '../redis-mode.js';
 import { openLimiterConnection } from './from-config.js';
 import { createRateLimiter, type RateLimiter } from './limiter.js';
 import { toPolicy, type PolicyConfig } from './policy.js';
@@ -31,8 +32,11 @@ export interface OutboundLimiter {
 }
 
 export interface OutboundLimiterOptions {
-  /** A connection for limiters (see `openLimiterConnection`); the caller owns it unless `onClose` closes it. */
-  redis: Redis;
+  /**
+   * A connection for limiters (see `openLimiterConnection`); the caller owns it unless `onClose`
+   * closes it. null: single-instance mode, the limits are this process's.
+   */
+  redis: Redis | null;
   /** Per provider, e.g. `{ sms: { algorithm: 'gcra', rate: 50, period: 1000, failure_mode: 'open' } }` (parsed config). */
   policies: Record<string, PolicyConfig>;
   maxWaitMs: number;
@@ -88,18 +92,23 @@ export function createOutboundLimiter(options: OutboundLimiterOptions): Outbound
 
 const UNLIMITED: OutboundLimiter = { acquire: async () => undefined, limits: () => false, close: async () => undefined };
 
-/** The outbound limiter of OUTBOUND_RATE_LIMITS, on a connection of its own that `close()` closes. */
-export function createOutboundLimiterFromConfig(config: Config, deps: { redis?: Redis } = {}): OutboundLimiter {
+/**
+ * The outbound limiter of OUTBOUND_RATE_LIMITS, on a connection of its own that `close()` closes:
+ * to the server of `deps.redis`, else RATE_LIMIT_REDIS_URL, else `deps.redisMode`'s (the process's
+ * start-up decision; `none`: limits in process, no connection), else REDIS_URL or the default.
+ */
+export function createOutboundLimiterFromConfig(config: Config, deps: { redis?: Redis; redisMode?: RedisMode } = {}): OutboundLimiter {
   // Nothing to limit: no connection (the default, and most test processes).
   if (Object.keys(config.OUTBOUND_RATE_LIMITS).length === 0) return UNLIMITED;
+  const limits = { policies: config.OUTBOUND_RATE_LIMITS, maxWaitMs: config.OUTBOUND_RATE_LIMIT_MAX_WAIT_MS, timeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS };
+  if (!deps.redis && deps.redisMode?.mode === 'none') return createOutboundLimiter({ redis: null, ...limits });
+  const url = deps.redisMode?.mode === 'external' ? deps.redisMode.url : redisUrlOf(config);
   const connection = deps.redis
     ? openLimiterConnection(config.RATE_LIMIT_REDIS_URL, deps.redis)
-    : openLimiterConnection(config.RATE_LIMIT_REDIS_URL ?? config.REDIS_URL, undefined);
+    : openLimiterConnection(config.RATE_LIMIT_REDIS_URL ?? url, undefined);
   return createOutboundLimiter({
     redis: connection,
-    policies: config.OUTBOUND_RATE_LIMITS,
-    maxWaitMs: config.OUTBOUND_RATE_LIMIT_MAX_WAIT_MS,
-    timeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS,
+    ...limits,
     onClose: async () => {
       await connection.quit().catch(() => connection.disconnect());
     },

@@ -15,6 +15,7 @@ import { createApp } from '../../api/app.js';
 import { mintActorToken } from '../../api/middleware/actor.js';
 import { endPool, withDatabase } from '../../bench/common.js';
 import { loadConfig, type Config } from '../../platform/config.js';
+import { redisUrlOf } from '../../platform/redis-mode.js';
 import { dataConverterOf } from '../../platform/payload-codec.js';
 import { RELEASE } from '../../platform/release.js';
 import { clientConnectionOptions, workerConnectionOptions } from '../../platform/temporal-connection.js';
@@ -246,7 +247,7 @@ async function startStack(closers: Closer[], deploymentName: string): Promise<St
   });
   const pool = createPool(databaseUrl, config.DB_POOL_MAX);
   closers.push({ name: 'the pool', close: () => endPool(pool) });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(redisUrlOf(config), { maxRetriesPerRequest: 1 });
   closers.push({ name: 'Redis', close: () => redis.disconnect() });
   const connection = await Connection.connect(clientConnectionOptions(config));
   closers.push({ name: 'the client connection', close: () => connection.close() });

@@ -6,6 +6,7 @@ import { basename, dirname, join, posix, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../platform/config.js';
+import { redisUrlOf } from '../../platform/redis-mode.js';
 import { withDatabaseName } from '../../platform/postgres-url.js';
 import { REPO_ROOT } from '../../platform/repo-root.js';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../../platform/temporal-dev-server.js';
@@ -270,7 +271,7 @@ async function appEnvironments(devServer: DevServer, databaseUrl: string) {
   const config = loadConfig();
   const key = () => `image:${randomBytes(32).toString('base64')}`;
   const shared = {
-    DATABASE_URL: databaseUrl, REDIS_URL: config.REDIS_URL, TEMPORAL_ADDRESS: devServer.address, TEMPORAL_NAMESPACE: 'default',
+    DATABASE_URL: databaseUrl, REDIS_URL: redisUrlOf(config), TEMPORAL_ADDRESS: devServer.address, TEMPORAL_NAMESPACE: 'default',
     SECRETS_ENCRYPTION_KEYS: key(), TEMPORAL_PAYLOAD_KEYS: key(), WORKER_BUILD_ID: 'check-image', HOST: '127.0.0.1',
     ADMIN_API_KEY: randomBytes(24).toString('base64url'),
   };

@@ -9,7 +9,7 @@ import { loadConfig } from '../../platform/config.js';
 import { freePort, REPO_ROOT } from '../../platform/temporal-dev-server.js';
 import {
   checkPrerequisites, checkTable, missingLines, nodePrerequisite, portPrerequisite, postgresPrerequisite,
-  redisStatus, temporalPrerequisite, externalPostgresStatus,
+  redisPrerequisite, redisStatus, temporalPrerequisite, externalPostgresStatus,
 } from './prerequisites.js';
 
 /**
@@ -48,13 +48,21 @@ describe('one check each', () => {
     expect(await portPrerequisite('127.0.0.1', { port: free, what: 'API', setting: 'PORT' })).toMatchObject({ ok: true, found: 'free for the API (PORT)' });
   });
 
-  it('an unreachable Redis is reported with the fix: REDIS_URL given, or the default address', async () => {
+  it('Redis: an unreachable REDIS_URL is missing; unset and nothing on the default address, single-instance mode for one instance only', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
-    expect(await redisStatus({ REDIS_URL: url }, { REDIS_URL: url })).toEqual({
+    expect(await redisStatus(loadConfig({ REDIS_URL: url }))).toEqual({
       kind: 'missing', reason: expect.stringMatching(/^REDIS_URL \(127\.0\.0\.1:\d+\) does not answer: .*ECONNREFUSED/), fix: 'start that Redis, or correct REDIS_URL',
     });
-    expect(await redisStatus({ REDIS_URL: url }, {})).toMatchObject({ kind: 'missing', fix: expect.stringMatching(/^install and start Redis 7 there .*, or set REDIS_URL$/) });
-    expect(await redisStatus({ REDIS_URL: inject('redisUrl') }, {})).toEqual({ kind: 'external', address: expect.any(String), version: expect.stringMatching(/^\d+\.\d+/) });
+    const single = await redisStatus(loadConfig({}), { defaultUrl: url });
+    expect(single).toEqual({ kind: 'single-instance', reason: expect.stringMatching(/^nothing answers on 127\.0\.0\.1:\d+ \(.*ECONNREFUSED/) });
+    expect(redisPrerequisite(single)).toMatchObject({ ok: true, found: expect.stringMatching(/single-instance mode: no Redis \(rate limits in process, idempotency in PostgreSQL only, cache L1 only\)/) });
+    expect(await redisStatus(loadConfig({ STEADFAST_INSTANCES: '2' }), { defaultUrl: url })).toMatchObject({
+      kind: 'missing', reason: expect.stringMatching(/STEADFAST_INSTANCES=2 needs a Redis shared by every instance$/), fix: expect.stringMatching(/^install and start Redis 7 there .*, or set REDIS_URL$/),
+    });
+    expect(await redisStatus(loadConfig({ REDIS_MODE: 'none' }))).toEqual({ kind: 'single-instance', reason: 'REDIS_MODE=none' });
+    expect(await redisStatus(loadConfig({ REDIS_URL: inject('redisUrl') }))).toEqual({
+      kind: 'external', url: inject('redisUrl'), address: expect.any(String), version: expect.stringMatching(/^\d+\.\d+/),
+    });
   });
 
   it('PostgreSQL: the one that answers with its version; an explicit DATABASE_URL that does not is missing', async () => {

@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Config } from '../../platform/config.js';
 import { embeddedBinDir } from '../../platform/embedded-postgres.js';
 import { parsePostgresUrl, withDatabaseName } from '../../platform/postgres-url.js';
 import { REPO_ROOT } from '../../platform/repo-root.js';
+import { redisAddress, RedisUnavailableError, resolveRedisMode, SINGLE_INSTANCE_SUMMARY, type ResolveRedisOptions } from '../../platform/redis-mode.js';
 import { findGo, findTemporalCli, TEMPORAL_CLI_FIXES } from '../../platform/temporal-cli.js';
 import { clientConnectionOptions } from '../../platform/temporal-connection.js';
 import { waitForTemporal } from '../../platform/temporal-dev-server.js';
@@ -37,9 +37,9 @@ export type PostgresStatus =
   | { kind: 'embedded'; port: number; version?: string; dataDir?: string; starting?: boolean }
   | { kind: 'missing'; reason: string; fix: string };
 
-/** Redis as `npm start` will use it; `single-instance` is the stated mode without one (rate limits, caches in process). */
+/** Redis as `npm start` will use it; `single-instance` is the stated mode without one (platform/redis-mode.ts). */
 export type RedisStatus =
-  | { kind: 'external'; address: string; version: string }
+  | { kind: 'external'; url: string; address: string; version: string }
   | { kind: 'single-instance'; reason: string }
   | { kind: 'missing'; reason: string; fix: string };
 
@@ -62,7 +62,7 @@ export function redisPrerequisite(status: RedisStatus): Prerequisite {
     case 'external':
       return { name: 'Redis', ok: true, found: `external ${status.address} (Redis ${status.version})` };
     case 'single-instance':
-      return { name: 'Redis', ok: true, found: `none (${status.reason}): single-instance mode` };
+      return { name: 'Redis', ok: true, found: `none (${status.reason}): ${SINGLE_INSTANCE_SUMMARY}; more than one instance needs REDIS_URL` };
     case 'missing':
       return { name: 'Redis', ok: false, found: `missing: ${status.reason}`, fix: status.fix };
   }
@@ -128,40 +128,24 @@ function commandOutput(command: string, args: string[]): string {
   }
 }
 
-export async function probeRedis(redisUrl: string, timeoutMs = 2_000): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  // connect() rejects with "Connection is closed."; the cause (ECONNREFUSED, ENOTFOUND) comes as an 'error' event.
-  let cause: unknown = null;
-  redis.on('error', (err) => (cause ??= err));
+/**
+ * Redis as `npm start` will use it (platform/redis-mode.ts's rule, probing even with
+ * REDIS_MODE=external: the rest starts now): the one that answers; else, REDIS_URL unset and one
+ * instance, single-instance mode; else missing with the fix.
+ */
+export async function redisStatus(
+  config: Pick<Config, 'REDIS_URL' | 'REDIS_MODE' | 'STEADFAST_INSTANCES' | 'RATE_LIMIT_REDIS_URL'>,
+  options: Pick<ResolveRedisOptions, 'defaultUrl'> = {},
+): Promise<RedisStatus> {
   try {
-    await redis.connect();
-    const info = await redis.info('server');
-    return { ok: true, version: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown version' };
+    const mode = await resolveRedisMode(config, { ...options, probeExternal: true });
+    return mode.mode === 'external'
+      ? { kind: 'external', url: mode.url, address: redisAddress(mode.url), version: mode.version ?? 'unknown version' }
+      : { kind: 'single-instance', reason: mode.reason };
   } catch (err) {
-    return { ok: false, reason: errorText(cause ?? err) };
-  } finally {
-    redis.disconnect();
+    if (!(err instanceof RedisUnavailableError)) throw err;
+    return { kind: 'missing', reason: err.reason, fix: err.fix };
   }
-}
-
-export function redisAddress(redisUrl: string): string {
-  try {
-    const url = new URL(redisUrl);
-    return `${url.hostname}:${url.port || 6379}`;
-  } catch {
-    return 'REDIS_URL';
-  }
-}
-
-/** Redis answers, or it is missing with the fix (REDIS_URL given, or the default address). */
-export async function redisStatus(config: Pick<Config, 'REDIS_URL'>, env: Env): Promise<RedisStatus> {
-  const address = redisAddress(config.REDIS_URL);
-  const probe = await probeRedis(config.REDIS_URL);
-  if (probe.ok) return { kind: 'external', address, version: probe.version };
-  return env.REDIS_URL
-    ? { kind: 'missing', reason: `REDIS_URL (${address}) does not answer: ${probe.reason}`, fix: 'start that Redis, or correct REDIS_URL' }
-    : { kind: 'missing', reason: `nothing answers on ${address} (${probe.reason})`,
-      fix: 'install and start Redis 7 there (e.g. apt-get install redis-server, brew install redis), or set REDIS_URL' };
 }
 
 /** `>=20.19` (package.json engines) against this Node. */
@@ -281,7 +265,7 @@ export interface CheckOptions extends TemporalCheckOptions {
   env?: Env;
   /** PostgreSQL's status (default: `plannedPostgresStatus`: external, embedded or missing). */
   postgres?: (config: Config) => Promise<PostgresStatus>;
-  /** Redis's status (default: external or missing). */
+  /** Redis's status (default: `redisStatus`: external, single-instance or missing). */
   redis?: (config: Config) => Promise<RedisStatus>;
 }
 
@@ -291,7 +275,7 @@ export async function checkPrerequisites(config: Config, options: CheckOptions =
   const engines = (JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines?.node;
   const [postgres, redis, temporal] = await Promise.all([
     (options.postgres ?? ((c) => plannedPostgresStatus(c, env)))(config),
-    (options.redis ?? ((c) => redisStatus(c, env)))(config),
+    (options.redis ?? redisStatus)(config),
     temporalPrerequisite(config, options),
   ]);
   const ports = [];

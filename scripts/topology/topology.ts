@@ -262,6 +262,10 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       DATABASE_READ_URL: pg.url(APP_DATABASE, 'prefer-standby'),
       DB_POOL_MAX: '10',
       REDIS_URL: redisUrl,
+      // Several instances share this Redis: required, and not probed at start (a process restarted
+      // while Redis bounces waits for it instead of refusing to start; platform/redis-mode.ts).
+      REDIS_MODE: 'external',
+      STEADFAST_INSTANCES: String(Math.max(ports.apis.length, ports.workerMetrics.length)),
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_NAMESPACE: namespace,
       ADMIN_API_KEY: options.adminApiKey,

@@ -3,10 +3,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import { commandLine } from '../scripts/start/pid-file.js';
 import { DatabaseUnreachableError, EmbeddedPostgres, resolveDatabase } from './embedded-postgres.js';
+import { parsePostgresUrl } from './postgres-url.js';
 
 /** A port bound by us for the test's duration (so "taken"), or released at once (so nothing answers). */
 function listenOnFreePort(): Promise<Server> {
@@ -109,8 +110,10 @@ describe('resolveDatabase', () => {
   });
 
   it('without DATABASE_URL, a PostgreSQL answering on the default address is used as it is', async () => {
-    const settings = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/steadfast', EMBEDDED_PG_DIR: join(baseDir, 'never'), EMBEDDED_PG_PORT: 5433 };
+    // The run's PostgreSQL stands for the one on the default address (the machine's, or the run's embedded one).
+    const [{ host, port }] = parsePostgresUrl(inject('databaseUrl')).hosts as [{ host: string; port: number }];
+    const settings = { DATABASE_URL: `postgres://postgres@${host}:${port}/steadfast`, EMBEDDED_PG_DIR: join(baseDir, 'never'), EMBEDDED_PG_PORT: 5433 };
     const resolved = await resolveDatabase(settings, { env: {} });
-    expect(resolved).toEqual({ url: settings.DATABASE_URL, embedded: null, description: 'external (127.0.0.1:5432)' });
+    expect(resolved).toEqual({ url: settings.DATABASE_URL, embedded: null, description: `external (${host}:${port})` });
   });
 });

@@ -7,6 +7,8 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { auditLedger, type AuditReport } from '../store/ledger/audit.js';
 import { loadConfig } from '../platform/config.js';
+import { resolveDatabase } from '../platform/embedded-postgres.js';
+import { resolveRedisMode } from '../platform/redis-mode.js';
 import { withDatabaseName } from '../platform/postgres-url.js';
 import { createPool } from '../store/db.js';
 import { dropDatabase, ensureDatabase, migrateUp } from '../store/migrate.js';
@@ -39,8 +41,11 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const config = loadConfig();
   const runId = RUN_ID;
+  // As npm start: DATABASE_URL, else the machine's PostgreSQL on 127.0.0.1:5432, else an embedded
+  // one (its own data folder: an npm start beside the run keeps its own).
+  const database = await resolveDatabase({ ...config, EMBEDDED_PG_DIR: process.env.EMBEDDED_PG_DIR ?? '.data/test/embedded-postgres' });
   // DATABASE_URL may name several hosts (a primary and its standby): keep them, change the database.
-  const databaseUrl = withDatabaseName(config.DATABASE_URL, `steadfast_test_${runId}`);
+  const databaseUrl = withDatabaseName(database.url, `steadfast_test_${runId}`);
 
   const [server] = await Promise.all([
     process.env.TEMPORAL_TARGET === 'cluster' ? runningServer(process.env.TEMPORAL_ADDRESS || CLUSTER_ADDRESS)
@@ -58,13 +63,23 @@ export default async function setup(project: TestProject) {
 
   project.provide('temporalAddress', server.address);
   project.provide('databaseUrl', databaseUrl);
-  project.provide('redisUrl', config.REDIS_URL);
+  // Redis as npm start decides it: REDIS_URL, else the machine's on 127.0.0.1:6379, else none ('').
+  const redisMode = await resolveRedisMode(config);
+  project.provide('redisUrl', redisMode.mode === 'external' ? redisMode.url : '');
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('processorsUrl', processors.url);
   project.provide('wholeRunAuditPath', wholeRunAuditPath);
   project.provide('runLogFile', RUN_LOG_FILE);
 
   return async function teardown() {
+    try {
+      await finish();
+    } finally {
+      await database.embedded?.stop(); // ours (embedded): after the database was dropped, or kept for a post-mortem
+    }
+  };
+
+  async function finish() {
     let report: AuditReport | null = null;
     let auditedHere = false;
     try {
@@ -92,7 +107,7 @@ export default async function setup(project: TestProject) {
       return;
     }
     await dropDatabase(databaseUrl);
-  };
+  }
 }
 
 /**

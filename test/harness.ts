@@ -8,7 +8,6 @@ import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { mintActorToken } from '../api/middleware/actor.js';
 import { loadConfig, type Config } from '../platform/config.js';
-import { redisUrlOf } from '../platform/redis-mode.js';
 import { clientConnectionOptions, workerConnectionOptions } from '../platform/temporal-connection.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
@@ -35,11 +34,20 @@ function installQuietRuntime(): void {
 }
 
 /** The environment a test process runs with: the run's shared services, a task queue of its own. */
+/** The harness's `redis` in a run without Redis: any use fails, naming what the test needed. */
+const NO_REDIS = new Proxy({}, {
+  get(_target, name) {
+    if (name === 'then') return undefined; // not a thenable
+    throw new Error(`this test needs Redis (redis.${String(name)}), and this run has none (single-instance mode)`);
+  },
+}) as Redis;
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: inject('databaseUrl'),
-    REDIS_URL: inject('redisUrl'),
+    // '' : the run has no Redis (test/global-setup.ts): single-instance mode, as npm start without one.
+    ...(inject('redisUrl') ? { REDIS_URL: inject('redisUrl') } : { REDIS_MODE: 'none' }),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TASK_QUEUE_WALLET: `test-${randomUUID()}`,
     TASK_QUEUE_PAYMENTS: `test-payments-${randomUUID()}`,
@@ -140,7 +148,9 @@ export async function startHarness(
   installQuietRuntime();
   const config = testConfig(options.env);
   const pool = createPool(config.DATABASE_URL, config.DB_POOL_MAX);
-  const redis = new Redis(redisUrlOf(config), { maxRetriesPerRequest: 1 });
+  const redisUrl = inject('redisUrl');
+  // Single-instance run: the app has no Redis; a test that reaches for one says so (it needs Redis).
+  const redis = redisUrl ? new Redis(redisUrl, { maxRetriesPerRequest: 1 }) : null;
   const connection = await Connection.connect(clientConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config), interceptors: tracingClientInterceptors() });
   const rateLimiter = config.RATE_LIMIT_ENABLED ? createApiRateLimiter(config, { redis }) : undefined;
@@ -151,7 +161,7 @@ export async function startHarness(
 
   async function startWorker(overrides: { faultDelayBeforePostMs?: number } = {}) {
     const workerConnection = await NativeConnection.connect(workerConnectionOptions(config));
-    const outbound = createOutboundLimiterFromConfig(config, { redis });
+    const outbound = createOutboundLimiterFromConfig(config, redis ? { redis } : { redisMode: { mode: 'none', reason: 'a single-instance test run' } });
     const { workers, close } = await createWorkers({
       config: { ...config, FAULT_DELAY_BEFORE_POST_MS: overrides.faultDelayBeforePostMs ?? 0 },
       connection: workerConnection, pool, outbound, workflowBundlePath: inject('workflowBundlePath'),
@@ -173,7 +183,7 @@ export async function startHarness(
   if (options.worker !== false) await startWorker();
   const admin = caller(app, ADMIN_KEY);
   return {
-    config, pool, redis, temporal, app, admin, rateLimiter,
+    config, pool, redis: redis ?? NO_REDIS, temporal, app, admin, rateLimiter,
     as: (key) => caller(app, key),
     async newTenant(name = 'Test tenant') {
       const tenant = await createTenant(pool, name);
@@ -184,7 +194,7 @@ export async function startHarness(
       await Promise.allSettled(stoppers.map((stop) => stop()));
       await connection.close();
       await rateLimiter?.close();
-      redis.disconnect();
+      redis?.disconnect();
       await pool.end();
     },
   };

@@ -1,12 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { insertAccount } from '../../store/ledger/accounts.js';
+import { balanceAt, statementOf } from '../../store/ledger/history.js';
 import { listEntries } from '../../store/ledger/transactions.js';
+import { errors } from '../errors.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import {
   Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata,
 } from '../schemas.js';
 import { requireTenantAccount } from './lookup.js';
-import { AccountBody, EntryBody, serializeAccount, serializeEntry } from './serialize.js';
+import { AccountBody, BalanceBody, EntryBody, serializeAccount, serializeEntry, serializeStatement, StatementBody, statementCsv } from './serialize.js';
 
 const CreateAccount = z
   .strictObject({
@@ -36,6 +38,34 @@ const listAccountEntries = createRoute({
   responses: { 200: jsonResponse('A page of entries', listOf(EntryBody)), ...commonErrors },
 });
 
+const getBalanceAt = createRoute({
+  method: 'get', path: '/{id}/balance', tags: ['Wallet'], summary: 'The posted balance at an instant (from the ledger entries)',
+  request: {
+    params: IdParam,
+    query: z.strictObject({ at: z.string().datetime({ offset: true }).optional().openapi({ description: 'ISO 8601 instant; default now.' }) }),
+  },
+  responses: { 200: jsonResponse('The balance at that instant', BalanceBody), ...commonErrors },
+});
+
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'Expected YYYY-MM-DD.').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'Not a calendar day.');
+/** A statement spans at most this many UTC days (contract §2). */
+export const STATEMENT_DAYS_MAX = 366;
+const DAY_MS = 86_400_000;
+
+const getStatement = createRoute({
+  method: 'get', path: '/{id}/statement', tags: ['Wallet'],
+  summary: 'A statement of UTC days (inclusive): opening balance + credits − debits = closing balance',
+  description: 'JSON, or CSV of the entries with `Accept: text/csv`.',
+  request: { params: IdParam, query: z.strictObject({ from: Day, to: Day }) },
+  responses: {
+    200: {
+      description: 'The statement',
+      content: { 'application/json': { schema: StatementBody }, 'text/csv': { schema: z.string() } },
+    },
+    ...commonErrors,
+  },
+});
+
 export function accountRoutes({ pool }: AppDeps) {
   return createRouter()
     .openapi(createAccount, async (c) => {
@@ -53,6 +83,30 @@ export function accountRoutes({ pool }: AppDeps) {
     .openapi(getAccount, async (c) => {
       const account = await requireTenantAccount(pool, tenantOf(c), c.req.valid('param').id);
       return c.json(serializeAccount(account), 200);
+    })
+    .openapi(getBalanceAt, async (c) => {
+      const account = await requireTenantAccount(pool, tenantOf(c), c.req.valid('param').id);
+      const { at } = c.req.valid('query');
+      const instant = at === undefined ? new Date() : new Date(at);
+      const balance = await balanceAt(pool, account.id, instant);
+      return c.json({ object: 'balance' as const, account_id: account.id, currency: account.currency, balance, at: instant.toISOString() }, 200);
+    })
+    .openapi(getStatement, async (c) => {
+      const account = await requireTenantAccount(pool, tenantOf(c), c.req.valid('param').id);
+      const { from, to } = c.req.valid('query');
+      const fromAt = new Date(`${from}T00:00:00Z`);
+      const toExclusive = new Date(new Date(`${to}T00:00:00Z`).getTime() + DAY_MS);
+      const days = (toExclusive.getTime() - fromAt.getTime()) / DAY_MS;
+      if (days < 1) throw errors.parameterInvalid('to', 'Must be on or after from.');
+      if (days > STATEMENT_DAYS_MAX) throw errors.parameterInvalid('to', `A statement spans at most ${STATEMENT_DAYS_MAX} days.`);
+      const statement = await statementOf(pool, account.id, fromAt, toExclusive);
+      if (/\btext\/csv\b/i.test(c.req.header('accept') ?? '')) {
+        return c.body(statementCsv(statement), 200, {
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="statement-${account.id}-${from}-${to}.csv"`,
+        });
+      }
+      return c.json(serializeStatement(account, from, to, statement), 200);
     })
     .openapi(listAccountEntries, async (c) => {
       const account = await requireTenantAccount(pool, tenantOf(c), c.req.valid('param').id);

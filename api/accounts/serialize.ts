@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Account, Entry } from '../../domain/ledger/types.js';
+import type { Statement } from '../../store/ledger/history.js';
 
 export const AccountBody = z
   .object({
@@ -53,4 +54,66 @@ export function serializeEntry(entry: Entry): z.infer<typeof EntryBody> {
     currency: entry.currency,
     created_at: entry.createdAt.toISOString(),
   };
+}
+
+export const BalanceBody = z
+  .object({ object: z.literal('balance'), account_id: z.string(), currency: z.string(), balance: z.number().int(), at: z.string() })
+  .openapi('BalanceAt');
+
+const StatementEntryBody = z.object({
+  id: z.string(),
+  transaction_id: z.string(),
+  direction: z.enum(['debit', 'credit']),
+  amount: z.number().int(),
+  balance_after: z.number().int(),
+  description: z.string(),
+  created_at: z.string(),
+});
+
+export const StatementBody = z
+  .object({
+    object: z.literal('statement'),
+    account_id: z.string(),
+    currency: z.string(),
+    from: z.string(),
+    to: z.string(),
+    opening_balance: z.number().int(),
+    closing_balance: z.number().int(),
+    total_debits: z.number().int(),
+    total_credits: z.number().int(),
+    entries: z.array(StatementEntryBody),
+  })
+  .openapi('Statement');
+
+const statementEntry = (e: Statement['entries'][number]): z.infer<typeof StatementEntryBody> => ({
+  id: e.id, transaction_id: e.transactionId, direction: e.direction, amount: e.amountMinor, balance_after: e.balanceAfterMinor,
+  description: e.description, created_at: e.createdAt.toISOString(),
+});
+
+export function serializeStatement(account: Account, from: string, to: string, s: Statement): z.infer<typeof StatementBody> {
+  return {
+    object: 'statement', account_id: account.id, currency: account.currency, from, to,
+    opening_balance: s.openingBalanceMinor, closing_balance: s.closingBalanceMinor,
+    total_debits: s.totalDebitsMinor, total_credits: s.totalCreditsMinor, entries: s.entries.map(statementEntry),
+  };
+}
+
+const CSV_COLUMNS = ['id', 'transaction_id', 'direction', 'amount', 'balance_after', 'description', 'created_at'] as const;
+
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. A text field
+ * that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is prefixed with
+ * `'` (OWASP "CSV injection"): descriptions are the client's words. Numbers are written as they are.
+ */
+export function csvField(value: string | number): string {
+  if (typeof value === 'number') return String(value);
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** The statement's entries as CSV with a header row (CRLF line ends, RFC 4180). */
+export function statementCsv(s: Statement): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const e of s.entries.map(statementEntry)) lines.push(CSV_COLUMNS.map((column) => csvField(e[column])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
 }

@@ -2,11 +2,11 @@ import { workflowContracts } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
 import { TOPUP_FAILURE_CODES } from '../../domain/wallet/failures.js';
-import type { TopUp } from '../../domain/wallet/types.js';
-import { deleteUnstartedTopUp, findTopUp, insertOrAdoptTopUp } from '../../store/wallet/topups.js';
+import { WALLET_OPERATION_STATUSES, type TopUp } from '../../domain/wallet/types.js';
+import { deleteUnstartedTopUp, findTopUp, insertOrAdoptTopUp, listTopUps } from '../../store/wallet/topups.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
-import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, Token } from '../schemas.js';
+import { Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Token } from '../schemas.js';
 import { requestKeyOf, startAndWait } from '../workflow-start.js';
 
 const CreateTopUp = z
@@ -61,6 +61,17 @@ const getTopUp = createRoute({
   responses: { 200: jsonResponse('The top-up', TopUpBody), ...commonErrors },
 });
 
+const listTopUpRoute = createRoute({
+  method: 'get', path: '/', tags: ['Wallet'], summary: 'Top-ups, newest first (by account, status)',
+  request: {
+    query: ListQuery.extend({
+      account_id: z.string().min(1).max(100).optional(),
+      status: z.enum(WALLET_OPERATION_STATUSES).optional(),
+    }),
+  },
+  responses: { 200: jsonResponse('A page of top-ups', listOf(TopUpBody)), ...commonErrors },
+});
+
 export function topUpRoutes({ pool, temporal, config }: AppDeps) {
   return createRouter()
     .openapi(createTopUp, async (c) => {
@@ -83,6 +94,11 @@ export function topUpRoutes({ pool, temporal, config }: AppDeps) {
       });
       const topup = (await findTopUp(pool, tenantId, id))!;
       return c.json(serializeTopUp(topup), done && topup.status !== 'pending' ? 201 : 202);
+    })
+    .openapi(listTopUpRoute, async (c) => {
+      const q = c.req.valid('query');
+      const page = await listTopUps(pool, tenantOf(c), { accountId: q.account_id, status: q.status }, { limit: q.limit, startingAfter: q.starting_after });
+      return c.json({ ...page, data: page.data.map(serializeTopUp) }, 200);
     })
     .openapi(getTopUp, async (c) => {
       const topup = await findTopUp(pool, tenantOf(c), c.req.valid('param').id);

@@ -2,11 +2,13 @@ import { workflowContracts } from '../../workflows/contracts.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
 import { TRANSFER_FAILURE_CODES } from '../../domain/wallet/failures.js';
-import type { Transfer } from '../../domain/wallet/types.js';
-import { deleteUnstartedTransfer, findTransfer, insertOrAdoptTransfer } from '../../store/wallet/transfers.js';
+import { WALLET_OPERATION_STATUSES as WALLET_STATUSES, type Transfer } from '../../domain/wallet/types.js';
+import { deleteUnstartedTransfer, findTransfer, insertOrAdoptTransfer, listTransfers } from '../../store/wallet/transfers.js';
 import { requireTenantAccount } from '../accounts/lookup.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
-import { Amount, commonErrors, Currency, FreeText, IdParam, idempotencyHeader, jsonBody, jsonResponse } from '../schemas.js';
+import {
+  Amount, commonErrors, Currency, FreeText, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf,
+} from '../schemas.js';
 import { requestKeyOf, startAndWait } from '../workflow-start.js';
 
 const CreateTransfer = z
@@ -60,6 +62,19 @@ const getTransfer = createRoute({
   responses: { 200: jsonResponse('The transfer', TransferBody), ...commonErrors },
 });
 
+const TransferListQuery = ListQuery.extend({
+  account_id: z.string().min(1).max(100).optional().openapi({ description: 'Transfers from or to this account.' }),
+  status: z.enum(WALLET_STATUSES).optional(),
+  created_gte: z.string().datetime({ offset: true }).optional().openapi({ description: 'Created at or after (ISO 8601).' }),
+  created_lt: z.string().datetime({ offset: true }).optional().openapi({ description: 'Created before (ISO 8601).' }),
+});
+
+const listTransferRoute = createRoute({
+  method: 'get', path: '/', tags: ['Wallet'], summary: 'Transfers, newest first (by account, status, creation time)',
+  request: { query: TransferListQuery },
+  responses: { 200: jsonResponse('A page of transfers', listOf(TransferBody)), ...commonErrors },
+});
+
 export function transferRoutes({ pool, temporal, config }: AppDeps) {
   return createRouter()
     .openapi(createTransfer, async (c) => {
@@ -87,6 +102,15 @@ export function transferRoutes({ pool, temporal, config }: AppDeps) {
       });
       const transfer = (await findTransfer(pool, tenantId, id))!;
       return c.json(serializeTransfer(transfer), done && transfer.status !== 'pending' ? 201 : 202);
+    })
+    .openapi(listTransferRoute, async (c) => {
+      const q = c.req.valid('query');
+      const page = await listTransfers(pool, tenantOf(c), {
+        accountId: q.account_id, status: q.status,
+        createdGte: q.created_gte === undefined ? undefined : new Date(q.created_gte),
+        createdLt: q.created_lt === undefined ? undefined : new Date(q.created_lt),
+      }, { limit: q.limit, startingAfter: q.starting_after });
+      return c.json({ ...page, data: page.data.map(serializeTransfer) }, 200);
     })
     .openapi(getTransfer, async (c) => {
       const transfer = await findTransfer(pool, tenantOf(c), c.req.valid('param').id);

@@ -1,7 +1,8 @@
 import type { TopUpFailureCode, TransferFailureCode } from './failures.js';
 
 /** A transfer or top-up is `pending` until its workflow ends it, exactly once. */
-export type WalletOperationStatus = 'pending' | 'succeeded' | 'failed';
+export const WALLET_OPERATION_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export type WalletOperationStatus = (typeof WALLET_OPERATION_STATUSES)[number];
 
 /** Money moved between two accounts of one tenant (P2P, or paying a merchant). */
 export interface Transfer {

@@ -3,6 +3,7 @@ import { newId } from '../../domain/ids.js';
 import type { TopUpFailureCode } from '../../domain/wallet/failures.js';
 import type { TopUp, WalletOperationStatus } from '../../domain/wallet/types.js';
 import type { Db } from '../db.js';
+import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
 import { adoptByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 import type { InsertedOrAdopted } from './transfers.js';
@@ -78,6 +79,20 @@ export async function findTopUpStart(db: Db, tenantId: string, id: string): Prom
 export async function findTopUp(db: Db, tenantId: string, id: string): Promise<TopUp | null> {
   const { rows } = await db.query(`SELECT ${topUpRow.columns()} FROM topups WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
   return rows[0] ? topUpRow.map(rows[0]) : null;
+}
+
+/** A tenant's top-ups, newest first, by account and status (contract §2 "History"). */
+export async function listTopUps(
+  db: Db, tenantId: string, filter: { accountId?: string | undefined; status?: WalletOperationStatus | undefined }, page: PageQuery,
+): Promise<ListPage<TopUp>> {
+  checkPageLimit(page.limit);
+  const { rows } = await db.query(
+    `SELECT ${topUpRow.columns()} FROM topups
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR account_id = $2) AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR id < $4)
+     ORDER BY id DESC LIMIT $5`,
+    [tenantId, filter.accountId ?? null, filter.status ?? null, page.startingAfter ?? null, page.limit + 1],
+  );
+  return toPage(rows, page.limit, topUpRow.map);
 }
 
 /** Removes a top-up whose workflow never started: nothing happened, so the client may retry. */

@@ -4,6 +4,7 @@ import type { TransferFailureCode } from '../../domain/wallet/failures.js';
 import type { Transfer, WalletOperationStatus } from '../../domain/wallet/types.js';
 import type { Db } from '../db.js';
 import { appendOutboxEvent } from '../outbox/outbox.js';
+import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
 import { adoptByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 
@@ -66,6 +67,28 @@ export async function insertOrAdoptTransfer(db: Db, input: NewTransfer, requestK
 export async function findTransfer(db: Db, tenantId: string, id: string): Promise<Transfer | null> {
   const { rows } = await db.query(`SELECT ${transferRow.columns()} FROM transfers WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
   return rows[0] ? transferRow.map(rows[0]) : null;
+}
+
+export interface TransferFilter {
+  /** Either side: transfers from or to this account. */
+  accountId?: string | undefined;
+  status?: WalletOperationStatus | undefined;
+  createdGte?: Date | undefined;
+  createdLt?: Date | undefined;
+}
+
+/** A tenant's transfers, newest first, filtered (contract §2 "History"). */
+export async function listTransfers(db: Db, tenantId: string, filter: TransferFilter, page: PageQuery): Promise<ListPage<Transfer>> {
+  checkPageLimit(page.limit);
+  const { rows } = await db.query(
+    `SELECT ${transferRow.columns()} FROM transfers
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR from_account_id = $2 OR to_account_id = $2)
+       AND ($3::text IS NULL OR status = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)
+       AND ($5::timestamptz IS NULL OR created_at < $5) AND ($6::text IS NULL OR id < $6)
+     ORDER BY id DESC LIMIT $7`,
+    [tenantId, filter.accountId ?? null, filter.status ?? null, filter.createdGte ?? null, filter.createdLt ?? null, page.startingAfter ?? null, page.limit + 1],
+  );
+  return toPage(rows, page.limit, transferRow.map);
 }
 
 /**

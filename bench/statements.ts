@@ -17,8 +17,8 @@ import {
  * `--runs` times, first with `ledger_entries_account_time` (schema/0014), then, as the baseline of
  * the same run, without it (dropped; the reads fall back to `ledger_entries_account (account_id, id)`
  * and the table). Also against an account with 1,000 entries, as a figure: the opening balance sums
- * every entry before the window, so a read grows with the history before it (checkpoints would
- * bound it: not built). The entries are written in bulk (store/ledger/synthetic-history.ts,
+ * the shorter side of the history (at most half of it), so a read still grows with the history
+ * (checkpoints would bound it: not built). The entries are written in bulk (store/ledger/synthetic-history.ts,
  * balanced against the tenant's system account; the ledger audit must pass). Targets: every p99 under the design's 200 ms with
  * the index, and the index at least 2× faster for the balance at an instant and a one-day statement.
  */

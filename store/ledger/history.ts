@@ -6,10 +6,29 @@ import { prepared, toSafeInt, type Db } from '../db.js';
  * an instant and statements (contract §2 "History"). An entry's time is its ledger transaction's
  * (`created_at`, the writing transaction's start). Both read through
  * `ledger_entries_account_time (account_id, created_at) INCLUDE (direction, amount)` (schema 0014):
- * the sums are index scans of the account's entries in the window, without the table.
+ * the sums are index scans of the account's entries in a time range, without the table.
  */
 
 const SIGNED = `CASE e.direction WHEN 'credit' THEN e.amount ELSE -e.amount END`;
+
+/**
+ * SQL for the balance before instant `t` of account `$1`, summing the shorter side of the account's
+ * history: the entries before `t` when `t` lies in the older half of the time since its first
+ * entry, else today's balance (stored + pending credits, schema/0011) minus the entries from `t` on.
+ * Either way one statement, so one snapshot: the stored balance and the entries move together in
+ * every ledger write, and the audit checks that they agree. A recent window costs its own entries,
+ * not the account's whole past.
+ */
+const balanceBefore = (t: string) => `(
+  SELECT CASE
+    WHEN first.at IS NULL OR ${t} <= first.at THEN 0
+    WHEN ${t} < first.at + (now() - first.at) / 2 THEN
+      (SELECT coalesce(sum(${SIGNED}), 0) FROM ledger_entries e WHERE e.account_id = $1 AND e.created_at < ${t})
+    ELSE a.balance + coalesce((SELECT sum(p.amount) FROM ledger_pending_credits p WHERE p.account_id = a.id), 0)
+      - (SELECT coalesce(sum(${SIGNED}), 0) FROM ledger_entries e WHERE e.account_id = $1 AND e.created_at >= ${t})
+  END
+  FROM accounts a, (SELECT min(e.created_at) AS at FROM ledger_entries e WHERE e.account_id = $1) first
+  WHERE a.id = $1)`;
 
 /**
  * The posted balance at `at`: credits − debits of the entries written at or before it, at the
@@ -18,8 +37,7 @@ const SIGNED = `CASE e.direction WHEN 'credit' THEN e.amount ELSE -e.amount END`
  */
 export async function balanceAt(db: Db, accountId: string, at: Date): Promise<number> {
   const { rows } = await db.query(
-    prepared('ledger-balance-at', `SELECT coalesce(sum(${SIGNED}), 0) AS balance FROM ledger_entries e
-      WHERE e.account_id = $1 AND e.created_at < $2::timestamptz + interval '1 millisecond'`),
+    prepared('ledger-balance-at', `SELECT ${balanceBefore(`($2::timestamptz + interval '1 millisecond')`)} AS balance`),
     [accountId, at],
   );
   return toSafeInt(rows[0].balance as string);
@@ -52,9 +70,7 @@ export interface Statement {
 export async function statementOf(db: Db, accountId: string, from: Date, to: Date): Promise<Statement> {
   const { rows } = await db.query(
     prepared('ledger-statement', `
-      WITH opening AS (
-        SELECT coalesce(sum(${SIGNED}), 0) AS balance FROM ledger_entries e WHERE e.account_id = $1 AND e.created_at < $2
-      )
+      WITH opening AS (SELECT ${balanceBefore('$2::timestamptz')} AS balance)
       SELECT o.balance AS opening, x.*
       FROM opening o
       LEFT JOIN LATERAL (

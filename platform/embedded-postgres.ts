@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { runCommand } from './run-command.js';
+import { logTail, runCommand, stopWithGrace } from './run-command.js';
 import { parentDeathSignalAvailable } from './parent-death.js';
 import { databaseNameOf, isMultiHostUrl, parsePostgresUrl, type HostPort } from './postgres-url.js';
 import { REPO_ROOT } from './repo-root.js';
@@ -236,18 +236,12 @@ export class EmbeddedPostgres {
 
   /** Fast shutdown (SIGINT: sessions ended, a checkpoint), SIGKILL after the grace. */
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
+    if (this.child) await stopWithGrace(this.child, this.exited, graceMs);
   }
 
   /** The last lines of its server log (for errors). */
   logTail(lines = 20): string {
-    if (!existsSync(this.logFile)) return '';
-    return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return logTail(this.logFile, lines);
   }
 
   private async waitUntilReady(child: ChildProcess): Promise<void> {

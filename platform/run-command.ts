@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** A command's output kept for its error: the tail, where initdb and pg_basebackup say what went wrong. */
 const OUTPUT_KEPT_CHARS = 4_000;
@@ -29,4 +30,22 @@ export function runCommand(label: string, command: string, args: string[], env: 
       else reject(new Error(`${label} failed (${signal ?? `exit ${code}`}):\n${output.trimEnd()}`));
     });
   });
+}
+
+/**
+ * Stops a server child the way PostgreSQL's fast shutdown wants it: `signal` (SIGINT: sessions
+ * ended, a checkpoint), SIGKILL once `graceMs` has passed; resolves when `exited` does. For the
+ * embedded server and the topology's nodes.
+ */
+export async function stopWithGrace(child: ChildProcess, exited: Promise<void>, graceMs: number, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The last `lines` lines of a log file ('' while it does not exist): what a server said before it failed. */
+export function logTail(file: string, lines = 20): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { stopWithGrace } from './run-command.js';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
@@ -111,11 +112,7 @@ export async function startDevServer(options: DevServerOptions, readyTimeoutMs =
   const address = `127.0.0.1:${options.port}`;
   const stop = async () => {
     if (exited) return;
-    const done = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await done;
-    clearTimeout(timer);
+    await stopWithGrace(child, new Promise<void>((r) => child.once('exit', () => r())), 10_000, 'SIGTERM');
   };
   try {
     await waitForTemporal(address, readyTimeoutMs, () => exited);

@@ -5,8 +5,9 @@ import { REPO_ROOT } from '../platform/temporal-dev-server.js';
 import { childLogger, setLogService } from '../platform/log.js';
 import {
   DEFAULT_SERVER_PORTS, findServerBinaries, prepareServerDatabases, registerNamespace, SERVER_VERSION,
-  startServerAndWait, startUi, stopProcess, tail, UI_SERVER_VERSION,
+  startServerAndWait, startUi, stopProcess, UI_SERVER_VERSION,
 } from './topology/temporal-server.js';
+import { logTail } from '../platform/run-command.js';
 
 /**
  * `npm run cluster`: Temporal Server 1.29 on PostgreSQL (the real server, not the dev server), with
@@ -64,7 +65,7 @@ try {
   server = started.child;
   server.once('exit', (code, signal) => {
     if (!stopping) {
-      log.error({ exit: signal ?? code, logFile: started.logFile, logTail: tail(started.logFile) }, 'the server exited');
+      log.error({ exit: signal ?? code, logFile: started.logFile, logTail: logTail(started.logFile, 30) }, 'the server exited');
       void stop(1);
     }
   });

@@ -17,6 +17,7 @@ import { StartPidFile } from './start/pid-file.js';
 import { checkPrerequisites, checkTable, missingLines, redisStatus, type RedisStatus } from './start/prerequisites.js';
 import { SINGLE_INSTANCE_SUMMARY } from '../platform/redis-mode.js';
 import { childLogger, setLogService } from '../platform/log.js';
+import { stopWithGrace } from '../platform/run-command.js';
 
 /**
  * `npm start`: the whole stack on embedded defaults — the Temporal dev server (with its UI),
@@ -155,11 +156,7 @@ async function waitForApi(timeoutMs: number): Promise<void> {
 let stopping = false;
 async function stopChild({ name, child }: { name: string; child: ChildProcess }): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
+  await stopWithGrace(child, new Promise<void>((r) => child.once('exit', () => r())), 20_000, 'SIGTERM');
   log.info({ child: name }, `${name} stopped`);
 }
 

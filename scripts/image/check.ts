@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../platform/config.js';
 import { redisUrlOf } from '../../platform/redis-mode.js';
+import { logTail } from '../../platform/run-command.js';
 import { withDatabaseName } from '../../platform/postgres-url.js';
 import { REPO_ROOT } from '../../platform/repo-root.js';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../../platform/temporal-dev-server.js';
@@ -68,10 +69,7 @@ function inStage(state: StageState, path: string): string {
 }
 
 /** The end of a log file, for a failure's message. */
-function tail(path: string): string {
-  if (!existsSync(path)) return '';
-  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
-}
+const tail = (path: string) => logTail(path, LOG_TAIL_LINES);
 
 /** A command to its end, its output into `logPath`; throws with the log's end when it fails. */
 async function runLogged(argv: string[], options: { cwd: string; env: NodeJS.ProcessEnv; logPath: string }): Promise<void> {

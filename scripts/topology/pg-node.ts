@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { runCommand } from '../../platform/run-command.js';
+import { logTail, runCommand, stopWithGrace } from '../../platform/run-command.js';
 
 /**
  * One private PostgreSQL cluster of the topology's pair (scripts/topology/pg-pair.ts): its data
@@ -141,19 +141,14 @@ export class PgNode {
 
   /** Fast shutdown (`pg_ctl stop -m fast`: SIGINT), SIGKILL after `graceMs`. */
   async stop(graceMs = 15_000): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
+    if (!this.child) return;
+    await stopWithGrace(this.child, this.exited, graceMs);
     await this.waitProcessesGone();
   }
 
   /** The last lines of its server log (for errors). */
   logTail(lines = 20): string {
-    if (!existsSync(this.logFile)) return '';
-    return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return logTail(this.logFile, lines);
   }
 
   private postmasterPid(): number | undefined {

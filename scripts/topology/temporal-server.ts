@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { logTail, stopWithGrace } from '../../platform/run-command.js';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -160,15 +161,7 @@ export function startLogged(name: string, bin: string, args: string[], env: Node
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
 export async function stopProcess(child: ChildProcess | null | undefined, graceMs = 20_000): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await done;
-  clearTimeout(timer);
-}
-
-export function tail(file: string, lines = 30): string {
-  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  await stopWithGrace(child, new Promise<void>((r) => child.once('exit', () => r())), graceMs, 'SIGTERM');
 }
 
 export interface ServerOptions {
@@ -206,7 +199,7 @@ export async function startServerAndWait(options: ServerOptions, timeoutMs = 120
     await waitForTemporal(started.address, timeoutMs, () => exited);
   } catch (err) {
     await stopProcess(started.child, 2_000);
-    throw new Error(`${(err as Error).message}\nits log (${started.logFile}):\n${tail(started.logFile)}`);
+    throw new Error(`${(err as Error).message}\nits log (${started.logFile}):\n${logTail(started.logFile, 30)}`);
   }
   return started;
 }

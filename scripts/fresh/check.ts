@@ -11,8 +11,9 @@ import { REPO_ROOT } from '../../platform/repo-root.js';
  * that none answers, runs the real `npm start` with no DATABASE_URL, REDIS_URL or TEMPORAL_ADDRESS
  * (its state in a scratch folder of its own, so a running `npm start` beside it is untouched), and
  * once the banner is printed sends a newcomer's requests with the printed demo key: accounts, a
- * top-up, a transfer, a card payment, an in-app notification, an idempotent replay. Then SIGTERM
- * to npm must stop everything (exit 0, nothing listening). Then `npm test` on the parts that need
+ * top-up, a transfer, a card payment, an in-app notification, an idempotent replay. Then Ctrl-C
+ * (SIGINT to npm's process group) must stop everything within a minute (npm gone, nothing listening
+ * on the API, Temporal, UI or embedded PostgreSQL ports). Then `npm test` on the parts that need
  * neither Redis nor several instances (every test file that does not reach for Redis itself, minus
  * the multi-process ones: `SINGLE_INSTANCE_EXCLUDED`), on an embedded PostgreSQL of its own
  * (test/global-setup.ts resolves the database as npm start does). The embedded PostgreSQL and the

@@ -104,7 +104,10 @@ describe('workerReadiness', () => {
 
   it('names PostgreSQL and Temporal when they do not answer, without the drivers\' errors (those go to the log, once)', async () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none', 1);
-    const deadTemporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500 }) });
+    // No retry interceptor (interceptors: []): the SDK's retries of a call the check gave up on would
+    // keep a timer that starts the next attempt after this test closed the connection — an uncaught
+    // "Channel has been shut down" in a later file (CI on 2808c1e).
+    const deadTemporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 500, interceptors: [] }) });
     const logs = captureLogs();
     try {
       const readiness = workerReadiness({ pool: deadPool, temporal: deadTemporal, workers: () => [] });

@@ -28,13 +28,16 @@ import { notificationTemplateRoutes } from './notifications/templates.js';
 import { userRoutes } from './notifications/users.js';
 import { webhookEndpointRoutes } from './notifications/webhook-endpoints.js';
 import { topUpRoutes } from './topups/routes.js';
+import { kycTierRoutes } from './kyc/routes.js';
 import { transferRoutes } from './transfers/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { employeeRoutes } from './hr/employees.js';
 import { leaveRequestRoutes } from './hr/leave-requests.js';
 import { holidayRoutes, leaveTypeRoutes } from './hr/reference.js';
 import { exchangeRateRoutes } from './reference/exchange-rates.js';
+import { fxQuoteRoutes } from './fx/quotes.js';
 import { productRoutes } from './reference/products.js';
+import { riskRoutes } from './risk/routes.js';
 import { createCacheClosedWith } from '../platform/cache/index.js';
 
 /** The HTTP API: one sub-app per resource, one error handler, the contract's middleware chain. */
@@ -76,9 +79,11 @@ export function createApp(deps: AppDeps) {
     .route('/v1/admin/tenants', apiKeyRoutes(deps))
     .route('/v1/actor-signing-keys', actorSigningKeyRoutes(deps))
     .route('/v1/accounts', accountRoutes(deps))
+    .route('/v1/kyc-tiers', kycTierRoutes(deps))
     .route('/v1/topups', topUpRoutes(deps))
     .route('/v1/transfers', transferRoutes(deps))
     .route('/v1/payments', paymentRoutes(deps))
+    .route('/v1/risk', riskRoutes(deps))
     .route('/v1/employees', employeeRoutes(deps))
     .route('/v1/leave-types', leaveTypeRoutes(deps))
     .route('/v1/holidays', holidayRoutes(deps))
@@ -93,6 +98,7 @@ export function createApp(deps: AppDeps) {
     .route('/v1/audit-log', auditLogRoutes(deps))
     .route('/v1/ops/audit-log', opsAuditLogRoutes(deps))
     .route('/v1/exchange-rates', exchangeRateRoutes({ config: deps.config, cache }))
+    .route('/v1/fx/quotes', fxQuoteRoutes({ config: deps.config, pool: deps.pool, cache }))
     .route('/v1/products', productRoutes({ pool: deps.pool, cache }))
     .route('/v1/admin/products', adminProductRoutes({ pool: deps.pool, cache }));
 

@@ -22,7 +22,11 @@ export interface Actor {
 
 export interface AppEnv {
   /** `log`: the request's logger, with its request id (and tenant id once authenticated): api/middleware/access-log.ts. */
-  Variables: { auth: Auth; requestId: string; actor?: Actor; log: Logger };
+  Variables: {
+    auth: Auth; requestId: string; actor?: Actor; log: Logger;
+    /** The tenant an admin-key request acted on, when no path parameter names it (a risk review): its audit entry shows in that tenant's log. */
+    auditTenantId?: string;
+  };
 }
 
 /** What the API needs from the outside world; the entry point (or a test) owns these. */

@@ -38,8 +38,8 @@ export const errors = {
       'Amount must be an integer in the minor unit, from 1 to 1000000000000.', param),
   currencyInvalid: (param = 'currency') =>
     new ApiError(400, 'invalid_request_error', 'currency_invalid', 'Currency must be an upper-case ISO 4217 code.', param),
-  currencyMismatch: (param = 'currency') =>
-    new ApiError(400, 'invalid_request_error', 'currency_mismatch', 'The currency does not match the account currency.', param),
+  currencyMismatch: (param = 'currency', message = 'The currency does not match the account currency.') =>
+    new ApiError(400, 'invalid_request_error', 'currency_mismatch', message, param),
   sameAccount: () =>
     new ApiError(400, 'invalid_request_error', 'same_account', 'Source and destination accounts must differ.', 'to_account_id'),
   amountTooLarge: (message = 'The amount exceeds what is left to capture or refund.', param = 'amount') =>
@@ -69,6 +69,9 @@ export const errors = {
     new ApiError(409, 'invalid_request_error', 'notification_invalid_state', message),
   deliveryInvalidState: (message = 'The delivery cannot do this in its current status.') =>
     new ApiError(409, 'invalid_request_error', 'delivery_invalid_state', message),
+  /** The quote a cross-currency transfer names has expired or is used (contract §2 "Currency conversion"). */
+  fxQuoteInvalid: (message = 'The quote has expired or was used by another transfer: ask for a new one.') =>
+    new ApiError(409, 'invalid_request_error', 'fx_quote_invalid', message, 'quote_id'),
   leaveConflict: (message = 'The leave overlaps a pending or approved leave request of the employee.', param = 'start_date') =>
     new ApiError(409, 'invalid_request_error', 'leave_conflict', message, param),
   insufficientLeaveBalance: (message = 'The employee does not have enough leave available.') =>
@@ -84,6 +87,8 @@ export const errors = {
     new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.'),
   rateLimited: (message = 'Too many requests: slow down and retry after the time in Retry-After.') =>
     new ApiError(429, 'rate_limit_error', 'rate_limited', message),
+  reviewInvalidState: (message = 'The review is decided already.') =>
+    new ApiError(409, 'invalid_request_error', 'review_invalid_state', message),
   internal: () => new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.'),
 };
 
@@ -105,7 +110,9 @@ const DOMAIN_ANSWERS: Readonly<Record<string, Answer>> = {
   payment_invalid_state: (message) => errors.paymentInvalidState(message),
   leave_request_invalid_state: (message) => errors.leaveRequestInvalidState(message),
   leave_conflict: (message, param) => errors.leaveConflict(message, param),
+  fx_quote_invalid: (message) => errors.fxQuoteInvalid(message),
   insufficient_leave_balance: (message) => errors.insufficientLeaveBalance(message),
+  review_invalid_state: (message) => errors.reviewInvalidState(message),
   idempotency_key_reused: () => errors.idempotencyKeyReused(),
   notification_invalid_state: (message) => errors.notificationInvalidState(message),
   delivery_invalid_state: (message) => errors.deliveryInvalidState(message),

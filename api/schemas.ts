@@ -17,7 +17,7 @@ export const Currency = z
   .openapi({ description: 'ISO 4217 code, upper case.', example: 'USD' });
 
 /** Fields whose failures answer `amount_invalid` rather than `parameter_invalid`. */
-export const MONEY_FIELDS: ReadonlySet<string> = new Set(['amount', 'per_transaction_max', 'daily_debit_max']);
+export const MONEY_FIELDS: ReadonlySet<string> = new Set(['amount', 'per_transaction_max', 'daily_debit_max', 'monthly_debit_max', 'balance_max']);
 
 const CARD_NUMBER_MESSAGE = 'Looks like a card number: send a processor token, never card data.';
 const noCardNumber = (s: string) => !containsCardNumber(s);

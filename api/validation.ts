@@ -30,6 +30,6 @@ export function toApiError(error: ZodError, input: unknown, target: string): Api
   if (issue.path.length > 0 && valueAt(input, issue.path) === undefined) return errors.parameterMissing(param);
   const leaf = String(issue.path.at(-1) ?? '');
   if (MONEY_FIELDS.has(leaf)) return errors.amountInvalid(param);
-  if (leaf === 'currency') return errors.currencyInvalid(param);
+  if (leaf === 'currency' || leaf.endsWith('_currency')) return errors.currencyInvalid(param); // from_currency, to_currency
   return errors.parameterInvalid(param, `${param || 'body'}: ${issue.message}`);
 }

@@ -155,27 +155,55 @@ export async function startWithUpdate<N extends WorkflowName, Ret>(
 }
 
 /**
- * Starts the workflow, then waits up to `waitMs` (the API's wait window) for it to close. Returns
- * whether it closed; the caller reads the outcome from PostgreSQL, the source of truth.
+ * How often a request whose run may stop to wait for a person (a transfer in review) reads its row
+ * while it waits for the run to close; the first read after this long, so a run that closes at once
+ * costs no read.
+ */
+const WAITING_POLL_INTERVAL_MS = 100;
+
+/**
+ * Starts the workflow, then waits up to `waitMs` (the API's wait window) for it to close — or, with
+ * `answeredEarly`, until that says the run now waits for someone (read every
+ * WAITING_POLL_INTERVAL_MS). Returns whether it closed or answered; the caller reads the outcome
+ * from PostgreSQL, the source of truth.
  */
 export async function startAndWait<N extends WorkflowName>(
-  deps: StartDeps, contract: WorkflowContract<N>, request: StartRequest<N> & { waitMs: number },
+  deps: StartDeps, contract: WorkflowContract<N>,
+  request: StartRequest<N> & { waitMs: number; answeredEarly?: () => Promise<boolean> },
 ): Promise<boolean> {
   const { handle, outcome } = await startWorkflow(deps, contract, request);
   // Ambiguous: there may be no run yet to wait for (the reconciler will start it): answer pending.
   if (request.waitMs <= 0 || outcome === 'ambiguous') return false;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), request.waitMs);
+  const stopPolling = new AbortController();
+  let early = false;
+  const { answeredEarly } = request;
+  if (answeredEarly) {
+    void (async () => {
+      while (!stopPolling.signal.aborted) {
+        await new Promise((r) => setTimeout(r, WAITING_POLL_INTERVAL_MS));
+        if (stopPolling.signal.aborted) return;
+        if (await answeredEarly().catch(() => false)) {
+          early = true;
+          abort.abort();
+          return;
+        }
+      }
+    })();
+  }
   try {
     await deps.temporal.withAbortSignal(abort.signal, () => handle.result());
     metrics.workflowResults.inc({ workflow_type: contract.type, status: 'completed' });
     return true;
   } catch {
+    if (early) return true;
     // Closed with a failure (the row says why), or the wait window passed (still pending).
     if (!abort.signal.aborted) metrics.workflowResults.inc({ workflow_type: contract.type, status: 'failed' });
     return !abort.signal.aborted;
   } finally {
     clearTimeout(timer);
+    stopPolling.abort();
   }
 }
 

@@ -40,6 +40,9 @@ export const ID_PREFIXES = {
   apiKey: 'key',
   actorSigningKey: 'ask',
   auditEvent: 'aud',
+  riskBlocklistEntry: 'rbl',
+  riskReview: 'rev',
+  fxQuote: 'fxq',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -8,6 +8,7 @@ import { logEnv } from './config-log.js';
 import { DEVELOPMENT_PAYLOAD_KEYS, DEVELOPMENT_SEALING_KEYS, securityEnv } from './config-security.js';
 import { temporalConfigProblems, temporalEnv, versioningEnv } from './config-temporal.js';
 import { telemetryEnv } from './config-telemetry.js';
+import { fxEnv } from './config-fx.js';
 import { parseSealingKeys } from './secrets.js';
 import { isMultiHostUrl, multiHostUrlProblem } from './postgres-url.js';
 
@@ -116,6 +117,8 @@ export const configSchema = z.object({
   TASK_QUEUE_PAYMENTS: z.string().min(1).max(200).default('payments'),
   /** A manual-capture authorization is voided (`authorization_expired`) after this (contract §3). */
   AUTHORIZATION_TTL: durationFromEnv('7d'),
+  /** A transfer or payment the risk score sent to review is declined (`expired`) after this (contract §8). */
+  RISK_REVIEW_TIMEOUT: durationFromEnv('24h'),
   /** How long a captured payment's saga stays open for refunds and cancels. */
   REFUND_WINDOW: durationFromEnv('180d'),
   /** The settlement Schedule: how often it runs, how far behind now its window ends, batch size. */
@@ -139,6 +142,7 @@ export const configSchema = z.object({
   ...versioningEnv,
   ...logEnv,
   ...telemetryEnv,
+  ...fxEnv,
 });
 
 export type Config = z.infer<typeof configSchema>;

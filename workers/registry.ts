@@ -13,6 +13,7 @@ import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
 import type { AfterCommitFault } from '../activities/fault-injection.js';
 import { createLeaveActivities } from '../activities/hr/leave-activities.js';
 import { createPaymentActivities, createSettlementActivities } from '../activities/payments/payment-activities.js';
+import { createRiskActivities } from '../activities/risk/risk-activities.js';
 import { createWalletActivities } from '../activities/wallet/index.js';
 import { createDomainWorker, type WorkerLimits } from './domain-worker.js';
 import { createNotificationWorkers } from './notifications-worker.js';
@@ -51,10 +52,13 @@ const DOMAINS = {
   wallet: async (deps, common) => ({
     workers: [await createDomainWorker({
       ...common, taskQueue: deps.config.TASK_QUEUE_WALLET,
-      activities: createWalletActivities({
-        pool: deps.pool, bank: createSimulatedBank(deps.pool), faultDelayBeforePostMs: deps.config.FAULT_DELAY_BEFORE_POST_MS,
-        faultAfterCommit: afterCommitFault(deps.config),
-      }),
+      activities: {
+        ...createRiskActivities({ pool: deps.pool }),
+        ...createWalletActivities({
+          pool: deps.pool, bank: createSimulatedBank(deps.pool), faultDelayBeforePostMs: deps.config.FAULT_DELAY_BEFORE_POST_MS,
+          faultAfterCommit: afterCommitFault(deps.config),
+        }),
+      },
     })],
   }),
   /** The payment saga, its steps, and the settlement run. */
@@ -67,6 +71,7 @@ const DOMAINS = {
         activities: {
           ...createPaymentActivities({ pool: deps.pool, router, faultAfterCommit: afterCommitFault(deps.config) }),
           ...createSettlementActivities({ pool: deps.pool }),
+          ...createRiskActivities({ pool: deps.pool }),
         },
       })],
     };

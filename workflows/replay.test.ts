@@ -77,6 +77,9 @@ const EXPECTED = {
   'p2pTransfer-insufficient_funds': { result: { status: 'failed', failureCode: 'insufficient_funds' } },
   // The hold was placed, the post refused (an account of another currency): the hold is voided.
   'p2pTransfer-compensated': { result: { status: 'failed', failureCode: 'account_unavailable' } },
+  // Since 0.3.0 (patch `risk-scoring`): scored first; blocked, or held for a review a person decides.
+  'p2pTransfer-risk_blocked': { result: { status: 'failed', failureCode: 'risk_blocked' } },
+  'p2pTransfer-review_approved': { result: { status: 'succeeded', transactionId: ANY_ID } },
   'topUp-flaky': { result: { status: 'succeeded', transactionId: ANY_ID } },
   'topUp-declined': { result: { status: 'failed', failureCode: 'bank_declined' } },
   // The pull succeeded, the credit was refused (an account of another currency): the pull is refunded.
@@ -86,6 +89,8 @@ const EXPECTED = {
   'paymentSaga-capture_fails': { result: { status: 'reversed', failureCode: 'capture_failed' } },
   'paymentSaga-manual_refunded': { result: { status: 'refunded', failureCode: null } },
   'paymentSaga-authorization_expired': { result: { status: 'reversed', failureCode: 'authorization_expired' } },
+  'paymentSaga-risk_blocked': { result: { status: 'failed', failureCode: 'risk_blocked' } },
+  'paymentSaga-review_declined': { result: { status: 'failed', failureCode: 'risk_declined' } },
   'settlementRun-nothing_due': {
     result: { windowStart: '1975-01-01T00:00:00.000Z', windowEnd: '1975-01-01T01:00:00.000Z', batchId: ANY_ID, settledCount: 0, totals: {} },
   },
@@ -222,6 +227,7 @@ async function runScenarios(): Promise<Ids> {
   const tenant = await h.newTenant();
   const groups = await Promise.all([
     walletScenarios(tenant), paymentScenarios(tenant), leaveScenarios(tenant), notificationScenarios(tenant), settlementScenario(),
+    riskScenarios(await h.newTenant()),
   ]);
   return Object.assign({}, ...groups) as Ids;
 }
@@ -284,6 +290,43 @@ async function paymentScenarios(tenant: Tenant): Promise<Ids> {
     'paymentSaga-capture_fails': `payment-${await pay('tok_capture_fails')}`,
     'paymentSaga-manual_refunded': `payment-${manual}`,
     'paymentSaga-authorization_expired': `payment-${expired}`,
+  };
+}
+
+/**
+ * Risk (contract §8), in a tenant of their own (its settings): a transfer to a blocklisted payee
+ * and a payment with a blocklisted card; a first transfer and a first payment to a payee sent to
+ * review (its rule scored 70), the transfer approved by a person, the payment declined.
+ */
+async function riskScenarios(tenant: Tenant): Promise<Ids> {
+  const { call } = tenant;
+  const from = await createAccount(call, { fundMinor: 1_000 });
+  const [blockedPayee, reviewedPayee] = [await createAccount(call), await createAccount(call)];
+  const merchant = await createAccount(call, { type: 'merchant' });
+  await call('POST', '/v1/risk/blocklist', { body: { type: 'account', value: blockedPayee } });
+  await call('POST', '/v1/risk/blocklist', { body: { type: 'card_token', value: 'tok_mastercard' } });
+  await call('PUT', '/v1/risk/settings', { body: { rules: { new_counterparty: { enabled: true, score: 70 } } } });
+  const transfer = async (to: string) =>
+    (await call('POST', '/v1/transfers', { body: { from_account_id: from, to_account_id: to, amount: 100, currency: 'USD' } })).body.id as string;
+  const pay = async (token: string) => (await call('POST', '/v1/payments', {
+    body: { amount: 500, currency: 'USD', merchant_account_id: merchant, payment_method: { type: 'card', token } },
+  })).body.id as string;
+  const decide = async (objectId: string, verb: 'approve' | 'decline') => {
+    const review = await eventually(async () => (await call('GET', '/v1/risk/reviews?status=open&limit=100')).body.data
+      .find((r: { object_id: string }) => r.object_id === objectId) as { id: string } | undefined, (r) => r !== undefined);
+    await call('POST', `/v1/risk/reviews/${review!.id}/${verb}`, { body: {}, headers: await actorHeaders(tenant, 'user_replay') });
+  };
+  const blocked = await transfer(blockedPayee);
+  const reviewed = await transfer(reviewedPayee);
+  await decide(reviewed, 'approve');
+  const blockedPayment = await pay('tok_mastercard');
+  const reviewedPayment = await pay('tok_visa');
+  await decide(reviewedPayment, 'decline');
+  return {
+    'p2pTransfer-risk_blocked': `transfer-${blocked}`,
+    'p2pTransfer-review_approved': `transfer-${reviewed}`,
+    'paymentSaga-risk_blocked': `payment-${blockedPayment}`,
+    'paymentSaga-review_declined': `payment-${reviewedPayment}`,
   };
 }
 
@@ -474,17 +517,20 @@ describe('workflow determinism', () => {
     expect(broken).not.toMatch(/from '\.\.?\//);
 
     const histories = SCENARIOS.filter((s) => s.startsWith('p2pTransfer-')).map((s) => ({ workflowId: s, history: fixture(RELEASE, s) }));
-    expect(histories).toHaveLength(3);
+    expect(histories).toHaveLength(5);
     const current = await replay(currentCode(), histories);
     expect(messages(current)).toEqual(Object.fromEntries(histories.map((s) => [s.workflowId, 'replayed'])));
     const changed = await replay({ code }, histories);
     for (const { workflowId } of histories) {
       const error = changed[workflowId];
       expect(error, workflowId).toBeInstanceOf(DeterminismViolationError);
-      // Caught where the histories and the new code part: the first step. Since 0.2.0 the hold is a
-      // local activity, which core names by its sequence number (the hold is the first one); a
-      // regular activity is named (0.1.0: placeTransferHold where the new code has checkTransferAllowed).
-      expect(error?.message, workflowId).toMatch(/Missing associated machine for LocalActivity\(1\)|placeTransferHold[\s\S]*checkTransferAllowed/);
+      // Caught where the histories and the new code part: the first step. Since 0.3.0 that is the
+      // `risk-scoring` patch's marker (the new code schedules an activity where the history has it);
+      // in 0.2.0 the hold, a local activity, which core names by its sequence number; a regular
+      // activity is named (0.1.0: placeTransferHold where the new code has checkTransferAllowed).
+      expect(error?.message, workflowId).toMatch(
+        /patch marker encountered for change risk-scoring|Missing associated machine for LocalActivity\(1\)|placeTransferHold[\s\S]*checkTransferAllowed/,
+      );
     }
   });
 });

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TransferFailureCode } from '../../domain/wallet/failures.js';
 import { withTransaction } from '../../store/db.js';
 import { placeHold, postHold, voidHold } from '../../store/ledger/holds.js';
-import { failTransfer, setTransferHold, succeedTransfer } from '../../store/wallet/transfers.js';
+import { ensureFxAccounts, fxPostHold } from '../../store/ledger/fx-post.js';
+import { failTransfer, findTransferConversion, setTransferHold, succeedTransfer } from '../../store/wallet/transfers.js';
 import { asActivityStep } from '../failure.js';
 import { pauseAfterCommit, type AfterCommitFault } from '../fault-injection.js';
 
@@ -53,12 +54,20 @@ export function createTransferActivities({ pool, faultDelayBeforePostMs = 0, fau
       return { holdId: hold.id };
     },
 
-    /** Posts the hold and marks the transfer succeeded (with its event) in the same transaction. */
+    /**
+     * Posts the hold and marks the transfer succeeded (with its event) in the same transaction. A
+     * transfer with a quote (two currencies) posts through the tenant's FX accounts (fxPostHold).
+     */
     async postTransfer(input: PostTransferInput): Promise<{ transactionId: string }> {
       if (faultDelayBeforePostMs > 0) await sleep(faultDelayBeforePostMs);
       const result = await asActivityStep(() =>
         withTransaction(pool, async (client) => {
-          const posted = await postHold(client, {
+          const conversion = await findTransferConversion(client, input.tenantId, input.transferId);
+          const posted = conversion ? await fxPostHold(client, {
+            tenantId: input.tenantId, idempotencyKey: input.idempotencyKey, holdId: input.holdId, creditAccountId: input.toAccountId,
+            ...conversion, ...await ensureFxAccounts(client, input.tenantId, conversion.currency, conversion.toCurrency),
+            kind: 'transfer', referenceId: input.transferId,
+          }) : await postHold(client, {
             tenantId: input.tenantId,
             idempotencyKey: input.idempotencyKey,
             holdId: input.holdId,

@@ -1,24 +1,71 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { insertAccount } from '../../store/ledger/accounts.js';
+import { limitsView } from '../../domain/ledger/limits.js';
+import { KYC_LEVELS } from '../../domain/ledger/types.js';
+import { withTransaction } from '../../store/db.js';
+import { insertAccount, updateAccount } from '../../store/ledger/accounts.js';
 import { balanceAt, statementOf } from '../../store/ledger/history.js';
+import { limitUsage } from '../../store/ledger/limits.js';
 import { listEntries } from '../../store/ledger/transactions.js';
 import { errors } from '../errors.js';
+import { recordAuditInTransaction } from '../middleware/audit.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import {
   Amount, commonErrors, Currency, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf, Metadata,
 } from '../schemas.js';
 import { requireTenantAccount } from './lookup.js';
-import { AccountBody, BalanceBody, EntryBody, serializeAccount, serializeEntry, serializeStatement, StatementBody, statementCsv } from './serialize.js';
+import {
+  AccountBody, BalanceBody, EntryBody, LimitsBody, serializeAccount, serializeEntry, serializeLimits, serializeStatement, StatementBody,
+  statementCsv,
+} from './serialize.js';
+
+const KycLevel = z.enum(KYC_LEVELS).openapi({ description: 'KYC level: its tier’s limits apply with the account’s own (the lower holds).' });
 
 const CreateAccount = z
   .strictObject({
     type: z.enum(['user', 'merchant']),
     currency: Currency,
     owner_id: z.string().min(1).max(255).optional(),
-    limits: z.strictObject({ per_transaction_max: Amount.optional(), daily_debit_max: Amount.optional() }).optional(),
+    kyc_level: KycLevel.optional(),
+    limits: z
+      .strictObject({
+        per_transaction_max: Amount.optional(),
+        daily_debit_max: Amount.optional(),
+        monthly_debit_max: Amount.optional(),
+        balance_max: Amount.optional().openapi({ description: 'User accounts: a credit above it fails `limit_exceeded`.' }),
+      })
+      .optional(),
     metadata: Metadata.optional(),
   })
   .openapi('CreateAccount');
+
+/** Stripe-style update: a field left out keeps its value; a limit set to null is lifted. */
+const UpdateAccount = z
+  .strictObject({
+    kyc_level: KycLevel.optional(),
+    limits: z
+      .strictObject({
+        per_transaction_max: Amount.nullable().optional(),
+        daily_debit_max: Amount.nullable().optional(),
+        monthly_debit_max: Amount.nullable().optional(),
+        balance_max: Amount.nullable().optional(),
+      })
+      .optional(),
+  })
+  .openapi('UpdateAccount');
+
+const updateAccountRoute = createRoute({
+  method: 'post', path: '/{id}', tags: ['Wallet'],
+  summary: 'Update an account’s KYC level and limits (applies to the next transfer; audit-logged as account.update)',
+  request: { params: IdParam, body: jsonBody(UpdateAccount), headers: idempotencyHeader },
+  responses: { 200: jsonResponse('The account', AccountBody), ...commonErrors },
+});
+
+const getLimits = createRoute({
+  method: 'get', path: '/{id}/limits', tags: ['Wallet'],
+  summary: 'The limits in force (the lower of the account’s and its KYC tier’s) and what is used of them (UTC day, calendar month)',
+  request: { params: IdParam },
+  responses: { 200: jsonResponse('The account’s limits', LimitsBody), ...commonErrors },
+});
 
 const createAccount = createRoute({
   method: 'post', path: '/', tags: ['Wallet'], summary: 'Create a user or merchant account',
@@ -75,6 +122,7 @@ export function accountRoutes({ pool }: AppDeps) {
         type: body.type,
         currency: body.currency,
         ownerId: body.owner_id ?? null,
+        kycLevel: body.kyc_level ?? 'none',
         limits: body.limits ?? {},
         metadata: body.metadata ?? {},
       });
@@ -83,6 +131,26 @@ export function accountRoutes({ pool }: AppDeps) {
     .openapi(getAccount, async (c) => {
       const account = await requireTenantAccount(pool, tenantOf(c), c.req.valid('param').id);
       return c.json(serializeAccount(account), 200);
+    })
+    .openapi(updateAccountRoute, async (c) => {
+      const tenantId = tenantOf(c);
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      // The audit event commits with the change (a refusal is recorded by the audit middleware).
+      const account = await withTransaction(pool, async (client) => {
+        const updated = await updateAccount(client, tenantId, id, { kycLevel: body.kyc_level, limits: body.limits });
+        if (updated) await recordAuditInTransaction(client, c, { resourceId: id, status: 200 });
+        return updated;
+      });
+      if (!account) throw errors.resourceMissing('account', 'id');
+      return c.json(serializeAccount(account), 200);
+    })
+    .openapi(getLimits, async (c) => {
+      const account = await requireTenantAccount(pool, tenantOf(c), c.req.valid('param').id);
+      const now = new Date();
+      const usage = await limitUsage(pool, account.tenantId, account.id, now);
+      if (!usage) throw errors.resourceMissing('account', 'id');
+      return c.json(serializeLimits(account, limitsView(account, usage.tier, usage, now)), 200);
     })
     .openapi(getBalanceAt, async (c) => {
       const account = await requireTenantAccount(pool, tenantOf(c), c.req.valid('param').id);

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import type { Account, Entry } from '../../domain/ledger/types.js';
+import type { LimitsView, WindowUse } from '../../domain/ledger/limits.js';
+import { KYC_LEVELS, type Account, type Entry } from '../../domain/ledger/types.js';
 import type { Statement } from '../../store/ledger/history.js';
 
 export const AccountBody = z
@@ -11,7 +12,15 @@ export const AccountBody = z
     owner_id: z.string().nullable(),
     balance: z.number().int().openapi({ description: 'Posted credits minus posted debits, minor units.' }),
     available_balance: z.number().int().openapi({ description: 'Balance minus active holds.' }),
-    limits: z.object({ per_transaction_max: z.number().int().nullable(), daily_debit_max: z.number().int().nullable() }),
+    kyc_level: z.enum(KYC_LEVELS).openapi({ description: 'Picks the KYC tier whose limits apply with the account’s own (the lower holds).' }),
+    limits: z
+      .object({
+        per_transaction_max: z.number().int().nullable(),
+        daily_debit_max: z.number().int().nullable(),
+        monthly_debit_max: z.number().int().nullable(),
+        balance_max: z.number().int().nullable(),
+      })
+      .openapi({ description: 'The account’s own limits (null: none); `GET /v1/accounts/{id}/limits` shows those in force.' }),
     metadata: z.record(z.string(), z.string()),
     created_at: z.string(),
   })
@@ -24,11 +33,43 @@ export function serializeAccount(account: Account): z.infer<typeof AccountBody> 
     type: account.type as 'user' | 'merchant',
     currency: account.currency,
     owner_id: account.ownerId,
+    kyc_level: account.kycLevel,
     balance: account.balanceMinor,
     available_balance: account.balanceMinor - account.heldMinor,
     limits: account.limits,
     metadata: account.metadata,
     created_at: account.createdAt.toISOString(),
+  };
+}
+
+const WindowBody = z.object({
+  max: z.number().int().nullable(),
+  used: z.number().int().openapi({ description: 'Posted debits since the window began plus active holds.' }),
+  remaining: z.number().int().nullable(),
+  resets_at: z.string(),
+});
+
+export const LimitsBody = z
+  .object({
+    object: z.literal('account_limits'),
+    account_id: z.string(),
+    currency: z.string(),
+    kyc_level: z.enum(KYC_LEVELS),
+    per_transaction_max: z.number().int().nullable(),
+    daily: WindowBody.openapi({ description: 'The UTC day.' }),
+    monthly: WindowBody.openapi({ description: 'The calendar month (UTC).' }),
+    balance_max: z.number().int().nullable(),
+  })
+  .openapi('AccountLimits');
+
+const serializeWindow = (w: WindowUse): z.infer<typeof WindowBody> =>
+  ({ max: w.max, used: w.usedMinor, remaining: w.remaining, resets_at: w.resetsAt.toISOString() });
+
+export function serializeLimits(account: Account, view: LimitsView): z.infer<typeof LimitsBody> {
+  return {
+    object: 'account_limits', account_id: account.id, currency: account.currency, kyc_level: account.kycLevel,
+    per_transaction_max: view.perTransactionMax, daily: serializeWindow(view.daily), monthly: serializeWindow(view.monthly),
+    balance_max: view.balanceMax,
   };
 }
 

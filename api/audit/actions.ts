@@ -40,11 +40,19 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditedRoute>> = {
   'POST /v1/accounts/:id': on('account', 'update'),
   'POST /v1/topups': created('topup'),
   'POST /v1/transfers': created('transfer'),
+  'POST /v1/fx/quotes': created('fx_quote'),
+  'PUT /v1/kyc-tiers/:level': on('kyc_tier', 'update', 'level'),
   // Payments
   'POST /v1/payments': created('payment'),
   'POST /v1/payments/:id/capture': on('payment', 'capture'),
   'POST /v1/payments/:id/cancel': on('payment', 'cancel'),
   'POST /v1/payments/:id/refunds': on('payment', 'refund'),
+  // Risk
+  'PUT /v1/risk/settings': { action: 'risk_settings.update', resourceType: 'risk_settings', resourceId: { response: 'object' } },
+  'POST /v1/risk/blocklist': created('blocklist_entry'),
+  'DELETE /v1/risk/blocklist/:id': on('blocklist_entry', 'delete'),
+  'POST /v1/risk/reviews/:id/approve': on('risk_review', 'approve'),
+  'POST /v1/risk/reviews/:id/decline': on('risk_review', 'decline'),
   // HR
   'POST /v1/employees': created('employee'),
   'POST /v1/employees/:id': on('employee', 'update'),

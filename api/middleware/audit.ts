@@ -79,6 +79,7 @@ function eventOf(c: AnyContext, matched: { pattern: string; route: AuditedRoute 
   if (auth.kind === 'tenant') tenantId = auth.tenantId;
   else if (route.tenantParam) tenantId = safeId(pathParam(c, pattern, route.tenantParam));
   else if (route.resourceType === 'tenant') tenantId = resourceId;
+  else tenantId = c.get('auditTenantId') ?? null;
   return {
     tenantId, actor: actorOf(c), action: route.action, resourceType: route.resourceType, resourceId,
     requestId: requestIdOf(c), status,

@@ -11,6 +11,8 @@ export function hashApiKey(key: string): string {
 }
 
 const ADMIN_PATHS = /^\/v1\/(admin|ops)(\/|$)/;
+/** Tenant routes the admin key may also use (contract §8: a risk review is decided with an actor or the admin key). */
+const ADMIN_ALSO_PATHS = /^\/v1\/risk\/reviews\/[^/]+\/(approve|decline)$/;
 const BEARER = /^Bearer ([\x21-\x7e]{1,200})$/;
 
 /** `last_used_at` is written at most this often per key: authentication stays one read per request. */
@@ -18,7 +20,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
  * Authenticates `Authorization: Bearer <key>`. The admin key opens `/v1/admin/*` and `/v1/ops/*`
- * only; tenant keys open everything else. Tenant keys are looked up by their SHA-256 digest (keys
+ * (and the risk review decisions, ADMIN_ALSO_PATHS); tenant keys open everything else. Tenant keys are looked up by their SHA-256 digest (keys
  * are random and long, so a fast hash is enough) in `api_keys`: one indexed query per request,
  * never cached, so a revoked or expired key answers `401 api_key_invalid` at once. A key's
  * `last_used_at` is refreshed in the background when it is over a minute old.
@@ -35,7 +37,7 @@ export function authenticate(deps: { pool: pg.Pool; adminApiKey: string }): Midd
     const digest = hashApiKey(key);
     const adminRoute = ADMIN_PATHS.test(c.req.path);
     if (timingSafeEqual(Buffer.from(digest, 'hex'), adminDigest)) {
-      if (!adminRoute) throw errors.forbidden();
+      if (!adminRoute && !ADMIN_ALSO_PATHS.test(c.req.path)) throw errors.forbidden();
       c.set('auth', { kind: 'admin', scope: 'admin' });
       return next();
     }

@@ -80,7 +80,9 @@ const routes = {
 };
 
 /** Settled enough to answer 201: final, captured, or waiting for a manual capture. */
-const answered = (p: Payment) => isAnswered(p.status, p.captureMethod);
+/** Settled on a final or waiting state: also a payment waiting for its risk review (still `initiated`). */
+const answered = (p: Payment) => isAnswered(p.status, p.captureMethod) || (p.status === 'initiated' && p.risk?.decision === 'review');
+// (The saga answers `untilAnswered` for a review only once the review is on record.)
 
 export function paymentRoutes({ pool, temporal, config }: AppDeps) {
   const requirePayment = async (tenantId: string, id: string) => {
@@ -132,6 +134,7 @@ export function paymentRoutes({ pool, temporal, config }: AppDeps) {
           tenantId, paymentId: id, amountMinor: body.amount, currency: body.currency, merchantAccountId: merchant.id,
           paymentMethod: method.type === 'wallet' ? { type: 'wallet', accountId: method.account_id } : method,
           captureMethod: body.capture_method, authorizationTtlMs: config.AUTHORIZATION_TTL, refundWindowMs: config.REFUND_WINDOW,
+          reviewTimeoutMs: config.RISK_REVIEW_TIMEOUT,
         },
         // Definitely not started: nothing happened. Maybe started: it stays `initiated` (202) and
         // the start reconciler sees it gets its saga.

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Payment, PaymentEventRecord, Refund } from '../../domain/payments/types.js';
+import { RiskBody, serializeRisk } from '../risk/serialize.js';
 
 export const PaymentBody = z
   .object({
@@ -9,7 +10,7 @@ export const PaymentBody = z
     payment_method: z.object({ type: z.string(), brand: z.string().optional(), last4: z.string().optional() }),
     processor: z.string().nullable(), failure_code: z.string().nullable(), decline_code: z.string().nullable(),
     capture_method: z.enum(['automatic', 'manual']), description: z.string().nullable(),
-    metadata: z.record(z.string(), z.string()), created_at: z.string(), updated_at: z.string(),
+    metadata: z.record(z.string(), z.string()), risk: RiskBody, created_at: z.string(), updated_at: z.string(),
   })
   .openapi('Payment');
 
@@ -22,7 +23,8 @@ export function serializePayment(p: Payment): z.infer<typeof PaymentBody> {
     // Only the type, brand and last 4 digits leave the system: never the token.
     payment_method: { type: method.type, ...(method.brand ? { brand: method.brand } : {}), ...(method.last4 ? { last4: method.last4 } : {}) },
     processor: p.processor, failure_code: p.failureCode, decline_code: p.declineCode, capture_method: p.captureMethod,
-    description: p.description, metadata: p.metadata, created_at: p.createdAt.toISOString(), updated_at: p.updatedAt.toISOString(),
+    description: p.description, metadata: p.metadata, risk: serializeRisk(p.risk),
+    created_at: p.createdAt.toISOString(), updated_at: p.updatedAt.toISOString(),
   };
 }
 

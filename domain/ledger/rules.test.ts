@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { LedgerError, LedgerInvariantError } from './errors.js';
 import {
-  assertBalanced, assertSameHold, checkHoldPostable, checkLimits, checkNoOverdraft, needsVoiding, netChanges, requireAccounts,
+  assertBalanced, assertSameHold, checkBalanceCap, checkHoldPostable, checkLimits, checkNoOverdraft, effectiveLimits, needsVoiding,
+  netChanges, requireAccounts,
 } from './rules.js';
 import type { Account, Hold } from './types.js';
 
+const NO_LIMITS = { per_transaction_max: null, daily_debit_max: null, monthly_debit_max: null, balance_max: null };
+
 function account(overrides: Partial<Account> = {}): Account {
   return {
-    id: 'acct_a', tenantId: 'ten_1', type: 'user', currency: 'USD', ownerId: null,
-    limits: { per_transaction_max: null, daily_debit_max: null }, metadata: {},
+    id: 'acct_a', tenantId: 'ten_1', type: 'user', currency: 'USD', ownerId: null, kycLevel: 'none',
+    limits: NO_LIMITS, metadata: {},
     balanceMinor: 1_000, heldMinor: 0, createdAt: new Date(0), ...overrides,
   };
 }
@@ -88,12 +91,34 @@ describe('checkNoOverdraft', () => {
 });
 
 describe('checkLimits', () => {
-  const limited = account({ limits: { per_transaction_max: 500, daily_debit_max: 800 } });
-  it('enforces the per-transaction and the daily debit limit', () => {
-    expect(codeOf(() => checkLimits(limited, 501, 0))).toBe('limit_exceeded');
-    expect(codeOf(() => checkLimits(limited, 500, 300))).toBeUndefined();
-    expect(codeOf(() => checkLimits(limited, 300, 600))).toBe('limit_exceeded');
-    expect(codeOf(() => checkLimits(account(), 1_000_000, 1_000_000))).toBeUndefined();
+  const limited = { ...NO_LIMITS, per_transaction_max: 500, daily_debit_max: 800, monthly_debit_max: 2_000 };
+  const used = (todayMinor: number, monthMinor = todayMinor) => ({ todayMinor, monthMinor });
+  it('enforces the per-transaction, the daily and the monthly debit limit, each up to its boundary', () => {
+    expect(codeOf(() => checkLimits(limited, 501, used(0)))).toBe('limit_exceeded');
+    expect(codeOf(() => checkLimits(limited, 500, used(300)))).toBeUndefined();
+    expect(codeOf(() => checkLimits(limited, 300, used(501)))).toBe('limit_exceeded');
+    expect(codeOf(() => checkLimits(limited, 300, used(0, 1_700)))).toBeUndefined();
+    expect(codeOf(() => checkLimits(limited, 300, used(0, 1_701)))).toBe('limit_exceeded');
+    expect(codeOf(() => checkLimits(NO_LIMITS, 1_000_000, used(1_000_000)))).toBeUndefined();
+  });
+});
+
+describe('effectiveLimits', () => {
+  it('takes the lower of the account’s and the tier’s limit; a limit only one sets holds as set', () => {
+    const own = { per_transaction_max: 100, daily_debit_max: null, monthly_debit_max: 5_000, balance_max: null };
+    const tier = { per_transaction_max: 300, daily_debit_max: 700, monthly_debit_max: 4_000, balance_max: null };
+    expect(effectiveLimits(own, tier)).toEqual({ per_transaction_max: 100, daily_debit_max: 700, monthly_debit_max: 4_000, balance_max: null });
+    expect(effectiveLimits(own, null)).toEqual(own);
+    expect(effectiveLimits(NO_LIMITS, { ...NO_LIMITS, balance_max: 9 })).toEqual({ ...NO_LIMITS, balance_max: 9 });
+  });
+});
+
+describe('checkBalanceCap', () => {
+  it('refuses a credit that lifts the balance above the cap, allows one up to it', () => {
+    expect(codeOf(() => checkBalanceCap('acct_a', 1_000, 400, 600))).toBeUndefined();
+    expect(codeOf(() => checkBalanceCap('acct_a', 1_000, 400, 601))).toBe('limit_exceeded');
+    expect(codeOf(() => checkBalanceCap('acct_a', null, 400, 10_000))).toBeUndefined();
+    expect(codeOf(() => checkBalanceCap('acct_a', 100, 400, -50))).toBeUndefined(); // a debit of an account over its cap
   });
 });
 

@@ -1,5 +1,5 @@
 import { LedgerError, LedgerInvariantError } from './errors.js';
-import type { Account, Hold, HoldRequest, Posting } from './types.js';
+import type { Account, AccountLimits, Hold, HoldRequest, Posting } from './types.js';
 
 /**
  * The ledger's rules, pure: the store checks them under the account row locks, between reading
@@ -54,14 +54,46 @@ export function checkNoOverdraft(account: Pick<Account, 'id' | 'type' | 'balance
   }
 }
 
-/** The account's per-transaction and daily debit limits; `usedTodayMinor` counts posted debits and holds. */
-export function checkLimits(account: Pick<Account, 'limits'>, amountMinor: number, usedTodayMinor: number): void {
-  const { per_transaction_max: perTransactionMax, daily_debit_max: dailyMax } = account.limits;
+/** The lower of two limits, null meaning none. */
+const lower = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
+/**
+ * The limits in force: for each, the lower of the account's own and its KYC tier's (`tier` null:
+ * the tenant set none for the account's level and currency). A limit neither sets is null.
+ */
+export function effectiveLimits(account: AccountLimits, tier: AccountLimits | null): AccountLimits {
+  return {
+    per_transaction_max: lower(account.per_transaction_max, tier?.per_transaction_max ?? null),
+    daily_debit_max: lower(account.daily_debit_max, tier?.daily_debit_max ?? null),
+    monthly_debit_max: lower(account.monthly_debit_max, tier?.monthly_debit_max ?? null),
+    balance_max: lower(account.balance_max, tier?.balance_max ?? null),
+  };
+}
+
+/** Debits already counted against the windows: posted since the UTC day (month) began, plus active holds. */
+export interface LimitUsage {
+  todayMinor: number;
+  monthMinor: number;
+}
+
+/** The effective per-transaction, daily and monthly debit limits (`effectiveLimits`). */
+export function checkLimits(limits: AccountLimits, amountMinor: number, used: LimitUsage): void {
+  const { per_transaction_max: perTransactionMax, daily_debit_max: dailyMax, monthly_debit_max: monthlyMax } = limits;
   if (perTransactionMax !== null && amountMinor > perTransactionMax) {
     throw new LedgerError('limit_exceeded', `Amount exceeds the per-transaction limit of ${perTransactionMax}`);
   }
-  if (dailyMax !== null && usedTodayMinor + amountMinor > dailyMax) {
+  if (dailyMax !== null && used.todayMinor + amountMinor > dailyMax) {
     throw new LedgerError('limit_exceeded', `Amount exceeds the daily debit limit of ${dailyMax}`);
+  }
+  if (monthlyMax !== null && used.monthMinor + amountMinor > monthlyMax) {
+    throw new LedgerError('limit_exceeded', `Amount exceeds the monthly debit limit of ${monthlyMax}`);
+  }
+}
+
+/** A credit may not lift an account above its effective balance cap (null: none; only user accounts have one). */
+export function checkBalanceCap(accountId: string, capMinor: number | null, balanceMinor: number, creditMinor: number): void {
+  if (capMinor !== null && creditMinor > 0 && balanceMinor + creditMinor > capMinor) {
+    throw new LedgerError('limit_exceeded', `Credit would lift account ${accountId} above its balance limit of ${capMinor}`);
   }
 }
 

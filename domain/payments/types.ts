@@ -1,3 +1,4 @@
+import type { RiskAssessment } from '../risk/types.js';
 import type { PaymentAmounts } from './amounts.js';
 import type { PaymentEventType, PaymentStatus } from './state-machine.js';
 
@@ -38,6 +39,8 @@ export interface Payment extends PaymentAmounts {
   /** Raised by one on every event; equals the sequence of the latest event. */
   version: number;
   settledBatchId: string | null;
+  /** The risk verdict (contract §8); null before it is scored, and for payments of release 0.2.0. */
+  risk: RiskAssessment | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
-import type { Account, AccountLimits, AccountType } from '../../domain/ledger/types.js';
+import type { Account, AccountLimits, AccountType, KycLevel } from '../../domain/ledger/types.js';
 import { prepared, toSafeInt, type Db } from '../db.js';
 import { col, rowMapper, type Column } from '../rows.js';
 
@@ -15,17 +15,24 @@ export interface NewAccount {
   type: AccountType;
   currency: string;
   ownerId?: string | null;
+  kycLevel?: KycLevel;
   limits?: Partial<AccountLimits>;
   metadata?: Record<string, string>;
 }
 
-const perTransactionMax = col.intOrNull('per_transaction_max');
-const dailyDebitMax = col.intOrNull('daily_debit_max');
-/** An account's limits, from its two columns (also what `ledger_place_hold` returns of them). */
-export const accountLimitsColumn = col.combined(['per_transaction_max', 'daily_debit_max'], (row) => ({
-  per_transaction_max: perTransactionMax.read(row),
-  daily_debit_max: dailyDebitMax.read(row),
-}));
+const LIMIT_COLUMNS = ['per_transaction_max', 'daily_debit_max', 'monthly_debit_max', 'balance_max'] as const;
+/** Limits from their four columns, each name with `prefix` (`tier_`: what `ledger_place_hold` returns of the tier). */
+export function limitsColumn(prefix = '') {
+  const [perTransaction, daily, monthly, balance] = LIMIT_COLUMNS.map((name) => col.intOrNull(`${prefix}${name}`));
+  return col.combined(LIMIT_COLUMNS.map((name) => `${prefix}${name}`), (row): AccountLimits => ({
+    per_transaction_max: perTransaction!.read(row),
+    daily_debit_max: daily!.read(row),
+    monthly_debit_max: monthly!.read(row),
+    balance_max: balance!.read(row),
+  }));
+}
+/** An account's own limits, from its four columns. */
+export const accountLimitsColumn = limitsColumn();
 
 /** The balance a reader sees: the stored one plus the credits not folded in yet (one index probe). */
 const balanceWithPendingCredits: Column<number> = {
@@ -43,6 +50,7 @@ const accountFields = {
   type: col.of<AccountType>('type'),
   currency: col.text('currency'),
   ownerId: col.textOrNull('owner_id'),
+  kycLevel: col.of<KycLevel>('kyc_level'),
   limits: accountLimitsColumn,
   metadata: col.custom('metadata', (v) => (v as Record<string, string> | null | undefined) ?? {}),
   balanceMinor: balanceWithPendingCredits,
@@ -53,14 +61,49 @@ export const accountRow = rowMapper<Account>(accountFields);
 
 export async function insertAccount(db: Db, input: NewAccount): Promise<Account> {
   const { rows } = await db.query(
-    `INSERT INTO accounts (id, tenant_id, type, currency, owner_id, per_transaction_max, daily_debit_max, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${accountRow.columns()}`,
+    `INSERT INTO accounts (id, tenant_id, type, currency, owner_id, per_transaction_max, daily_debit_max, metadata,
+                           kyc_level, monthly_debit_max, balance_max)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${accountRow.columns()}`,
     [
       newId('account'), input.tenantId, input.type, input.currency, input.ownerId ?? null,
       input.limits?.per_transaction_max ?? null, input.limits?.daily_debit_max ?? null, input.metadata ?? {},
+      input.kycLevel ?? 'none', input.limits?.monthly_debit_max ?? null, input.limits?.balance_max ?? null,
     ],
   );
   return accountRow.map(rows[0]);
+}
+
+/** What an account update changes (Stripe-style): a field left out keeps its value; a limit set to null is lifted. */
+export interface AccountChanges {
+  kycLevel?: KycLevel;
+  limits?: Partial<AccountLimits>;
+}
+
+/**
+ * Updates a tenant's user or merchant account's KYC level and limits; null when there is no such
+ * account. One UPDATE: it waits for the account's row lock, so a ledger write in flight finishes
+ * under the old limits and the next one reads the new (limits are never cached).
+ */
+export async function updateAccount(db: Db, tenantId: string, accountId: string, changes: AccountChanges): Promise<Account | null> {
+  const limits = changes.limits ?? {};
+  const given = (name: keyof AccountLimits) => limits[name] !== undefined;
+  const { rows } = await db.query(
+    `UPDATE accounts SET
+       kyc_level = coalesce($3, kyc_level),
+       per_transaction_max = CASE WHEN $4 THEN $5::bigint ELSE per_transaction_max END,
+       daily_debit_max = CASE WHEN $6 THEN $7::bigint ELSE daily_debit_max END,
+       monthly_debit_max = CASE WHEN $8 THEN $9::bigint ELSE monthly_debit_max END,
+       balance_max = CASE WHEN $10 THEN $11::bigint ELSE balance_max END
+     WHERE id = $1 AND tenant_id = $2 AND type <> 'system' RETURNING ${accountRow.columns()}`,
+    [
+      accountId, tenantId, changes.kycLevel ?? null,
+      given('per_transaction_max'), limits.per_transaction_max ?? null,
+      given('daily_debit_max'), limits.daily_debit_max ?? null,
+      given('monthly_debit_max'), limits.monthly_debit_max ?? null,
+      given('balance_max'), limits.balance_max ?? null,
+    ],
+  );
+  return rows[0] ? accountRow.map(rows[0]) : null;
 }
 
 /** Reads live balances straight from PostgreSQL (balances are never cached). */
@@ -84,6 +127,8 @@ export async function findAccountTenantId(db: Db, accountId: string): Promise<st
 /** An account read under `ledgerLockAccounts`: `locked` ones may be updated, the others only credited. */
 export interface LockedAccount extends Account {
   locked: boolean;
+  /** Its effective balance cap (`ledger_balance_cap`, schema/0015; null: none). An account with one is always locked. */
+  balanceCapMinor: number | null;
 }
 
 /** The accounts of one ledger write: what to lock and wait for, and what to lock only if free. */
@@ -98,13 +143,16 @@ export interface LockRequest {
 }
 
 /** `ledger_lock_accounts` computes the balance itself (stored for locked rows, with pending for the others). */
-const lockedAccountRow = rowMapper<LockedAccount>({ ...accountFields, balanceMinor: col.int('balance'), locked: col.bool('locked') });
+const lockedAccountRow = rowMapper<LockedAccount>({
+  ...accountFields, balanceMinor: col.int('balance'), locked: col.bool('locked'), balanceCapMinor: col.intOrNull('balance_cap'),
+});
 
 /**
  * Locks a ledger write's accounts in ONE round trip (`ledger_lock_accounts`, schema/0011): the
  * debited ones in sorted id order (the one lock order everywhere, so concurrent ledger writes never
  * deadlock), the credited-only ones only if their lock is free (a hot payee does not serialize
- * its payers), and folds the locked accounts' pending credits into their stored balance. Returns
+ * its payers) — unless they have a balance cap (schema/0015): those are waited for in the same
+ * sorted order, so the cap is checked under their lock — and folds the locked accounts' pending credits into their stored balance. Returns
  * the tenant's accounts among them by id; a locked account's `balanceMinor` is what it may spend.
  */
 export async function lockLedgerAccounts(client: pg.PoolClient, request: LockRequest): Promise<Map<string, LockedAccount>> {
@@ -125,19 +173,22 @@ export async function releaseHeld(client: pg.PoolClient, accountId: string, amou
   await client.query('UPDATE accounts SET held = held - $2 WHERE id = $1', [accountId, amountMinor]);
 }
 
-/** The per-tenant, per-currency system account that funds top-ups (the only one allowed below zero). */
+/**
+ * The per-tenant, per-currency system account that funds top-ups (the only kind allowed below zero;
+ * owner_id NULL: the FX accounts of store/ledger/fx-post.ts are system accounts too, owner_id 'fx').
+ */
 export async function ensureSystemAccount(db: Db, tenantId: string, currency: string): Promise<string> {
-  const found = await db.query(`SELECT id FROM accounts WHERE tenant_id = $1 AND currency = $2 AND type = 'system'`, [
+  const found = await db.query(`SELECT id FROM accounts WHERE tenant_id = $1 AND currency = $2 AND type = 'system' AND owner_id IS NULL`, [
     tenantId,
     currency,
   ]);
   if (found.rows[0]) return found.rows[0].id as string;
   await db.query(
     `INSERT INTO accounts (id, tenant_id, type, currency, metadata) VALUES ($1, $2, 'system', $3, '{"purpose":"funding"}')
-     ON CONFLICT (tenant_id, currency) WHERE type = 'system' DO NOTHING`,
+     ON CONFLICT (tenant_id, currency) WHERE type = 'system' AND owner_id IS NULL DO NOTHING`,
     [newId('account'), tenantId, currency],
   );
-  const { rows } = await db.query(`SELECT id FROM accounts WHERE tenant_id = $1 AND currency = $2 AND type = 'system'`, [
+  const { rows } = await db.query(`SELECT id FROM accounts WHERE tenant_id = $1 AND currency = $2 AND type = 'system' AND owner_id IS NULL`, [
     tenantId,
     currency,
   ]);

@@ -6,6 +6,7 @@ import { createPool, withTransaction } from '../db.js';
 import { dropDatabase, ensureDatabase, migrateUp } from '../migrate.js';
 import { ensureSystemAccount, insertAccount } from './accounts.js';
 import { AUDIT_CHECK_KINDS, auditLedger, type AuditCheckKind, type AuditProblem } from './audit.js';
+import { ensureFxAccount, fxPostHold } from './fx-post.js';
 import { placeHold, postHold } from './holds.js';
 import { postTransaction, writeTransaction } from './transactions.js';
 
@@ -64,6 +65,19 @@ async function postedHold(client: pg.PoolClient, t: Tenant): Promise<string> {
   return hold.id;
 }
 
+/** A conversion of 100 USD from the payer to 90 EUR on the EUR account, written by the ledger code (store/ledger/fx-post.ts). */
+async function conversion(client: pg.PoolClient, t: Tenant): Promise<string> {
+  const hold = await placeHold(client, {
+    tenantId: t.tenantId, idempotencyKey: `hold-${newId('hold')}`, accountId: t.payer, amountMinor: 100, currency: 'USD', enforceLimits: true,
+  });
+  const posted = await fxPostHold(client, {
+    tenantId: t.tenantId, idempotencyKey: `post-${hold.id}`, holdId: hold.id, creditAccountId: t.euro, amountMinor: 100, currency: 'USD',
+    toCurrency: 'EUR', convertedMinor: 90, kind: 'transfer',
+    fxFromAccountId: await ensureFxAccount(client, t.tenantId, 'USD'), fxToAccountId: await ensureFxAccount(client, t.tenantId, 'EUR'),
+  });
+  return posted.transactionId;
+}
+
 const PLANTS: Record<AuditCheckKind, Record<string, Plant>> = {
   unbalanced_transaction: {
     // The write path without its balance assertion (postTransaction asserts it; writeTransaction trusts its caller).
@@ -73,6 +87,17 @@ const PLANTS: Record<AuditCheckKind, Record<string, Plant>> = {
         postings: [{ accountId: t.payer, direction: 'debit', amountMinor: 5 }, { accountId: t.payee, direction: 'credit', amountMinor: 4 }],
       }, null);
       return { kind: 'unbalanced_transaction', id, detail: 'USD: debits 5 credits 4' };
+    },
+    // A conversion balances per currency, not in total (100 USD out, 90 EUR in): one more EUR
+    // credit on the payee (and its balance, so only the imbalance shows) breaks its EUR side.
+    'a conversion with one EUR credit too many': async (client, t) => {
+      const transactionId = await conversion(client, t);
+      await client.query(
+        `INSERT INTO ledger_entries (id, transaction_id, account_id, direction, amount, currency) VALUES ($1, $2, $3, 'credit', 1, 'EUR')`,
+        [newId('entry'), transactionId, t.euro],
+      );
+      await client.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [t.euro]);
+      return { kind: 'unbalanced_transaction', id: transactionId, detail: 'EUR: debits 90 credits 91' };
     },
   },
   empty_transaction: {
@@ -195,6 +220,16 @@ describe('the ledger audit', () => {
       expect(await problemsOf(client, bystander.tenantId)).toEqual([]);
     });
     expect(await problemsOf(pool)).toEqual([]);
+  });
+
+  it('finds nothing wrong with a conversion: its ledger transaction balances in each of its two currencies', async () => {
+    const t = await cleanTenant();
+    await inRolledBackTransaction(async (client) => {
+      const transactionId = await conversion(client, t);
+      const { rows } = await client.query('SELECT count(DISTINCT currency)::int AS n FROM ledger_entries WHERE transaction_id = $1', [transactionId]);
+      expect(rows[0].n).toBe(2);
+      expect(await problemsOf(client, t.tenantId)).toEqual([]);
+    });
   });
 
   it('counts what a scoped audit covered: the tenant’s accounts, transactions and their entries', async () => {

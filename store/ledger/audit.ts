@@ -31,6 +31,8 @@ export interface AuditScope {
  */
 const CHECKS = [
   {
+    // Per currency: a conversion (store/ledger/fx-post.ts) is one transaction in two currencies,
+    // each balanced through an FX account; debits == credits in total would not be enough.
     kind: 'unbalanced_transaction',
     sql: `SELECT transaction_id AS id,
             currency || ': debits ' || coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0)

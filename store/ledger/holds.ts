@@ -2,12 +2,14 @@ import type pg from 'pg';
 import { firstIdAt, newId } from '../../domain/ids.js';
 import { LedgerError, LedgerInvariantError } from '../../domain/ledger/errors.js';
 import {
-  assertBalanced, assertSameHold, checkHoldPostable, checkLimits, checkNoOverdraft, needsVoiding, requireAccounts,
+  assertBalanced, assertSameHold, checkBalanceCap, checkHoldPostable, checkLimits, checkNoOverdraft, effectiveLimits, needsVoiding,
+  requireAccounts,
 } from '../../domain/ledger/rules.js';
 import type { Account, AccountType, Hold, HoldRequest, HoldStatus } from '../../domain/ledger/types.js';
 import { prepared, toSafeInt, type Db } from '../db.js';
 import { col, rowMapper } from '../rows.js';
-import { accountLimitsColumn, lockLedgerAccounts, releaseHeld } from './accounts.js';
+import { limitsColumn, lockLedgerAccounts, releaseHeld } from './accounts.js';
+import { limitWindows } from '../../domain/ledger/limits.js';
 import type { PostedTransaction } from './transactions.js';
 
 /**
@@ -18,7 +20,7 @@ import type { PostedTransaction } from './transactions.js';
 
 export interface PlaceHoldInput extends HoldRequest {
   tenantId: string;
-  /** Enforce the account's per-transaction and daily debit limits (wallet spending). */
+  /** Enforce the account's per-transaction, daily and monthly debit limits, the lower of its own and its KYC tier's (wallet spending). */
   enforceLimits: boolean;
 }
 
@@ -58,12 +60,17 @@ const returnedHoldRow = rowMapper<Hold>({
   postedAmountMinor: col.intOrNull('hold_posted_amount'),
   resolutionTransactionId: col.textOrNull('hold_resolution_transaction_id'),
 });
-/** What the rules read of the account `ledger_place_hold` locked (its stored balance: what it may spend). */
-const lockedAccountStateRow = rowMapper<Pick<Account, 'id' | 'type' | 'currency' | 'limits' | 'balanceMinor' | 'heldMinor'>>({
+/**
+ * What the rules read of the account `ledger_place_hold` locked (its stored balance: what it may
+ * spend) and of its KYC tier (`tier_*`, schema/0015). Debit limits only: the balance cap is a
+ * credit's (`ledger_place_hold` returns no `balance_max` columns, read as null).
+ */
+const lockedAccountStateRow = rowMapper<Pick<Account, 'id' | 'type' | 'currency' | 'limits' | 'balanceMinor' | 'heldMinor'> & { tierLimits: Account['limits'] }>({
   id: col.text('id'),
   type: col.of<AccountType>('account_type'),
   currency: col.text('account_currency'),
-  limits: accountLimitsColumn,
+  limits: limitsColumn(),
+  tierLimits: limitsColumn('tier_'),
   balanceMinor: col.int('balance'),
   heldMinor: col.int('held'),
 });
@@ -77,11 +84,12 @@ const tenantHoldRow = rowMapper<TenantHold>({ ...holdFields, tenantId: col.text(
  * re-check it here, so a refusal carries their code and message, and a disagreement is a bug.
  */
 export async function placeHold(client: pg.PoolClient, input: PlaceHoldInput): Promise<Hold> {
+  const windows = limitWindows(new Date());
   const { rows } = await client.query(
-    prepared('ledger-place-hold', 'SELECT * FROM ledger_place_hold($1, $2, $3, $4, $5, $6, $7, $8)'),
+    prepared('ledger-place-hold', 'SELECT * FROM ledger_place_hold($1, $2, $3, $4, $5, $6, $7, $8, $9)'),
     [
       input.tenantId, newId('hold'), input.idempotencyKey, input.accountId, input.amountMinor, input.currency,
-      input.enforceLimits, firstIdAt('entry', new Date().setUTCHours(0, 0, 0, 0)),
+      input.enforceLimits, firstIdAt('entry', windows.day.startsAt.getTime()), firstIdAt('entry', windows.month.startsAt.getTime()),
     ],
   );
   const row = rows[0] as Record<string, unknown>;
@@ -90,7 +98,11 @@ export async function placeHold(client: pg.PoolClient, input: PlaceHoldInput): P
 
   const account = row.account_type === null ? null : lockedAccountStateRow.map({ ...row, id: input.accountId });
   requireAccounts(new Map(account ? [[input.accountId, account]] : []), [input.accountId], input.currency);
-  if (input.enforceLimits) checkLimits(account!, input.amountMinor, toSafeInt(row.spent_today as string));
+  if (input.enforceLimits) {
+    checkLimits(effectiveLimits(account!.limits, account!.tierLimits), input.amountMinor, {
+      todayMinor: toSafeInt(row.spent_today as string), monthMinor: toSafeInt(row.spent_month as string),
+    });
+  }
   checkNoOverdraft(account!, -input.amountMinor, account!.heldMinor, new Set());
   if (outcome !== 'placed') throw new LedgerInvariantError(`ledger_place_hold refused a hold the ledger rules accept (${input.idempotencyKey})`);
   return returnedHoldRow.map(row);
@@ -112,8 +124,9 @@ async function lockHold(client: pg.PoolClient, tenantId: string, holdId: string)
 
 /**
  * Turns a hold into a posted transfer to `creditAccountId`, exactly once, in ONE round trip
- * (`ledger_post_hold`, schema/0011). The payee's row lock is not waited for: when another write
- * holds it, the credit is left pending. The function returns the hold as it found it; the domain
+ * (`ledger_post_hold`, schema/0011 and 0015). The payee's row lock is not waited for: when another write
+ * holds it, the credit is left pending — unless the payee has a balance cap: then both accounts are
+ * locked in sorted id order and the cap is checked under the payee's lock (`limit_exceeded`). The function returns the hold as it found it; the domain
  * rules re-check it here, so a refusal carries their code and message, and a disagreement between
  * the two (a post the rules refuse) is a bug that rolls the caller's transaction back.
  */
@@ -142,6 +155,8 @@ export async function postHold(client: pg.PoolClient, input: PostHoldInput): Pro
     { accountId: hold.accountId, direction: 'debit', amountMinor },
     { accountId: input.creditAccountId, direction: 'credit', amountMinor },
   ]);
+  const capMinor = row.credit_balance_cap === null ? null : toSafeInt(row.credit_balance_cap as string);
+  if (capMinor !== null) checkBalanceCap(input.creditAccountId, capMinor, toSafeInt(row.credit_balance as string), amountMinor);
   if (outcome !== 'posted') {
     throw new LedgerInvariantError(`ledger_post_hold refused hold ${hold.id}, which the ledger rules accept`);
   }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import { LedgerInvariantError } from '../../domain/ledger/errors.js';
-import { assertBalanced, checkNoOverdraft, netChanges, requireAccounts } from '../../domain/ledger/rules.js';
+import { assertBalanced, checkBalanceCap, checkNoOverdraft, netChanges, requireAccounts } from '../../domain/ledger/rules.js';
 import type { Entry, Posting } from '../../domain/ledger/types.js';
 import { prepared, type Db } from '../db.js';
 import { toPage, type ListPage, type PageQuery } from '../paging.js';
@@ -14,7 +14,9 @@ import { lockLedgerAccounts, unlockedIds } from './accounts.js';
  * order (those it only credits: only if free, else the credit waits in `ledger_pending_credits`,
  * schema/0011), is idempotent by a key, and asserts that debits equal credits before it writes.
  * User accounts never go below zero: checked under the row lock here (domain/ledger/rules.ts), and
- * again by the `accounts_user_no_overdraft` CHECK constraint.
+ * again by the `accounts_user_no_overdraft` CHECK constraint. A credit never lifts a user account
+ * above its balance cap (schema/0015): an account with a cap is locked like a debited one and
+ * checked under its lock (`limit_exceeded`, nothing written).
  */
 
 export interface PostTransactionInput {
@@ -139,6 +141,8 @@ export async function postTransaction(client: pg.PoolClient, input: PostTransact
   for (const [id, delta] of net) {
     const account = accounts.get(id)!;
     checkNoOverdraft(account, delta, account.heldMinor, allowed);
+    // A capped account was waited for (ledgerLockAccounts): its balance is final until commit.
+    checkBalanceCap(id, account.balanceCapMinor, account.balanceMinor, delta);
   }
   const transactionId = await writeTransaction(client, input, null, unlockedIds(accounts));
   return { transactionId, replayed: false };

@@ -13,6 +13,7 @@ import { prepared, type Db } from '../db.js';
 import { appendOutboxEvent } from '../outbox/outbox.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, rowMapper } from '../rows.js';
+import type { RiskAssessment } from '../../domain/risk/types.js';
 import { adoptByRequestKey, releaseExpiredRequestKey, type RequestKey } from '../start-requests.js';
 
 /**
@@ -65,6 +66,7 @@ const paymentRow = rowMapper<Payment>({
   metadata: col.custom('metadata', (value) => (value as Record<string, string> | null | undefined) ?? {}),
   version: col.int('version'),
   settledBatchId: col.textOrNull('settled_batch_id'),
+  risk: col.ofOrNull<RiskAssessment>('risk'),
   createdAt: col.timestamp('created_at'),
   updatedAt: col.timestamp('updated_at'),
 });
@@ -89,6 +91,18 @@ export interface NewPayment {
   paymentMethod: NewPaymentMethod;
   description?: string | null;
   metadata?: Record<string, string>;
+}
+
+/**
+ * Records the risk verdict of a payment before its authorization (contract §8), once: a retried
+ * scoring step gets the verdict recorded first.
+ */
+export async function setPaymentRisk(db: Db, paymentId: string, risk: RiskAssessment): Promise<RiskAssessment> {
+  const { rows } = await db.query(
+    `UPDATE payments SET risk = coalesce(risk, $2::jsonb) WHERE id = $1 RETURNING risk`,
+    [paymentId, JSON.stringify(risk)],
+  );
+  return rows[0].risk as RiskAssessment;
 }
 
 /** The payment (`initiated`, version 1) and its `payment.initiated` event, in one statement. */

@@ -6,6 +6,7 @@ import { canCancel, canCapture, canRefund, isFinal, type PaymentStatus } from '.
 import {
   localMustFinishActivity, localProcessorActivity, mustFinishActivity, processorActivity, proxySteps, stepsAreLocal,
 } from '../activity-options.js';
+import { REVIEW_TIMEOUT_DEFAULT_MS, reviewDesk, riskMustFinish, riskScored, riskSteps } from '../risk/review.js';
 import { Compensations } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import {
@@ -27,6 +28,11 @@ const reject = (type: 'payment_invalid_state' | 'amount_too_large', message: str
  * Since release 0.2.0 (patch `local-steps`) the steps are local activities: an automatic-capture
  * card payment authorizes and captures in the workflow task that starts it. Runs started before
  * keep their regular activities (and their BusinessStatus upserts) on replay.
+ *
+ * Since 0.3.0 (patch `risk-scoring`, contract §8) the payment is scored before its authorization:
+ * `block` ends it `failed` (`risk_blocked`) with no processor called; `review` keeps it `initiated`
+ * (BusinessStatus `in_review`) until a person approves it (then it authorizes) or declines it, or
+ * RISK_REVIEW_TIMEOUT expires it (`failed`, `risk_declined`).
  */
 export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaResult> {
   const local = stepsAreLocal();
@@ -48,6 +54,10 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
   /** The run is ending (ops cancel, a failure): `untilAnswered` stops waiting for an answered status. */
   let closing = false;
   let answerWaiters = 0;
+  /** Waiting for a person's review before the authorization: answered (201) with status `initiated`. */
+  let inReview = false;
+  const scored = riskScored();
+  const desk = scored ? reviewDesk() : null;
   /** The BusinessStatus last upserted (the start sets `pending`). */
   let shown: string = 'pending';
   /**
@@ -152,7 +162,7 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
   setHandler(untilAnsweredUpdate, async () => {
     answerWaiters++;
     try {
-      await condition(() => closing || isAnswered(status, input.captureMethod));
+      await condition(() => closing || inReview || isAnswered(status, input.captureMethod));
     } finally {
       answerWaiters--;
     }
@@ -181,6 +191,27 @@ export async function paymentSaga(input: PaymentSagaInput): Promise<PaymentSagaR
   }, { validator: refuseFinal });
 
   try {
+    if (desk) {
+      const risk = await riskSteps.assessPaymentRisk({ tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('risk') });
+      if (risk.decision !== 'review') desk.close();
+      if (risk.decision === 'block') {
+        set('failed');
+        return { status, failureCode: 'risk_blocked' };
+      }
+      if (risk.decision === 'review') {
+        const decision = await desk.review({
+          tenantId: input.tenantId, objectType: 'payment', objectId: input.paymentId, amountMinor: input.amountMinor,
+          currency: input.currency, reviewTimeoutMs: input.reviewTimeoutMs ?? REVIEW_TIMEOUT_DEFAULT_MS,
+        }, risk, () => { inReview = true; });
+        inReview = false;
+        if (decision !== 'approved') {
+          await riskMustFinish.declinePaymentForRisk({ tenantId: input.tenantId, paymentId: input.paymentId, idempotencyKey: key('review') });
+          set('failed');
+          return { status, failureCode: 'risk_declined' };
+        }
+        show(); // back from in_review: `initiated` while it authorizes
+      }
+    }
     busy = true; // Updates that arrive while authorizing wait for its outcome
     let authorization;
     try {

@@ -18,6 +18,8 @@ export interface PaymentSagaInput {
   authorizationTtlMs: number;
   /** After capture the run stays open this long for refunds and cancels (REFUND_WINDOW). */
   refundWindowMs: number;
+  /** A payment the risk score sent to review is declined (`expired`) after this (RISK_REVIEW_TIMEOUT; since 0.3.0). */
+  reviewTimeoutMs?: number;
 }
 
 export interface PaymentSagaResult {

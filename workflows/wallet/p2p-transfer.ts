@@ -1,4 +1,4 @@
-import { isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { TransferActivities } from '../../activities/wallet/transfer-activities.js';
 import {
   ledgerActivity, localLedgerActivity, localMustFinishActivity, mustFinishActivity, proxySteps, stepsAreLocal,
@@ -7,6 +7,7 @@ import { Compensations, failSaga, failureType } from '../saga.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import { LEDGER_ERROR_CODES } from '../../domain/ledger/errors.js';
 import { TRANSFER_FAILURE_CODES, type TransferFailureCode } from '../../domain/wallet/failures.js';
+import { REVIEW_TIMEOUT_DEFAULT_MS, reviewDesk, riskScored, riskSteps } from '../risk/review.js';
 import { finishWithStatus } from './finish-step.js';
 import type { P2PTransferInput, P2PTransferResult } from './types.js';
 
@@ -20,6 +21,7 @@ function failureCodeOf(err: unknown): TransferFailureCode | null {
   const type = failureType(err);
   if (type && BUSINESS_FAILURES.has(type)) return type as TransferFailureCode;
   if (type === 'account_missing' || type === 'currency_mismatch') return 'account_unavailable';
+  if (type === 'risk_declined') return 'risk_declined';
   return null;
 }
 
@@ -31,6 +33,11 @@ function failureCodeOf(err: unknown): TransferFailureCode | null {
  * Since 0.2.0 (patch `local-steps`) the steps are local activities: a transfer that goes through
  * is one workflow task (hold, post, `succeeded`), and `held` is shown only while a post retries.
  * Runs started before keep their regular activities and both upserts.
+ *
+ * Since 0.3.0 (patch `risk-scoring`, contract §8) the transfer is scored first: `block` ends it
+ * `failed` (`risk_blocked`) before anything is held; `review` holds the funds, shows `in_review`
+ * and waits for a person's decision (the `decideReview` Update) or RISK_REVIEW_TIMEOUT — declined
+ * or expired, the hold is voided (`risk_declined`).
  */
 export async function p2pTransfer(input: P2PTransferInput): Promise<P2PTransferResult> {
   const local = stepsAreLocal();
@@ -38,7 +45,20 @@ export async function p2pTransfer(input: P2PTransferInput): Promise<P2PTransferR
   const mustFinish = proxySteps<TransferActivities>(local, localMustFinishActivity, mustFinishActivity);
   const { workflowId } = workflowInfo();
   const compensations = new Compensations();
+  const scored = riskScored();
+  const desk = scored ? reviewDesk() : null;
   try {
+    const risk = scored
+      ? await riskSteps.assessTransferRisk({
+        tenantId: input.tenantId, transferId: input.transferId, fromAccountId: input.fromAccountId,
+        toAccountId: input.toAccountId, amountMinor: input.amountMinor,
+      })
+      : null;
+    if (risk?.decision !== 'review') desk?.close();
+    if (risk?.decision === 'block') {
+      setBusinessStatus('failed');
+      return { status: 'failed', failureCode: 'risk_blocked' };
+    }
     const { holdId } = await ledger.placeTransferHold({
       tenantId: input.tenantId,
       transferId: input.transferId,
@@ -48,6 +68,15 @@ export async function p2pTransfer(input: P2PTransferInput): Promise<P2PTransferR
       currency: input.currency,
     });
     compensations.add('void-hold', () => mustFinish.voidTransferHold({ tenantId: input.tenantId, holdId }));
+    if (desk && risk?.decision === 'review') {
+      const decision = await desk.review({
+        tenantId: input.tenantId, objectType: 'transfer', objectId: input.transferId, amountMinor: input.amountMinor,
+        currency: input.currency, reviewTimeoutMs: input.reviewTimeoutMs ?? REVIEW_TIMEOUT_DEFAULT_MS,
+      }, risk);
+      if (decision !== 'approved') {
+        throw ApplicationFailure.create({ type: 'risk_declined', message: `The review was ${decision}.`, nonRetryable: true });
+      }
+    }
 
     const post = {
       tenantId: input.tenantId,

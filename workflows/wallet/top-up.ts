@@ -15,6 +15,7 @@ function failureCodeOf(err: unknown): TopUpFailureCode | null {
   if (isCancellation(err)) return 'canceled';
   const type = failureType(err);
   if (type === 'bank_declined') return 'bank_declined';
+  if (type === 'limit_exceeded') return 'limit_exceeded'; // the wallet's balance cap (schema/0015)
   if (type === 'account_missing' || type === 'currency_mismatch') return 'account_unavailable';
   return null;
 }

@@ -9,6 +9,8 @@ export interface P2PTransferInput {
   toAccountId: string;
   amountMinor: number;
   currency: string;
+  /** A transfer the risk score sent to review is declined (`expired`) after this (RISK_REVIEW_TIMEOUT; since 0.3.0). */
+  reviewTimeoutMs?: number;
 }
 
 export interface P2PTransferResult {

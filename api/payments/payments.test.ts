@@ -276,7 +276,8 @@ describe('payments: the saga answers the API (issue #14)', () => {
     const res = await pay('tok_visa');
     expect([res.status, res.body.status]).toEqual([201, 'captured']);
     const history = await sagaHistory(res.body.id);
-    expect(history.localSteps).toEqual(['authorizePayment', 'capturePayment']);
+    // Scored (release 0.3.0), authorized and captured, each a local step.
+    expect(history.localSteps).toEqual(['assessPaymentRisk', 'authorizePayment', 'capturePayment']);
     expect(history.types.filter((t) => t.startsWith('ACTIVITY_TASK'))).toEqual([]);
     // Authorized, captured and answered in the run's first workflow task.
     const answered = history.types.indexOf('WORKFLOW_EXECUTION_UPDATE_COMPLETED');
@@ -328,6 +329,6 @@ describe('payments: the saga answers the API (issue #14)', () => {
     expect([res.status, body.status]).toEqual([201, 'captured']);
     const history = await sagaHistory(body.id);
     expect(history.types.filter((t) => t.startsWith('WORKFLOW_EXECUTION_UPDATE'))).toEqual([]);
-    expect(history.localSteps).toEqual(['authorizePayment', 'capturePayment']);
+    expect(history.localSteps).toEqual(['assessPaymentRisk', 'authorizePayment', 'capturePayment']);
   });
 });

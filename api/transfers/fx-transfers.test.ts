@@ -94,6 +94,8 @@ describe('cross-currency transfers', () => {
     const used = await h.pool.query('SELECT used_by_transfer_id FROM fx_quotes WHERE id = $1', [q.id]);
     expect(used.rows[0].used_by_transfer_id).toBe(res.body.id);
     expect((await tenant.call('GET', `/v1/transfers/${res.body.id}`)).body).toEqual(res.body);
+    const event = await h.pool.query(`SELECT payload FROM outbox WHERE idempotency_key = $1`, [`transfer.succeeded:${res.body.id}`]);
+    expect(event.rows[0].payload).toMatchObject({ amount, currency: from, to_currency: to, converted_amount: q.converted_amount, quote_id: q.id });
   });
 
   it('a same-currency transfer shows no conversion; with a quote_id it is 400 parameter_invalid', async () => {

@@ -193,6 +193,8 @@ export async function succeedTransfer(client: pg.PoolClient, transferId: string,
     payload: {
       transfer_id: transfer.id, from_account_id: transfer.fromAccountId, to_account_id: transfer.toAccountId,
       amount: transfer.amountMinor, currency: transfer.currency, description: transfer.description, status: 'succeeded',
+      // A conversion: what the payee got (a same-currency transfer's payload is unchanged).
+      ...(transfer.quoteId ? { to_currency: transfer.toCurrency, converted_amount: transfer.convertedMinor, quote_id: transfer.quoteId } : {}),
     },
   });
 }

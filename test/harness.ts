@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, expect, inject } from 'vitest';
 import { createTenant } from '../api/admin/tenants.js';
 import { createApp } from '../api/app.js';
 import { mintActorToken } from '../api/middleware/actor.js';
@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../platform/config.js';
 import { clientConnectionOptions, workerConnectionOptions } from '../platform/temporal-connection.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { createPool } from '../store/db.js';
+import { auditLedger } from '../store/ledger/audit.js';
 import { temporalLogger } from '../platform/temporal-logger.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
 import { createApiRateLimiter, type RateLimiter } from '../platform/rate-limit/index.js';
@@ -276,4 +277,26 @@ export async function actorToken(tenant: { id: string; call: Call }, sub: string
 /** `{ 'steadfast-actor': <token> }` for a request's headers. */
 export async function actorHeaders(tenant: { id: string; call: Call }, sub: string): Promise<Record<string, string>> {
   return { 'steadfast-actor': await actorToken(tenant, sub) };
+}
+
+/**
+ * The tenants the running test makes, each held to a clean ledger audit after the test (other files
+ * write to the same ledger meanwhile, so the audit covers these only). Call once at the top of a
+ * file; the returned function makes a tenant through `harness` (the file's, unless another is given).
+ *
+ * @example const newTenant = auditedTenants(() => h); … const tenant = await newTenant();
+ */
+export function auditedTenants(fileHarness: () => Harness) {
+  let ofTest: string[] = [];
+  afterEach(async () => {
+    const tenants = ofTest;
+    ofTest = [];
+    // Through the file's harness: another one a test made (same database) may be closed by now.
+    for (const tenantId of tenants) expect((await auditLedger(fileHarness().pool, { tenantId })).problems).toEqual([]);
+  });
+  return async (name?: string, harness: Harness = fileHarness()) => {
+    const tenant = await harness.newTenant(name);
+    ofTest.push(tenant.id);
+    return tenant;
+  };
 }

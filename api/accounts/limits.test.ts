@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitWindows } from '../../domain/ledger/limits.js';
-import { auditLedger } from '../../store/ledger/audit.js';
-import { balanceOf, createAccount, startHarness, tenantRowCounts, type Harness } from '../../test/harness.js';
+import { balanceOf, createAccount, startHarness, tenantRowCounts, type Harness, auditedTenants } from '../../test/harness.js';
 
 /**
  * Account updates and limits (contract §2) through the API and the real workflows:
@@ -18,17 +17,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-let tenantsOfTest: string[] = [];
-async function newTenant() {
-  const tenant = await h.newTenant();
-  tenantsOfTest.push(tenant.id);
-  return tenant;
-}
-afterEach(async () => {
-  const tenants = tenantsOfTest;
-  tenantsOfTest = [];
-  for (const tenantId of tenants) expect((await auditLedger(h.pool, { tenantId })).problems).toEqual([]);
-});
+const newTenant = auditedTenants(() => h);
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
 const transferOf = (tenant: Tenant, from: string, to: string) => async (amount: number) =>

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { processorsControl } from '../../simulators/processors/client.js';
-import { auditLedger } from '../../store/ledger/audit.js';
 import { eventually } from '../../test/eventually.js';
-import { actorHeaders, balanceOf, createAccount, startHarness, type Call, type Harness } from '../../test/harness.js';
+import { actorHeaders, balanceOf, createAccount, startHarness, type Call, type Harness, auditedTenants } from '../../test/harness.js';
 import { RISK_RULE_CODES, type RiskRuleCode } from '../../domain/risk/types.js';
 
 let h: Harness;
@@ -14,17 +13,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-let tenantsOfTest: string[] = [];
-async function newTenant() {
-  const tenant = await h.newTenant();
-  tenantsOfTest.push(tenant.id);
-  return tenant;
-}
-afterEach(async () => {
-  const tenants = tenantsOfTest;
-  tenantsOfTest = [];
-  for (const tenantId of tenants) expect((await auditLedger(h.pool, { tenantId })).problems).toEqual([]);
-});
+const newTenant = auditedTenants(() => h);
 
 /** Only `code` on (score 100: it blocks when it fires), with `params`; every other rule off. */
 async function onlyRule(call: Call, code: RiskRuleCode, params: Record<string, unknown> = {}, thresholds = { review_threshold: 60, block_threshold: 90 }) {

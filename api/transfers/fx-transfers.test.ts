@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FxQuoteInvalidError } from '../../domain/fx/quotes.js';
 import { startProcessorsServer, type ProcessorsServer } from '../../simulators/processors/server.js';
-import { auditLedger } from '../../store/ledger/audit.js';
 import { insertOrAdoptQuotedTransfer } from '../../store/wallet/transfers.js';
-import { balanceOf, createAccount, startHarness, tenantRowCounts, type Harness } from '../../test/harness.js';
+import { balanceOf, createAccount, startHarness, tenantRowCounts, type Harness, auditedTenants } from '../../test/harness.js';
 
 /**
  * Transfers between accounts of two currencies (contract §2 "Currency conversion"): the quote is
@@ -29,17 +28,8 @@ afterAll(async () => {
   await sim?.close();
 });
 
-let tenantsOfTest: string[] = [];
-async function newTenant() {
-  const tenant = await h.newTenant('FX transfers');
-  tenantsOfTest.push(tenant.id);
-  return tenant;
-}
-afterEach(async () => {
-  const tenants = tenantsOfTest;
-  tenantsOfTest = [];
-  for (const tenantId of tenants) expect((await auditLedger(h.pool, { tenantId })).problems).toEqual([]);
-});
+const auditedTenant = auditedTenants(() => h);
+const newTenant = () => auditedTenant('FX transfers');
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
 

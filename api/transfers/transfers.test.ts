@@ -1,8 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rateLimitEnv } from '../../platform/config-rate-limits.js';
 import { findAccount } from '../../store/ledger/accounts.js';
-import { auditLedger } from '../../store/ledger/audit.js';
-import { balanceOf, createAccount, startHarness, tenantRowCounts, type Harness } from '../../test/harness.js';
+import { balanceOf, createAccount, startHarness, tenantRowCounts, type Harness, auditedTenants } from '../../test/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -12,18 +11,9 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** The tenants the running test made: its ledger audit covers them only (other files write beside it). */
-let tenantsOfTest: string[] = [];
-async function newTenant(harness = h) {
-  const tenant = await harness.newTenant();
-  tenantsOfTest.push(tenant.id);
-  return tenant;
-}
-afterEach(async () => {
-  const tenants = tenantsOfTest;
-  tenantsOfTest = [];
-  for (const tenantId of tenants) expect((await auditLedger(h.pool, { tenantId })).problems).toEqual([]);
-});
+/** The tenants the running test makes: its ledger audit covers them only (other files write beside it). */
+const auditedTenant = auditedTenants(() => h);
+const newTenant = (harness = h) => auditedTenant(undefined, harness);
 
 describe('P2P transfers', () => {
   it('200 concurrent transfers from an account funded for 100: exactly 100 succeed, no overdraft', async () => {

@@ -32,6 +32,8 @@ import { kycTierRoutes } from './kyc/routes.js';
 import { transferRoutes } from './transfers/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { employeeRoutes } from './hr/employees.js';
+import { compensationRoutes } from './payroll/compensation.js';
+import { payrollRuleRoutes } from './payroll/rules.js';
 import { leaveRequestRoutes } from './hr/leave-requests.js';
 import { holidayRoutes, leaveTypeRoutes } from './hr/reference.js';
 import { exchangeRateRoutes } from './reference/exchange-rates.js';
@@ -85,6 +87,8 @@ export function createApp(deps: AppDeps) {
     .route('/v1/payments', paymentRoutes(deps))
     .route('/v1/risk', riskRoutes(deps))
     .route('/v1/employees', employeeRoutes(deps))
+    .route('/v1/employees', compensationRoutes(deps))
+    .route('/v1/payroll/rules', payrollRuleRoutes(deps))
     .route('/v1/leave-types', leaveTypeRoutes(deps))
     .route('/v1/holidays', holidayRoutes(deps))
     .route('/v1/leave-requests', leaveRequestRoutes(deps))

@@ -111,6 +111,7 @@ const DOMAIN_ANSWERS: Readonly<Record<string, Answer>> = {
   leave_request_invalid_state: (message) => errors.leaveRequestInvalidState(message),
   leave_conflict: (message, param) => errors.leaveConflict(message, param),
   fx_quote_invalid: (message) => errors.fxQuoteInvalid(message),
+  currency_mismatch: (message, param) => errors.currencyMismatch(param, message),
   insufficient_leave_balance: (message) => errors.insufficientLeaveBalance(message),
   review_invalid_state: (message) => errors.reviewInvalidState(message),
   idempotency_key_reused: () => errors.idempotencyKeyReused(),

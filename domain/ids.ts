@@ -43,6 +43,7 @@ export const ID_PREFIXES = {
   riskBlocklistEntry: 'rbl',
   riskReview: 'rev',
   fxQuote: 'fxq',
+  compensation: 'comp',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -63,6 +63,9 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditedRoute>> = {
   'POST /v1/leave-requests/:id/approve': on('leave_request', 'approve'),
   'POST /v1/leave-requests/:id/reject': on('leave_request', 'reject'),
   'POST /v1/leave-requests/:id/cancel': on('leave_request', 'cancel'),
+  // Payroll
+  'POST /v1/employees/:id/compensation': created('compensation'),
+  'PUT /v1/payroll/rules/:country': on('payroll_rules', 'update', 'country'),
   // Notifications
   'POST /v1/notification-templates': created('notification_template'),
   'POST /v1/notification-templates/:id': on('notification_template', 'update'),

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { withTransaction } from '../../store/db.js';
-import { findEmployee, insertEmployee, listReports, setManager } from '../../store/hr/employees.js';
-import { allocateLeave, leaveBalances } from '../../store/hr/leave.js';
+import { EMPLOYEE_STATUSES } from '../../domain/hr/types.js';
+import { findEmployee, insertEmployee, listEmployees, listReports, updateEmployee } from '../../store/hr/employees.js';
+import { allocateLeave, allocateOnHire, leaveBalances } from '../../store/hr/leave.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { recordAuditInTransaction } from '../middleware/audit.js';
 import { errors } from '../errors.js';
-import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, listOf } from '../schemas.js';
+import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { Country, HalfDays, IsoDate, PersonText, Year } from './schemas.js';
 import { EmployeeBody, LeaveBalanceBody, serializeBalance, serializeEmployee } from './serialize.js';
 
@@ -17,21 +18,36 @@ const CreateEmployee = z
     hire_date: IsoDate, country: Country.optional(),
   })
   .openapi('CreateEmployee');
-const UpdateEmployee = z.strictObject({ manager_id: z.string().min(1).max(100).nullable() }).openapi('UpdateEmployee');
+const UpdateEmployee = z
+  .strictObject({
+    first_name: PersonText(200).optional(), last_name: PersonText(200).optional(), email: z.string().email().max(320).optional(),
+    department: PersonText(200).optional(), manager_id: z.string().min(1).max(100).nullable().optional(),
+    country: Country.nullable().optional(), wallet_account_id: z.string().min(1).max(100).nullable().optional(),
+  })
+  .openapi('UpdateEmployee');
+const EmployeeListQuery = ListQuery.extend({
+  department: z.string().min(1).max(200).optional(), manager_id: z.string().min(1).max(100).optional(),
+  status: z.enum(EMPLOYEE_STATUSES).optional(),
+  q: z.string().min(1).max(320).optional().openapi({ description: 'A piece of the name, email or employee number (any case).' }),
+});
 const Allocate = z.strictObject({ leave_type: z.string().min(1).max(64), year: z.number().int().min(1900).max(9999), days: HalfDays });
 
 const routes = {
   create: createRoute({
-    method: 'post', path: '/', tags: ['HR'], summary: 'Create an employee (unique number and email per tenant)',
+    method: 'post', path: '/', tags: ['HR'], summary: 'Hire an employee (unique number and email per tenant); leave types with annual_days allocate pro rata',
     request: { body: jsonBody(CreateEmployee), headers: idempotencyHeader },
     responses: { 201: jsonResponse('The employee', EmployeeBody), ...commonErrors },
+  }),
+  list: createRoute({
+    method: 'get', path: '/', tags: ['HR'], summary: 'Employees, newest first (filters; q searches name, email and number)',
+    request: { query: EmployeeListQuery }, responses: { 200: jsonResponse('Employees', listOf(EmployeeBody)), ...commonErrors },
   }),
   get: createRoute({
     method: 'get', path: '/{id}', tags: ['HR'], summary: 'An employee', request: { params: IdParam },
     responses: { 200: jsonResponse('The employee', EmployeeBody), ...commonErrors },
   }),
   update: createRoute({
-    method: 'post', path: '/{id}', tags: ['HR'], summary: 'Change an employee’s manager (a cycle in the org chart is refused)',
+    method: 'post', path: '/{id}', tags: ['HR'], summary: 'Update an employee (only the fields given; a cycle in the org chart is refused)',
     request: { params: IdParam, body: jsonBody(UpdateEmployee), headers: idempotencyHeader },
     responses: { 200: jsonResponse('The employee', EmployeeBody), ...commonErrors },
   }),
@@ -82,17 +98,29 @@ export function employeeRoutes({ pool }: AppDeps) {
           tenantId: tenantOf(c), employeeNumber: b.employee_number, firstName: b.first_name, lastName: b.last_name, email: b.email,
           department: b.department, managerId: b.manager_id ?? null, hireDate: b.hire_date, country: b.country ?? null,
         });
+        await allocateOnHire(client, inserted);
         await recordAuditInTransaction(client, c, { resourceId: inserted.id, status: 201 });
         return inserted;
       });
       return c.json(serializeEmployee(employee), 201);
     })
+    .openapi(routes.list, async (c) => {
+      const q = c.req.valid('query');
+      const page = await listEmployees(pool, tenantOf(c), {
+        department: q.department, managerId: q.manager_id, status: q.status, q: q.q, limit: q.limit, startingAfter: q.starting_after,
+      });
+      return c.json({ ...page, data: page.data.map(serializeEmployee) }, 200);
+    })
     .openapi(routes.get, async (c) => c.json(serializeEmployee(await requireEmployee(tenantOf(c), c.req.valid('param').id)), 200))
     .openapi(routes.update, async (c) => {
       const tenantId = tenantOf(c);
-      const { manager_id: managerId } = c.req.valid('json');
+      const b = c.req.valid('json');
+      const changes = {
+        firstName: b.first_name, lastName: b.last_name, email: b.email, department: b.department, managerId: b.manager_id,
+        country: b.country, walletAccountId: b.wallet_account_id,
+      };
       const employee = await withTransaction(pool, async (client) => {
-        const updated = await setManager(client, { tenantId, employeeId: c.req.valid('param').id, managerId });
+        const updated = await updateEmployee(client, { tenantId, employeeId: c.req.valid('param').id, changes });
         await recordAuditInTransaction(client, c, { resourceId: updated.id, status: 200 });
         return updated;
       });

@@ -6,7 +6,11 @@ import { Country, HalfDays, IsoDate, Year } from './schemas.js';
 import { HolidayBody, LeaveTypeBody, serializeHoliday, serializeLeaveType } from './serialize.js';
 
 const CreateLeaveType = z
-  .strictObject({ code: z.string().min(1).max(64), name: z.string().min(1).max(200), allow_half_day: z.boolean().optional(), max_consecutive_days: HalfDays.optional() })
+  .strictObject({
+    code: z.string().min(1).max(64), name: z.string().min(1).max(200), allow_half_day: z.boolean().optional(), max_consecutive_days: HalfDays.optional(),
+    annual_days: HalfDays.optional().openapi({ description: 'Days for a full year, allocated pro rata to employees hired from now on.' }),
+    unpaid: z.boolean().optional().openapi({ description: 'Days taken are deducted from pay (payroll). Default false.' }),
+  })
   .openapi('CreateLeaveType');
 const CreateHoliday = z.strictObject({ date: IsoDate, name: z.string().min(1).max(200), country: Country.optional() }).openapi('CreateHoliday');
 
@@ -32,6 +36,7 @@ export function leaveTypeRoutes({ pool }: AppDeps) {
     const b = c.req.valid('json');
     const { leaveType } = await upsertLeaveType(pool, {
       tenantId: tenantOf(c), code: b.code, name: b.name, allowHalfDay: b.allow_half_day, maxConsecutiveDays: b.max_consecutive_days ?? null,
+      annualDays: b.annual_days ?? null, unpaid: b.unpaid ?? false,
     });
     return c.json(serializeLeaveType(leaveType), 201);
   });

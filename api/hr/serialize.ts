@@ -1,11 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import type { Employee, Holiday, LeaveBalance, LeaveRequest, LeaveType, Report } from '../../domain/hr/types.js';
+import { EMPLOYEE_STATUSES, type Employee, type Holiday, type LeaveBalance, type LeaveRequest, type LeaveType, type Report } from '../../domain/hr/types.js';
 
 export const EmployeeBody = z
   .object({
     id: z.string(), object: z.literal('employee'), employee_number: z.string(), first_name: z.string(), last_name: z.string(),
     email: z.string(), department: z.string(), manager_id: z.string().nullable(), hire_date: z.string(),
-    country: z.string().nullable(), created_at: z.string(), depth: z.number().int().optional(),
+    country: z.string().nullable(), status: z.enum(EMPLOYEE_STATUSES), wallet_account_id: z.string().nullable(),
+    created_at: z.string(), depth: z.number().int().optional(),
   })
   .openapi('Employee');
 
@@ -13,7 +14,7 @@ export function serializeEmployee(e: Employee | Report): z.infer<typeof Employee
   return {
     id: e.id, object: 'employee', employee_number: e.employeeNumber, first_name: e.firstName, last_name: e.lastName,
     email: e.email, department: e.department, manager_id: e.managerId, hire_date: e.hireDate, country: e.country,
-    created_at: e.createdAt.toISOString(), ...('depth' in e ? { depth: e.depth } : {}),
+    status: e.status, wallet_account_id: e.walletAccountId, created_at: e.createdAt.toISOString(), ...('depth' in e ? { depth: e.depth } : {}),
   };
 }
 
@@ -45,11 +46,15 @@ export const serializeBalance = (b: LeaveBalance): z.infer<typeof LeaveBalanceBo
 });
 
 export const LeaveTypeBody = z
-  .object({ object: z.literal('leave_type'), code: z.string(), name: z.string(), allow_half_day: z.boolean(), max_consecutive_days: z.number().nullable() })
+  .object({
+    object: z.literal('leave_type'), code: z.string(), name: z.string(), allow_half_day: z.boolean(), max_consecutive_days: z.number().nullable(),
+    annual_days: z.number().nullable(), unpaid: z.boolean(),
+  })
   .openapi('LeaveType');
 
 export const serializeLeaveType = (t: LeaveType): z.infer<typeof LeaveTypeBody> => ({
   object: 'leave_type', code: t.code, name: t.name, allow_half_day: t.allowHalfDay, max_consecutive_days: t.maxConsecutiveDays,
+  annual_days: t.annualDays, unpaid: t.unpaid,
 });
 
 export const HolidayBody = z

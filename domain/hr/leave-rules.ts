@@ -10,14 +10,18 @@ export interface LeaveTypeRules {
 
 const LEAVE_TYPE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** A leave type's code and day limit as the schema holds them. */
-export function checkLeaveType(input: { code: string; maxConsecutiveDays: number | null }): void {
+/** A leave type's code, day limit and yearly allowance as the schema holds them. */
+export function checkLeaveType(input: { code: string; maxConsecutiveDays: number | null; annualDays?: number | null }): void {
   if (!LEAVE_TYPE_CODE.test(input.code)) {
     throw new LeaveError('parameter_invalid', 'code must be 1 to 64 letters, digits, "_" or "-".', 'code');
   }
   const max = input.maxConsecutiveDays;
   if (max !== null && (!isHalfDayMultiple(max) || max <= 0 || max > 366)) {
     throw new LeaveError('parameter_invalid', 'max_consecutive_days must be a multiple of 0.5 from 0.5 to 366.', 'max_consecutive_days');
+  }
+  const annual = input.annualDays ?? null;
+  if (annual !== null && (!isHalfDayMultiple(annual) || annual <= 0 || annual > 366)) {
+    throw new LeaveError('parameter_invalid', 'annual_days must be a multiple of 0.5 from 0.5 to 366.', 'annual_days');
   }
 }
 

@@ -16,8 +16,15 @@ export interface Employee {
   hireDate: string;
   /** ISO 3166-1 alpha-2, upper case; picks the country's holidays besides the global ones. */
   country: string | null;
+  /** `terminated` is set by the offboarding workflow (contract §9). */
+  status: EmployeeStatus;
+  /** Where pay goes: a user account of the tenant (contract §9); null: none linked yet. */
+  walletAccountId: string | null;
   createdAt: Date;
 }
+
+export const EMPLOYEE_STATUSES = ['active', 'terminated'] as const;
+export type EmployeeStatus = (typeof EMPLOYEE_STATUSES)[number];
 
 /** An employee in someone's org chart subtree; `depth` 1 = a direct report. */
 export interface Report extends Employee {
@@ -30,6 +37,10 @@ export interface LeaveType {
   name: string;
   allowHalfDay: boolean;
   maxConsecutiveDays: number | null;
+  /** Days for a full year, allocated pro rata on hire (domain/hr/hire-allocation.ts); null: none. */
+  annualDays: number | null;
+  /** Days taken are deducted from pay by payroll. */
+  unpaid: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

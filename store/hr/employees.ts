@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import { checkCountry, checkManagerChain, ORG_DEPTH_MAX } from '../../domain/hr/employees.js';
 import { LeaveError } from '../../domain/hr/errors.js';
-import type { Employee, Report } from '../../domain/hr/types.js';
+import type { Employee, EmployeeStatus, Report } from '../../domain/hr/types.js';
 import { dayNumberOf } from '../../domain/hr/working-days.js';
 import { newId } from '../../domain/ids.js';
 import type { Db } from '../db.js';
-import { toPage, type ListPage } from '../paging.js';
+import { findAccount } from '../ledger/accounts.js';
+import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { assertInTransaction, col, pgErrorOf, rowMapper } from '../rows.js';
 
 /**
@@ -28,14 +29,16 @@ const employeeFields = {
   managerId: col.textOrNull('manager_id'),
   hireDate: col.date('hire_date'),
   country: col.textOrNull('country'),
+  status: col.of<EmployeeStatus>('status'),
+  walletAccountId: col.textOrNull('wallet_account_id'),
   createdAt: col.timestamp('created_at'),
 };
 const employee = rowMapper<Employee>(employeeFields);
 /** An employee of the reports CTE, with the depth it was found at. */
 const report = rowMapper<Report>({ ...employeeFields, depth: col.int('depth') });
 
-/** An employee to insert: the id is made when absent; no manager and no country by default. */
-export type NewEmployee = Omit<Employee, 'id' | 'managerId' | 'country' | 'createdAt'> &
+/** An employee to insert (active, no wallet yet): the id is made when absent; no manager and no country by default. */
+export type NewEmployee = Omit<Employee, 'id' | 'managerId' | 'country' | 'status' | 'walletAccountId' | 'createdAt'> &
   Partial<Pick<Employee, 'id' | 'managerId' | 'country'>>;
 
 /** Duplicate number or email (case-insensitive): `resource_exists`; unknown manager: `resource_missing`. */
@@ -185,4 +188,89 @@ export async function listReports(
 export async function employeeExists(db: Db, tenantId: string, employeeId: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM employees WHERE tenant_id = $1 AND id = $2', [tenantId, employeeId]);
   return rows[0] !== undefined;
+}
+
+export interface EmployeeFilter extends PageQuery {
+  department?: string | undefined;
+  managerId?: string | undefined;
+  status?: EmployeeStatus | undefined;
+  /** A piece of the name ("first last"), the email or the employee number, any case. */
+  q?: string | undefined;
+}
+
+/** `%` and `_` in a search are the characters themselves, not LIKE wildcards. */
+const likeContaining = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+
+/**
+ * A tenant's employees, newest first (by id), filtered. `q` is a substring match over the
+ * tenant's rows the other filters leave (no trigram index: see schema/0019_employees.sql).
+ */
+export async function listEmployees(db: Db, tenantId: string, filter: EmployeeFilter): Promise<ListPage<Employee>> {
+  checkPageLimit(filter.limit);
+  const { rows } = await db.query(
+    `SELECT ${employee.columns()} FROM employees
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR department = $2) AND ($3::text IS NULL OR manager_id = $3)
+       AND ($4::text IS NULL OR status = $4) AND ($5::text IS NULL OR id < $5)
+       AND ($6::text IS NULL OR lower(first_name || ' ' || last_name) LIKE $6 OR lower(email) LIKE $6 OR lower(employee_number) LIKE $6)
+     ORDER BY id DESC LIMIT $7`,
+    [
+      tenantId, filter.department ?? null, filter.managerId ?? null, filter.status ?? null, filter.startingAfter ?? null,
+      filter.q === undefined ? null : likeContaining(filter.q), filter.limit + 1,
+    ],
+  );
+  return toPage(rows, filter.limit, employee.map);
+}
+
+/** The fields `POST /v1/employees/:id` changes; absent: unchanged; null: cleared (where allowed). */
+export interface EmployeeChanges {
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  department?: string;
+  managerId?: string | null;
+  country?: string | null;
+  walletAccountId?: string | null;
+}
+
+/**
+ * Changes an employee in the caller's transaction. A new manager goes through setManager (no
+ * cycles, bounded depth); a wallet must be a user account of the tenant (`resource_missing`, or
+ * `parameter_invalid` for a merchant or system account; its currency is payroll's concern); a
+ * duplicate email is `resource_exists`. Unknown employee: `resource_missing`.
+ */
+export async function updateEmployee(
+  client: pg.PoolClient,
+  input: { tenantId: string; employeeId: string; changes: EmployeeChanges },
+): Promise<Employee> {
+  assertInTransaction(client, 'updateEmployee');
+  const { tenantId, employeeId, changes } = input;
+  checkCountry(changes.country);
+  if (changes.walletAccountId != null) await checkWallet(client, tenantId, changes.walletAccountId);
+  if (changes.managerId !== undefined) await setManager(client, { tenantId, employeeId, managerId: changes.managerId });
+  const given = (value: unknown) => value !== undefined;
+  try {
+    const { rows } = await client.query(
+      `UPDATE employees SET first_name = coalesce($3, first_name), last_name = coalesce($4, last_name),
+         email = coalesce($5, email), department = coalesce($6, department),
+         country = CASE WHEN $7 THEN $8 ELSE country END,
+         wallet_account_id = CASE WHEN $9 THEN $10 ELSE wallet_account_id END
+       WHERE tenant_id = $1 AND id = $2 RETURNING ${employee.columns()}`,
+      [
+        tenantId, employeeId, changes.firstName ?? null, changes.lastName ?? null, changes.email ?? null, changes.department ?? null,
+        given(changes.country), changes.country ?? null, given(changes.walletAccountId), changes.walletAccountId ?? null,
+      ],
+    );
+    if (!rows[0]) throw new LeaveError('resource_missing', `No such employee: ${employeeId}`, 'id');
+    return employee.map(rows[0]);
+  } catch (err) {
+    throw employeeWriteError(err);
+  }
+}
+
+async function checkWallet(db: Db, tenantId: string, accountId: string): Promise<void> {
+  const account = await findAccount(db, tenantId, accountId);
+  if (!account) throw new LeaveError('resource_missing', `No such account (wallet_account_id): ${accountId}`, 'wallet_account_id');
+  if (account.type !== 'user') {
+    throw new LeaveError('parameter_invalid', `wallet_account_id must be a user account, not a ${account.type} account.`, 'wallet_account_id');
+  }
 }

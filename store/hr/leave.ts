@@ -2,7 +2,8 @@
  * The leave storage layer in one import: leave types, holidays, the leave ledger and balances,
  * requests and their decisions. Each part lives in its own file; this is only the index.
  */
-export { findLeaveType, upsertLeaveType, type LeaveTypeInput } from './leave-types.js';
+export { findLeaveType, leaveTypesWithAnnualDays, upsertLeaveType, type LeaveTypeInput } from './leave-types.js';
+export { allocateOnHire } from './hire.js';
 export { HOLIDAYS_LIST_MAX, holidayDatesFor, insertHoliday, listHolidays } from './holidays.js';
 export { ALLOCATION_DAYS_MAX, allocateLeave, leaveBalances, type Allocation } from './leave-ledger.js';
 export {

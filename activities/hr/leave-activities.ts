@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '../../store/db.js';
-import { appendNotifiedEntry, decideLeaveRequest, escalateLeaveRequest } from '../../store/hr/leave.js';
+import { appendNotifiedEntry, decideLeaveRequest, escalateLeaveRequest, reassignLeaveRequest } from '../../store/hr/leave.js';
 import { asActivityStep } from '../failure.js';
 
 type Step = { tenantId: string; requestId: string; idempotencyKey: string };
@@ -30,6 +30,11 @@ export function createLeaveActivities({ pool }: { pool: pg.Pool }) {
     /** Hands the request to the current approver's manager; null when there is none (it stays). */
     async escalateLeave(step: Step): Promise<string | null> {
       return asActivityStep(() => withTransaction(pool, (client) => escalateLeaveRequest(client, step)));
+    },
+
+    /** Hands the request to the employee's new manager; returns the approver on record (unchanged once decided). */
+    async reassignLeave(step: Step & { approverId: string }): Promise<string | null> {
+      return asActivityStep(() => withTransaction(pool, (client) => reassignLeaveRequest(client, step)));
     },
   };
 }

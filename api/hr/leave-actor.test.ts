@@ -93,3 +93,40 @@ describe('leave decisions take the acting user', () => {
     expect((await other.post('reject', other.manager)).body).toMatchObject({ status: 'rejected' });
   });
 });
+
+describe('a new manager takes over pending approvals (contract §4 employees)', () => {
+  it('the employee’s manager changes: the pending request moves (history reassigned), the old manager can no longer decide, the new one can', async () => {
+    const tenant = await h.newTenant();
+    const { call } = tenant;
+    const { manager, worker } = await leaveTeam(call, 'R');
+    const newManager = (await call('POST', '/v1/employees', {
+      body: { employee_number: 'R-9', first_name: 'New', last_name: 'Boss', email: 'r9@example.com', department: 'Ops', hire_date: '2020-01-15' },
+    })).body.id as string;
+    await call('POST', `/v1/employees/${worker}/leave-allocations`, { body: { leave_type: 'annual', year: LEAVE_YEAR, days: 10 } });
+    const created = await call('POST', '/v1/leave-requests', {
+      body: { employee_id: worker, leave_type: 'annual', start_date: day(30), end_date: day(30, 1) },
+    });
+    expect(created.body.approver_id).toBe(manager);
+    const id = created.body.id as string;
+
+    const moved = await call('POST', `/v1/employees/${worker}`, { body: { manager_id: newManager } });
+    expect(moved.status).toBe(200);
+    const request = (await call('GET', `/v1/leave-requests/${id}`)).body;
+    expect(request).toMatchObject({ status: 'pending', approver_id: newManager });
+    expect(request.history).toEqual(expect.arrayContaining([
+      expect.objectContaining({ action: 'reassigned', approver_id: newManager, previous_approver_id: manager }),
+    ]));
+    expect((await call('GET', `/v1/leave-requests?approver_id=${newManager}&status=pending`)).body.data.map((r: { id: string }) => r.id)).toEqual([id]);
+
+    const byOld = await call('POST', `/v1/leave-requests/${id}/approve`, { body: {}, headers: await actorHeaders(tenant, manager) });
+    expect(byOld.status).toBe(403);
+    expect(byOld.body.error.code).toBe('not_approver');
+    const byNew = await call('POST', `/v1/leave-requests/${id}/approve`, { body: {}, headers: await actorHeaders(tenant, newManager) });
+    expect(byNew.status).toBe(200);
+    expect(byNew.body).toMatchObject({ status: 'approved', approver_id: newManager });
+
+    // Back to the first manager: a decided request stays with whoever decided it.
+    expect((await call('POST', `/v1/employees/${worker}`, { body: { manager_id: manager } })).status).toBe(200);
+    expect((await call('GET', `/v1/leave-requests/${id}`)).body).toMatchObject({ status: 'approved', approver_id: newManager });
+  });
+});

@@ -88,11 +88,15 @@ export function decisionEntry(
 /** The history entry of an escalation (a new approver for a pending request). */
 export function escalationEntry(
   current: LeaveRequest,
-  change: { approverId: string; note?: string | null | undefined; idempotencyKey?: string | undefined },
+  change: {
+    approverId: string; note?: string | null | undefined; idempotencyKey?: string | undefined;
+    /** `reassigned`: the employee's manager changed (a new manager takes over); default `escalated`. */
+    action?: 'escalated' | 'reassigned' | undefined;
+  },
   at: string,
 ): LeaveHistoryEntry {
   return {
-    at, action: 'escalated', status: 'pending',
+    at, action: change.action ?? 'escalated', status: 'pending',
     approver_id: change.approverId, previous_approver_id: current.approverId,
     ...(change.note ? { comment: change.note } : {}),
     ...(change.idempotencyKey !== undefined ? { idempotency_key: change.idempotencyKey } : {}),

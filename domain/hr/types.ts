@@ -80,7 +80,8 @@ export interface LeaveLedgerEntry {
 /** A row to append; `idempotencyKey` is unique per tenant: a retried write finds its row instead of adding a second one. */
 export type NewLedgerRow = Omit<LeaveLedgerEntry, 'id' | 'createdAt'>;
 
-export type LeaveHistoryAction = 'requested' | 'approved' | 'rejected' | 'cancelled' | 'expired' | 'escalated' | 'notified';
+export type LeaveHistoryAction =
+  | 'requested' | 'approved' | 'rejected' | 'cancelled' | 'expired' | 'escalated' | 'reassigned' | 'notified';
 
 /**
  * One line of a request's `history`, stored as is (hence snake_case), oldest first. The
@@ -94,7 +95,7 @@ export interface LeaveHistoryEntry {
   comment?: string;
   /** The request's status after this entry (absent on `notified`). */
   status?: LeaveStatus;
-  /** The approver from this entry on (requested, escalated). */
+  /** The approver from this entry on (requested, escalated, reassigned). */
   approver_id?: string | null;
   previous_approver_id?: string | null;
   /** `notified`: what was sent, to whom (written by the leave workflow's activities). */

@@ -77,17 +77,19 @@ export interface ApproverChange {
    * key, a retry computing "the approver's manager" again would escalate one level too far).
    */
   idempotencyKey?: string;
+  /** `reassigned`: the employee's manager changed; default `escalated`. */
+  action?: 'escalated' | 'reassigned';
 }
 
 /**
- * Hands a pending request to another approver (escalation) with an `escalated` history entry.
+ * Hands a pending request to another approver (escalation, or a new manager) with an `escalated` history entry.
  * Already that approver, or a replayed key: nothing changes. Errors: `resource_missing` (request, approver),
  * `parameter_invalid` (the employee themselves), `leave_request_invalid_state` (not pending).
  */
 export async function setApprover(client: pg.PoolClient, input: ApproverChange): Promise<LeaveRequest> {
   checkComment(input.note, 'note');
   const current = await lockLeaveRequest(client, input.tenantId, input.requestId);
-  if (input.idempotencyKey !== undefined && isReplay(current, input.idempotencyKey, 'escalated')) return current;
+  if (input.idempotencyKey !== undefined && isReplay(current, input.idempotencyKey, input.action ?? 'escalated')) return current;
   if (!approverChangeNeeded(current, input.approverId)) return current;
   if (!(await findEmployee(client, input.tenantId, input.approverId))) {
     throw new LeaveError('resource_missing', `No such employee (approver_id): ${input.approverId}`, 'approver_id');
@@ -129,4 +131,31 @@ export async function escalateLeaveRequest(
     throw err;
   }
   return next;
+}
+
+/**
+ * The employee's manager changed: a pending request moves to `approverId` (the new manager) with a
+ * `reassigned` history entry, and `leave.requested` is emitted to them, in the caller's transaction.
+ * Returns the approver from now on: unchanged when the request is no longer pending (a decision
+ * won the race) or is already theirs; a replayed key changes nothing.
+ */
+export async function reassignLeaveRequest(
+  client: pg.PoolClient,
+  step: { tenantId: string; requestId: string; approverId: string; idempotencyKey: string },
+): Promise<string | null> {
+  const request = await findLeaveRequest(client, step.tenantId, step.requestId);
+  if (!request || request.status !== 'pending' || request.approverId === step.approverId) return request?.approverId ?? null;
+  const moved = await setApprover(client, {
+    tenantId: step.tenantId, requestId: step.requestId, approverId: step.approverId, action: 'reassigned',
+    note: `The employee's manager is now ${step.approverId}`, idempotencyKey: step.idempotencyKey,
+  });
+  const employee = await findEmployee(client, step.tenantId, moved.employeeId);
+  await appendOutboxEvent(client, {
+    tenantId: step.tenantId, topic: 'leave.requested', idempotencyKey: `${step.idempotencyKey}:event`,
+    payload: {
+      ...leaveEventPayload(moved), approver_id: step.approverId, reassigned_from: request.approverId,
+      employee_name: employee ? `${employee.firstName} ${employee.lastName}` : moved.employeeId,
+    },
+  });
+  return moved.approverId;
 }

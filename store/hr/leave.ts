@@ -11,5 +11,5 @@ export {
   listLeaveRequests, REASON_LENGTH_MAX, type LeaveRequestFilter, type NewLeaveRequest,
 } from './leave-requests.js';
 export {
-  COMMENT_LENGTH_MAX, decideLeaveRequest, escalateLeaveRequest, setApprover, type ApproverChange, type LeaveDecisionInput,
+  COMMENT_LENGTH_MAX, decideLeaveRequest, escalateLeaveRequest, reassignLeaveRequest, setApprover, type ApproverChange, type LeaveDecisionInput,
 } from './leave-decisions.js';

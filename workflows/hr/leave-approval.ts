@@ -3,7 +3,7 @@ import type { LeaveActivities } from '../../activities/hr/leave-activities.js';
 import { ledgerActivity, localLedgerActivity, proxySteps, stepsAreLocal } from '../activity-options.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import {
-  approveUpdate, cancelLeaveUpdate, rejectUpdate, type DecisionArgs, type LeaveApprovalInput, type LeaveApprovalResult,
+  approveUpdate, cancelLeaveUpdate, reassignApproverUpdate, rejectUpdate, type DecisionArgs, type LeaveApprovalInput, type LeaveApprovalResult,
 } from './types.js';
 
 type Status = 'pending' | 'approved' | 'rejected' | 'cancelled' | 'expired';
@@ -62,6 +62,28 @@ export async function leaveApproval(input: LeaveApprovalInput): Promise<LeaveApp
       if (busy || !(status === 'pending' || (status === 'approved' && !started))) {
         throw refuse('leave_request_invalid_state', `A ${status} request cannot be cancelled${started ? ' once the leave has started' : ''}.`);
       }
+    },
+  });
+
+  // A new manager takes over (since 0.3.0: an Update; no command of an older run moves, so no patch).
+  let reassignments = 0;
+  setHandler(reassignApproverUpdate, async (args) => {
+    busy = true;
+    try {
+      const step = ++reassignments; // one key per reassignment: A → B → A is three moves, not a replay
+      const now = await hr.reassignLeave({ ...base, approverId: args.approverId, idempotencyKey: key(`reassign-${step}`) });
+      if (now !== null && now !== approverId) {
+        approverId = now;
+        await hr.notifyApprover({ ...base, approverId: now, event: 'leave.reassigned', idempotencyKey: key(`notify-reassigned-${step}`) });
+      }
+      return { approverId };
+    } finally {
+      busy = false;
+    }
+  }, {
+    validator: (args) => {
+      if (args.approverId === input.employeeId) throw refuse('not_approver', 'An employee cannot approve their own leave.');
+      if (status !== 'pending' || busy) throw refuse('leave_request_invalid_state', `The request is ${status}.`);
     },
   });
 

@@ -30,3 +30,14 @@ export interface CancelArgs {
 export const approveUpdate = defineUpdate<void, [DecisionArgs]>('approve');
 export const rejectUpdate = defineUpdate<void, [DecisionArgs]>('reject');
 export const cancelLeaveUpdate = defineUpdate<void, [CancelArgs]>('cancel');
+
+export interface ReassignArgs {
+  /** The employee's new manager: the approver from now on. */
+  approverId: string;
+}
+
+/**
+ * The employee's manager changed (`POST /v1/employees/:id {manager_id}`): a pending request moves to
+ * the new manager (history `reassigned`, notified). Refused once the request is decided.
+ */
+export const reassignApproverUpdate = defineUpdate<{ approverId: string | null }, [ReassignArgs]>('reassignApprover');

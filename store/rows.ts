@@ -69,6 +69,7 @@ export const col = {
   json: <T>(name: string) => plain(name, (v) => v as T),
   /** `timestamptz` as a Date. */
   timestamp: (name: string) => plain(name, asDate),
+  timestampOrNull: (name: string) => plain(name, nullable(asDate)),
   /** `timestamptz` as an ISO-8601 string. */
   isoTimestamp: (name: string) => plain(name, iso),
   isoTimestampOrNull: (name: string) => plain(name, isoOrNull),

@@ -97,14 +97,14 @@ export function employeeRoutes({ pool, temporal }: AppDeps) {
    * employee's change committed; a request decided meanwhile stays as decided (the Update is
    * refused). A retry of the same update sends them again (a no-op for those already moved).
    */
-  async function moveApprovals(c: Parameters<typeof requestLog>[0], tenantId: string, employeeId: string, managerId: string) {
+  async function moveApprovals(log: ReturnType<typeof requestLog>, tenantId: string, employeeId: string, managerId: string) {
     const pending = await listLeaveRequests(pool, tenantId, { employeeId, status: 'pending', limit: REASSIGN_PAGE });
     await Promise.all(pending.data.filter((r) => r.approverId !== managerId).map(async (request) => {
       try {
         await temporal.workflow.getHandle(workflowIdOf(workflowContracts.leaveApproval, request.id))
           .executeUpdate(reassignApproverUpdate, { args: [{ approverId: managerId }] });
       } catch (err) {
-        requestLog(c).warn({ err, requestId: request.id }, 'pending leave request not moved to the new manager');
+        log.warn({ err, requestId: request.id }, 'pending leave request not moved to the new manager');
       }
     }));
   }
@@ -148,7 +148,7 @@ export function employeeRoutes({ pool, temporal }: AppDeps) {
         await recordAuditInTransaction(client, c, { resourceId: updated.id, status: 200 });
         return updated;
       });
-      if (typeof b.manager_id === 'string') await moveApprovals(c, tenantId, employee.id, b.manager_id);
+      if (typeof b.manager_id === 'string') await moveApprovals(requestLog(c), tenantId, employee.id, b.manager_id);
       return c.json(serializeEmployee(employee), 200);
     })
     .openapi(routes.reports, async (c) => {

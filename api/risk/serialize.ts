@@ -1,14 +1,16 @@
 import { z } from '@hono/zod-openapi';
-import { RISK_DECISIONS, RISK_RULE_CODES, type RiskAssessment } from '../../domain/risk/types.js';
+import { REVIEW_STATUSES, RISK_DECISIONS, RISK_RULE_CODES, type RiskAssessment } from '../../domain/risk/types.js';
 import type { RiskReview } from '../../store/risk/reviews.js';
-import { REVIEW_STATUSES } from '../../domain/risk/types.js';
+
+/** A rule that fired: its code, what it added to the score, why. */
+const FiredRuleBody = z.object({ code: z.enum(RISK_RULE_CODES), score: z.number().int(), detail: z.string() });
 
 /** The verdict a transfer or payment carries (contract §8); null before it is scored. */
 export const RiskBody = z
   .object({
     score: z.number().int().min(0).max(100),
     decision: z.enum(RISK_DECISIONS),
-    rules: z.array(z.object({ code: z.enum(RISK_RULE_CODES), score: z.number().int(), detail: z.string() })),
+    rules: z.array(FiredRuleBody),
   })
   .nullable()
   .openapi('Risk');
@@ -25,7 +27,7 @@ export const ReviewBody = z
     object_type: z.enum(['transfer', 'payment']),
     object_id: z.string(),
     score: z.number().int(),
-    rules: z.array(z.object({ code: z.enum(RISK_RULE_CODES), score: z.number().int(), detail: z.string() })),
+    rules: z.array(FiredRuleBody),
     amount: z.number().int(),
     currency: z.string(),
     expires_at: z.string(),

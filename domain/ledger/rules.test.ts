@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LedgerError, LedgerInvariantError } from './errors.js';
 import {
+  assertBalancedPerCurrency,
   assertBalanced, assertSameHold, checkBalanceCap, checkHoldPostable, checkLimits, checkNoOverdraft, effectiveLimits, needsVoiding,
   netChanges, requireAccounts,
 } from './rules.js';
@@ -140,5 +141,15 @@ describe('holds', () => {
     expect(needsVoiding(hold())).toBe(true);
     expect(needsVoiding(hold({ status: 'voided' }))).toBe(false);
     expect(codeOf(() => needsVoiding(hold({ status: 'posted' })))).toBe('hold_not_active');
+  });
+});
+
+describe('assertBalancedPerCurrency', () => {
+  it('asserts debits == credits in every currency, not only in total', () => {
+    const leg = (accountId: string, direction: 'debit' | 'credit', amountMinor: number, currency: string) => ({ accountId, direction, amountMinor, currency });
+    expect(() => assertBalancedPerCurrency([leg('a', 'debit', 100, 'USD'), leg('b', 'credit', 100, 'USD'), leg('c', 'debit', 7, 'JPY'), leg('d', 'credit', 7, 'JPY')])).not.toThrow();
+    // Balanced in total (107 = 107), not per currency.
+    expect(() => assertBalancedPerCurrency([leg('a', 'debit', 100, 'USD'), leg('b', 'credit', 7, 'USD'), leg('c', 'debit', 7, 'JPY'), leg('d', 'credit', 100, 'JPY')]))
+      .toThrow(LedgerInvariantError);
   });
 });

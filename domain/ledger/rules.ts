@@ -120,3 +120,10 @@ export function needsVoiding(hold: Hold): boolean {
   if (hold.status === 'posted') throw new LedgerError('hold_not_active', `Hold ${hold.id} is already posted`);
   return true;
 }
+
+/** Debits equal credits in every currency of the transaction (the audit checks the same per currency). */
+export function assertBalancedPerCurrency(postings: readonly (Posting & { currency: string })[]): void {
+  const byCurrency = new Map<string, Posting[]>();
+  for (const p of postings) byCurrency.set(p.currency, [...(byCurrency.get(p.currency) ?? []), p]);
+  for (const group of byCurrency.values()) assertBalanced(group);
+}

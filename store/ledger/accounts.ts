@@ -174,25 +174,29 @@ export async function releaseHeld(client: pg.PoolClient, accountId: string, amou
 }
 
 /**
- * The per-tenant, per-currency system account that funds top-ups (the only kind allowed below zero;
- * owner_id NULL: the FX accounts of store/ledger/fx-post.ts are system accounts too, owner_id 'fx').
+ * A tenant's system accounts per currency (the only kind allowed below zero), one per purpose:
+ * `funding` (owner_id NULL) funds top-ups; `fx` (owner_id 'fx') holds the house's position in a
+ * currency for conversions (store/ledger/fx-post.ts). Each purpose has its own unique partial index
+ * (schema/0016), named by the same predicate here.
  */
-export async function ensureSystemAccount(db: Db, tenantId: string, currency: string): Promise<string> {
-  const found = await db.query(`SELECT id FROM accounts WHERE tenant_id = $1 AND currency = $2 AND type = 'system' AND owner_id IS NULL`, [
-    tenantId,
-    currency,
-  ]);
+export type SystemAccountPurpose = 'funding' | 'fx';
+const SYSTEM_ACCOUNT_OWNER: Record<SystemAccountPurpose, { owner: string | null; predicate: string }> = {
+  funding: { owner: null, predicate: 'owner_id IS NULL' },
+  fx: { owner: 'fx', predicate: "owner_id = 'fx'" },
+};
+
+/** The tenant's system account of `purpose` for `currency`, created on first use (concurrent creators get the one row). */
+export async function ensureSystemAccount(db: Db, tenantId: string, currency: string, purpose: SystemAccountPurpose = 'funding'): Promise<string> {
+  const { owner, predicate } = SYSTEM_ACCOUNT_OWNER[purpose];
+  const find = () => db.query(`SELECT id FROM accounts WHERE tenant_id = $1 AND currency = $2 AND type = 'system' AND ${predicate}`, [tenantId, currency]);
+  const found = await find();
   if (found.rows[0]) return found.rows[0].id as string;
   await db.query(
-    `INSERT INTO accounts (id, tenant_id, type, currency, metadata) VALUES ($1, $2, 'system', $3, '{"purpose":"funding"}')
-     ON CONFLICT (tenant_id, currency) WHERE type = 'system' AND owner_id IS NULL DO NOTHING`,
-    [newId('account'), tenantId, currency],
+    `INSERT INTO accounts (id, tenant_id, type, currency, owner_id, metadata) VALUES ($1, $2, 'system', $3, $4, $5)
+     ON CONFLICT (tenant_id, currency) WHERE type = 'system' AND ${predicate} DO NOTHING`,
+    [newId('account'), tenantId, currency, owner, { purpose }],
   );
-  const { rows } = await db.query(`SELECT id FROM accounts WHERE tenant_id = $1 AND currency = $2 AND type = 'system' AND owner_id IS NULL`, [
-    tenantId,
-    currency,
-  ]);
-  return rows[0].id as string;
+  return (await find()).rows[0].id as string;
 }
 
 /**

@@ -1,10 +1,12 @@
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import { LedgerError, LedgerInvariantError } from '../../domain/ledger/errors.js';
-import { assertBalanced, checkBalanceCap, checkHoldPostable, checkNoOverdraft, requireAccounts } from '../../domain/ledger/rules.js';
+import {
+  assertBalancedPerCurrency, checkBalanceCap, checkHoldPostable, checkNoOverdraft, requireAccounts,
+} from '../../domain/ledger/rules.js';
 import type { HoldStatus, Posting } from '../../domain/ledger/types.js';
 import { prepared, toSafeInt, type Db } from '../db.js';
-import { lockLedgerAccounts } from './accounts.js';
+import { ensureSystemAccount, lockLedgerAccounts } from './accounts.js';
 import type { PostedTransaction } from './transactions.js';
 
 /**
@@ -19,23 +21,9 @@ import type { PostedTransaction } from './transactions.js';
  * currency), one per tenant and currency, `owner_id` 'fx' (the funding account has none).
  */
 
-/** Distinguishes the FX system accounts from the funding one (`owner_id` NULL) of the same currency. */
-export const FX_ACCOUNT_OWNER = 'fx';
-
-/** The tenant's FX system account for `currency`, created on first use (as top-ups' funding account). */
-export async function ensureFxAccount(db: Db, tenantId: string, currency: string): Promise<string> {
-  const find = () => db.query(
-    `SELECT id FROM accounts WHERE tenant_id = $1 AND currency = $2 AND type = 'system' AND owner_id = $3`,
-    [tenantId, currency, FX_ACCOUNT_OWNER],
-  );
-  const found = await find();
-  if (found.rows[0]) return found.rows[0].id as string;
-  await db.query(
-    `INSERT INTO accounts (id, tenant_id, type, currency, owner_id, metadata) VALUES ($1, $2, 'system', $3, $4, '{"purpose":"fx"}')
-     ON CONFLICT (tenant_id, currency) WHERE type = 'system' AND owner_id = 'fx' DO NOTHING`,
-    [newId('account'), tenantId, currency, FX_ACCOUNT_OWNER],
-  );
-  return (await find()).rows[0].id as string;
+/** The tenant's FX system account for `currency`, created on first use (`ensureSystemAccount`, purpose `fx`). */
+export function ensureFxAccount(db: Db, tenantId: string, currency: string): Promise<string> {
+  return ensureSystemAccount(db, tenantId, currency, 'fx');
 }
 
 /**
@@ -82,13 +70,6 @@ async function lockHoldRow(client: pg.PoolClient, tenantId: string, holdId: stri
   return { accountId: rows[0].account_id, amountMinor: toSafeInt(rows[0].amount), currency: rows[0].currency, status: rows[0].status };
 }
 
-/** Debits equal credits in every currency of the transaction (the audit checks the same per currency). */
-export function assertBalancedPerCurrency(postings: readonly (Posting & { currency: string })[]): void {
-  const byCurrency = new Map<string, Posting[]>();
-  for (const p of postings) byCurrency.set(p.currency, [...(byCurrency.get(p.currency) ?? []), p]);
-  for (const group of byCurrency.values()) assertBalanced(group);
-}
-
 /**
  * Posts the hold to the payee converted, exactly once, in the caller's transaction: locks the
  * payer (the hold's account), the payee and both FX accounts, waiting for each in sorted id order
@@ -116,8 +97,8 @@ export async function fxPostHold(client: pg.PoolClient, input: FxPostHoldInput):
   const payer = accounts.get(hold.accountId)!;
   const payee = accounts.get(input.creditAccountId)!;
   checkNoOverdraft(payer, -input.amountMinor, payer.heldMinor - hold.amountMinor, new Set());
-  const { rows: cap } = await client.query(prepared('fx-balance-cap', 'SELECT ledger_balance_cap($1, $2) AS cap'), [input.tenantId, payee.id]);
-  checkBalanceCap(payee.id, cap[0].cap === null ? null : toSafeInt(cap[0].cap as string), payee.balanceMinor, input.convertedMinor);
+  // The payee is locked (waited for above): its cap as `ledger_lock_accounts` read it under the lock.
+  checkBalanceCap(payee.id, payee.balanceCapMinor, payee.balanceMinor, input.convertedMinor);
 
   const postings = [
     { accountId: hold.accountId, direction: 'debit', amountMinor: input.amountMinor, currency: input.currency },

@@ -44,7 +44,7 @@ const reviewRow = rowMapper<RiskReview>({
   expiresAt: col.timestamp('expires_at'),
   decidedBy: col.textOrNull('decided_by'),
   note: col.textOrNull('note'),
-  decidedAt: col.custom('decided_at', (v) => (v === null || v === undefined ? null : new Date(v as string | Date))),
+  decidedAt: col.timestampOrNull('decided_at'),
   createdAt: col.timestamp('created_at'),
 });
 

@@ -31,7 +31,6 @@ export const riskScored = (): boolean => patched(RISK_SCORING_PATCH);
 /** The risk steps: scoring may be retried a few times; opening and deciding a review must finish. */
 export const riskSteps = proxyLocalActivities<RiskActivities>(localLedgerActivity);
 export const riskMustFinish = proxyLocalActivities<RiskActivities>(localMustFinishActivity);
-const mustFinish = riskMustFinish;
 
 export interface ReviewSubject {
   tenantId: string;
@@ -60,7 +59,7 @@ export function reviewDesk() {
   setHandler(decideReviewUpdate, async (args) => {
     deciding = true;
     await condition(() => reviewId !== null);
-    const recorded = await mustFinish.decideRiskReview({
+    const recorded = await riskMustFinish.decideRiskReview({
       reviewId: reviewId!, decision: args.decision, decidedBy: args.decidedBy, note: args.note ?? null,
     });
     decision = recorded.status;
@@ -74,7 +73,7 @@ export function reviewDesk() {
   return {
     /** `onOpen`: called once the review is on record (the run may then answer that it waits). */
     async review(subject: ReviewSubject, assessment: RiskAssessment, onOpen: () => void = () => undefined): Promise<ReviewDecision> {
-      const opened = await mustFinish.openRiskReview({
+      const opened = await riskMustFinish.openRiskReview({
         tenantId: subject.tenantId, objectType: subject.objectType, objectId: subject.objectId,
         workflowId: workflowInfo().workflowId, assessment, amountMinor: subject.amountMinor, currency: subject.currency,
         expiresInMs: subject.reviewTimeoutMs,
@@ -84,7 +83,7 @@ export function reviewDesk() {
       onOpen();
       if (!(await condition(() => decision !== null || deciding, subject.reviewTimeoutMs)) && !deciding) {
         deciding = true;
-        const recorded = await mustFinish.decideRiskReview({ reviewId, decision: 'expired', decidedBy: null, note: null });
+        const recorded = await riskMustFinish.decideRiskReview({ reviewId, decision: 'expired', decidedBy: null, note: null });
         decision = recorded.status;
       }
       await condition(() => decision !== null);

@@ -32,8 +32,10 @@ import { kycTierRoutes } from './kyc/routes.js';
 import { transferRoutes } from './transfers/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { employeeRoutes } from './hr/employees.js';
+import { offboardingRoutes } from './hr/offboarding.js';
 import { compensationRoutes } from './payroll/compensation.js';
 import { payrollRuleRoutes } from './payroll/rules.js';
+import { payrollRunRoutes } from './payroll/runs.js';
 import { leaveRequestRoutes } from './hr/leave-requests.js';
 import { holidayRoutes, leaveTypeRoutes } from './hr/reference.js';
 import { exchangeRateRoutes } from './reference/exchange-rates.js';
@@ -88,7 +90,9 @@ export function createApp(deps: AppDeps) {
     .route('/v1/risk', riskRoutes(deps))
     .route('/v1/employees', employeeRoutes(deps))
     .route('/v1/employees', compensationRoutes(deps))
+    .route('/v1/employees', offboardingRoutes(deps))
     .route('/v1/payroll/rules', payrollRuleRoutes(deps))
+    .route('/v1/payroll-runs', payrollRunRoutes(deps))
     .route('/v1/leave-types', leaveTypeRoutes(deps))
     .route('/v1/holidays', holidayRoutes(deps))
     .route('/v1/leave-requests', leaveRequestRoutes(deps))

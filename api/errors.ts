@@ -87,6 +87,8 @@ export const errors = {
     new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the body as application/json.'),
   rateLimited: (message = 'Too many requests: slow down and retry after the time in Retry-After.') =>
     new ApiError(429, 'rate_limit_error', 'rate_limited', message),
+  payrollRunInvalidState: (message = 'The payroll run cannot do this in its current status.') =>
+    new ApiError(409, 'invalid_request_error', 'payroll_run_invalid_state', message),
   reviewInvalidState: (message = 'The review is decided already.') =>
     new ApiError(409, 'invalid_request_error', 'review_invalid_state', message),
   internal: () => new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.'),
@@ -114,6 +116,8 @@ const DOMAIN_ANSWERS: Readonly<Record<string, Answer>> = {
   currency_mismatch: (message, param) => errors.currencyMismatch(param, message),
   insufficient_leave_balance: (message) => errors.insufficientLeaveBalance(message),
   review_invalid_state: (message) => errors.reviewInvalidState(message),
+  payroll_run_invalid_state: (message) => errors.payrollRunInvalidState(message),
+  forbidden: (message) => errors.forbidden(message),
   idempotency_key_reused: () => errors.idempotencyKeyReused(),
   notification_invalid_state: (message) => errors.notificationInvalidState(message),
   delivery_invalid_state: (message) => errors.deliveryInvalidState(message),

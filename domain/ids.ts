@@ -44,6 +44,7 @@ export const ID_PREFIXES = {
   riskReview: 'rev',
   fxQuote: 'fxq',
   compensation: 'comp',
+  payrollRun: 'pr',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -9,6 +9,7 @@ import { DEVELOPMENT_PAYLOAD_KEYS, DEVELOPMENT_SEALING_KEYS, securityEnv } from 
 import { temporalConfigProblems, temporalEnv, versioningEnv } from './config-temporal.js';
 import { telemetryEnv } from './config-telemetry.js';
 import { fxEnv } from './config-fx.js';
+import { payrollEnv } from './config-payroll.js';
 import { parseSealingKeys } from './secrets.js';
 import { isMultiHostUrl, multiHostUrlProblem } from './postgres-url.js';
 
@@ -31,7 +32,7 @@ const DEFAULT_PROCESSOR_ROUTES: ProcessorRoutes = {
 };
 
 /** The activities that can pause after their commit (FAULT_AFTER_COMMIT_STEPS). */
-export const AFTER_COMMIT_FAULT_STEPS = ['postTransfer', 'capturePayment', 'refundPayment'] as const;
+export const AFTER_COMMIT_FAULT_STEPS = ['postTransfer', 'capturePayment', 'refundPayment', 'payPayrollBatch'] as const;
 export type AfterCommitFaultStep = (typeof AFTER_COMMIT_FAULT_STEPS)[number];
 
 /** A comma-separated list (empty by default), each item checked by `item`. */
@@ -143,6 +144,7 @@ export const configSchema = z.object({
   ...logEnv,
   ...telemetryEnv,
   ...fxEnv,
+  ...payrollEnv,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -79,6 +79,12 @@ export const col = {
     select: (alias) => isoDateColumn(qualified(name, alias), name),
     read: (row) => row[name] as string,
   }),
+  /** A nullable `date` as `YYYY-MM-DD` or null. */
+  dateOrNull: (name: string): Column<string | null> => ({
+    names: [name],
+    select: (alias) => isoDateColumn(qualified(name, alias), name),
+    read: (row) => (row[name] as string | null | undefined) ?? null,
+  }),
   /** Any other conversion (e.g. `numeric` days into a checked number). */
   custom: <T>(name: string, convert: (value: unknown) => T) => plain(name, convert),
   /** A field the table does not hold (e.g. the API's `object: 'product'`): selects nothing. */

@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, Worker, WorkerDeploymentOptions } from '@temporalio/worker';
 import type pg from 'pg';
@@ -8,10 +9,15 @@ import { dataConverterOf } from '../platform/payload-codec.js';
 import { workerDeploymentOptionsOf } from '../platform/worker-deployment.js';
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import type { Tracing } from '../platform/telemetry/tracing.js';
+import { tracingClientInterceptors } from '../platform/telemetry/temporal.js';
+import { childLogger } from '../platform/log.js';
 import type { TaskQueues } from '../workflows/contracts.js';
+import { leaveRunsOf } from '../workflows/hr/leave-runs.js';
 import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
 import type { AfterCommitFault } from '../activities/fault-injection.js';
 import { createLeaveActivities } from '../activities/hr/leave-activities.js';
+import { createPayrollActivities } from '../activities/payroll/payroll-activities.js';
+import { createOffboardingActivities } from '../activities/hr/offboarding-activities.js';
 import { createPaymentActivities, createSettlementActivities } from '../activities/payments/payment-activities.js';
 import { createRiskActivities } from '../activities/risk/risk-activities.js';
 import { createWalletActivities } from '../activities/wallet/index.js';
@@ -47,6 +53,8 @@ type Common = WorkerLimits & Pick<WorkerDeps, 'connection' | 'pool' | 'workflowB
  * THE list of workers, one entry per task queue role (workflows/contracts.ts names the roles):
  * `workers/main.ts`, the test harness and the benchmarks all start their workers from here.
  */
+const offboardingLog = childLogger({ component: 'offboarding' });
+
 const DOMAINS = {
   /** Top-ups and P2P transfers. */
   wallet: async (deps, common) => ({
@@ -76,10 +84,21 @@ const DOMAINS = {
       })],
     };
   },
-  /** Leave approvals. */
-  hr: async (deps, common) => ({
-    workers: [await createDomainWorker({ ...common, taskQueue: deps.config.TASK_QUEUE_HR, activities: createLeaveActivities({ pool: deps.pool }) })],
-  }),
+  /** Leave approvals, offboarding (whose steps call the leave runs' Updates: a client on the worker's connection) and payroll runs. */
+  hr: async (deps, common) => {
+    const temporal = new Client({
+      connection: deps.connection, namespace: common.namespace, dataConverter: common.dataConverter, interceptors: tracingClientInterceptors(),
+    });
+    return {
+      workers: [await createDomainWorker({
+        ...common, taskQueue: deps.config.TASK_QUEUE_HR,
+        activities: {
+          ...createLeaveActivities({ pool: deps.pool }), ...createOffboardingActivities({ pool: deps.pool, leaveRuns: leaveRunsOf({ temporal, log: offboardingLog }) }),
+          ...createPayrollActivities({ pool: deps.pool, faultAfterCommit: afterCommitFault(deps.config) }),
+        },
+      })],
+    };
+  },
   /** The notification workflows, and an activity worker per channel and priority. */
   notifications: async (deps, common) => {
     const senders = createChannelSenders(deps.config);

@@ -8,6 +8,7 @@ import { findLeaveRequest } from '../store/hr/leave.js';
 import { getDelivery } from '../store/notifications/deliveries.js';
 import { getNotification } from '../store/notifications/notifications.js';
 import { findPayment } from '../store/payments/payments.js';
+import { findPayrollRun } from '../store/payroll/runs.js';
 import {
   countUnstartedRows, isStillInitial, listUnstartedRows, markRunSeen, START_KINDS, type StartKind, type UnstartedRow,
 } from '../store/start-requests.js';
@@ -103,6 +104,16 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
       },
     };
   },
+  async payroll_run({ pool, config }, { id, tenantId }) {
+    const r = await findPayrollRun(pool, tenantId, id);
+    return r && {
+      contract: workflowContracts.payrollRun,
+      input: {
+        tenantId, runId: id, createdBy: r.createdBy, payDate: r.payDate,
+        batchSize: config.PAYROLL_BATCH_SIZE, parallelBatches: config.PAYROLL_PARALLEL_BATCHES, retryWindowMs: config.PAYROLL_RETRY_WINDOW,
+      },
+    };
+  },
   async leave_request({ pool, config }, { id, tenantId }) {
     const r = await findLeaveRequest(pool, tenantId, id);
     return r && {
@@ -116,6 +127,7 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
 };
 
 const CONTRACT_OF: Record<StartKind, { readonly idPrefix: string }> = {
+  payroll_run: workflowContracts.payrollRun,
   transfer: workflowContracts.p2pTransfer,
   topup: workflowContracts.topUp,
   payment: workflowContracts.paymentSaga,

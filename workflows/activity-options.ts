@@ -29,6 +29,36 @@ export const mustFinishActivity: ActivityOptions = {
   },
 };
 
+/**
+ * Steps that sweep many rows or runs at once (offboarding: every report, every leave request, each
+ * through a Temporal Update): a longer start-to-close, retried without an attempt limit (the step
+ * must finish; each is idempotent). Only a missing employee is final.
+ */
+export const sweepActivity: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: ['resource_missing'],
+  },
+};
+
+/**
+ * Payroll run steps (workflows/payroll/payroll-run.ts): one transaction each, a calculation or a
+ * batch of up to PAYROLL_BATCH_SIZE lines, so a longer timeout; retried until they finish (a batch
+ * whose funds are held must be paid), except for the structural refusals no retry can fix.
+ */
+export const payrollActivity: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  retry: {
+    initialInterval: '200ms',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: [...LEDGER_STRUCTURAL_ERROR_CODES],
+  },
+};
+
 /** Calls to the bank: slower, transient failures (5xx, timeouts) retried with backoff. */
 export const bankActivity: ActivityOptions = {
   startToCloseTimeout: '10s',

@@ -25,6 +25,10 @@ export const workflowContracts = {
   settlementRun: { type: 'settlementRun', queue: 'payments', idPrefix: '' },
   /** key: the leave request id. */
   leaveApproval: { type: 'leaveApproval', queue: 'hr', idPrefix: 'leave-' },
+  /** key: the employee id (one offboarding per employee, ever). */
+  offboarding: { type: 'offboarding', queue: 'hr', idPrefix: 'offboarding-' },
+  /** key: the payroll run id. */
+  payrollRun: { type: 'payrollRun', queue: 'hr', idPrefix: 'payroll-run-' },
   /** key: the notification id. */
   notification: { type: 'notification', queue: 'notifications', idPrefix: 'notification-' },
   /** key: the outbox event id (never a second run for one event). */

@@ -4,6 +4,8 @@ export { topUp } from './wallet/top-up.js';
 export { paymentSaga } from './payments/payment-saga.js';
 export { settlementRun } from './payments/settlement.js';
 export { leaveApproval } from './hr/leave-approval.js';
+export { offboarding } from './hr/offboarding.js';
+export { payrollRun } from './payroll/payroll-run.js';
 export { notification } from './notifications/notification.js';
 export { domainEvent } from './notifications/domain-event.js';
 export { deadLetterRetry } from './notifications/dead-letter-retry.js';

@@ -99,6 +99,8 @@ const EXPECTED = {
   'leaveApproval-auto_approved': { result: { status: 'approved' } },
   'leaveApproval-escalated_approved': { result: { status: 'approved' } },
   'leaveApproval-escalated_expired': { result: { status: 'expired' } },
+  // Since 0.3.0: a last day in the past, a report whose pending request moves up, the leaver's own pending request cancelled.
+  'offboarding-terminated': { result: { status: 'terminated', reportsMoved: 1, requestsMoved: 1, leaveCancelled: 1 } },
   'notification-sent': { result: { status: 'completed' } },
   'notification-cancelled': { result: { status: 'cancelled' } },
   'notification-scheduled_sent': { result: { status: 'completed' } },
@@ -227,7 +229,7 @@ async function runScenarios(): Promise<Ids> {
   const tenant = await h.newTenant();
   const groups = await Promise.all([
     walletScenarios(tenant), paymentScenarios(tenant), leaveScenarios(tenant), notificationScenarios(tenant), settlementScenario(),
-    riskScenarios(await h.newTenant()),
+    riskScenarios(await h.newTenant()), offboardingScenario(await h.newTenant()),
   ]);
   return Object.assign({}, ...groups) as Ids;
 }
@@ -373,6 +375,30 @@ async function leaveScenarios(tenant: Tenant): Promise<Ids> {
     'leaveApproval-escalated_approved': `leave-${escalated}`,
     'leaveApproval-escalated_expired': `leave-${expired}`,
   };
+}
+
+/**
+ * Offboarding with a last day in the past (the run acts at once): boss ← leaver ← report; the
+ * report's pending request moves to the boss, the leaver's own pending request is cancelled.
+ */
+async function offboardingScenario(tenant: Tenant): Promise<Ids> {
+  const { call } = tenant;
+  await call('POST', '/v1/leave-types', { body: { code: 'annual', name: 'Annual leave' } });
+  let n = 0;
+  const employee = async (managerId?: string) => {
+    const id = (await call('POST', '/v1/employees', {
+      body: { employee_number: `O${++n}`, first_name: 'O', last_name: `P${n}`, email: `o${n}@example.com`, department: 'Ops', hire_date: '2020-01-01', ...(managerId ? { manager_id: managerId } : {}) },
+    })).body.id as string;
+    await call('POST', `/v1/employees/${id}/leave-allocations`, { body: { leave_type: 'annual', year: 2020, days: 10 } });
+    return id;
+  };
+  const leaver = await employee(await employee());
+  const report = await employee(leaver);
+  for (const [employeeId, start, end] of [[leaver, '2020-09-07', '2020-09-08'], [report, '2020-10-05', '2020-10-06']] as const) {
+    await call('POST', '/v1/leave-requests', { body: { employee_id: employeeId, leave_type: 'annual', start_date: start, end_date: end } });
+  }
+  await call('POST', `/v1/employees/${leaver}/terminate`, { body: { termination_date: '2020-12-31' } });
+  return { 'offboarding-terminated': `offboarding-${leaver}` };
 }
 
 /**

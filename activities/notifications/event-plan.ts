@@ -64,6 +64,8 @@ async function recipientsOf(client: pg.PoolClient, event: StoredOutboxEvent): Pr
         return p.approver_id ? [{ userId: String(p.approver_id), templateId: 'leave.decided', priority: 'normal' }] : [];
       }
       return [{ userId: String(p.employee_id), templateId: 'leave.decided', priority: 'normal' }];
+    case 'payroll.paid':
+      return [{ userId: String(p.employee_id), templateId: 'payroll.paid', priority: 'normal' }];
     default:
       return [];
   }

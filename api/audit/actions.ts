@@ -57,6 +57,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditedRoute>> = {
   'POST /v1/employees': created('employee'),
   'POST /v1/employees/:id': on('employee', 'update'),
   'POST /v1/employees/:id/leave-allocations': on('employee', 'allocate_leave'),
+  'POST /v1/employees/:id/terminate': on('employee', 'terminate'),
   'POST /v1/leave-types': { ...created('leave_type', 'code'), action: 'leave_type.upsert' },
   'POST /v1/holidays': created('holiday', 'date'),
   'POST /v1/leave-requests': created('leave_request'),
@@ -66,6 +67,10 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditedRoute>> = {
   // Payroll
   'POST /v1/employees/:id/compensation': created('compensation'),
   'PUT /v1/payroll/rules/:country': on('payroll_rules', 'update', 'country'),
+  'POST /v1/payroll-runs': created('payroll_run'),
+  'POST /v1/payroll-runs/:id/approve': on('payroll_run', 'approve'),
+  'POST /v1/payroll-runs/:id/cancel': on('payroll_run', 'cancel'),
+  'POST /v1/payroll-runs/:id/retry-failed': on('payroll_run', 'retry_failed'),
   // Notifications
   'POST /v1/notification-templates': created('notification_template'),
   'POST /v1/notification-templates/:id': on('notification_template', 'update'),

@@ -3,9 +3,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { withTransaction } from '../../store/db.js';
 import { EMPLOYEE_STATUSES } from '../../domain/hr/types.js';
 import { findEmployee, insertEmployee, listEmployees, listReports, updateEmployee } from '../../store/hr/employees.js';
-import { allocateLeave, allocateOnHire, leaveBalances, listLeaveRequests } from '../../store/hr/leave.js';
-import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
-import { reassignApproverUpdate } from '../../workflows/hr/types.js';
+import { allocateLeave, allocateOnHire, leaveBalances, listOpenLeaveRequests } from '../../store/hr/leave.js';
+import { moveApprovals } from '../../workflows/hr/leave-runs.js';
 import { requestLog } from '../middleware/access-log.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { recordAuditInTransaction } from '../middleware/audit.js';
@@ -86,27 +85,17 @@ function allocationKeyOf(
   return `allocation:${digest}`;
 }
 
-/** At most this many pending requests of one employee move to a new manager per update (a page). */
-const REASSIGN_PAGE = 100;
-
 export function employeeRoutes({ pool, temporal }: AppDeps) {
   /**
    * A new manager takes over the employee's pending leave requests: each run's `reassignApprover`
-   * Update moves its request (history `reassigned`, the new manager notified) — the run and the row
-   * change together, so the new manager can decide and the old one no longer can. After the
-   * employee's change committed; a request decided meanwhile stays as decided (the Update is
-   * refused). A retry of the same update sends them again (a no-op for those already moved).
+   * Update moves its request (workflows/hr/leave-runs.ts). After the employee's change committed,
+   * so a failure to move is logged, never the answer: a retry of the same update sends them again
+   * (a no-op for those already moved).
    */
-  async function moveApprovals(log: ReturnType<typeof requestLog>, tenantId: string, employeeId: string, managerId: string) {
-    const pending = await listLeaveRequests(pool, tenantId, { employeeId, status: 'pending', limit: REASSIGN_PAGE });
-    await Promise.all(pending.data.filter((r) => r.approverId !== managerId).map(async (request) => {
-      try {
-        await temporal.workflow.getHandle(workflowIdOf(workflowContracts.leaveApproval, request.id))
-          .executeUpdate(reassignApproverUpdate, { args: [{ approverId: managerId }] });
-      } catch (err) {
-        log.warn({ err, requestId: request.id }, 'pending leave request not moved to the new manager');
-      }
-    }));
+  async function moveApprovalsTo(log: ReturnType<typeof requestLog>, tenantId: string, employeeId: string, managerId: string) {
+    await listOpenLeaveRequests(pool, tenantId, { employeeId })
+      .then((open) => moveApprovals({ temporal, log }, open, managerId))
+      .catch((err: unknown) => log.warn({ err, employeeId }, 'pending leave requests not moved to the new manager'));
   }
   const requireEmployee = async (tenantId: string, id: string) => {
     const employee = await findEmployee(pool, tenantId, id);
@@ -148,7 +137,7 @@ export function employeeRoutes({ pool, temporal }: AppDeps) {
         await recordAuditInTransaction(client, c, { resourceId: updated.id, status: 200 });
         return updated;
       });
-      if (typeof b.manager_id === 'string') await moveApprovals(requestLog(c), tenantId, employee.id, b.manager_id);
+      if (typeof b.manager_id === 'string') await moveApprovalsTo(requestLog(c), tenantId, employee.id, b.manager_id);
       return c.json(serializeEmployee(employee), 200);
     })
     .openapi(routes.reports, async (c) => {

@@ -6,6 +6,8 @@ export const EmployeeBody = z
     id: z.string(), object: z.literal('employee'), employee_number: z.string(), first_name: z.string(), last_name: z.string(),
     email: z.string(), department: z.string(), manager_id: z.string().nullable(), hire_date: z.string(),
     country: z.string().nullable(), status: z.enum(EMPLOYEE_STATUSES), wallet_account_id: z.string().nullable(),
+    termination_date: z.string().nullable().openapi({ description: 'The last day employed (inclusive); null: no termination scheduled.' }),
+    termination_reason: z.string().nullable(),
     created_at: z.string(), depth: z.number().int().optional(),
   })
   .openapi('Employee');
@@ -14,7 +16,8 @@ export function serializeEmployee(e: Employee | Report): z.infer<typeof Employee
   return {
     id: e.id, object: 'employee', employee_number: e.employeeNumber, first_name: e.firstName, last_name: e.lastName,
     email: e.email, department: e.department, manager_id: e.managerId, hire_date: e.hireDate, country: e.country,
-    status: e.status, wallet_account_id: e.walletAccountId, created_at: e.createdAt.toISOString(), ...('depth' in e ? { depth: e.depth } : {}),
+    status: e.status, wallet_account_id: e.walletAccountId, termination_date: e.terminationDate, termination_reason: e.terminationReason,
+    created_at: e.createdAt.toISOString(), ...('depth' in e ? { depth: e.depth } : {}),
   };
 }
 

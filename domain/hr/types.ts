@@ -20,6 +20,9 @@ export interface Employee {
   status: EmployeeStatus;
   /** Where pay goes: a user account of the tenant (contract §9); null: none linked yet. */
   walletAccountId: string | null;
+  /** The last day employed, inclusive (`POST /v1/employees/:id/terminate`); null: none scheduled. Payroll prorates by it. */
+  terminationDate: string | null;
+  terminationReason: string | null;
   createdAt: Date;
 }
 

@@ -27,4 +27,11 @@ export const DEFAULT_TEMPLATES: Readonly<Record<string, TemplateChannels>> = {
     },
     in_app: { title: 'Leave request {{decision}}', body: 'Your leave from {{start_date}} to {{end_date}} was {{decision}}.' },
   },
+  'payroll.paid': {
+    email: {
+      subject: 'Your pay for {{period}}',
+      body: '<p>Your net pay of {{amount}} {{currency}} for {{period}} is in your wallet ({{transfer_id}}).</p>',
+    },
+    in_app: { title: 'Pay for {{period}}', body: 'You were paid {{amount}} {{currency}} for {{period}}.' },
+  },
 };

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { checkCountry, checkManagerChain, ORG_DEPTH_MAX } from '../../domain/hr/employees.js';
 import { LeaveError } from '../../domain/hr/errors.js';
 import type { Employee, EmployeeStatus, Report } from '../../domain/hr/types.js';
-import { dayNumberOf } from '../../domain/hr/working-days.js';
+import { checkTerminationDate } from '../../domain/hr/termination.js';
+import { dayNumberOf, utcToday } from '../../domain/hr/working-days.js';
 import { newId } from '../../domain/ids.js';
 import type { Db } from '../db.js';
 import { findAccount } from '../ledger/accounts.js';
@@ -31,6 +32,8 @@ const employeeFields = {
   country: col.textOrNull('country'),
   status: col.of<EmployeeStatus>('status'),
   walletAccountId: col.textOrNull('wallet_account_id'),
+  terminationDate: col.dateOrNull('termination_date'),
+  terminationReason: col.textOrNull('termination_reason'),
   createdAt: col.timestamp('created_at'),
 };
 const employee = rowMapper<Employee>(employeeFields);
@@ -38,7 +41,7 @@ const employee = rowMapper<Employee>(employeeFields);
 const report = rowMapper<Report>({ ...employeeFields, depth: col.int('depth') });
 
 /** An employee to insert (active, no wallet yet): the id is made when absent; no manager and no country by default. */
-export type NewEmployee = Omit<Employee, 'id' | 'managerId' | 'country' | 'status' | 'walletAccountId' | 'createdAt'> &
+export type NewEmployee = Omit<Employee, 'id' | 'managerId' | 'country' | 'status' | 'walletAccountId' | 'terminationDate' | 'terminationReason' | 'createdAt'> &
   Partial<Pick<Employee, 'id' | 'managerId' | 'country'>>;
 
 /** Duplicate number or email (case-insensitive): `resource_exists`; unknown manager: `resource_missing`. */
@@ -273,4 +276,70 @@ async function checkWallet(db: Db, tenantId: string, accountId: string): Promise
   if (account.type !== 'user') {
     throw new LeaveError('parameter_invalid', `wallet_account_id must be a user account, not a ${account.type} account.`, 'wallet_account_id');
   }
+}
+
+/** A termination to schedule (`POST /v1/employees/:id/terminate`). */
+export interface TerminationInput {
+  tenantId: string;
+  employeeId: string;
+  /** The last day employed, inclusive (YYYY-MM-DD). */
+  terminationDate: string;
+  reason: string | null;
+  /** The request's Idempotency-Key (null: none): the same request again adopts the termination it scheduled. */
+  requestKey: string | null;
+}
+
+/**
+ * Schedules an employee's termination in the caller's transaction; the status stays `active`
+ * until the offboarding workflow has seen the last day out. Refuses a date that is not a date or
+ * is before the hire date (`parameter_invalid`), an unknown employee (`resource_missing`), and an
+ * employee terminated or with a termination scheduled (`resource_exists`) — unless this is the
+ * request that scheduled it, sent again (same Idempotency-Key, date and reason): `adopted`, nothing changes.
+ */
+export async function scheduleTermination(client: pg.PoolClient, input: TerminationInput): Promise<{ employee: Employee; adopted: boolean }> {
+  assertInTransaction(client, 'scheduleTermination');
+  dayNumberOf(input.terminationDate, 'termination_date'); // a malformed date is a 400, even for an unknown employee
+  const { rows } = await client.query(
+    `SELECT ${employee.columns()}, termination_request_key FROM employees WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`,
+    [input.tenantId, input.employeeId],
+  );
+  if (!rows[0]) throw new LeaveError('resource_missing', `No such employee: ${input.employeeId}`, 'id');
+  const current = employee.map(rows[0]);
+  if (current.terminationDate !== null || current.status === 'terminated') {
+    const sameRequest = input.requestKey !== null && rows[0].termination_request_key === input.requestKey
+      && current.terminationDate === input.terminationDate && current.terminationReason === input.reason;
+    if (sameRequest) return { employee: current, adopted: true };
+    throw new LeaveError('resource_exists', current.status === 'terminated'
+      ? 'The employee is terminated already.'
+      : `The employee's termination is scheduled already (last day ${current.terminationDate}).`, 'id');
+  }
+  checkTerminationDate(input.terminationDate, current.hireDate, utcToday());
+  const updated = await client.query(
+    `UPDATE employees SET termination_date = $3, termination_reason = $4, termination_request_key = $5
+     WHERE tenant_id = $1 AND id = $2 RETURNING ${employee.columns()}`,
+    [input.tenantId, input.employeeId, input.terminationDate, input.reason, input.requestKey],
+  );
+  return { employee: employee.map(updated.rows[0]), adopted: false };
+}
+
+/** Undoes a termination whose workflow definitely did not start (the request then changed nothing). */
+export async function unscheduleTermination(db: Db, tenantId: string, employeeId: string, terminationDate: string): Promise<void> {
+  await db.query(
+    `UPDATE employees SET termination_date = NULL, termination_reason = NULL, termination_request_key = NULL
+     WHERE tenant_id = $1 AND id = $2 AND termination_date = $3 AND status = 'active'`,
+    [tenantId, employeeId, terminationDate],
+  );
+}
+
+/**
+ * Sets `status = 'terminated'` once the termination date is over (the offboarding workflow);
+ * idempotent: a terminated employee stays as they are. Returns whether this call changed the row.
+ */
+export async function markTerminated(db: Db, tenantId: string, employeeId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE employees SET status = 'terminated'
+     WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND termination_date IS NOT NULL`,
+    [tenantId, employeeId],
+  );
+  return rowCount === 1;
 }

@@ -195,6 +195,27 @@ export async function listLeaveRequests(db: Db, tenantId: string, filter: LeaveR
   return toPage(rows, filter.limit, leaveRequest.map);
 }
 
+/** Open requests one call of listOpenLeaveRequests returns at most (an employee has a handful). */
+export const OPEN_REQUESTS_MAX = 2_000;
+
+/**
+ * An employee's open requests (`{ employeeId }`), or those waiting for an approver (`{ approverId }`):
+ * pending and approved, oldest first, at most OPEN_REQUESTS_MAX. What a manager change and the
+ * offboarding move or cancel.
+ */
+export async function listOpenLeaveRequests(
+  db: Db, tenantId: string, who: { employeeId: string } | { approverId: string },
+): Promise<LeaveRequest[]> {
+  const { rows } = await db.query(
+    `SELECT ${leaveRequest.columns()} FROM leave_requests
+     WHERE tenant_id = $1 AND ($2::text IS NULL OR employee_id = $2) AND ($3::text IS NULL OR approver_id = $3)
+       AND status IN ('pending', 'approved')
+     ORDER BY id LIMIT $4`,
+    [tenantId, 'employeeId' in who ? who.employeeId : null, 'approverId' in who ? who.approverId : null, OPEN_REQUESTS_MAX],
+  );
+  return rows.map(leaveRequest.map);
+}
+
 /**
  * The one write that changes a request locked by lockLeaveRequest: status, approver and one
  * more history entry (its `at` is the new `updated_at`).

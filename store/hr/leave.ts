@@ -8,7 +8,7 @@ export { HOLIDAYS_LIST_MAX, holidayDatesFor, insertHoliday, listHolidays } from 
 export { ALLOCATION_DAYS_MAX, allocateLeave, leaveBalances, type Allocation } from './leave-ledger.js';
 export {
   appendNotifiedEntry, countLeaveRequestsByStatus, countPendingLeaveRequests, createLeaveRequest, findLeaveRequest,
-  listLeaveRequests, REASON_LENGTH_MAX, type LeaveRequestFilter, type NewLeaveRequest,
+  listLeaveRequests, listOpenLeaveRequests, OPEN_REQUESTS_MAX, REASON_LENGTH_MAX, type LeaveRequestFilter, type NewLeaveRequest,
 } from './leave-requests.js';
 export {
   COMMENT_LENGTH_MAX, decideLeaveRequest, escalateLeaveRequest, reassignLeaveRequest, setApprover, type ApproverChange, type LeaveDecisionInput,

@@ -38,6 +38,20 @@ export async function appendOutboxEvent(client: pg.PoolClient, event: OutboxEven
   return rowCount === 1 ? id : null;
 }
 
+/** Appends many events in one statement (a payroll batch's `payroll.paid`); keys already there are skipped. */
+export async function appendOutboxEvents(client: pg.PoolClient, events: readonly OutboxEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await client.query(
+    `INSERT INTO outbox (id, tenant_id, topic, idempotency_key, payload)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`,
+    [
+      events.map((e) => e.id ?? newId('event')), events.map((e) => e.tenantId), events.map((e) => e.topic),
+      events.map((e) => e.idempotencyKey), events.map((e) => JSON.stringify(e.payload)),
+    ],
+  );
+}
+
 /** A stored event, as planning reads it. */
 export interface StoredOutboxEvent {
   id: string;

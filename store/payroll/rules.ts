@@ -51,3 +51,9 @@ export async function findPayrollRules(db: Db, tenantId: string, country: string
   const { rows } = await db.query(`SELECT ${rules.columns()} FROM payroll_rules WHERE tenant_id = $1 AND country = $2`, [tenantId, country]);
   return rows[0] ? rules.map(rows[0]) : null;
 }
+
+/** Every country's rules of a tenant (a payroll run reads them once). */
+export async function findAllPayrollRules(db: Db, tenantId: string): Promise<CountryPayrollRules[]> {
+  const { rows } = await db.query(`SELECT ${rules.columns()} FROM payroll_rules WHERE tenant_id = $1`, [tenantId]);
+  return rows.map(rules.map);
+}

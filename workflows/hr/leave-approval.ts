@@ -55,7 +55,7 @@ export async function leaveApproval(input: LeaveApprovalInput): Promise<LeaveApp
   };
   setHandler(approveUpdate, (args) => decide('approve', args.approverId, args.comment), { validator: validateDecision });
   setHandler(rejectUpdate, (args) => decide('reject', args.approverId, args.comment), { validator: validateDecision });
-  setHandler(cancelLeaveUpdate, (args) => decide('cancel', args.employeeId), {
+  setHandler(cancelLeaveUpdate, (args) => decide('cancel', args.employeeId, args.comment), {
     validator: (args) => {
       if (args.employeeId !== input.employeeId) throw refuse('not_approver', 'Only the employee can cancel this request.');
       const started = Date.now() >= Date.parse(`${input.startDate}T00:00:00Z`);

@@ -25,6 +25,8 @@ export interface DecisionArgs {
 
 export interface CancelArgs {
   employeeId: string;
+  /** Recorded in the history (the offboarding says why; the API sends none). */
+  comment?: string;
 }
 
 export const approveUpdate = defineUpdate<void, [DecisionArgs]>('approve');
@@ -41,3 +43,21 @@ export interface ReassignArgs {
  * the new manager (history `reassigned`, notified). Refused once the request is decided.
  */
 export const reassignApproverUpdate = defineUpdate<{ approverId: string | null }, [ReassignArgs]>('reassignApprover');
+
+/** Input of the offboarding workflow (`POST /v1/employees/:id/terminate`). */
+export interface OffboardingInput {
+  tenantId: string;
+  employeeId: string;
+  /** The last day employed, inclusive (YYYY-MM-DD): the run acts at 00:00 UTC the day after. */
+  terminationDate: string;
+}
+
+export interface OffboardingResult {
+  status: 'terminated';
+  /** Direct reports moved to the employee's manager. */
+  reportsMoved: number;
+  /** Pending requests moved from the employee (as approver) to their manager. */
+  requestsMoved: number;
+  /** The employee's own requests cancelled. */
+  leaveCancelled: number;
+}

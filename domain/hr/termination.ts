@@ -1,0 +1,21 @@
+import { LeaveError } from './errors.js';
+import { dayNumberOf } from './working-days.js';
+
+/**
+ * Rules of a termination (`POST /v1/employees/:id/terminate`, contract §9) that need no database.
+ * The date is the last day employed, inclusive; the offboarding acts at 00:00 UTC the day after.
+ */
+
+/** How far ahead a termination may be scheduled (notice periods are months, not years): a bound on the run's timer. */
+export const TERMINATION_AHEAD_MAX_DAYS = 3 * 366;
+
+/** A real date, not before the hire date, at most TERMINATION_AHEAD_MAX_DAYS after `today`; else `parameter_invalid`. */
+export function checkTerminationDate(terminationDate: string, hireDate: string, today: string): void {
+  const day = dayNumberOf(terminationDate, 'termination_date');
+  if (day < dayNumberOf(hireDate, 'hire_date')) {
+    throw new LeaveError('parameter_invalid', `termination_date must not be before the hire date (${hireDate}).`, 'termination_date');
+  }
+  if (day - dayNumberOf(today, 'today') > TERMINATION_AHEAD_MAX_DAYS) {
+    throw new LeaveError('parameter_invalid', `termination_date must be at most ${TERMINATION_AHEAD_MAX_DAYS} days ahead.`, 'termination_date');
+  }
+}

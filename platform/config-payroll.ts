@@ -1,0 +1,14 @@
+import { durationFromEnv, intFromEnv } from './env.js';
+
+/**
+ * Payroll runs (issue #19, contract §9): how a run pays its lines. Spread into the one schema in
+ * platform/config.ts; the API passes them in the run's workflow input (a workflow reads no env).
+ */
+export const payrollEnv = {
+  /** Lines paid per activity (one database transaction each), 1 to 1,000. */
+  PAYROLL_BATCH_SIZE: intFromEnv(200, 1, 1_000),
+  /** Batches in flight at once per run, 1 to 16 (they share the funding account's row lock). */
+  PAYROLL_PARALLEL_BATCHES: intFromEnv(4, 1, 16),
+  /** How long a `partially_failed` run waits for `retry-failed` before its failed lines' holds are released. */
+  PAYROLL_RETRY_WINDOW: durationFromEnv('30d'),
+};

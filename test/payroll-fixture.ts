@@ -1,0 +1,94 @@
+import { expect } from 'vitest';
+import { actorHeaders, createAccount, type Call } from './harness.js';
+
+/**
+ * A tenant's payroll set-up through the API (contract §9): US rules in USD, a funded company
+ * account, and employees with a salary and (unless told otherwise) a linked wallet.
+ */
+
+export const US_RULES = {
+  currency: 'USD',
+  tax_brackets: [{ up_to: 1_100_000, rate_bps: 1_000 }, { up_to: 4_472_500, rate_bps: 1_200 }, { up_to: null, rate_bps: 2_200 }],
+  contributions: [{ code: 'social_security', rate_bps: 620, cap: 1_400_000 }, { code: 'medicare', rate_bps: 145 }],
+};
+
+export interface PayrollEmployeeSpec {
+  annualSalaryMinor?: number;
+  hireDate?: string;
+  /** false: no wallet linked (its line fails `no_wallet`). */
+  wallet?: boolean;
+  managerId?: string;
+}
+
+export interface PayrollEmployee {
+  id: string;
+  walletId: string | null;
+}
+
+type Tenant = { id: string; call: Call };
+
+let employeeCount = 0;
+
+/** The rules and a company account holding `fundMinor` (USD). */
+export async function payrollCompany(tenant: Tenant, fundMinor: number): Promise<string> {
+  expect((await tenant.call('PUT', '/v1/payroll/rules/US', { body: US_RULES })).status).toBe(200);
+  return createAccount(tenant.call, { type: 'merchant', fundMinor });
+}
+
+export async function hirePayrollEmployee(tenant: Tenant, spec: PayrollEmployeeSpec = {}): Promise<PayrollEmployee> {
+  const n = ++employeeCount;
+  const res = await tenant.call('POST', '/v1/employees', {
+    body: {
+      employee_number: `PR-${n}`, first_name: 'Pat', last_name: `Payee ${n}`, email: `payee${n}-${tenant.id}@example.com`.toLowerCase(),
+      department: n % 2 ? 'Engineering' : 'Finance', hire_date: spec.hireDate ?? '2024-01-01', country: 'US',
+      ...(spec.managerId ? { manager_id: spec.managerId } : {}),
+    },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const id = res.body.id as string;
+  const comp = await tenant.call('POST', `/v1/employees/${id}/compensation`, {
+    body: { effective_date: spec.hireDate ?? '2024-01-01', annual_salary: spec.annualSalaryMinor ?? 6_000_000, currency: 'USD' },
+  });
+  expect(comp.status, JSON.stringify(comp.body)).toBe(201);
+  let walletId: string | null = null;
+  if (spec.wallet !== false) walletId = await linkWallet(tenant, id);
+  return { id, walletId };
+}
+
+/** A new USD user account linked as the employee's wallet. */
+export async function linkWallet(tenant: Tenant, employeeId: string): Promise<string> {
+  const walletId = await createAccount(tenant.call, { type: 'user' });
+  const res = await tenant.call('POST', `/v1/employees/${employeeId}`, { body: { wallet_account_id: walletId } });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return walletId;
+}
+
+/** `count` employees, `parallel` at a time. */
+export async function hirePayrollEmployees(tenant: Tenant, count: number, spec: PayrollEmployeeSpec = {}, parallel = 8): Promise<PayrollEmployee[]> {
+  const hired: PayrollEmployee[] = [];
+  for (let i = 0; i < count; i += parallel) {
+    hired.push(...(await Promise.all(Array.from({ length: Math.min(parallel, count - i) }, () => hirePayrollEmployee(tenant, spec)))));
+  }
+  return hired;
+}
+
+/** POST /v1/payroll-runs as `actorId` (an employee or a user id). */
+export async function createPayrollRun(tenant: Tenant, actorId: string, body: { period: string; pay_date: string; funding_account_id: string }) {
+  return tenant.call('POST', '/v1/payroll-runs', { body, headers: await actorHeaders(tenant, actorId) });
+}
+
+export async function payrollAction(tenant: Tenant, runId: string, action: 'approve' | 'cancel' | 'retry-failed', actorId: string) {
+  return tenant.call('POST', `/v1/payroll-runs/${runId}/${action}`, { body: {}, headers: await actorHeaders(tenant, actorId) });
+}
+
+/** Every line of a run (pages of 100). */
+export async function allLines(call: Call, runId: string): Promise<Record<string, any>[]> {
+  const lines: Record<string, any>[] = [];
+  for (let after: string | undefined; ;) {
+    const page = await call('GET', `/v1/payroll-runs/${runId}/lines?limit=100${after ? `&starting_after=${after}` : ''}`);
+    expect(page.status).toBe(200);
+    lines.push(...page.body.data);
+    if (!page.body.has_more) return lines;
+    after = page.body.data.at(-1).employee_id;
+  }
+}

@@ -1,0 +1,34 @@
+import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import type { OffboardingActivities } from '../../activities/hr/offboarding-activities.js';
+import { ledgerActivity, sweepActivity } from '../activity-options.js';
+import { setBusinessStatus } from '../search-attributes.js';
+import type { OffboardingInput, OffboardingResult } from './types.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Offboarding (contract §9): the employee works their last day (`terminationDate`, inclusive);
+ * at 00:00 UTC of the day after — on the workflow clock, a durable timer; at once when that is
+ * past — their reports (and the approvals waiting for them) move to their own manager, their
+ * pending leave and approved leave after the last day is cancelled (days released), and they are
+ * `terminated`. Status last, so `terminated` means everything else is done. Every step is
+ * idempotent by its key: a retried or replayed step does nothing twice.
+ */
+export async function offboarding(input: OffboardingInput): Promise<OffboardingResult> {
+  const hr = proxyActivities<OffboardingActivities>(sweepActivity);
+  const { markEmployeeTerminated } = proxyActivities<OffboardingActivities>(ledgerActivity);
+  const key = (step: string) => `${workflowInfo().workflowId}:${step}`;
+  const base = { tenantId: input.tenantId, employeeId: input.employeeId };
+
+  const untilOverMs = Date.parse(`${input.terminationDate}T00:00:00Z`) + DAY_MS - Date.now();
+  if (untilOverMs > 0) {
+    setBusinessStatus('awaiting_termination_date');
+    await sleep(untilOverMs);
+  }
+  setBusinessStatus('offboarding');
+  const handOver = await hr.handOverReports({ ...base, idempotencyKey: key('hand-over') });
+  const leaveCancelled = await hr.cancelLeaveAfterLastDay({ ...base, lastDay: input.terminationDate, idempotencyKey: key('cancel-leave') });
+  await markEmployeeTerminated(base);
+  setBusinessStatus('terminated');
+  return { status: 'terminated', reportsMoved: handOver.reportsMoved, requestsMoved: handOver.requestsMoved, leaveCancelled };
+}

@@ -17,25 +17,25 @@
  * Everything it creates (two databases, one pool, pgbench runs) is gone when it exits.
  */
 import { spawn } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { newId } from '../domain/ids.js';
 import { loadConfig } from '../platform/config.js';
-import { createPool, withTransaction } from '../store/db.js';
+import { createPool } from '../store/db.js';
 import { countPendingCredits, ensureSystemAccount, insertAccount } from '../store/ledger/accounts.js';
 import { auditLedger } from '../store/ledger/audit.js';
-import { countHolds, placeHold, postHold } from '../store/ledger/holds.js';
-import { postTransaction } from '../store/ledger/transactions.js';
+import { countHolds } from '../store/ledger/holds.js';
 import { ensureDatabase, migrateUp } from '../store/migrate.js';
 import { insertTenant } from '../store/tenants/tenants.js';
 import {
   abortOnSignals, atLeastKey, dropDatabaseQuietly, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, withDatabase,
 } from './common.js';
+import {
+  fundAccounts, fundedUserAccounts, perSecond, randomInt, runTransfers, uniformPicker, type ScenarioResult,
+} from './ledger-load.js';
 
 const CURRENCY = 'USD';
 const FUNDING_PER_ACCOUNT_MINOR = 1_000_000_000;
 const HOT_PAYER_FUNDING_MINOR = 1_000_000_000_000;
-const FUNDING_CHUNK = 200;
 const PGBENCH_SCALE = 8;
 const PGBENCH_THREADS = 2;
 const UNIFORM_TARGET_RATIO = 0.5;
@@ -54,87 +54,24 @@ const hotMode = choices.hot as 'payee' | 'payer';
 
 const abort = abortOnSignals();
 
-interface ScenarioResult {
-  name: string;
-  transfers: number;
-  attempts: number;
-  errors: Map<string, number>;
-  elapsedS: number;
-  latenciesMs: number[];
-}
-
-const randomInt = (n: number) => Math.floor(Math.random() * n);
-
 async function setUp(pool: pg.Pool) {
   const tenantId = newId('tenant');
   await insertTenant(pool, { id: tenantId, name: 'Ledger bench' }); // no API key: the bench calls the store directly
   const systemId = await ensureSystemAccount(pool, tenantId, CURRENCY);
 
-  const users: string[] = [];
-  for (let i = 0; i < args.accounts; i += 8) {
-    const batch = Array.from({ length: Math.min(8, args.accounts - i) }, () =>
-      insertAccount(pool, { tenantId, type: 'user', currency: CURRENCY }));
-    users.push(...(await Promise.all(batch)).map((a) => a.id));
-  }
+  const users = await fundedUserAccounts(pool, { tenantId, systemId, currency: CURRENCY, count: args.accounts, amountMinor: FUNDING_PER_ACCOUNT_MINOR });
   const merchantId = (await insertAccount(pool, { tenantId, type: 'merchant', currency: CURRENCY })).id;
   const hotPayerId = (await insertAccount(pool, { tenantId, type: 'user', currency: CURRENCY })).id;
-
-  // Fund every account from the system account, FUNDING_CHUNK accounts per multi-leg transaction.
-  const fund = async (ids: string[], amountMinor: number, key: string) =>
-    withTransaction(pool, (client) => postTransaction(client, {
-      tenantId, idempotencyKey: key, kind: 'topup', currency: CURRENCY,
-      postings: [
-        { accountId: systemId, direction: 'debit', amountMinor: amountMinor * ids.length },
-        ...ids.map((accountId) => ({ accountId, direction: 'credit' as const, amountMinor })),
-      ],
-    }));
-  for (let i = 0; i < users.length; i += FUNDING_CHUNK) {
-    await fund(users.slice(i, i + FUNDING_CHUNK), FUNDING_PER_ACCOUNT_MINOR, `bench:fund:${i}`);
-  }
-  await fund([hotPayerId], HOT_PAYER_FUNDING_MINOR, 'bench:fund:hot-payer');
+  await fundAccounts(pool, {
+    tenantId, systemId, currency: CURRENCY, ids: [hotPayerId], amountMinor: HOT_PAYER_FUNDING_MINOR, keyPrefix: 'bench:fund:hot-payer',
+  });
   await pool.query('ANALYZE');
   return { tenantId, users, merchantId, hotPayerId };
 }
 
-/** `clients` loops, each running transfers back to back until the deadline. */
-async function runScenario(
-  pool: pg.Pool,
-  tenantId: string,
-  name: string,
-  pick: () => [string, string],
-  seconds = args.seconds,
-): Promise<ScenarioResult> {
-  const result: ScenarioResult = { name, transfers: 0, attempts: 0, errors: new Map(), elapsedS: 0, latenciesMs: [] };
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(Array.from({ length: args.clients }, async (_, c) => {
-    for (let i = 0; performance.now() < deadline && !abort.signal.aborted; i++) {
-      const [from, to] = pick();
-      const key = `bench:${name}:${c}:${i}`;
-      const amountMinor = 1 + randomInt(1000);
-      const t0 = performance.now();
-      try {
-        await withTransaction(pool, async (client) => {
-          result.attempts++; // withTransaction calls this once per attempt (deadlock/serialization retries)
-          const hold = await placeHold(client, {
-            tenantId, idempotencyKey: `${key}:hold`, accountId: from, amountMinor, currency: CURRENCY, enforceLimits: true,
-          });
-          await postHold(client, {
-            tenantId, idempotencyKey: `${key}:post`, holdId: hold.id, creditAccountId: to, kind: 'transfer', referenceId: key,
-          });
-        });
-        result.transfers++;
-        result.latenciesMs.push(performance.now() - t0);
-      } catch (err) {
-        const e = err as { code?: string; name?: string };
-        const kind = e.code ?? e.name ?? 'unknown';
-        result.errors.set(kind, (result.errors.get(kind) ?? 0) + 1);
-      }
-    }
-  }));
-  result.elapsedS = (performance.now() - started) / 1000;
-  result.latenciesMs.sort((a, b) => a - b);
-  return result;
+/** `--clients` loops of transfers for `seconds` (bench/ledger-load.ts). */
+function runScenario(pool: pg.Pool, tenantId: string, name: string, pick: () => [string, string], seconds = args.seconds): Promise<ScenarioResult> {
+  return runTransfers(pool, { tenantId, currency: CURRENCY, name, pick, seconds, clients: args.clients, signal: abort.signal });
 }
 
 function runPgbench(pgArgs: string[], timeoutMs: number): Promise<string> {
@@ -172,8 +109,6 @@ async function checkpoint(pool: pg.Pool): Promise<void> {
   await pool.query('CHECKPOINT').catch((err: Error) => console.warn(`[bench] CHECKPOINT skipped: ${err.message}`));
 }
 
-const perSecond = (r: ScenarioResult) => r.transfers / r.elapsedS;
-
 /** A scenario's figures for the report: `uniformPerS`, `hotP99Ms`, … */
 const scenarioFigures = (name: 'uniform' | 'hot', r: ScenarioResult) => ({
   [`${name}PerS`]: perSecond(r),
@@ -201,11 +136,7 @@ async function main(): Promise<void> {
     pool = createPool(benchUrl, args.clients);
     const { tenantId, users, merchantId, hotPayerId } = await setUp(pool);
 
-    const pickUniform = (): [string, string] => {
-      const a = randomInt(users.length);
-      const b = (a + 1 + randomInt(users.length - 1)) % users.length;
-      return [users[a]!, users[b]!];
-    };
+    const pickUniform = uniformPicker(users);
     if (args.warmup > 0) {
       console.log(`[bench] warm-up: ${args.warmup}s of uniform transfers (not measured), then ANALYZE …`);
       const warm = await runScenario(pool, tenantId, 'warmup', pickUniform, args.warmup);

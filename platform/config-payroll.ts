@@ -9,6 +9,11 @@ export const payrollEnv = {
   PAYROLL_BATCH_SIZE: intFromEnv(200, 1, 1_000),
   /** Batches in flight at once per run, 1 to 16 (they share the funding account's row lock). */
   PAYROLL_PARALLEL_BATCHES: intFromEnv(4, 1, 16),
+  /**
+   * How long one batch may run before Temporal retries it elsewhere (a worker that died mid-batch is
+   * noticed after this); a retry finds what the first attempt committed and pays only the rest.
+   */
+  PAYROLL_BATCH_TIMEOUT: durationFromEnv('2m'),
   /** How long a `partially_failed` run waits for `retry-failed` before its failed lines' holds are released. */
   PAYROLL_RETRY_WINDOW: durationFromEnv('30d'),
 };

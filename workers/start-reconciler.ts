@@ -110,7 +110,8 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
       contract: workflowContracts.payrollRun,
       input: {
         tenantId, runId: id, createdBy: r.createdBy, payDate: r.payDate,
-        batchSize: config.PAYROLL_BATCH_SIZE, parallelBatches: config.PAYROLL_PARALLEL_BATCHES, retryWindowMs: config.PAYROLL_RETRY_WINDOW,
+        batchSize: config.PAYROLL_BATCH_SIZE, parallelBatches: config.PAYROLL_PARALLEL_BATCHES, batchTimeoutMs: config.PAYROLL_BATCH_TIMEOUT,
+        retryWindowMs: config.PAYROLL_RETRY_WINDOW,
       },
     };
   },

@@ -182,6 +182,8 @@ describe('POST /v1/employees/:id/terminate', () => {
     expect(foreign.status).toBe(404);
     expect(foreign.body.error).toMatchObject({ code: 'resource_missing' });
     expect((await terminate('emp_nope', { termination_date: yesterday() })).status).toBe(404);
+    // The admin key is for /v1/admin and /v1/ops only (contract §0).
+    expect((await h.admin('POST', `/v1/employees/${report}/terminate`, { body: { termination_date: yesterday() } })).status).toBe(403);
     await expect(run(report).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
   });
 

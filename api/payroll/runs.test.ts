@@ -125,6 +125,48 @@ describe('a payroll run', () => {
     expect((await payrollAction(tenant, run.id, 'retry-failed', 'user_hr_3')).status).toBe(409);
   });
 
+  it('reads the leave ledger and terminations: unpaid leave is deducted, a leaver is prorated and paid their unused leave', async () => {
+    const tenant = await newTenant();
+    const { call } = tenant;
+    const period = '2027-03';
+    const company = await payrollCompany(tenant, 1_000);
+    expect((await call('POST', '/v1/leave-types', { body: { code: 'unpaid', name: 'Unpaid leave', unpaid: true } })).status).toBe(201);
+    expect((await call('POST', '/v1/leave-types', { body: { code: 'annual', name: 'Annual leave' } })).status).toBe(201);
+    expect((await call('POST', '/v1/holidays', { body: { date: '2027-03-09', name: 'A US holiday', country: 'US' } })).status).toBe(201);
+    const manager = await hirePayrollEmployee(tenant, { annualSalaryMinor: 9_000_000 });
+    const onLeave = await hirePayrollEmployee(tenant, { annualSalaryMinor: 6_000_000, managerId: manager.id });
+    const leaver = await hirePayrollEmployee(tenant, { annualSalaryMinor: 7_200_000 });
+    // Unpaid Mon 8 – Wed 10 March, the 9th a holiday: 2 working days (unpaid days are allocated like any type).
+    expect((await call('POST', `/v1/employees/${onLeave.id}/leave-allocations`, { body: { leave_type: 'unpaid', year: 2027, days: 5 } })).status).toBe(201);
+    const leave = await call('POST', '/v1/leave-requests', {
+      body: { employee_id: onLeave.id, leave_type: 'unpaid', start_date: '2027-03-08', end_date: '2027-03-10' },
+    });
+    expect(leave.status, JSON.stringify(leave.body)).toBe(201);
+    const approved = await call('POST', `/v1/leave-requests/${leave.body.id}/approve`, { body: {}, headers: await actorHeaders(tenant, manager.id) });
+    expect(approved.body.status).toBe('approved');
+    expect((await call('POST', `/v1/employees/${leaver.id}/leave-allocations`, { body: { leave_type: 'annual', year: 2027, days: 10 } })).status).toBe(201);
+    const terminated = await call('POST', `/v1/employees/${leaver.id}/terminate`, { body: { termination_date: '2027-03-15' } });
+    expect(terminated.status, JSON.stringify(terminated.body)).toBe(202);
+
+    const run = (await createPayrollRun(tenant, 'user_a', { period, pay_date: '2099-01-01', funding_account_id: company })).body;
+    expect(run).toMatchObject({ status: 'awaiting_approval', lines_count: 3 });
+    const lines = new Map((await allLines(call, run.id)).map((l) => [l.employee_id as string, l]));
+    const holidays = new Set(['2027-03-09']);
+    const employment = (annual: number, terminationDate: string | null = null) =>
+      ({ compensations: [{ effectiveDate: '2024-01-01', annualSalaryMinor: annual, currency: 'USD' }], hireDate: '2024-01-01', terminationDate });
+    const unpaid = payrollLine({ period, employment: employment(6_000_000), rules: RULES, holidays, unpaidDays: 2 })!;
+    const leaving = payrollLine({ period, employment: employment(7_200_000, '2027-03-15'), rules: RULES, holidays, leavePayoutDays: 10 })!;
+    expect(lines.get(onLeave.id)).toMatchObject({ unpaid_days: 2, unpaid_deduction: unpaid.unpaidDeductionMinor, gross: unpaid.grossMinor, net: unpaid.netMinor });
+    // 2 days of 22 working days (23 weekdays less the holiday) at 6,000,000 / 12.
+    expect(unpaid.unpaidDeductionMinor).toBe(Math.round((6_000_000 * 2) / (12 * 22)));
+    expect(lines.get(leaver.id)).toMatchObject({
+      leave_payout_days: 10, leave_payout: leaving.leavePayoutMinor, prorated_gross: leaving.proratedGrossMinor, net: leaving.netMinor,
+    });
+    expect(leaving.proratedGrossMinor).toBe(Math.round((7_200_000 * 15) / (12 * 31)));
+    expect(lines.get(manager.id)).toMatchObject({ unpaid_days: 0, leave_payout: 0, gross: 750_000 });
+    expect((await payrollAction(tenant, run.id, 'cancel', 'user_a')).body.status).toBe('cancelled');
+  });
+
   it('answers payslips as JSON and as a PDF', async () => {
     const tenant = await newTenant();
     const company = await payrollCompany(tenant, 1_000_000);

@@ -120,7 +120,8 @@ export function payrollRunRoutes({ pool, temporal, config }: AppDeps) {
         key: created.id, tenantId,
         input: {
           tenantId, runId: created.id, createdBy: created.createdBy, payDate: created.payDate,
-          batchSize: config.PAYROLL_BATCH_SIZE, parallelBatches: config.PAYROLL_PARALLEL_BATCHES, retryWindowMs: config.PAYROLL_RETRY_WINDOW,
+          batchSize: config.PAYROLL_BATCH_SIZE, parallelBatches: config.PAYROLL_PARALLEL_BATCHES, batchTimeoutMs: config.PAYROLL_BATCH_TIMEOUT,
+        retryWindowMs: config.PAYROLL_RETRY_WINDOW,
         },
         // Definitely not started: the run fails (frees the period); maybe started: the start reconciler sees to it.
         undoIfNotStarted: () => moveRun(pool, tenantId, created.id, ['calculating'], 'failed', {

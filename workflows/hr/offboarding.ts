@@ -1,6 +1,6 @@
 import { proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { OffboardingActivities } from '../../activities/hr/offboarding-activities.js';
-import { ledgerActivity, sweepActivity } from '../activity-options.js';
+import { mustFinishActivity, sweepActivity } from '../activity-options.js';
 import { setBusinessStatus } from '../search-attributes.js';
 import type { OffboardingInput, OffboardingResult } from './types.js';
 
@@ -16,7 +16,8 @@ const DAY_MS = 86_400_000;
  */
 export async function offboarding(input: OffboardingInput): Promise<OffboardingResult> {
   const hr = proxyActivities<OffboardingActivities>(sweepActivity);
-  const { markEmployeeTerminated } = proxyActivities<OffboardingActivities>(ledgerActivity);
+  // A short write, but the run must not end without it: retried until it succeeds.
+  const { markEmployeeTerminated } = proxyActivities<OffboardingActivities>(mustFinishActivity);
   const key = (step: string) => `${workflowInfo().workflowId}:${step}`;
   const base = { tenantId: input.tenantId, employeeId: input.employeeId };
 

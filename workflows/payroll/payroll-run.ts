@@ -21,6 +21,7 @@ const refuse = (type: 'forbidden' | 'payroll_run_invalid_state', message: string
  */
 export async function payrollRun(input: PayrollRunInput): Promise<PayrollRunResult> {
   const steps = proxyActivities<PayrollActivities>(payrollActivity);
+  const batches = proxyActivities<PayrollActivities>({ ...payrollActivity, startToCloseTimeout: input.batchTimeoutMs });
   const ref = { tenantId: input.tenantId, runId: input.runId };
   const keyPrefix = workflowInfo().workflowId;
   let status: PayrollRunStatus = 'calculating';
@@ -76,7 +77,7 @@ export async function payrollRun(input: PayrollRunInput): Promise<PayrollRunResu
     await condition(() => !busy);
     paymentStarted = current() === 'paying'; // in the same workflow task as the check: a later cancel is refused
     while (current() === 'paying') {
-      await payBatches(steps, { ...ref, keyPrefix }, batchRanges(calculated.linesCount, input.batchSize), input.parallelBatches);
+      await payBatches(batches, { ...ref, keyPrefix }, batchRanges(calculated.linesCount, input.batchSize), input.parallelBatches);
       set(await steps.finishPayrollRun(ref));
       if (current() !== 'partially_failed') break;
       const retriesBefore = retries;

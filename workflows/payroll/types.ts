@@ -10,9 +10,10 @@ export interface PayrollRunInput {
   createdBy: string;
   /** `YYYY-MM-DD` (UTC): payment starts at 00:00 UTC that day, at once when it is past. */
   payDate: string;
-  /** PAYROLL_BATCH_SIZE, PAYROLL_PARALLEL_BATCHES, PAYROLL_RETRY_WINDOW (the workflow reads no env). */
+  /** PAYROLL_BATCH_SIZE, PAYROLL_PARALLEL_BATCHES, PAYROLL_BATCH_TIMEOUT, PAYROLL_RETRY_WINDOW (the workflow reads no env). */
   batchSize: number;
   parallelBatches: number;
+  batchTimeoutMs: number;
   retryWindowMs: number;
 }
 

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { auditLedger } from '../../store/ledger/audit.js';
+import { balanceOf, startHarness } from '../../test/harness.js';
+import { eventually } from '../../test/eventually.js';
+import { allLines, createPayrollRun, hirePayrollEmployees, payrollAction, payrollCompany } from '../../test/payroll-fixture.js';
+import { completedAttempts, forgetStickyWorker, spawnWorkerProcess } from '../../test/worker-process.js';
+import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
+
+const EMPLOYEES = 200;
+const FUNDING_MINOR = 200_000_000;
+
+/**
+ * Issue #19: the worker process is SIGKILLed in the middle of paying 200 employees — batches of 10,
+ * two in flight, each pausing 300 ms after its transaction committed (FAULT_AFTER_COMMIT_STEPS), so
+ * the kill most likely lands where a batch has paid its lines and Temporal has not heard of it. A
+ * fresh worker takes over once the batches' timeout passes (PAYROLL_BATCH_TIMEOUT, short here):
+ * every employee is paid exactly once — one ledger posting, one transfer, one event each.
+ */
+describe('a payroll run whose worker dies mid-payment', () => {
+  it('pays each of 200 employees exactly once after a fresh worker takes over', async () => {
+    const h = await startHarness({
+      worker: false,
+      env: { API_WAIT_WINDOW_MS: '30000', PAYROLL_BATCH_SIZE: '10', PAYROLL_PARALLEL_BATCHES: '2', PAYROLL_BATCH_TIMEOUT: '4s' },
+    });
+    const doomed = spawnWorkerProcess(h, { FAULT_DELAY_AFTER_COMMIT_MS: '300', FAULT_AFTER_COMMIT_STEPS: 'payPayrollBatch' });
+    try {
+      await doomed.ready();
+      const tenant = await h.newTenant();
+      const company = await payrollCompany(tenant, FUNDING_MINOR);
+      const employees = await hirePayrollEmployees(tenant, EMPLOYEES, { annualSalaryMinor: 4_800_000 });
+      const run = (await createPayrollRun(tenant, 'user_hr_1', { period: '2026-10', pay_date: '2026-10-30', funding_account_id: company })).body;
+      expect(run).toMatchObject({ status: 'awaiting_approval', lines_count: EMPLOYEES });
+      expect((await payrollAction(tenant, run.id, 'approve', 'user_hr_2')).body.status).toBe('paying');
+
+      const paidCount = async () =>
+        (await h.pool.query(`SELECT count(*)::int AS n FROM payroll_lines WHERE run_id = $1 AND status = 'paid'`, [run.id])).rows[0].n as number;
+      const paidAtKill = await eventually(async () => {
+        doomed.assertAlive();
+        return paidCount();
+      }, (n) => n >= 40, 60_000);
+      await doomed.kill();
+      const workflowId = workflowIdOf(workflowContracts.payrollRun, run.id);
+      await forgetStickyWorker(h.temporal, workflowId);
+      expect(paidAtKill).toBeLessThan(EMPLOYEES);
+
+      await h.startWorker();
+      await eventually(async () => (await tenant.call('GET', `/v1/payroll-runs/${run.id}`)).body.status, (s) => s === 'paid', 90_000);
+
+      // The kill cost a batch its recorded completion: its retry ran after the first attempt's commit.
+      expect((await completedAttempts(h.temporal, workflowId, 'payPayrollBatch')).some((attempt) => attempt > 1)).toBe(true);
+      const lines = await allLines(tenant.call, run.id);
+      expect(lines).toHaveLength(EMPLOYEES);
+      expect(lines.every((l) => l.status === 'paid' && l.transfer_id)).toBe(true);
+      const netOf = new Map(lines.map((l) => [l.employee_id as string, l.net as number]));
+      for (const e of employees) expect((await balanceOf(tenant.call, e.walletId!)).balance).toBe(netOf.get(e.id));
+
+      const count = async (sql: string) => (await h.pool.query(sql, [tenant.id])).rows[0].n as number;
+      expect(await count(`SELECT count(*)::int AS n FROM ledger_transactions WHERE tenant_id = $1 AND kind = 'payroll'`)).toBe(EMPLOYEES);
+      expect(await count(`SELECT count(DISTINCT to_account_id)::int AS n FROM transfers WHERE tenant_id = $1 AND description LIKE 'Payroll%'`)).toBe(EMPLOYEES);
+      expect(await count(`SELECT count(*)::int AS n FROM transfers WHERE tenant_id = $1 AND description LIKE 'Payroll%'`)).toBe(EMPLOYEES);
+      expect(await count(`SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND topic = 'payroll.paid'`)).toBe(EMPLOYEES);
+      const totalNet = lines.reduce((s, l) => s + (l.net as number), 0);
+      expect(await balanceOf(tenant.call, company)).toEqual({ balance: FUNDING_MINOR - totalNet, available: FUNDING_MINOR - totalNet });
+      expect((await auditLedger(h.pool, { tenantId: tenant.id })).problems).toEqual([]);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- worker process output ---\n${doomed.output()}`, { cause: err });
+    } finally {
+      await doomed.kill();
+      await h.close();
+    }
+  }, 240_000);
+});

@@ -51,7 +51,7 @@ import {
   abortOnSignals, atLeastKey, deleteKeys, endPool, fmt, parseBody, parseIntArgs, percentile, printTable, report, runBenchmark,
 } from './common.js';
 import { fundedUserAccounts, perSecond, runTransfers, uniformPicker, type ScenarioResult } from './ledger-load.js';
-import { checkPaidRun, seedPayrollTenant, type PayrollCheck, type PayrollTenant } from './payroll-seed.js';
+import { checkPaidRun, seedPayrollTenant, verdictsOf, type PayrollTenant } from './payroll-seed.js';
 import { startBenchStack, type BenchStack } from './stack.js';
 
 // No shutdown signals for the SDK: the first SIGINT/SIGTERM aborts the run (abortOnSignals).
@@ -168,16 +168,6 @@ function printProfile(stats: Map<string, ActivityStats>): void {
       fmt(percentile(st.queuedMs, 50), 1), fmt(percentile(st.queuedMs, 100), 1), fmt((st.lastClosedMs - st.firstScheduledMs) / 1000, 2),
     ]),
   );
-}
-
-/** The verdicts of the checks after the run (each true when it holds). */
-function verdictsOf(check: PayrollCheck, tenant: PayrollTenant, employees: number) {
-  return {
-    linesAllPaid: check.lines === employees && check.paidLines === employees,
-    onePayrollTransferEach: check.wrongTransactionCount === 0 && check.payrollTransactions <= employees,
-    walletsHoldTheirNet: check.wrongBalance === 0,
-    companyBalanceRight: check.companyBalanceMinor === tenant.fundingMinor - check.totalNetMinor && check.companyHeldMinor === 0,
-  };
 }
 
 async function main(): Promise<void> {

@@ -17,6 +17,7 @@ import { providersControl } from '../simulators/providers/client.js';
 import { startProvidersServer, type ProvidersServer } from '../simulators/providers/server.js';
 import { actorHeaders, balanceOf, createAccount, startHarness, type Call, type Harness } from '../test/harness.js';
 import { eventually, settled } from '../test/notifications.js';
+import { createPayrollRun, hirePayrollEmployee, linkWallet, payrollAction, payrollCompany } from '../test/payroll-fixture.js';
 import { workflowContracts } from './contracts.js';
 import type { settlementRun } from './payments/settlement.js';
 import { BusinessStatus } from './search-attributes.js';
@@ -101,6 +102,11 @@ const EXPECTED = {
   'leaveApproval-escalated_expired': { result: { status: 'expired' } },
   // Since 0.3.0: a last day in the past, a report whose pending request moves up, the leaver's own pending request cancelled.
   'offboarding-terminated': { result: { status: 'terminated', reportsMoved: 1, requestsMoved: 1, leaveCancelled: 1 } },
+  // Since 0.3.0: paid; a line without a wallet failed alone, then paid by retry-failed; cancelled; the net not held.
+  'payrollRun-paid': { result: { status: 'paid' } },
+  'payrollRun-retried_paid': { result: { status: 'paid' } },
+  'payrollRun-cancelled': { result: { status: 'cancelled' } },
+  'payrollRun-insufficient_funds': { result: { status: 'failed' } },
   'notification-sent': { result: { status: 'completed' } },
   'notification-cancelled': { result: { status: 'cancelled' } },
   'notification-scheduled_sent': { result: { status: 'completed' } },
@@ -229,7 +235,7 @@ async function runScenarios(): Promise<Ids> {
   const tenant = await h.newTenant();
   const groups = await Promise.all([
     walletScenarios(tenant), paymentScenarios(tenant), leaveScenarios(tenant), notificationScenarios(tenant), settlementScenario(),
-    riskScenarios(await h.newTenant()), offboardingScenario(await h.newTenant()),
+    riskScenarios(await h.newTenant()), offboardingScenario(await h.newTenant()), payrollScenarios(await h.newTenant()),
   ]);
   return Object.assign({}, ...groups) as Ids;
 }
@@ -399,6 +405,34 @@ async function offboardingScenario(tenant: Tenant): Promise<Ids> {
   }
   await call('POST', `/v1/employees/${leaver}/terminate`, { body: { termination_date: '2020-12-31' } });
   return { 'offboarding-terminated': `offboarding-${leaver}` };
+}
+
+/** Payroll runs of one employee each, one period per run (one live run per period). */
+async function payrollScenarios(tenant: Tenant): Promise<Ids> {
+  const company = await payrollCompany(tenant, 5_000_000);
+  await hirePayrollEmployee(tenant);
+  const run = async (period: string) =>
+    (await createPayrollRun(tenant, 'user_hr_1', { period, pay_date: `${period}-28`, funding_account_id: company })).body.id as string;
+  const status = async (id: string) => (await tenant.call('GET', `/v1/payroll-runs/${id}`)).body.status as string;
+  const ok = await run('2025-01');
+  await payrollAction(tenant, ok, 'approve', 'user_hr_2');
+  await eventually(() => status(ok), (s) => s === 'paid', 30_000);
+  const noWallet = await hirePayrollEmployee(tenant, { wallet: false }); // calculated from the next run on
+  const retried = await run('2025-02');
+  await payrollAction(tenant, retried, 'approve', 'user_hr_2');
+  await eventually(() => status(retried), (s) => s === 'partially_failed', 30_000);
+  await linkWallet(tenant, noWallet.id);
+  await payrollAction(tenant, retried, 'retry-failed', 'user_hr_2');
+  await eventually(() => status(retried), (s) => s === 'paid', 30_000);
+  const cancelled = await run('2025-03');
+  await payrollAction(tenant, cancelled, 'cancel', 'user_hr_1');
+  const poor = await payrollCompany(tenant, 1);
+  const failed = (await createPayrollRun(tenant, 'user_hr_1', { period: '2025-04', pay_date: '2025-04-28', funding_account_id: poor })).body.id as string;
+  await payrollAction(tenant, failed, 'approve', 'user_hr_2');
+  return {
+    'payrollRun-paid': `payroll-run-${ok}`, 'payrollRun-retried_paid': `payroll-run-${retried}`,
+    'payrollRun-cancelled': `payroll-run-${cancelled}`, 'payrollRun-insufficient_funds': `payroll-run-${failed}`,
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { SmtpSink } from '../../simulators/smtp/server.js';
 import { actorHeaders, createAccount, type Call, type Harness } from '../../test/harness.js';
 import { eventually, startNotificationStack, type NotificationStack } from '../../test/notifications.js';
 import { spawnRelayProcess } from '../../test/worker-process.js';
+import { allLines, createPayrollRun, hirePayrollEmployee, payrollAction, payrollCompany } from '../../test/payroll-fixture.js';
 import { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../../workers/outbox-relay.js';
 
 let stack: NotificationStack;
@@ -53,6 +54,16 @@ describe('domain events through the outbox', () => {
     expect(bob).toEqual([expect.objectContaining({ title: 'Money received', body: expect.stringContaining('10.50 USD') })]);
     const pushed = await eventually(async () => (await sim.messages('push')).messages, (m) => m.length >= 2);
     expect(pushed.map((m) => m.token).sort()).toEqual(['tok_alice', 'tok_bob']);
+  });
+
+  it('a payroll run notifies each paid employee (payroll.paid), in-app with the net in major units', async () => {
+    const company = await payrollCompany(tenant, 1_000_000);
+    const employee = await hirePayrollEmployee(tenant, { annualSalaryMinor: 6_000_000 });
+    const run = (await createPayrollRun(tenant, 'user_hr_1', { period: '2026-09', pay_date: '2026-09-30', funding_account_id: company })).body;
+    expect((await payrollAction(tenant, run.id, 'approve', 'user_hr_2')).body.status).toBe('paying');
+    const [line] = await allLines(tenant.call, run.id);
+    const inbox = await eventually(() => inboxOf(employee.id), (m) => m.length > 0);
+    expect(inbox).toEqual([expect.objectContaining({ title: 'Pay for 2026-09', body: expect.stringContaining(`${(line!.net / 100).toFixed(2)} USD`) })]);
   });
 
   it('payment events reach the merchant webhook, signed with its secret, retried when the receiver fails', async () => {

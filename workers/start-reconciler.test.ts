@@ -6,6 +6,9 @@ import { metrics } from '../platform/metrics.js';
 import { freePort } from '../platform/temporal-dev-server.js';
 import { createNotificationInTransaction } from '../store/notifications/notifications.js';
 import { insertPayment } from '../store/payments/payments.js';
+import { insertPayrollRun } from '../store/payroll/runs.js';
+import { scheduleTermination } from '../store/hr/employees.js';
+import { withTransaction } from '../store/db.js';
 import { insertTopUp } from '../store/wallet/topups.js';
 import { insertTransfer } from '../store/wallet/transfers.js';
 import { eventually } from '../test/eventually.js';
@@ -113,6 +116,25 @@ describe('the start reconciler', () => {
     // No notification worker here: its run waits on its queue, with the input the API would give it.
     expect(await runOf(`notification-${notification.id}`)).toBe('RUNNING');
     await eventually(async () => (await h.pool.query('SELECT status FROM leave_requests WHERE id = $1', [leave.id])).rows[0], (r) => r.status === 'approved');
+  });
+
+  it('payroll runs and scheduled terminations left without a run get theirs', async () => {
+    const tenant = await h.newTenant();
+    const company = await createAccount(tenant.call, { type: 'merchant' });
+    const run = await insertPayrollRun(h.pool, { tenantId: tenant.id, period: '2026-10', payDate: '2026-10-30', fundingAccountId: company, createdBy: 'user_a' });
+    const hired = await tenant.call('POST', '/v1/employees', {
+      body: { employee_number: 'R-1', first_name: 'Rae', last_name: 'Leaver', email: 'rae@example.com', department: 'Ops', hire_date: '2020-01-01' },
+    });
+    const employeeId = hired.body.id as string;
+    await withTransaction(h.pool, (client) => scheduleTermination(client, {
+      tenantId: tenant.id, employeeId, terminationDate: '2021-06-30', reason: null, requestKey: null,
+    }));
+
+    const report = await pass(tenant.id);
+    expect([report.payroll_run.started, report.offboarding.started]).toEqual([1, 1]);
+    await eventually(() => tenant.call('GET', `/v1/payroll-runs/${run.id}`), (r) => r.body.status === 'awaiting_approval');
+    await eventually(() => tenant.call('GET', `/v1/employees/${employeeId}`), (r) => r.body.status === 'terminated');
+    expect([(await pass(tenant.id)).payroll_run.started, (await pass(tenant.id)).offboarding.started]).toEqual([0, 0]);
   });
 
   it('a row whose run exists is adopted; one whose run closed leaving it pending is counted stuck', async () => {

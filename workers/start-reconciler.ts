@@ -4,6 +4,7 @@ import { taskQueues, type Config } from '../platform/config.js';
 import { metrics } from '../platform/metrics.js';
 import { notificationRetry, webhookRetry } from '../platform/notification-settings.js';
 import { classifyStartError } from '../platform/start-errors.js';
+import { findEmployee } from '../store/hr/employees.js';
 import { findLeaveRequest } from '../store/hr/leave.js';
 import { getDelivery } from '../store/notifications/deliveries.js';
 import { getNotification } from '../store/notifications/notifications.js';
@@ -104,6 +105,10 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
       },
     };
   },
+  async offboarding({ pool }, { id, tenantId }) {
+    const e = await findEmployee(pool, tenantId, id);
+    return e?.terminationDate ? { contract: workflowContracts.offboarding, input: { tenantId, employeeId: id, terminationDate: e.terminationDate } } : null;
+  },
   async payroll_run({ pool, config }, { id, tenantId }) {
     const r = await findPayrollRun(pool, tenantId, id);
     return r && {
@@ -129,6 +134,7 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
 
 const CONTRACT_OF: Record<StartKind, { readonly idPrefix: string }> = {
   payroll_run: workflowContracts.payrollRun,
+  offboarding: workflowContracts.offboarding,
   transfer: workflowContracts.p2pTransfer,
   topup: workflowContracts.topUp,
   payment: workflowContracts.paymentSaga,

@@ -315,7 +315,8 @@ export async function scheduleTermination(client: pg.PoolClient, input: Terminat
   }
   checkTerminationDate(input.terminationDate, current.hireDate, utcToday());
   const updated = await client.query(
-    `UPDATE employees SET termination_date = $3, termination_reason = $4, termination_request_key = $5
+    `UPDATE employees SET termination_date = $3, termination_reason = $4, termination_request_key = $5,
+                          termination_requested_at = now(), run_seen_at = NULL
      WHERE tenant_id = $1 AND id = $2 RETURNING ${employee.columns()}`,
     [input.tenantId, input.employeeId, input.terminationDate, input.reason, input.requestKey],
   );
@@ -325,7 +326,7 @@ export async function scheduleTermination(client: pg.PoolClient, input: Terminat
 /** Undoes a termination whose workflow definitely did not start (the request then changed nothing). */
 export async function unscheduleTermination(db: Db, tenantId: string, employeeId: string, terminationDate: string): Promise<void> {
   await db.query(
-    `UPDATE employees SET termination_date = NULL, termination_reason = NULL, termination_request_key = NULL
+    `UPDATE employees SET termination_date = NULL, termination_reason = NULL, termination_request_key = NULL, termination_requested_at = NULL
      WHERE tenant_id = $1 AND id = $2 AND termination_date = $3 AND status = 'active'`,
     [tenantId, employeeId, terminationDate],
   );

@@ -75,6 +75,28 @@ async function team() {
 const available = async (call: Call, employeeId: string) =>
   ((await call('GET', `/v1/employees/${employeeId}/leave-balances?year=${LEAVE_YEAR}`)).body as { available: number }[])[0]!.available;
 
+describe('a leaver', () => {
+  it('asks no leave past the last day; once terminated, asks none at all and manages nobody', async () => {
+    const { call, boss, leaver, report, terminate } = await team();
+    expect((await terminate(leaver, { termination_date: day(2) })).status).toBe(202);
+    const leave = (employeeId: string, start: string, end: string) =>
+      call('POST', '/v1/leave-requests', { body: { employee_id: employeeId, leave_type: 'annual', start_date: start, end_date: end } });
+    const late = await leave(leaver, day(2, 1), day(2, 2));
+    expect([late.status, late.body.error?.code, late.body.error?.param]).toEqual([400, 'parameter_invalid', 'end_date']);
+    expect((await leave(leaver, day(1), day(1, 1))).status).toBe(201); // before the last day: fine
+
+    expect((await terminate(report, { termination_date: yesterday() })).status).toBe(202);
+    await eventually(() => call('GET', `/v1/employees/${report}`), (r) => r.body.status === 'terminated');
+    expect((await leave(report, day(3), day(3, 1))).status).toBe(400);
+    const named = await call('POST', `/v1/employees/${boss}`, { body: { manager_id: report } });
+    expect([named.status, named.body.error?.param]).toEqual([400, 'manager_id']);
+    const hiredUnder = await call('POST', '/v1/employees', {
+      body: { employee_number: 'OFF-X', first_name: 'X', last_name: 'Y', email: 'offx@example.com', department: 'Ops', hire_date: '2020-01-15', manager_id: report },
+    });
+    expect(hiredUnder.status).toBe(400);
+  });
+});
+
 describe('POST /v1/employees/:id/terminate', () => {
   it('a last day in the past: at once the reports move up, open leave is cancelled (days back), the employee is terminated', async () => {
     const { tenant, call, boss, leaver, report, request, terminate, run } = await team();

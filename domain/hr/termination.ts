@@ -19,3 +19,16 @@ export function checkTerminationDate(terminationDate: string, hireDate: string, 
     throw new LeaveError('parameter_invalid', `termination_date must be at most ${TERMINATION_AHEAD_MAX_DAYS} days ahead.`, 'termination_date');
   }
 }
+
+/**
+ * Leave and management need an employee: a terminated one, or days after a scheduled last day, are
+ * refused (`parameter_invalid` on `param`).
+ */
+export function checkEmployed(
+  employee: { id: string; status: 'active' | 'terminated'; terminationDate: string | null }, param: string, throughDate?: string,
+): void {
+  if (employee.status === 'terminated') throw new LeaveError('parameter_invalid', `Employee ${employee.id} is terminated.`, param);
+  if (throughDate && employee.terminationDate && dayNumberOf(throughDate, param) > dayNumberOf(employee.terminationDate, 'termination_date')) {
+    throw new LeaveError('parameter_invalid', `Employee ${employee.id}'s last day is ${employee.terminationDate}.`, param);
+  }
+}

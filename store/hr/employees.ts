@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { checkCountry, checkManagerChain, ORG_DEPTH_MAX } from '../../domain/hr/employees.js';
 import { LeaveError } from '../../domain/hr/errors.js';
 import type { Employee, EmployeeStatus, Report } from '../../domain/hr/types.js';
-import { checkTerminationDate } from '../../domain/hr/termination.js';
+import { checkEmployed, checkTerminationDate } from '../../domain/hr/termination.js';
 import { dayNumberOf, utcToday } from '../../domain/hr/working-days.js';
 import { newId } from '../../domain/ids.js';
 import type { Db } from '../db.js';
@@ -141,14 +141,16 @@ export async function setManager(
 async function checkNewManager(db: Db, tenantId: string, employeeId: string | null, managerId: string, heightBelow: number): Promise<void> {
   // The manager's chain up to the top, bounded even if a cycle existed.
   const { rows } = await db.query(
-    `WITH RECURSIVE chain (id, manager_id, level) AS (
-       SELECT id, manager_id, 1 FROM employees WHERE tenant_id = $1 AND id = $2
+    `WITH RECURSIVE chain (id, manager_id, level, status) AS (
+       SELECT id, manager_id, 1, status FROM employees WHERE tenant_id = $1 AND id = $2
        UNION ALL
-       SELECT e.id, e.manager_id, c.level + 1 FROM chain c JOIN employees e ON e.tenant_id = $1 AND e.id = c.manager_id
+       SELECT e.id, e.manager_id, c.level + 1, e.status FROM chain c JOIN employees e ON e.tenant_id = $1 AND e.id = c.manager_id
        WHERE c.level <= $3)
-     SELECT id FROM chain`,
+     SELECT id, level, status FROM chain`,
     [tenantId, managerId, ORG_DEPTH_MAX],
   );
+  const manager = rows.find((r) => r.level === 1);
+  if (manager) checkEmployed({ id: managerId, status: manager.status, terminationDate: null }, 'manager_id');
   checkManagerChain({ employeeId, managerId, chainIds: rows.map((r) => r.id as string), heightBelow });
 }
 

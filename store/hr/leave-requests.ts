@@ -4,6 +4,7 @@ import { checkReason, isSameLeave, leaveEventPayload, requestedEntry, sameReques
 import { leaveDaysFor } from '../../domain/hr/leave-rules.js';
 import type { HalfDay, LeaveHistoryEntry, LeaveRequest, LeaveStatus } from '../../domain/hr/types.js';
 import { dayNumberOf } from '../../domain/hr/working-days.js';
+import { checkEmployed } from '../../domain/hr/termination.js';
 import { newId } from '../../domain/ids.js';
 import type { Db } from '../db.js';
 import { appendOutboxEvent } from '../outbox/outbox.js';
@@ -87,6 +88,7 @@ export async function createLeaveRequest(
     }
     return { request: keyed, replayed: true };
   }
+  checkEmployed(employee, 'end_date', input.endDate);
 
   const leaveType = await findLeaveType(client, input.tenantId, input.leaveType);
   if (!leaveType) throw new LeaveError('resource_missing', `No such leave type: ${input.leaveType}`, 'leave_type');

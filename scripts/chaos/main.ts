@@ -60,6 +60,17 @@ async function main(): Promise<number> {
   let workload: Workload | null = null;
   const checks: Check[] = [];
   const faults: FaultResult[] = [];
+  // Stopped by a signal (Ctrl-C, a CI timeout): the topology's processes go with it, not left running.
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the topology`);
+    void (async () => {
+      await workload?.stop().catch(() => undefined);
+      await topology?.stop().catch((err) => log(`stop: ${(err as Error).message}`));
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     topology = await startTopology({
       baseDir,

@@ -30,6 +30,9 @@ const US_RULES = {
 
 export interface PayrollTenant {
   tenantId: string;
+  /** `YYYY-MM`: the month the employees were seeded for (mid-month hires on its 15th). */
+  period: string;
+  employees: number;
   apiKey: string;
   fundingAccountId: string;
   fundingMinor: number;
@@ -59,7 +62,7 @@ export async function seedPayrollTenant(pool: pg.Pool, input: { employees: numbe
   const fundingAccountId = (await insertAccount(pool, { tenantId: tenant.id, type: 'merchant', currency: CURRENCY })).id;
   const fundingMinor = grossMinor + FUNDING_MARGIN_MINOR;
   await fundAccounts(pool, { tenantId: tenant.id, systemId, currency: CURRENCY, ids: [fundingAccountId], amountMinor: fundingMinor, keyPrefix: 'bench:fund:payroll' });
-  return { tenantId: tenant.id, apiKey: tenant.apiKey, fundingAccountId, fundingMinor, midMonthHires };
+  return { tenantId: tenant.id, period: input.period, employees: input.employees, apiKey: tenant.apiKey, fundingAccountId, fundingMinor, midMonthHires };
 }
 
 export interface PayrollCheck extends PaidRunLedgerCheck {
@@ -79,7 +82,7 @@ export async function checkPaidRun(pool: pg.Pool, tenant: PayrollTenant, runId: 
 export function verdictsOf(check: PayrollCheck, tenant: PayrollTenant, employees: number) {
   return {
     linesAllPaid: check.lines === employees && check.paidLines === employees,
-    onePayrollTransferEach: check.wrongCreditCount === 0 && check.payrollTransactions <= employees,
+    onePayrollTransferEach: check.wrongCreditCount === 0 && check.payrollTransactions === check.lines,
     walletsHoldTheirNet: check.wrongBalance === 0,
     companyBalanceRight: check.companyBalanceMinor === tenant.fundingMinor - check.totalNetMinor && check.companyHeldMinor === 0,
   };

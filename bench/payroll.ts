@@ -8,7 +8,7 @@
  * Starts its own in-memory headless Temporal dev server, a fresh database, the API app in process
  * (`app.request`, no socket) and one HR worker (the real `payrollRun` workflow and activities), on
  * a task queue of its own. `--batch-size` / `--parallel-batches` set PAYROLL_BATCH_SIZE /
- * PAYROLL_PARALLEL_BATCHES for the run (0: the config's, defaults 200 and 4).
+ * PAYROLL_PARALLEL_BATCHES for the run (0: the config's, defaults 200 and 1).
  *   seed      (not timed) a tenant with US rules, a funded company account and `--employees`
  *             employees, each with a compensation (varied salaries; about 1 % hired on the 15th,
  *             so prorated) and a linked USD wallet, in bulk SQL (bench/payroll-seed.ts).
@@ -170,6 +170,126 @@ function printProfile(stats: Map<string, ActivityStats>): void {
   );
 }
 
+/** What the API run took: the calculation (create → `awaiting_approval`), the approve's answer, approve → done. */
+interface TimedRun {
+  runId: string;
+  calculated: RunBody;
+  final: RunBody;
+  calculationS: number;
+  approveAnswerMs: number;
+  approvalToPaidS: number;
+}
+
+/**
+ * POST /v1/payroll-runs as one actor, polled until calculated, then POST …/approve as another,
+ * polled (every POLL_MS) until the run is neither approved-and-waiting nor paying.
+ */
+async function runThroughApi(app: ReturnType<typeof createApp>, tenant: PayrollTenant, payDate: string, signal: AbortSignal): Promise<TimedRun> {
+  const headers = { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' };
+  const call = async <T = RunBody>(method: string, path: string, extra: Record<string, string> = {}, body?: unknown) => {
+    const res = await app.request(path, { method, headers: { ...headers, ...extra }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, body: parseBody<T>(await res.text()) };
+  };
+  const key = await call<{ id?: string; secret?: string }>('POST', '/v1/actor-signing-keys', {}, {});
+  if (key.status !== 201 || !key.body?.id || !key.body.secret) throw new Error(`actor signing key: HTTP ${key.status} ${JSON.stringify(key.body)}`);
+  const signingKey = { keyId: key.body.id, secret: key.body.secret };
+  const as = async (sub: string, idempotencyKey: string) => ({
+    'steadfast-actor': await mintActorToken({ ...signingKey, sub }), 'idempotency-key': `${idempotencyKey}-${process.pid}`,
+  });
+  /** Polls the run until its status leaves `from` (or the signal aborts); returns it. */
+  const pollWhile = async (runId: string, from: readonly string[]): Promise<RunBody> => {
+    for (;;) {
+      const got = await call('GET', `/v1/payroll-runs/${runId}`);
+      if (got.status !== 200 || !got.body) throw new Error(`GET run: HTTP ${got.status} ${JSON.stringify(got.body)}`);
+      if (!from.includes(got.body.status ?? '') || signal.aborted) return got.body;
+      await sleep(POLL_MS);
+    }
+  };
+
+  const period = tenant.period;
+  console.log(`[bench] POST /v1/payroll-runs (period ${period}, pay date ${payDate}) and waiting for awaiting_approval …`);
+  const createHeaders = await as('bench-payroll-creator', 'bench-create');
+  const calcStarted = performance.now();
+  const created = await call('POST', '/v1/payroll-runs', createHeaders, { period, pay_date: payDate, funding_account_id: tenant.fundingAccountId });
+  if (created.status !== 201 || !created.body?.id) throw new Error(`create run: HTTP ${created.status} ${JSON.stringify(created.body)}`);
+  const runId = created.body.id;
+  const calculated = created.body.status === 'calculating' ? await pollWhile(runId, ['calculating']) : created.body;
+  const calculationS = (performance.now() - calcStarted) / 1000;
+  report({ figures: { employees: tenant.employees, calculationS } });
+  if (signal.aborted) return { runId, calculated, final: calculated, calculationS, approveAnswerMs: Number.NaN, approvalToPaidS: Number.NaN };
+  if (calculated.status !== 'awaiting_approval') throw new Error(`the run is ${calculated.status} (${calculated.failure_code ?? ''}), not awaiting_approval`);
+  console.log(`[bench] calculated ${calculated.lines_count} lines in ${fmt(calculationS, 2)} s (net ${calculated.totals?.net}); approving …`);
+
+  const approveHeaders = await as('bench-payroll-approver', 'bench-approve');
+  const approveStarted = performance.now();
+  const approved = await call('POST', `/v1/payroll-runs/${runId}/approve`, approveHeaders, {});
+  const approveAnswerMs = performance.now() - approveStarted;
+  if (approved.status !== 200) throw new Error(`approve: HTTP ${approved.status} ${JSON.stringify(approved.body)}`);
+  const final = await pollWhile(runId, ['awaiting_approval', 'paying']);
+  return { runId, calculated, final, calculationS, approveAnswerMs, approvalToPaidS: (performance.now() - approveStarted) / 1000 };
+}
+
+/** The run's figures, its profile and its checks, reported and printed; throws when the checks fail. */
+async function concludeRun(
+  pool: pg.Pool, client: Client, tenant: PayrollTenant, timed: TimedRun, baseline: ScenarioResult, loadAtStart: number[],
+): Promise<void> {
+  const { runId, calculated, final, calculationS, approveAnswerMs, approvalToPaidS } = timed;
+  const check = await checkPaidRun(pool, tenant, runId);
+  const ledgerPerS = perSecond(baseline);
+  const payrollPerS = check.paidLines / approvalToPaidS;
+  const ratio = payrollPerS / ledgerPerS;
+  report({
+    figures: { approveAnswerMs, approvalToPaidS, approvalToPaidMin: approvalToPaidS / 60, paidLines: check.paidLines, payrollTransfersPerS: payrollPerS, ratio },
+  });
+  console.log(`[bench] ${final.status}: ${check.paidLines} lines paid ${fmt(approvalToPaidS, 2)} s after the approve request (its answer: ${fmt(approveAnswerMs, 0)} ms)`);
+
+  const profile = await activityProfile(client, runId).catch((err: Error) => {
+    console.warn(`[bench] no profile: ${err.message}`);
+    return new Map<string, ActivityStats>();
+  });
+  const batches = profile.get('payPayrollBatch');
+  const batchesSpanS = batches ? (batches.lastClosedMs - batches.firstScheduledMs) / 1000 : Number.NaN;
+  const batchesRunS = batches ? batches.runMs.reduce((sum, ms) => sum + ms, 0) / 1000 : Number.NaN;
+  report({
+    figures: {
+      batches: batches?.count ?? 0, batchesSpanS, batchesRunS, batchRunP50Ms: percentile(batches?.runMs ?? [], 50),
+      batchQueuedP50Ms: percentile(batches?.queuedMs ?? [], 50),
+    },
+  });
+  const audit = await auditLedger(pool);
+  const verdicts = verdictsOf(check, tenant, tenant.employees);
+  const allPaidOnce = final.status === 'paid' && Object.values(verdicts).every(Boolean);
+  const ratioMet = ratio >= TARGET_RATIO;
+  const loadAtEnd = loadavg();
+  report({
+    figures: { loadAvg1Start: loadAtStart[0]!, loadAvg1End: loadAtEnd[0]! },
+    targets: { [atLeastKey('ratio', TARGET_RATIO)]: ratioMet, allPaidOnce, auditClean: audit.ok },
+  });
+
+  console.log('');
+  printTable(
+    ['phase', 'lines / transfers', 'seconds', 'transfers/s', 'p50 ms', 'p99 ms', 'errors'],
+    [
+      ['ledger baseline (placeHold + postHold, 1 tx each)', String(baseline.transfers), fmt(baseline.elapsedS, 2), fmt(ledgerPerS),
+        fmt(percentile(baseline.latenciesMs, 50), 2), fmt(percentile(baseline.latenciesMs, 99), 2), String([...baseline.errors.values()].reduce((s, n) => s + n, 0))],
+      ['payroll calculation (create → awaiting_approval)', String(calculated.lines_count ?? '?'), fmt(calculationS, 2), '', '', '', ''],
+      ['payroll approve → paid', String(check.paidLines), fmt(approvalToPaidS, 2), fmt(payrollPerS), '', '', String(check.lines - check.paidLines)],
+    ],
+  );
+  console.log('');
+  console.log('The run\'s activities (its workflow history; run = started → completed, queued = scheduled → started):');
+  printProfile(profile);
+  console.log(`batches: ${fmt(batchesRunS, 2)} s of batch activity in a ${fmt(batchesSpanS, 2)} s span: ${fmt(batchesRunS / batchesSpanS, 2)} in flight on average (each batch holds the run's row lock, and the funding account's, until it commits)`);
+  console.log('');
+  console.log(`target: payroll transfers/s >= ${TARGET_RATIO} x the ledger's -> ${fmt(ratio, 2)} x: ${ratioMet ? 'MET' : 'NOT MET'}`);
+  console.log(`approval to paid: ${fmt(approvalToPaidS / 60, 2)} min for ${check.paidLines} employees`);
+  console.log(`checks: ${Object.entries(verdicts).map(([k, v]) => `${k}=${v}`).join(' ')}; payroll transactions ${check.payrollTransactions}; company balance ${check.companyBalanceMinor} (funding ${tenant.fundingMinor} − net ${check.totalNetMinor}), held ${check.companyHeldMinor}`);
+  console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}`);
+  if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
+  console.log(`load average (1, 5, 15 min): start ${loadAtStart.map((l) => fmt(l, 2)).join(' ')}, end ${loadAtEnd.map((l) => fmt(l, 2)).join(' ')} (2 cores)`);
+  if (!allPaidOnce || !audit.ok) throw new Error('the paid run does not check out (see checks above)');
+}
+
 async function main(): Promise<void> {
   const runSignal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]);
   /** After a phase: true (stop quietly) on SIGINT/SIGTERM, throws on the timeout. */
@@ -200,17 +320,21 @@ async function main(): Promise<void> {
     console.log(`[bench] dev server ${stack.server.address}, database ${databaseNameOf(stack.databaseUrl)}, task queue ${config.TASK_QUEUE_HR}`);
 
     const seedStarted = performance.now();
-    const now = new Date();
-    const period = now.toISOString().slice(0, 7);
-    const payDate = now.toISOString().slice(0, 10);
+    // This month, paid today (UTC): payment starts at once.
+    const payDate = new Date().toISOString().slice(0, 10);
+    const period = payDate.slice(0, 7);
     tenant = await seedPayrollTenant(stack.pool, { employees: args.employees, period });
     console.log(`[bench] seeded ${args.employees} employees (${tenant.midMonthHires} hired on ${period}-15), funding ${tenant.fundingMinor} minor, in ${fmt((performance.now() - seedStarted) / 1000, 1)} s`);
     if (stopped()) return;
 
     console.log(`[bench] ledger baseline: ${args.warmup} s warm-up, then ${args['baseline-seconds']} s of uniform transfers …`);
     const baseline = await measureLedger(stack.databaseUrl, runSignal);
-    const ledgerPerS = perSecond(baseline);
-    report({ figures: { ledgerTransfersPerS: ledgerPerS, ledgerP50Ms: percentile(baseline.latenciesMs, 50), ledgerP99Ms: percentile(baseline.latenciesMs, 99) } });
+    report({
+      figures: {
+        payrollBatchSize: config.PAYROLL_BATCH_SIZE, payrollParallelBatches: config.PAYROLL_PARALLEL_BATCHES,
+        ledgerTransfersPerS: perSecond(baseline), ledgerP50Ms: percentile(baseline.latenciesMs, 50), ledgerP99Ms: percentile(baseline.latenciesMs, 99),
+      },
+    });
     if (stopped()) return;
     await stack.pool.query('ANALYZE');
 
@@ -224,100 +348,9 @@ async function main(): Promise<void> {
       abort.abort();
     });
     const app = createApp({ config, adminApiKey: config.ADMIN_API_KEY!, pool: apiPool, redis, temporal: client });
-    const headers = { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' };
-    const call = async <T = RunBody>(method: string, path: string, extra: Record<string, string> = {}, body?: unknown) => {
-      const res = await app.request(path, { method, headers: { ...headers, ...extra }, body: body === undefined ? undefined : JSON.stringify(body) });
-      return { status: res.status, body: parseBody<T>(await res.text()) };
-    };
-    const key = await call<{ id?: string; secret?: string }>('POST', '/v1/actor-signing-keys', {}, {});
-    if (key.status !== 201 || !key.body?.id || !key.body.secret) throw new Error(`actor signing key: HTTP ${key.status} ${JSON.stringify(key.body)}`);
-    const signingKey = { keyId: key.body.id, secret: key.body.secret };
-    const as = async (sub: string) => ({ 'steadfast-actor': await mintActorToken({ ...signingKey, sub }) });
-
-    /** Polls the run until its status leaves `from` (or the run is aborted); returns it. */
-    let runId = '';
-    const pollWhile = async (from: readonly string[]): Promise<RunBody> => {
-      for (;;) {
-        const got = await call('GET', `/v1/payroll-runs/${runId}`);
-        if (got.status !== 200 || !got.body) throw new Error(`GET run: HTTP ${got.status} ${JSON.stringify(got.body)}`);
-        if (!from.includes(got.body.status ?? '') || runSignal.aborted) return got.body;
-        await sleep(POLL_MS);
-      }
-    };
-
-    console.log(`[bench] POST /v1/payroll-runs (period ${period}, pay date ${payDate}) and waiting for awaiting_approval …`);
-    const createHeaders = { ...(await as('bench-payroll-creator')), 'idempotency-key': `bench-create-${process.pid}` };
-    const calcStarted = performance.now();
-    const created = await call('POST', '/v1/payroll-runs', createHeaders, { period, pay_date: payDate, funding_account_id: tenant.fundingAccountId });
-    if (created.status !== 201 || !created.body?.id) throw new Error(`create run: HTTP ${created.status} ${JSON.stringify(created.body)}`);
-    runId = created.body.id;
-    const calculated = created.body.status === 'calculating' ? await pollWhile(['calculating']) : created.body;
-    const calculationS = (performance.now() - calcStarted) / 1000;
-    report({ figures: { employees: args.employees, calculationS } });
+    const timed = await runThroughApi(app, tenant, payDate, runSignal);
     if (stopped()) return;
-    if (calculated.status !== 'awaiting_approval') throw new Error(`the run is ${calculated.status} (${calculated.failure_code ?? ''}), not awaiting_approval`);
-    console.log(`[bench] calculated ${calculated.lines_count} lines in ${fmt(calculationS, 2)} s (net ${calculated.totals?.net}); approving …`);
-
-    const approveHeaders = { ...(await as('bench-payroll-approver')), 'idempotency-key': `bench-approve-${process.pid}` };
-    const approveStarted = performance.now();
-    const approved = await call('POST', `/v1/payroll-runs/${runId}/approve`, approveHeaders, {});
-    const approveAnswerMs = performance.now() - approveStarted;
-    if (approved.status !== 200) throw new Error(`approve: HTTP ${approved.status} ${JSON.stringify(approved.body)}`);
-    const final = await pollWhile(['awaiting_approval', 'paying']);
-    const approvalToPaidS = (performance.now() - approveStarted) / 1000;
-    if (stopped()) return;
-    const check = await checkPaidRun(stack.pool, tenant, runId);
-    const payrollPerS = check.paidLines / approvalToPaidS;
-    const ratio = payrollPerS / ledgerPerS;
-    report({
-      figures: { approveAnswerMs, approvalToPaidS, approvalToPaidMin: approvalToPaidS / 60, paidLines: check.paidLines, payrollTransfersPerS: payrollPerS, ratio },
-    });
-    console.log(`[bench] ${final.status}: ${check.paidLines} lines paid ${fmt(approvalToPaidS, 2)} s after the approve request (its answer: ${fmt(approveAnswerMs, 0)} ms)`);
-
-    const profile = await activityProfile(client, runId).catch((err: Error) => {
-      console.warn(`[bench] no profile: ${err.message}`);
-      return new Map<string, ActivityStats>();
-    });
-    const batches = profile.get('payPayrollBatch');
-    if (batches) {
-      report({
-        figures: {
-          batches: batches.count, batchesSpanS: (batches.lastClosedMs - batches.firstScheduledMs) / 1000,
-          batchRunP50Ms: percentile(batches.runMs, 50), batchQueuedP50Ms: percentile(batches.queuedMs, 50),
-        },
-      });
-    }
-    const audit = await auditLedger(stack.pool);
-    const verdicts = verdictsOf(check, tenant, args.employees);
-    const allPaidOnce = final.status === 'paid' && Object.values(verdicts).every(Boolean);
-    const ratioMet = ratio >= TARGET_RATIO;
-    const loadAtEnd = loadavg();
-    report({
-      figures: { loadAvg1Start: loadAtStart[0]!, loadAvg1End: loadAtEnd[0]! },
-      targets: { [atLeastKey('ratio', TARGET_RATIO)]: ratioMet, allPaidOnce, auditClean: audit.ok },
-    });
-
-    console.log('');
-    printTable(
-      ['phase', 'lines / transfers', 'seconds', 'transfers/s', 'p50 ms', 'p99 ms', 'errors'],
-      [
-        ['ledger baseline (placeHold + postHold, 1 tx each)', String(baseline.transfers), fmt(baseline.elapsedS, 2), fmt(ledgerPerS),
-          fmt(percentile(baseline.latenciesMs, 50), 2), fmt(percentile(baseline.latenciesMs, 99), 2), String([...baseline.errors.values()].reduce((s, n) => s + n, 0))],
-        ['payroll calculation (create → awaiting_approval)', String(calculated.lines_count ?? '?'), fmt(calculationS, 2), '', '', '', ''],
-        ['payroll approve → paid', String(check.paidLines), fmt(approvalToPaidS, 2), fmt(payrollPerS), '', '', String(check.lines - check.paidLines)],
-      ],
-    );
-    console.log('');
-    console.log('The run\'s activities (its workflow history):');
-    printProfile(profile);
-    console.log('');
-    console.log(`target: payroll transfers/s >= ${TARGET_RATIO} x the ledger's -> ${fmt(ratio, 2)} x: ${ratioMet ? 'MET' : 'NOT MET'}`);
-    console.log(`approval to paid: ${fmt(approvalToPaidS / 60, 2)} min for ${check.paidLines} employees`);
-    console.log(`checks: ${Object.entries(verdicts).map(([k, v]) => `${k}=${v}`).join(' ')}; payroll transactions ${check.payrollTransactions}; company balance ${check.companyBalanceMinor} (funding ${tenant.fundingMinor} − net ${check.totalNetMinor}), held ${check.companyHeldMinor}`);
-    console.log(`ledger audit: ok=${audit.ok} ${JSON.stringify(audit.checked)}`);
-    if (!audit.ok) console.log('audit problems:', audit.problems.slice(0, 10));
-    console.log(`load average (1, 5, 15 min): start ${loadAtStart.map((l) => fmt(l, 2)).join(' ')}, end ${loadAtEnd.map((l) => fmt(l, 2)).join(' ')} (2 cores)`);
-    if (!allPaidOnce || !audit.ok) throw new Error('the paid run does not check out (see checks above)');
+    await concludeRun(stack.pool, client, tenant, timed, baseline, loadAtStart);
   } finally {
     if (worker?.getState() === 'RUNNING') worker.shutdown();
     await running;

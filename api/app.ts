@@ -25,6 +25,7 @@ import { auditLogRoutes, opsAuditLogRoutes } from './audit/routes.js';
 import { auditLog } from './middleware/audit.js';
 import { notificationRoutes } from './notifications/notifications.js';
 import { notificationTemplateRoutes } from './notifications/templates.js';
+import { topicRoutes } from './notifications/topics.js';
 import { userRoutes } from './notifications/users.js';
 import { webhookEndpointRoutes } from './notifications/webhook-endpoints.js';
 import { topUpRoutes } from './topups/routes.js';
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps) {
     .route('/v1/ops/ledger/audit', ledgerAuditRoutes(deps))
     .route('/v1/ops/workflows', workflowOpsRoutes(deps))
     .route('/v1/notification-templates', notificationTemplateRoutes(deps))
+    .route('/v1/topics', topicRoutes(deps))
     .route('/v1/users', userRoutes(deps))
     .route('/v1/notifications', notificationRoutes(deps))
     .route('/v1/webhook-endpoints', webhookEndpointRoutes(deps))

@@ -26,6 +26,7 @@ import { auditLog } from './middleware/audit.js';
 import { notificationRoutes } from './notifications/notifications.js';
 import { notificationTemplateRoutes } from './notifications/templates.js';
 import { topicRoutes } from './notifications/topics.js';
+import { broadcastRoutes } from './notifications/broadcasts.js';
 import { userRoutes } from './notifications/users.js';
 import { webhookEndpointRoutes } from './notifications/webhook-endpoints.js';
 import { topUpRoutes } from './topups/routes.js';
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps) {
     .route('/v1/ops/workflows', workflowOpsRoutes(deps))
     .route('/v1/notification-templates', notificationTemplateRoutes(deps))
     .route('/v1/topics', topicRoutes(deps))
+    .route('/v1/broadcasts', broadcastRoutes(deps))
     .route('/v1/users', userRoutes(deps))
     .route('/v1/notifications', notificationRoutes(deps))
     .route('/v1/webhook-endpoints', webhookEndpointRoutes(deps))

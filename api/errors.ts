@@ -67,6 +67,8 @@ export const errors = {
     new ApiError(409, 'invalid_request_error', 'leave_request_invalid_state', message),
   notificationInvalidState: (message = 'The notification cannot do this in its current status.') =>
     new ApiError(409, 'invalid_request_error', 'notification_invalid_state', message),
+  broadcastInvalidState: (message = 'The broadcast cannot do this in its current status.') =>
+    new ApiError(409, 'invalid_request_error', 'broadcast_invalid_state', message),
   deliveryInvalidState: (message = 'The delivery cannot do this in its current status.') =>
     new ApiError(409, 'invalid_request_error', 'delivery_invalid_state', message),
   /** The quote a cross-currency transfer names has expired or is used (contract §2 "Currency conversion"). */
@@ -121,6 +123,7 @@ const DOMAIN_ANSWERS: Readonly<Record<string, Answer>> = {
   idempotency_key_reused: () => errors.idempotencyKeyReused(),
   notification_invalid_state: (message) => errors.notificationInvalidState(message),
   delivery_invalid_state: (message) => errors.deliveryInvalidState(message),
+  broadcast_invalid_state: (message) => errors.broadcastInvalidState(message),
 };
 
 /** The contract's answer for a domain code, or undefined when the code is not one users see. */

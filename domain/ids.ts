@@ -45,6 +45,7 @@ export const ID_PREFIXES = {
   fxQuote: 'fxq',
   compensation: 'comp',
   payrollRun: 'pr',
+  broadcast: 'bc',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

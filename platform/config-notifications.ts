@@ -19,6 +19,8 @@ export const notificationEnv = {
   /** Push: an FCM-like HTTP API taking up to PUSH_BATCH_SIZE tokens per call. */
   PUSH_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4020/push'),
   PUSH_BATCH_SIZE: intFromEnv(500, 1, 1_000),
+  /** Recipients a broadcast sends per page (one activity, one commit), 1 to 5,000. */
+  BROADCAST_PAGE_SIZE: intFromEnv(1_000, 1, 5_000),
   /** SMS: a Twilio-like HTTP API (form-encoded, basic auth with the account sid and token). */
   SMS_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4020/sms'),
   SMS_ACCOUNT_SID: z.string().min(1).max(100).default('AC_steadfast_dev'),

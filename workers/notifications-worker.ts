@@ -2,6 +2,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerDeploymentOptions } from '@temporalio/worker';
 import type pg from 'pg';
 import type { ChannelSenders } from '../activities/notifications/channels/types.js';
+import { createBroadcastActivities } from '../activities/notifications/broadcast-activities.js';
 import { createDeliveryActivities } from '../activities/notifications/delivery-activities.js';
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import { CHANNELS, PRIORITIES, type Priority } from '../domain/notifications/types.js';
@@ -33,7 +34,8 @@ export interface NotificationWorkerOptions extends WorkerLimits {
  */
 export async function createNotificationWorkers(options: NotificationWorkerOptions): Promise<Worker[]> {
   const activities = createDeliveryActivities({ pool: options.pool, senders: options.senders, outbound: options.outbound });
-  const workers = [await createDomainWorker({ ...options, activities })];
+  const broadcasts = createBroadcastActivities({ pool: options.pool, push: options.senders.push });
+  const workers = [await createDomainWorker({ ...options, activities: { ...activities, ...broadcasts } })];
   for (const channel of [...CHANNELS, 'webhook'] as const) {
     for (const priority of PRIORITIES) {
       workers.push(await Worker.create({

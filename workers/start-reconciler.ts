@@ -6,6 +6,7 @@ import { notificationRetry, webhookRetry } from '../platform/notification-settin
 import { classifyStartError } from '../platform/start-errors.js';
 import { findEmployee } from '../store/hr/employees.js';
 import { findLeaveRequest } from '../store/hr/leave.js';
+import { findBroadcast } from '../store/notifications/broadcasts.js';
 import { getDelivery } from '../store/notifications/deliveries.js';
 import { getNotification } from '../store/notifications/notifications.js';
 import { findPayment } from '../store/payments/payments.js';
@@ -105,6 +106,13 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
       },
     };
   },
+  async broadcast({ pool, config }, { id, tenantId }) {
+    const b = await findBroadcast(pool, tenantId, id);
+    return b && {
+      contract: workflowContracts.broadcast,
+      input: { tenantId, broadcastId: id, scheduledAt: b.scheduledAt?.toISOString() ?? null, pageSize: config.BROADCAST_PAGE_SIZE },
+    };
+  },
   async offboarding({ pool }, { id, tenantId }) {
     const e = await findEmployee(pool, tenantId, id);
     return e?.terminationDate ? { contract: workflowContracts.offboarding, input: { tenantId, employeeId: id, terminationDate: e.terminationDate } } : null;
@@ -135,6 +143,7 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
 const CONTRACT_OF: Record<StartKind, { readonly idPrefix: string }> = {
   payroll_run: workflowContracts.payrollRun,
   offboarding: workflowContracts.offboarding,
+  broadcast: workflowContracts.broadcast,
   transfer: workflowContracts.p2pTransfer,
   topup: workflowContracts.topUp,
   payment: workflowContracts.paymentSaga,

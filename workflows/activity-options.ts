@@ -59,6 +59,12 @@ export const payrollActivity: ActivityOptions = {
   },
 };
 
+/** Broadcast steps: a page is a database read, one push send per 10,000 tokens and one commit; retried until done. */
+export const broadcastActivity: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['resource_missing'] },
+};
+
 /** Calls to the bank: slower, transient failures (5xx, timeouts) retried with backoff. */
 export const bankActivity: ActivityOptions = {
   startToCloseTimeout: '10s',

@@ -33,6 +33,8 @@ export const workflowContracts = {
   notification: { type: 'notification', queue: 'notifications', idPrefix: 'notification-' },
   /** key: the outbox event id (never a second run for one event). */
   domainEvent: { type: 'domainEvent', queue: 'notifications', idPrefix: 'event-' },
+  /** key: the broadcast id. */
+  broadcast: { type: 'broadcast', queue: 'notifications', idPrefix: 'broadcast-' },
   /** key: `<delivery id>-<retry round>`. */
   deadLetterRetry: { type: 'deadLetterRetry', queue: 'notifications', idPrefix: 'dead-letter-retry-' },
 } as const satisfies Record<string, { type: string; queue: keyof TaskQueues; idPrefix: string }>;

@@ -9,3 +9,4 @@ export { payrollRun } from './payroll/payroll-run.js';
 export { notification } from './notifications/notification.js';
 export { domainEvent } from './notifications/domain-event.js';
 export { deadLetterRetry } from './notifications/dead-letter-retry.js';
+export { broadcast } from './notifications/broadcast.js';

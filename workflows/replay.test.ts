@@ -107,6 +107,8 @@ const EXPECTED = {
   'payrollRun-retried_paid': { result: { status: 'paid' } },
   'payrollRun-cancelled': { result: { status: 'cancelled' } },
   'payrollRun-insufficient_funds': { result: { status: 'failed' } },
+  // Since 0.3.0: a broadcast to a topic of three, in pages.
+  'broadcast-completed': { result: { status: 'completed' } },
   'notification-sent': { result: { status: 'completed' } },
   'notification-cancelled': { result: { status: 'cancelled' } },
   'notification-scheduled_sent': { result: { status: 'completed' } },
@@ -236,6 +238,7 @@ async function runScenarios(): Promise<Ids> {
   const groups = await Promise.all([
     walletScenarios(tenant), paymentScenarios(tenant), leaveScenarios(tenant), notificationScenarios(tenant), settlementScenario(),
     riskScenarios(await h.newTenant()), offboardingScenario(await h.newTenant()), payrollScenarios(await h.newTenant()),
+    broadcastScenario(await h.newTenant()),
   ]);
   return Object.assign({}, ...groups) as Ids;
 }
@@ -405,6 +408,17 @@ async function offboardingScenario(tenant: Tenant): Promise<Ids> {
   }
   await call('POST', `/v1/employees/${leaver}/terminate`, { body: { termination_date: '2020-12-31' } });
   return { 'offboarding-terminated': `offboarding-${leaver}` };
+}
+
+/** A broadcast of an in-app message to a topic of three subscribers. */
+async function broadcastScenario(tenant: Tenant): Promise<Ids> {
+  const { call } = tenant;
+  await call('POST', '/v1/notification-templates', { body: { id: 'news', channels: { in_app: { title: 'News', body: 'Hi' } } } });
+  await call('POST', '/v1/topics', { body: { key: 'news', name: 'News' } });
+  await call('POST', '/v1/topics/news/subscribers', { body: { user_ids: ['a', 'b', 'c'] } });
+  const id = (await call('POST', '/v1/broadcasts', { body: { topic_key: 'news', template_id: 'news', channels: ['in_app'] } })).body.id as string;
+  await eventually(async () => (await call('GET', `/v1/broadcasts/${id}`)).body.status as string, (s) => s === 'completed', 30_000);
+  return { 'broadcast-completed': `broadcast-${id}` };
 }
 
 /** Payroll runs of one employee each, one period per run (one live run per period). */

@@ -76,6 +76,8 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditedRoute>> = {
   'POST /v1/topics': created('topic', 'key'),
   'POST /v1/topics/:key/subscribers': on('topic', 'subscribe', 'key'),
   'DELETE /v1/topics/:key/subscribers/:user_id': on('topic', 'unsubscribe', 'key'),
+  'POST /v1/broadcasts': created('broadcast'),
+  'POST /v1/broadcasts/:id/cancel': on('broadcast', 'cancel'),
   'POST /v1/notification-templates/:id': on('notification_template', 'update'),
   'PUT /v1/users/:user_id/contacts': on('user', 'update_contacts', 'user_id'),
   'PUT /v1/users/:user_id/notification-preferences': on('user', 'update_notification_preferences', 'user_id'),

@@ -82,8 +82,8 @@ export const PreferencesBody = z
 
 export const InboxMessageBody = z
   .object({
-    id: z.string(), object: z.literal('inbox_message'), title: z.string(), body: z.string(), notification_id: z.string(),
-    created_at: z.string(), read_at: z.string().nullable(),
+    id: z.string(), object: z.literal('inbox_message'), title: z.string(), body: z.string(), notification_id: z.string().nullable(),
+    broadcast_id: z.string().nullable(), created_at: z.string(), read_at: z.string().nullable(),
   })
   .openapi('InboxMessage');
 

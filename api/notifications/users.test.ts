@@ -125,7 +125,7 @@ describe('inbox', () => {
     expect(page.body).toMatchObject({ object: 'list', has_more: true });
     expect(page.body.data.map((m: { title: string }) => m.title)).toEqual(['three', 'two']);
     expect(page.body.data[0]).toEqual({
-      id: ids[2], object: 'inbox_message', title: 'three', body: 'three body', notification_id: expect.stringMatching(/^ntf_/),
+      id: ids[2], object: 'inbox_message', title: 'three', body: 'three body', notification_id: expect.stringMatching(/^ntf_/), broadcast_id: null,
       created_at: expect.any(String), read_at: null,
     });
     expect((await call('GET', `/v1/users/u1/inbox?starting_after=${ids[1]}`)).body.data.map((m: { id: string }) => m.id)).toEqual([ids[0]]);
@@ -205,7 +205,7 @@ describe('inbox stream (SSE)', () => {
     const message = await stream.nextMessage();
     expect(message.id).toBe(id);
     expect(message.json).toEqual({
-      id, object: 'inbox_message', title: 'hello', body: 'hello body', notification_id: expect.stringMatching(/^ntf_/),
+      id, object: 'inbox_message', title: 'hello', body: 'hello body', notification_id: expect.stringMatching(/^ntf_/), broadcast_id: null,
       created_at: expect.any(String), read_at: null,
     });
     const second = await inboxMessage(tenant.id, 'u1', 'again');

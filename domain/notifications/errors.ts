@@ -10,6 +10,7 @@ export type NotificationErrorCode =
   | 'resource_exists'
   | 'delivery_invalid_state'
   | 'notification_invalid_state'
+  | 'broadcast_invalid_state'
   | 'parameter_invalid'
   /** A workflow's delivery is gone (the activity's failure type; never an API answer). */
   | 'delivery_missing';

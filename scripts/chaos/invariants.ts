@@ -222,7 +222,7 @@ async function inboxNotificationIds(ctx: InvariantContext, userId: string): Prom
   const ids: string[] = [];
   for (let startingAfter: string | undefined; ;) {
     const page = await listInbox(ctx.pool, ctx.fixture.tenantId, userId, { limit: 100, startingAfter });
-    ids.push(...page.data.map((m) => m.notification_id));
+    ids.push(...page.data.flatMap((m) => (m.notification_id === null ? [] : [m.notification_id])));
     if (!page.has_more || page.data.length === 0) return ids;
     startingAfter = page.data[page.data.length - 1]!.id;
   }

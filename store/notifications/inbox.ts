@@ -15,7 +15,9 @@ export interface InboxMessage {
   object: 'inbox_message';
   title: string;
   body: string;
-  notification_id: string;
+  /** The notification it delivers, or null for a broadcast's message (then `broadcast_id`). */
+  notification_id: string | null;
+  broadcast_id: string | null;
   created_at: string;
   read_at: string | null;
 }
@@ -31,7 +33,8 @@ const message = rowMapper<InboxMessage>({
   object: col.literal('inbox_message'),
   title: col.text('title'),
   body: col.text('body'),
-  notification_id: col.text('notification_id'),
+  notification_id: col.textOrNull('notification_id'),
+  broadcast_id: col.textOrNull('broadcast_id'),
   created_at: col.isoTimestamp('created_at'),
   read_at: col.isoTimestampOrNull('read_at'),
 });

@@ -142,7 +142,7 @@ describe('inbox', () => {
       messages.push(await insertInboxMessage(pool, { tenantId, userId: user, notificationId: notification.id, title: `t${i}`, body: `b${i}` }));
     }
     // A retried in-app attempt stores nothing new.
-    const again = await insertInboxMessage(pool, { tenantId, userId: user, notificationId: messages[0]!.notification_id, title: 'x', body: 'y' });
+    const again = await insertInboxMessage(pool, { tenantId, userId: user, notificationId: messages[0]!.notification_id!, title: 'x', body: 'y' });
     expect(again.id).toBe(messages[0]!.id);
 
     const page = await listInbox(pool, tenantId, user, { limit: 2 });

@@ -1,0 +1,42 @@
+import { proxyActivities, sleep } from '@temporalio/workflow';
+import type { BroadcastActivities } from '../../activities/notifications/broadcast-activities.js';
+import type { BroadcastStatus } from '../../domain/notifications/broadcast.js';
+import { broadcastActivity } from '../activity-options.js';
+import { setBusinessStatus } from '../search-attributes.js';
+
+export interface BroadcastInput {
+  tenantId: string;
+  broadcastId: string;
+  /** ISO time to start at (null: now). */
+  scheduledAt: string | null;
+  /** Recipients per page (BROADCAST_PAGE_SIZE; the workflow reads no env). */
+  pageSize: number;
+}
+
+export interface BroadcastResult {
+  status: BroadcastStatus;
+}
+
+/**
+ * A broadcast to a topic (contract §10): ONE run for all its recipients, in pages by user id, each
+ * page's outcomes committed with the cursor (store/notifications/broadcasts.ts `writePage`). A
+ * cancel (the API sets `cancelled`) stops it before its next page; a worker crash resumes at the
+ * cursor. Waits for `scheduledAt` on a durable timer.
+ */
+export async function broadcast(input: BroadcastInput): Promise<BroadcastResult> {
+  const steps = proxyActivities<BroadcastActivities>(broadcastActivity);
+  const ref = { tenantId: input.tenantId, broadcastId: input.broadcastId };
+  const untilMs = input.scheduledAt === null ? 0 : Date.parse(input.scheduledAt) - Date.now();
+  if (untilMs > 0) {
+    setBusinessStatus('scheduled');
+    await sleep(untilMs);
+  }
+  let status = await steps.startBroadcast(ref);
+  setBusinessStatus(status);
+  if (status === 'sending') {
+    for (let done = false; !done;) done = (await steps.sendBroadcastPage({ ...ref, pageSize: input.pageSize })).done;
+    status = await steps.finishBroadcast(ref);
+    setBusinessStatus(status);
+  }
+  return { status };
+}

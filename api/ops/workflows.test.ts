@@ -71,6 +71,8 @@ describe('ops: workflows', () => {
     try {
       const id = await transfer(payers[2]!, 700);
       await expect.poll(async () => (await transferStatus(id)).status, { timeout: 20_000 }).toBe('succeeded');
+      // The row says succeeded inside the run's first workflow task (local steps); reset needs that task completed: wait for the run.
+      await h.temporal.workflow.getHandle(`transfer-${id}`).result();
       const retried = await h.admin('POST', `/v1/ops/workflows/transfer-${id}/retry`, { body: { reason: 'drill' } });
       expect(retried.status).toBe(200);
       expect(retried.body.run_id).not.toBe(retried.body.previous_run_id);

@@ -146,6 +146,18 @@ export function abortOnSignals(): AbortController {
   return abort;
 }
 
+/**
+ * The check a benchmark makes after each phase: false while the run goes on; true (stop quietly)
+ * once SIGINT/SIGTERM aborted it; throws once `runSignal` aborted for its timeout instead.
+ */
+export function phaseStopper(runSignal: AbortSignal, abort: AbortController, timeoutS: number): () => boolean {
+  return () => {
+    if (!runSignal.aborted) return false;
+    if (abort.signal.aborted) return true;
+    throw new Error(`timed out after ${timeoutS} s (--timeout)`);
+  };
+}
+
 /** One measured batch of a benchmark: how many ran, succeeded and failed (by reason), how fast. */
 export interface BatchResult<K extends string> {
   kind: K;

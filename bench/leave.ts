@@ -45,7 +45,9 @@ import { workflowContracts, workflowIdOf } from '../workflows/contracts.js';
 import { createPool } from '../store/db.js';
 import { countLeaveRequestsByStatus, countPendingLeaveRequests } from '../store/hr/leave-requests.js';
 import { createWorkers } from '../workers/registry.js';
-import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, deleteKeys, parseBody } from './common.js';
+import { abortOnSignals, endPool, fmt, parseIntArgs, percentile, printTable, report, runBenchmark, deleteKeys, parseBody,
+  phaseStopper,
+} from './common.js';
 import { forEachBounded, startBenchStack, type BenchStack } from './stack.js';
 import { cpuFigures, measureIdleCpu, printCpuTable, withCpuMeter, type CpuSources } from './cpu.js';
 import { databaseNameOf } from '../platform/postgres-url.js';
@@ -198,12 +200,7 @@ async function main(): Promise<void> {
   // The whole run (setup included) is bounded; SIGINT/SIGTERM end it too.
   const runSignal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]);
   const aborted = abortedOf(runSignal);
-  /** Stops after a phase: returns quietly on SIGINT/SIGTERM, fails on the timeout. */
-  const stopped = () => {
-    if (!runSignal.aborted) return false;
-    if (abort.signal.aborted) return true;
-    throw new Error(`timed out after ${args.timeout} s (--timeout)`);
-  };
+  const stopped = phaseStopper(runSignal, abort, args.timeout);
 
   let stack: BenchStack | undefined;
   let apiPool: pg.Pool | undefined;

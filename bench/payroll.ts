@@ -49,6 +49,7 @@ import { workflowContracts, workflowIdOf } from '../workflows/contracts.js';
 import { createWorkers } from '../workers/registry.js';
 import {
   abortOnSignals, atLeastKey, deleteKeys, endPool, fmt, parseBody, parseIntArgs, percentile, printTable, report, runBenchmark,
+  phaseStopper,
 } from './common.js';
 import { fundedUserAccounts, perSecond, runTransfers, uniformPicker, type ScenarioResult } from './ledger-load.js';
 import { checkPaidRun, seedPayrollTenant, verdictsOf, type PayrollTenant } from './payroll-seed.js';
@@ -292,12 +293,7 @@ async function concludeRun(
 
 async function main(): Promise<void> {
   const runSignal = AbortSignal.any([abort.signal, AbortSignal.timeout(args.timeout * 1000)]);
-  /** After a phase: true (stop quietly) on SIGINT/SIGTERM, throws on the timeout. */
-  const stopped = () => {
-    if (!runSignal.aborted) return false;
-    if (abort.signal.aborted) return true;
-    throw new Error(`timed out after ${args.timeout} s (--timeout)`);
-  };
+  const stopped = phaseStopper(runSignal, abort, args.timeout);
   let stack: BenchStack | undefined;
   let apiPool: pg.Pool | undefined;
   let redis: Redis | undefined;

@@ -175,6 +175,50 @@ export async function voidHold(client: pg.PoolClient, tenantId: string, holdId: 
   return holdRow.map(rows[0]);
 }
 
+/**
+ * Places many holds on ONE account in one statement (a payroll run's lines at approval): the
+ * caller has locked the account (`lockLedgerAccounts`) and checked that it can hold the sum; each
+ * hold's key is `<keyPrefix><owner>`, and the account's `held` grows by their sum. Returns the
+ * hold id per owner.
+ */
+export async function placeHoldsOnAccount(
+  client: pg.PoolClient,
+  input: { tenantId: string; accountId: string; currency: string; keyPrefix: string; holds: readonly { owner: string; amountMinor: number }[] },
+): Promise<Map<string, string>> {
+  const { rows } = await client.query(
+    `WITH h AS (
+       INSERT INTO holds (id, tenant_id, account_id, amount, currency, idempotency_key)
+       SELECT h.id, $1, $2, h.amount, $3, $4 || h.owner
+       FROM unnest($5::text[], $6::text[], $7::bigint[]) AS h(id, owner, amount)
+       RETURNING id, amount, idempotency_key),
+     a AS (UPDATE accounts SET held = held + (SELECT coalesce(sum(amount), 0) FROM h) WHERE id = $2)
+     SELECT id, substr(idempotency_key, length($4) + 1) AS owner FROM h`,
+    [
+      input.tenantId, input.accountId, input.currency, input.keyPrefix, input.holds.map(() => newId('hold')),
+      input.holds.map((h) => h.owner), input.holds.map((h) => h.amountMinor),
+    ],
+  );
+  return new Map(rows.map((r) => [r.owner as string, r.id as string]));
+}
+
+/**
+ * Voids the active holds among `holdIds`, all on one account, in one statement: `held` drops by
+ * their sum (the caller has locked the account). Voided or posted ones are left as they are, as
+ * `voidHold` leaves them. Returns how many were voided.
+ */
+export async function voidHoldsOnAccount(client: pg.PoolClient, accountId: string, holdIds: readonly string[]): Promise<number> {
+  const { rows } = await client.query(
+    `WITH v AS (
+       UPDATE holds SET status = 'voided', resolved_at = now()
+       WHERE status = 'active' AND account_id = $1 AND id = ANY($2::text[])
+       RETURNING amount),
+     a AS (UPDATE accounts SET held = held - (SELECT coalesce(sum(amount), 0) FROM v) WHERE id = $1)
+     SELECT count(*)::int AS voided FROM v`,
+    [accountId, holdIds],
+  );
+  return rows[0].voided as number;
+}
+
 /** A hold by id, whatever its tenant (no lock): the wallet processor knows only the authorization id. */
 export async function findHoldAnyTenant(db: Db, holdId: string): Promise<TenantHold | null> {
   const { rows } = await db.query(`SELECT ${tenantHoldRow.columns()} FROM holds WHERE id = $1`, [holdId]);

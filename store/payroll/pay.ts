@@ -3,8 +3,9 @@ import { newId } from '../../domain/ids.js';
 import { LedgerError } from '../../domain/ledger/errors.js';
 import type { PayrollRunStatus } from '../../domain/payroll/run.js';
 import { lockLedgerAccounts } from '../ledger/accounts.js';
-import { postHold } from '../ledger/holds.js';
+import { placeHoldsOnAccount, postHold, voidHoldsOnAccount } from '../ledger/holds.js';
 import { appendOutboxEvents } from '../outbox/outbox.js';
+import { insertPostedTransfers } from '../wallet/transfers.js';
 import { assertInTransaction } from '../rows.js';
 import { toSafeInt } from '../db.js';
 import { lockPayrollRun, moveRun } from './runs.js';
@@ -53,20 +54,14 @@ export async function holdRunNet(client: pg.PoolClient, step: RunStep & { approv
     });
     return 'failed';
   }
-  const employeeIds = rows.map((r) => r.employee_id as string);
+  const holdIds = await placeHoldsOnAccount(client, {
+    tenantId: step.tenantId, accountId: run.fundingAccountId, currency: funding.currency, keyPrefix: `${step.keyPrefix}:hold:`,
+    holds: rows.map((r) => ({ owner: r.employee_id as string, amountMinor: toSafeInt(r.net as string) })),
+  });
   await client.query(
-    `WITH h AS (
-       INSERT INTO holds (id, tenant_id, account_id, amount, currency, idempotency_key)
-       SELECT h.id, $1, $2, h.amount, $3, $4 || ':hold:' || h.employee_id
-       FROM unnest($5::text[], $6::text[], $7::bigint[]) AS h(id, employee_id, amount)
-       RETURNING id, amount, idempotency_key),
-     a AS (UPDATE accounts SET held = held + (SELECT coalesce(sum(amount), 0) FROM h) WHERE id = $2)
-     UPDATE payroll_lines l SET hold_id = h.id
-     FROM h WHERE l.run_id = $8 AND h.idempotency_key = $4 || ':hold:' || l.employee_id`,
-    [
-      step.tenantId, run.fundingAccountId, funding.currency, step.keyPrefix, employeeIds.map(() => newId('hold')), employeeIds,
-      rows.map((r) => r.net as string), step.runId,
-    ],
+    `UPDATE payroll_lines l SET hold_id = h.hold_id FROM unnest($2::text[], $3::text[]) AS h(employee_id, hold_id)
+     WHERE l.run_id = $1 AND l.employee_id = h.employee_id`,
+    [step.runId, [...holdIds.keys()], [...holdIds.values()]],
   );
   await moveRun(client, step.tenantId, step.runId, ['awaiting_approval'], 'paying', { approved_by: step.approvedBy });
   return 'paying';
@@ -173,19 +168,13 @@ async function recordBatch(
   client: pg.PoolClient, step: RunStep, run: { period: string; fundingAccountId: string },
   paid: { line: LineToPay; transferId: string | null; transactionId: string | null }[], failed: { employeeId: string; code: string }[],
 ): Promise<void> {
-  const transfers = paid.filter((p) => p.transferId !== null);
-  if (transfers.length > 0) {
-    await client.query(
-      `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description, status, hold_id, transaction_id)
-       SELECT t.id, $1, $2, t.to_account_id, t.amount, t.currency, $3, 'succeeded', t.hold_id, t.transaction_id
-       FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[]) AS t(id, to_account_id, amount, currency, hold_id, transaction_id)`,
-      [
-        step.tenantId, run.fundingAccountId, `Payroll ${run.period} (${step.runId})`, transfers.map((p) => p.transferId),
-        transfers.map((p) => p.line.walletAccountId), transfers.map((p) => p.line.netMinor), transfers.map((p) => p.line.currency),
-        transfers.map((p) => p.line.holdId), transfers.map((p) => p.transactionId),
-      ],
-    );
-  }
+  await insertPostedTransfers(client, {
+    tenantId: step.tenantId, fromAccountId: run.fundingAccountId, description: `Payroll ${run.period} (${step.runId})`,
+    transfers: paid.filter((p) => p.transferId !== null).map((p) => ({
+      id: p.transferId!, toAccountId: p.line.walletAccountId!, amountMinor: p.line.netMinor, currency: p.line.currency,
+      holdId: p.line.holdId!, transactionId: p.transactionId!,
+    })),
+  });
   await client.query(
     `UPDATE payroll_lines l SET status = u.status, transfer_id = u.transfer_id, failure_code = u.failure_code,
                                paid_at = CASE WHEN u.status = 'paid' THEN now() END
@@ -228,15 +217,9 @@ export async function finishPaying(client: pg.PoolClient, tenantId: string, runI
 export async function releaseRunHolds(client: pg.PoolClient, run: { runId: string; fundingAccountId: string; tenantId: string }, only: 'all' | 'failed'): Promise<number> {
   await lockLedgerAccounts(client, { tenantId: run.tenantId, debitIds: [run.fundingAccountId] });
   const { rows } = await client.query(
-    `WITH v AS (
-       UPDATE holds SET status = 'voided', resolved_at = now()
-       WHERE status = 'active' AND id IN (SELECT hold_id FROM payroll_lines WHERE run_id = $1 AND hold_id IS NOT NULL AND ($3 OR status = 'failed'))
-       RETURNING amount),
-     a AS (UPDATE accounts SET held = held - (SELECT coalesce(sum(amount), 0) FROM v) WHERE id = $2)
-     SELECT count(*)::int AS voided FROM v`,
-    [run.runId, run.fundingAccountId, only === 'all'],
+    `SELECT hold_id FROM payroll_lines WHERE run_id = $1 AND hold_id IS NOT NULL AND ($2 OR status = 'failed')`, [run.runId, only === 'all'],
   );
-  return rows[0].voided as number;
+  return voidHoldsOnAccount(client, run.fundingAccountId, rows.map((r) => r.hold_id as string));
 }
 
 /** `retry-failed`: the failed lines are `pending` again and the run `paying`; returns how many. */

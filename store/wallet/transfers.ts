@@ -44,6 +44,33 @@ export async function insertTransfer(db: Db, input: NewTransfer): Promise<string
   return (await insertOrAdoptTransfer(db, input, { key: null, retentionHours: 0 })).id;
 }
 
+/** A transfer whose ledger transaction is already posted (a payroll line): written `succeeded`. */
+export interface PostedTransfer {
+  id: string;
+  toAccountId: string;
+  amountMinor: number;
+  currency: string;
+  holdId: string;
+  transactionId: string;
+}
+
+/** Many posted transfers from one account, in one statement (the caller's transaction, beside their postings). */
+export async function insertPostedTransfers(
+  db: Db, input: { tenantId: string; fromAccountId: string; description: string; transfers: readonly PostedTransfer[] },
+): Promise<void> {
+  const t = input.transfers;
+  if (t.length === 0) return;
+  await db.query(
+    `INSERT INTO transfers (id, tenant_id, from_account_id, to_account_id, amount, currency, description, status, hold_id, transaction_id)
+     SELECT t.id, $1, $2, t.to_account_id, t.amount, t.currency, $3, 'succeeded', t.hold_id, t.transaction_id
+     FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[]) AS t(id, to_account_id, amount, currency, hold_id, transaction_id)`,
+    [
+      input.tenantId, input.fromAccountId, input.description, t.map((x) => x.id), t.map((x) => x.toAccountId), t.map((x) => x.amountMinor),
+      t.map((x) => x.currency), t.map((x) => x.holdId), t.map((x) => x.transactionId),
+    ],
+  );
+}
+
 /** What insert-or-adopt did: `adopted` when the key's first attempt had written the row. */
 export interface InsertedOrAdopted {
   id: string;

@@ -139,6 +139,11 @@ function outcomeOf(history: History): Outcome {
   return { running: statuses.at(-1) ?? null };
 }
 
+/** The types of a history's last events, to say where a run stopped. */
+function lastEvents(history: History, count = 6): string {
+  return (history.events ?? []).slice(-count).map((e) => EventType[e.eventType ?? 0]?.replace(/^EVENT_TYPE_/, '') ?? '?').join(' → ');
+}
+
 /** The scenarios a release has a recorded history of. */
 const fixturesOf = (release: string): string[] =>
   readdirSync(releaseDir(release)).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
@@ -518,7 +523,7 @@ async function settlementScenario(): Promise<Ids> {
 }
 
 /** How long a run may take to get where its scenario leads (seconds are enough; a wide margin). */
-const END_WAIT_MS = 30_000;
+const END_WAIT_MS = 60_000;
 
 /**
  * Waits until the run got where its scenario leads, or gives up after END_WAIT_MS, then fetches
@@ -567,7 +572,11 @@ describe('workflow determinism', () => {
     const histories = await Promise.all(SCENARIOS.map(async (scenario) => ({
       scenario, workflowId: ids[scenario]!, history: await historyAtEnd(ids[scenario]!, EXPECTED[scenario]),
     })));
-    // A scenario that did not get where it should fails here, before anything is replayed or recorded.
+    // A scenario that did not get where it should fails here, before anything is replayed or
+    // recorded — each by its name, with the run's last events (a summary may cut a long diff).
+    for (const { scenario, workflowId, history } of histories) {
+      expect.soft(outcomeOf(history), `${scenario} (${workflowId}) ended elsewhere; its last events: ${lastEvents(history)}`).toEqual(EXPECTED[scenario]);
+    }
     expect(Object.fromEntries(histories.map(({ scenario, history }) => [scenario, outcomeOf(history)]))).toEqual(EXPECTED);
     const errors = await replay(currentCode(), histories.map(({ workflowId, history }) => ({ workflowId, history })));
     expect(messages(errors)).toEqual(Object.fromEntries(histories.map(({ workflowId }) => [workflowId, 'replayed'])));

@@ -25,6 +25,8 @@ const LAUNCHERS_MAX = 4;
 
 interface ProcStat {
   name: string;
+  /** R, S, D, Z (zombie: ended, not reaped yet), X … */
+  state: string;
   ppid: number;
   startTicks: number;
 }
@@ -40,7 +42,7 @@ function procStat(pid: number): ProcStat | null {
   // "pid (comm) state ppid … starttime …": comm may hold spaces and parentheses, so split after the last ')'.
   const close = text.lastIndexOf(')');
   const fields = text.slice(close + 2).split(' ');
-  return { name: text.slice(text.indexOf('(') + 1, close), ppid: Number(fields[1]), startTicks: Number(fields[19]) };
+  return { name: text.slice(text.indexOf('(') + 1, close), state: fields[0] ?? '', ppid: Number(fields[1]), startTicks: Number(fields[19]) };
 }
 
 function startedByNpm(pid: number): boolean {
@@ -71,7 +73,10 @@ export function findLaunchers(): Launcher[] {
 function isGone(launcher: Launcher, parentPid: number): boolean {
   if (launcher.pid === parentPid && process.ppid !== parentPid) return true;
   if (launcher.startTicks === null) return false;
-  return procStat(launcher.pid)?.startTicks !== launcher.startTicks;
+  const stat = procStat(launcher.pid);
+  // A zombie (Z) or dead (X) process has ended: its parent has not reaped it yet (a loaded shell or
+  // test runner can take a while), but it launches nothing any more.
+  return stat === null || stat.startTicks !== launcher.startTicks || stat.state === 'Z' || stat.state === 'X';
 }
 
 /**

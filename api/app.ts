@@ -29,6 +29,7 @@ import { topicRoutes } from './notifications/topics.js';
 import { broadcastRoutes } from './notifications/broadcasts.js';
 import { userRoutes } from './notifications/users.js';
 import { webhookEndpointRoutes } from './notifications/webhook-endpoints.js';
+import { providerCallbackRoutes } from './notifications/provider-callbacks.js';
 import { topUpRoutes } from './topups/routes.js';
 import { kycTierRoutes } from './kyc/routes.js';
 import { transferRoutes } from './transfers/routes.js';
@@ -67,6 +68,9 @@ export function createApp(deps: AppDeps) {
   app.use('/codec/*', codecCors(deps.config), limitUnauthenticated(limits), limitAdminKey({ ...limits, adminApiKey: deps.adminApiKey }));
   app.route('/codec', codecRoutes(deps));
   const cache = deps.cache ?? createCacheClosedWith(deps.redis, deps.config);
+  // Provider receipts (contract §10) are signed by the provider and carry no API key: answered before the key chain.
+  app.use('/v1/provider-callbacks/*', limitUnauthenticated(limits), jsonBody());
+  app.route('/v1/provider-callbacks', providerCallbackRoutes(deps));
   app.use('/v1/*', limitUnauthenticated(limits)); // counts bad keys per IP: must wrap authenticate
   app.use('/v1/*', authenticate({ pool: deps.pool, adminApiKey: deps.adminApiKey }));
   app.use('/v1/*', limitApiKey(limits));
@@ -103,7 +107,7 @@ export function createApp(deps: AppDeps) {
     .route('/v1/notification-templates', notificationTemplateRoutes(deps))
     .route('/v1/topics', topicRoutes(deps))
     .route('/v1/broadcasts', broadcastRoutes(deps))
-    .route('/v1/users', userRoutes(deps))
+    .route('/v1/users', userRoutes({ ...deps, cache }))
     .route('/v1/notifications', notificationRoutes(deps))
     .route('/v1/webhook-endpoints', webhookEndpointRoutes(deps))
     .route('/v1/ops/dead-letters', deadLetterRoutes(deps))

@@ -47,7 +47,7 @@ export interface AppDeps {
   redis: Redis | null;
   temporal: Client;
   /**
-   * The two-tier cache (reference data only). Absent: `createApp` builds one on `redis` whose
+   * The two-tier cache (reference data, notification preferences). Absent: `createApp` builds one on `redis` whose
    * subscriber connection closes when `redis` ends; an owner passing its own must `close()` it.
    */
   cache?: Cache;

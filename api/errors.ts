@@ -47,6 +47,12 @@ export const errors = {
   apiKeyMissing: () =>
     new ApiError(401, 'authentication_error', 'api_key_missing', 'No API key provided: use Authorization: Bearer <key>.'),
   apiKeyInvalid: () => new ApiError(401, 'authentication_error', 'api_key_invalid', 'Invalid API key provided.'),
+  /** A provider callback (contract §10) without its `Provider-Signature`, or one that does not verify (or is too old). */
+  signatureMissing: () =>
+    new ApiError(401, 'authentication_error', 'signature_missing', 'No Provider-Signature header: provider callbacks are signed.'),
+  signatureInvalid: () =>
+    new ApiError(401, 'authentication_error', 'signature_invalid',
+      'The Provider-Signature does not match this body and the provider’s secret, or its timestamp is over 5 minutes from now.'),
   actorMissing: () =>
     new ApiError(401, 'authentication_error', 'actor_missing', 'This request records a decision: name the acting user in Steadfast-Actor: <JWT>.'),
   actorInvalid: () =>

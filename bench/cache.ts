@@ -28,7 +28,7 @@ const abort = abortOnSignals();
 const prefix = `bench:cache:${process.pid}`;
 const HOUR_MS = 3_600_000;
 const policy = { ttlMs: HOUR_MS, graceMs: 0, why: 'benchmark' };
-const POLICIES: CachePolicies = { fx_rates: policy, product: policy, product_list: policy, user_profile: policy };
+const POLICIES: CachePolicies = { fx_rates: policy, product: policy, product_list: policy, user_profile: policy, notification_preferences: policy };
 
 /** A product-like JSON value of about `bytes` bytes. */
 function value(i: number, bytes: number) {

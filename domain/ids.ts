@@ -46,6 +46,7 @@ export const ID_PREFIXES = {
   compensation: 'comp',
   payrollRun: 'pr',
   broadcast: 'bc',
+  digest: 'dgst',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -27,6 +27,13 @@ export const cacheEnv = {
   PRODUCTS_CACHE_GRACE: boundedDuration('1h', 0, DAY_MS),
   USER_PROFILE_CACHE_TTL: boundedDuration('5m', 100, DAY_MS),
   USER_PROFILE_CACHE_GRACE: boundedDuration('0s', 0, DAY_MS),
+  /**
+   * Notification preferences are invalidated on every write; the TTL bounds how long an invalidation
+   * lost with Redis could leave an opt-out unseen, so it is capped at an hour. No grace by default: a
+   * plan or attempt that cannot read PostgreSQL fails anyway.
+   */
+  PREFERENCES_CACHE_TTL: boundedDuration('1m', 100, 60 * MINUTE_MS),
+  PREFERENCES_CACHE_GRACE: boundedDuration('0s', 0, 60 * MINUTE_MS),
   /** The FX rates provider (simulated by simulators/processors under /fx) and how long one call may take. */
   FX_PROVIDER_URL: z.string().url().default('http://127.0.0.1:4010/fx'),
   FX_PROVIDER_TIMEOUT_MS: intFromEnv(2_000, 50, 60_000),

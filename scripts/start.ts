@@ -115,6 +115,11 @@ const localWebhookEnv = {
   WEBHOOK_PRIVATE_ALLOWLIST: [...new Set([localWebhookReceiver, ...config.WEBHOOK_PRIVATE_ALLOWLIST])].join(','),
 };
 
+/** The simulators post their delivery receipts (contract §10) to this API, unless the environment names another receiver. */
+const localReceiptsEnv = {
+  PROVIDER_CALLBACK_URL: config.PROVIDER_CALLBACK_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}/v1/provider-callbacks`,
+};
+
 /** The codec server's CORS origins: the dev UI on its configured port, unless the environment says otherwise. */
 const localUiEnv = {
   TEMPORAL_UI_ORIGINS: process.env.TEMPORAL_UI_ORIGINS ?? `http://localhost:${config.TEMPORAL_UI_PORT},http://127.0.0.1:${config.TEMPORAL_UI_PORT}`,
@@ -124,7 +129,7 @@ function startChild(name: string, entry: string, databaseUrl: string): void {
   const argv = childArgv(entry);
   const [command, args] = dieWithParent(argv[0], argv.slice(1));
   const child = spawn(command, args, {
-    env: { ...process.env, DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminApiKey, ...redisEnv, ...localWebhookEnv, ...localUiEnv },
+    env: { ...process.env, DATABASE_URL: databaseUrl, ADMIN_API_KEY: adminApiKey, ...redisEnv, ...localWebhookEnv, ...localUiEnv, ...localReceiptsEnv },
     stdio: 'inherit',
     // Own process group: Ctrl-C reaches only this supervisor, which stops the children in order.
     detached: true,

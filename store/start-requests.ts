@@ -9,7 +9,7 @@ import type { Db } from './db.js';
  * Also: the request keys (Idempotency-Key) that let a retry adopt the row its first attempt wrote.
  */
 
-export const START_KINDS = ['transfer', 'topup', 'payment', 'notification', 'leave_request', 'dead_letter_retry', 'payroll_run', 'offboarding', 'broadcast'] as const;
+export const START_KINDS = ['transfer', 'topup', 'payment', 'notification', 'leave_request', 'dead_letter_retry', 'payroll_run', 'offboarding', 'broadcast', 'digest'] as const;
 export type StartKind = (typeof START_KINDS)[number];
 
 /**
@@ -25,6 +25,8 @@ const TABLES: Record<StartKind, { table: string; initial: string; since: string;
   leave_request: { table: 'leave_requests', initial: `status = 'pending'`, since: 'created_at', key: 'id' },
   payroll_run: { table: 'payroll_runs', initial: `status = 'calculating'`, since: 'created_at', key: 'id' },
   broadcast: { table: 'broadcasts', initial: `status = 'queued'`, since: 'created_at', key: 'id' },
+  // A user's open e-mail digest (its run `digest-<dgst_id>` is started by the e-mail that opened it).
+  digest: { table: 'notification_digests', initial: `status = 'open'`, since: 'created_at', key: 'id' },
   // An employee whose termination is scheduled (the offboarding run is `offboarding-<employee id>`).
   offboarding: { table: 'employees', initial: `termination_date IS NOT NULL AND status = 'active'`, since: 'termination_requested_at', key: 'id' },
   // A dead letter requeued by ops (retries > 0): its n-th retry run is `dead-letter-retry-<id>-<n>`.

@@ -14,6 +14,7 @@ import { createPool } from '../store/db.js';
 import { auditLedger } from '../store/ledger/audit.js';
 import { temporalLogger } from '../platform/temporal-logger.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
+import { createCacheFromConfig } from '../platform/cache/index.js';
 import { createApiRateLimiter, type RateLimiter } from '../platform/rate-limit/index.js';
 import { createWorkers, WORKER_DOMAINS } from '../workers/registry.js';
 import { tracingClientInterceptors } from '../platform/telemetry/temporal.js';
@@ -163,9 +164,12 @@ export async function startHarness(
   async function startWorker(overrides: { faultDelayBeforePostMs?: number } = {}) {
     const workerConnection = await NativeConnection.connect(workerConnectionOptions(config));
     const outbound = createOutboundLimiterFromConfig(config, redis ? { redis } : { redisMode: { mode: 'none', reason: 'a single-instance test run' } });
+    // A cache instance of its own, as a worker process has: the app's invalidations reach it over
+    // Redis (without Redis, within this process: the same key prefix).
+    const cache = createCacheFromConfig(redis, config);
     const { workers, close } = await createWorkers({
       config: { ...config, FAULT_DELAY_BEFORE_POST_MS: overrides.faultDelayBeforePostMs ?? 0 },
-      connection: workerConnection, pool, outbound, workflowBundlePath: inject('workflowBundlePath'),
+      connection: workerConnection, pool, outbound, cache, workflowBundlePath: inject('workflowBundlePath'),
       ...(options.tracing ? { tracing: options.tracing } : {}),
       limits: { maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 40, shutdownGraceTimeMs: 2_000 },
     }, options.notifications ? WORKER_DOMAINS : ['wallet', 'payments', 'hr']);
@@ -175,6 +179,7 @@ export async function startHarness(
       await running;
       await close();
       await outbound.close();
+      cache.close();
       await workerConnection.close();
     };
     stoppers.push(stop);

@@ -1,5 +1,6 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Redis } from 'ioredis';
 import { workflowBundlePath } from './workflow-bundle.js';
 import { ConfigError, loadConfig, taskQueues } from '../platform/config.js';
 import { workerConnectionOptions } from '../platform/temporal-connection.js';
@@ -16,6 +17,7 @@ import { startMetricsServer } from './metrics-server.js';
 import { workerReadiness } from './health.js';
 import { installRuntime } from './sdk-metrics.js';
 import { createOutboundLimiterFromConfig } from '../platform/rate-limit/outbound.js';
+import { createCacheFromConfig } from '../platform/cache/index.js';
 import { resolveRedisMode, SINGLE_INSTANCE_SUMMARY } from '../platform/redis-mode.js';
 import { createWorkers } from './registry.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // First: spans of everything below (off, installing nothing, without OTEL_EXPORTER_OTLP_ENDPOINT).
   const tracing = startTracing(config, { serviceName: 'steadfast-worker' });
-  // Redis serves only the outbound limits here; still decided first: several instances without Redis stop here.
+  // Redis serves the outbound limits and the cache here; still decided first: several instances without Redis stop here.
   const redisMode = await resolveRedisMode(config);
   if (redisMode.mode === 'none') log.warn({ reason: redisMode.reason }, SINGLE_INSTANCE_SUMMARY);
   // The SDK's lines (activities' and workflows' with their ids too) go through our logger; it logs a
@@ -59,6 +61,14 @@ async function main(): Promise<void> {
   });
   // Calls per provider are capped across every worker process (OUTBOUND_RATE_LIMITS).
   const outbound = createOutboundLimiterFromConfig(config, { redisMode });
+  // Notification preferences are read through the cache, which must hear the API's invalidations:
+  // over Redis only. Without it the API is another process, whose invalidations cannot reach an L1
+  // here: preferences are then read from PostgreSQL at each plan and attempt.
+  const redis = redisMode.mode === 'external'
+    ? new Redis(redisMode.url, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 })
+    : null;
+  redis?.on('error', (err) => log.error({ err }, 'redis connection error'));
+  const cache = redis ? createCacheFromConfig(redis, config) : undefined;
   let closeActivities: () => Promise<void> = async () => undefined;
   let relay: { stop(): Promise<void> } | null = null;
   let reconciler: { stop(): Promise<void> } | null = null;
@@ -77,7 +87,7 @@ async function main(): Promise<void> {
     if (config.SETTLEMENT_SCHEDULE_ENABLED) await scheduleSettlement(config, client);
     const bundle = await workflowBundlePath(config.WORKFLOW_BUNDLE_PATH);
     if (bundle.source === 'built') log.info({ path: bundle.path }, 'workflow bundle built by npm run build');
-    const { workers, queues, close } = await createWorkers({ config, connection, pool, outbound, workflowBundlePath: bundle.path, tracing });
+    const { workers, queues, close } = await createWorkers({ config, connection, pool, outbound, cache, workflowBundlePath: bundle.path, tracing });
     closeActivities = close;
     log.info({ taskQueues: queues, address: config.TEMPORAL_ADDRESS }, 'polling');
     relay = config.OUTBOX_RELAY_ENABLED ? await startRelay(config, pool, client) : null;
@@ -94,6 +104,8 @@ async function main(): Promise<void> {
     await metricsServer?.close();
     await closeActivities();
     await outbound.close();
+    cache?.close();
+    await redis?.quit().catch(() => redis.disconnect());
     // Workers created but never run (a start-up step failed) still hold it: that error must not hide the first one.
     await connection.close().catch((err: unknown) => log.warn({ err }, 'Temporal connection not closed'));
     await pool.end();

@@ -4,6 +4,8 @@ import type pg from 'pg';
 import type { ChannelSenders } from '../activities/notifications/channels/types.js';
 import { createBroadcastActivities } from '../activities/notifications/broadcast-activities.js';
 import { createDeliveryActivities } from '../activities/notifications/delivery-activities.js';
+import { createDigestActivities, type DigestStarter } from '../activities/notifications/digest-activities.js';
+import type { Cache } from '../platform/cache/index.js';
 import type { OutboundLimiter } from '../platform/rate-limit/outbound.js';
 import { CHANNELS, PRIORITIES, type Priority } from '../domain/notifications/types.js';
 import { deliveryTaskQueue } from '../workflows/notifications/types.js';
@@ -19,7 +21,11 @@ export interface NotificationWorkerOptions extends WorkerLimits {
   pool: pg.Pool;
   senders: ChannelSenders;
   outbound?: OutboundLimiter;
+  /** Users' preferences are read through it (activities/notifications/preferences.ts); absent: from PostgreSQL. */
+  cache?: Cache | undefined;
   pollers: Record<Priority, number>;
+  /** E-mail digests: starts their runs, and caps the e-mails one holds (DIGEST_MESSAGES_MAX); absent: none. */
+  digests?: { starter: DigestStarter; messagesMax: number } | undefined;
   workflowBundlePath?: string;
   dataConverter: DataConverter;
   /** Every queue of the deployment polls as the same version (the server checks it on set-current). */
@@ -33,9 +39,12 @@ export interface NotificationWorkerOptions extends WorkerLimits {
  * hold up push, and high-priority deliveries have pollers of their own (more of them).
  */
 export async function createNotificationWorkers(options: NotificationWorkerOptions): Promise<Worker[]> {
-  const activities = createDeliveryActivities({ pool: options.pool, senders: options.senders, outbound: options.outbound });
-  const broadcasts = createBroadcastActivities({ pool: options.pool, push: options.senders.push });
-  const workers = [await createDomainWorker({ ...options, activities: { ...activities, ...broadcasts } })];
+  const activities = createDeliveryActivities({
+    pool: options.pool, senders: options.senders, outbound: options.outbound, cache: options.cache, digests: options.digests,
+  });
+  const digests = createDigestActivities({ pool: options.pool, email: options.senders.email, outbound: options.outbound, cache: options.cache });
+  const broadcasts = createBroadcastActivities({ pool: options.pool, senders: options.senders });
+  const workers = [await createDomainWorker({ ...options, activities: { ...activities, ...broadcasts, ...digests } })];
   for (const channel of [...CHANNELS, 'webhook'] as const) {
     for (const priority of PRIORITIES) {
       workers.push(await Worker.create({

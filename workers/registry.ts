@@ -3,7 +3,9 @@ import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, Worker, WorkerDeploymentOptions } from '@temporalio/worker';
 import type pg from 'pg';
 import { createChannelSenders } from '../activities/notifications/channels/index.js';
+import { digestStarter } from './digest-starter.js';
 import { createProcessorRouterFromConfig } from '../activities/payments/processors/index.js';
+import type { Cache } from '../platform/cache/index.js';
 import { taskQueues, type Config } from '../platform/config.js';
 import { dataConverterOf } from '../platform/payload-codec.js';
 import { workerDeploymentOptionsOf } from '../platform/worker-deployment.js';
@@ -33,6 +35,12 @@ export interface WorkerDeps {
   workflowBundlePath?: string | undefined;
   /** Calls per provider capped across every worker process (OUTBOUND_RATE_LIMITS); absent: no cap. */
   outbound?: OutboundLimiter;
+  /**
+   * The process's cache (notification preferences are read through it). It must hear the
+   * invalidations of the API that writes them: a cache on the shared Redis, or, in one process
+   * without Redis, one on the API's key prefix. Absent: preferences are read from PostgreSQL.
+   */
+  cache?: Cache;
   /** Absent: WORKER_MAX_CONCURRENT_* and WORKER_SHUTDOWN_GRACE_MS from the config. */
   limits?: WorkerLimits;
   /** The process's tracing (platform/telemetry/tracing.ts startTracing): workflow spans go to its processor. */
@@ -102,13 +110,23 @@ const DOMAINS = {
   /** The notification workflows, and an activity worker per channel and priority. */
   notifications: async (deps, common) => {
     const senders = createChannelSenders(deps.config);
+    // Held e-mails start their digest's run from the attempt (a client on the worker's connection).
+    const temporal = new Client({
+      connection: deps.connection, namespace: common.namespace, dataConverter: common.dataConverter, interceptors: tracingClientInterceptors(),
+    });
+    const digests = {
+      starter: digestStarter({ temporal, taskQueue: deps.config.TASK_QUEUE_NOTIFICATIONS }), messagesMax: deps.config.DIGEST_MESSAGES_MAX,
+    };
     return {
       workers: await createNotificationWorkers({
-        ...common, taskQueue: deps.config.TASK_QUEUE_NOTIFICATIONS, senders,
+        ...common, taskQueue: deps.config.TASK_QUEUE_NOTIFICATIONS, senders, cache: deps.cache, digests,
         ...(deps.outbound ? { outbound: deps.outbound } : {}),
         pollers: { high: deps.config.NOTIFICATION_POLLERS_HIGH, normal: deps.config.NOTIFICATION_POLLERS_NORMAL },
       }),
-      close: () => senders.email.close(),
+      close: async () => {
+        await senders.push.close();
+        senders.email.close();
+      },
     };
   },
 } satisfies Record<keyof TaskQueues, (deps: WorkerDeps, common: Common) => Promise<DomainWorkers>>;

@@ -8,6 +8,7 @@ import { findEmployee } from '../store/hr/employees.js';
 import { findLeaveRequest } from '../store/hr/leave.js';
 import { findBroadcast } from '../store/notifications/broadcasts.js';
 import { getDelivery } from '../store/notifications/deliveries.js';
+import { getDigest } from '../store/notifications/digests.js';
 import { getNotification } from '../store/notifications/notifications.js';
 import { findPayment } from '../store/payments/payments.js';
 import { findPayrollRun } from '../store/payroll/runs.js';
@@ -113,6 +114,10 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
       input: { tenantId, broadcastId: id, scheduledAt: b.scheduledAt?.toISOString() ?? null, pageSize: config.BROADCAST_PAGE_SIZE },
     };
   },
+  async digest({ pool }, { id, tenantId }) {
+    const d = await getDigest(pool, tenantId, id);
+    return d && { contract: workflowContracts.digest, input: { tenantId, digestId: id, windowEnd: d.windowEnd.toISOString() } };
+  },
   async offboarding({ pool }, { id, tenantId }) {
     const e = await findEmployee(pool, tenantId, id);
     return e?.terminationDate ? { contract: workflowContracts.offboarding, input: { tenantId, employeeId: id, terminationDate: e.terminationDate } } : null;
@@ -144,6 +149,7 @@ const CONTRACT_OF: Record<StartKind, { readonly idPrefix: string }> = {
   payroll_run: workflowContracts.payrollRun,
   offboarding: workflowContracts.offboarding,
   broadcast: workflowContracts.broadcast,
+  digest: workflowContracts.digest,
   transfer: workflowContracts.p2pTransfer,
   topup: workflowContracts.topUp,
   payment: workflowContracts.paymentSaga,

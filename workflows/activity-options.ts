@@ -65,6 +65,20 @@ export const broadcastActivity: ActivityOptions = {
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['resource_missing'] },
 };
 
+/**
+ * A digest's send (one SMTP call and two short transactions): SMTP 4xx and lost connections retried
+ * with backoff for about ten minutes (the same Message-ID each time), then its held e-mails are
+ * dead-lettered by `digestFailActivity`, retried until done.
+ */
+export const digestActivity: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10 },
+};
+export const digestFailActivity: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
 /** Calls to the bank: slower, transient failures (5xx, timeouts) retried with backoff. */
 export const bankActivity: ActivityOptions = {
   startToCloseTimeout: '10s',

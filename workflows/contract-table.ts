@@ -35,6 +35,8 @@ export const workflowContracts = {
   domainEvent: { type: 'domainEvent', queue: 'notifications', idPrefix: 'event-' },
   /** key: the broadcast id. */
   broadcast: { type: 'broadcast', queue: 'notifications', idPrefix: 'broadcast-' },
+  /** key: the digest id (one run per user's digest window; every held e-mail starts it with USE_EXISTING). */
+  digest: { type: 'digest', queue: 'notifications', idPrefix: 'digest-' },
   /** key: `<delivery id>-<retry round>`. */
   deadLetterRetry: { type: 'deadLetterRetry', queue: 'notifications', idPrefix: 'dead-letter-retry-' },
 } as const satisfies Record<string, { type: string; queue: keyof TaskQueues; idPrefix: string }>;

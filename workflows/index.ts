@@ -10,3 +10,4 @@ export { notification } from './notifications/notification.js';
 export { domainEvent } from './notifications/domain-event.js';
 export { deadLetterRetry } from './notifications/dead-letter-retry.js';
 export { broadcast } from './notifications/broadcast.js';
+export { digest } from './notifications/digest.js';

@@ -15,6 +15,7 @@ import { insertTransfer } from '../store/wallet/transfers.js';
 import { eventWorkflowSettings } from '../platform/notification-settings.js';
 import { providersControl } from '../simulators/providers/client.js';
 import { startProvidersServer, type ProvidersServer } from '../simulators/providers/server.js';
+import { startSmtpSink, type SmtpSink } from '../simulators/smtp/server.js';
 import { actorHeaders, balanceOf, createAccount, startHarness, type Call, type Harness } from '../test/harness.js';
 import { eventually, settled } from '../test/notifications.js';
 import { createPayrollRun, hirePayrollEmployee, linkWallet, payrollAction, payrollCompany } from '../test/payroll-fixture.js';
@@ -109,6 +110,8 @@ const EXPECTED = {
   'payrollRun-insufficient_funds': { result: { status: 'failed' } },
   // Since 0.3.0: a broadcast to a topic of three, in pages.
   'broadcast-completed': { result: { status: 'completed' } },
+  // Since 0.3.0 (issue #20): two normal e-mails of a user with a 3 s digest window, sent as one.
+  'digest-sent': { result: { status: 'sent', messages: 2 } },
   'notification-sent': { result: { status: 'completed' } },
   'notification-cancelled': { result: { status: 'cancelled' } },
   'notification-scheduled_sent': { result: { status: 'completed' } },
@@ -211,11 +214,16 @@ let escalating: Harness;
 /** The same workers, an API with a 1 s escalation, a 2 s expiry and a 1 s AUTHORIZATION_TTL. */
 let expiring: Harness;
 let providers: ProvidersServer;
+let smtp: SmtpSink;
 beforeAll(async () => {
   providers = await startProvidersServer({ port: 0 });
+  smtp = await startSmtpSink({ port: 0 });
   h = await startHarness({
     notifications: true,
-    env: { API_WAIT_WINDOW_MS: '30000', PUSH_PROVIDER_URL: `${providers.url}/push`, SMS_PROVIDER_URL: `${providers.url}/sms` },
+    env: {
+      API_WAIT_WINDOW_MS: '30000', PUSH_PROVIDER_URL: `${providers.url}/push`, SMS_PROVIDER_URL: `${providers.url}/sms`,
+      SMTP_URL: smtp.url, DIGEST_WINDOW_MIN: '1s',
+    },
   });
   const sameWorkers = {
     TASK_QUEUE_WALLET: h.config.TASK_QUEUE_WALLET, TASK_QUEUE_PAYMENTS: h.config.TASK_QUEUE_PAYMENTS,
@@ -232,6 +240,7 @@ afterAll(async () => {
   await expiring?.close();
   await h?.close();
   await providers?.close();
+  await smtp?.close();
 });
 
 type Tenant = { id: string; apiKey: string; call: Call };
@@ -243,7 +252,7 @@ async function runScenarios(): Promise<Ids> {
   const groups = await Promise.all([
     walletScenarios(tenant), paymentScenarios(tenant), leaveScenarios(tenant), notificationScenarios(tenant), settlementScenario(),
     riskScenarios(await h.newTenant()), offboardingScenario(await h.newTenant()), payrollScenarios(await h.newTenant()),
-    broadcastScenario(await h.newTenant()),
+    broadcastScenario(await h.newTenant()), digestScenario(await h.newTenant()),
   ]);
   return Object.assign({}, ...groups) as Ids;
 }
@@ -424,6 +433,21 @@ async function broadcastScenario(tenant: Tenant): Promise<Ids> {
   const id = (await call('POST', '/v1/broadcasts', { body: { topic_key: 'news', template_id: 'news', channels: ['in_app'] } })).body.id as string;
   await eventually(async () => (await call('GET', `/v1/broadcasts/${id}`)).body.status as string, (s) => s === 'completed', 30_000);
   return { 'broadcast-completed': `broadcast-${id}` };
+}
+
+/** Two normal-priority e-mails to a user with a 3 s digest window: held, then sent as one digest. */
+async function digestScenario(tenant: Tenant): Promise<Ids> {
+  const { call } = tenant;
+  await call('POST', '/v1/notification-templates', { body: { id: 'note', channels: { email: { subject: 'Note {{n}}', body: '<p>{{n}}</p>' } } } });
+  await call('PUT', '/v1/users/digest_user/contacts', { body: { email: 'digest_user@example.com' } });
+  await call('PUT', '/v1/users/digest_user/notification-preferences', { body: { digest: { email: '3s' } } });
+  const notify = async (n: number) => (await call('POST', '/v1/notifications', {
+    body: { user_id: 'digest_user', template_id: 'note', data: { n }, channels: ['email'], priority: 'normal' },
+  })).body.id as string;
+  const [first] = await Promise.all([notify(1), notify(2)]);
+  await settled(call, first!);
+  const { rows: [row] } = await h.pool.query('SELECT id FROM notification_digests WHERE tenant_id = $1', [tenant.id]);
+  return { 'digest-sent': `digest-${row.id as string}` };
 }
 
 /** Payroll runs of one employee each, one period per run (one live run per period). */

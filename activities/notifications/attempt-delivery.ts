@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { withTransaction, type Db } from '../../store/db.js';
+import type { Cache } from '../../platform/cache/index.js';
 import { metrics } from '../../platform/metrics.js';
 import type { OutboundLimiter } from '../../platform/rate-limit/outbound.js';
 import { removePushTokens } from '../../store/notifications/contacts.js';
@@ -10,15 +11,25 @@ import {
 import { upsertInboxMessage } from '../../store/notifications/inbox.js';
 import { findEndpointToSend } from '../../store/notifications/webhook-endpoints.js';
 import { DeliveryError, type ChannelSenders, type SendResult } from './channels/types.js';
+import { holdForDigest, type DigestHoldDeps } from './digest-activities.js';
+import { optedOut, readPreferences } from './preferences.js';
 
 export interface DeliveryDeps {
   pool: pg.Pool;
   senders: ChannelSenders;
   /** Caps calls per provider (OUTBOUND_RATE_LIMITS keyed by channel: email, sms, push, webhook). */
   outbound?: OutboundLimiter;
+  /**
+   * The process's cache: users' preferences are read through it (the plan and every attempt's
+   * re-check), invalidated on every instance by each write. Absent: read from PostgreSQL each time.
+   */
+  cache?: Cache;
+  /** E-mail digests (activities/notifications/digest-activities.ts); absent: every e-mail goes at once. */
+  digests?: DigestHoldDeps['digests'];
 }
 
-export type AttemptResult = { status: 'sent' | 'failed' | 'retry'; error?: string };
+/** `held`: the e-mail waits in the user's digest, which sends it (and ends it `sent`) when its window ends. */
+export type AttemptResult = { status: 'sent' | 'failed' | 'retry' | 'held'; error?: string };
 
 /**
  * One attempt of one delivery. Idempotent: a delivery that is not `queued` any more is not sent
@@ -32,8 +43,12 @@ export async function attemptDelivery(
 ): Promise<AttemptResult> {
   const delivery = await findDeliveryToAttempt(deps.pool, input.tenantId, input.deliveryId);
   if (!delivery) throw new Error(`delivery ${input.deliveryId} is missing`);
-  const decided = await decideBeforeSending(deps.pool, delivery);
+  // Held in a digest already (a retried attempt): its digest's run is started again, it stays held.
+  if (delivery.status === 'held') return (await holdForDigest(deps, delivery)) ?? { status: 'held' };
+  const decided = await decideBeforeSending(deps.pool, delivery, deps.cache);
   if (decided) return decided;
+  const held = await holdForDigest(deps, delivery);
+  if (held) return held;
   if (delivery.channel === 'in_app') {
     await withTransaction(deps.pool, (client) => storeInApp(client, delivery, input.attempt));
     metrics.deliveries.inc({ channel: 'in_app', outcome: 'sent' });
@@ -51,11 +66,12 @@ export async function attemptDelivery(
 export async function attemptInAppIn(
   client: pg.PoolClient,
   input: { tenantId: string; deliveryId: string; attempt: number },
+  cache?: Cache,
 ): Promise<{ status: 'sent' | 'failed'; stored: boolean }> {
   const delivery = await findDeliveryToAttempt(client, input.tenantId, input.deliveryId);
   if (!delivery) throw new Error(`delivery ${input.deliveryId} is missing`);
   if (delivery.channel !== 'in_app') throw new Error(`delivery ${input.deliveryId} is not an in-app delivery`);
-  const decided = await decideBeforeSending(client, delivery);
+  const decided = await decideBeforeSending(client, delivery, cache);
   if (decided) return { status: decided.status === 'sent' ? 'sent' : 'failed', stored: false };
   await storeInApp(client, delivery, input.attempt);
   return { status: 'sent', stored: true };
@@ -65,16 +81,23 @@ export async function attemptInAppIn(
  * What an attempt decides before it sends anything: already sent, ended otherwise, or opted out
  * since (skipped); null when it is to be sent.
  */
-async function decideBeforeSending(db: Db, delivery: DeliveryToAttempt): Promise<AttemptResult | null> {
+async function decideBeforeSending(db: Db, delivery: DeliveryToAttempt, cache: Cache | undefined): Promise<AttemptResult | null> {
   if (delivery.status === 'sent') return { status: 'sent' };
   if (delivery.status !== 'queued') return { status: 'failed', error: `delivery is ${delivery.status}` };
   // Preferences are checked again at every attempt: a user who opts out while a notification waits
   // (quiet hours, retries) is not sent it.
-  if (delivery.optedOut) {
+  if (await optedOutSince(db, delivery, cache)) {
     await skipOptedOutDelivery(db, delivery.id);
     return { status: 'failed', error: 'opted out' };
   }
   return null;
+}
+
+/** A user's notification (not critical, not a webhook) whose channel the user has turned off. */
+async function optedOutSince(db: Db, delivery: DeliveryToAttempt, cache: Cache | undefined): Promise<boolean> {
+  if (delivery.channel === 'webhook' || delivery.critical !== false || !delivery.userId) return false;
+  const preferences = await readPreferences({ db, cache }, delivery.tenantId, delivery.userId);
+  return optedOut(preferences, delivery.channel);
 }
 
 /** A provider's channel: one call, its outcome recorded. */

@@ -24,11 +24,11 @@ export interface NotificationStart extends NotificationPlan {
  * the notifications queue; `attemptDelivery` runs on the per-channel, per-priority queues.
  */
 export function createDeliveryActivities(deps: DeliveryDeps & { now?: () => Date }) {
-  const { pool } = deps;
+  const { pool, cache } = deps;
   const now = deps.now ?? (() => new Date());
   return {
     planNotification: (input: NotificationRef & { critical: boolean }) =>
-      withTransaction(pool, (client) => planNotification(client, { ...input, now: now() })),
+      withTransaction(pool, (client) => planNotification(client, { ...input, now: now(), cache })),
 
     /**
      * Release 0.2.0's first step (a local activity): `planNotification`, then, unless quiet hours
@@ -41,12 +41,12 @@ export function createDeliveryActivities(deps: DeliveryDeps & { now?: () => Date
       let stored = 0;
       const start = await withTransaction(pool, async (client): Promise<NotificationStart> => {
         stored = 0;
-        const plan = await planNotification(client, { ...input, now: now() });
+        const plan = await planNotification(client, { ...input, now: now(), cache });
         if (plan.deferUntil) return { ...plan, inApp: [], completed: false };
         const inApp: NotificationStart['inApp'] = [];
         for (const { deliveryId, channel } of plan.deliveries) {
           if (channel !== 'in_app') continue;
-          const attempt = await attemptInAppIn(client, { tenantId: input.tenantId, deliveryId, attempt: 1 });
+          const attempt = await attemptInAppIn(client, { tenantId: input.tenantId, deliveryId, attempt: 1 }, cache);
           if (attempt.stored) stored++;
           inApp.push({ deliveryId, status: attempt.status });
         }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../../test/harness.js';
-import { AUDITED_ROUTES, auditedRoute, STATE_CHANGING_METHODS } from './actions.js';
+import { AUDITED_ROUTES, auditedRoute, STATE_CHANGING_METHODS, UNAUDITED_ROUTES } from './actions.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -23,7 +23,7 @@ describe('the audited routes table', () => {
     expect(operations.length).toBeGreaterThan(25);
     const missing = operations.filter((op) => {
       const [method, pattern] = op.split(' ') as [string, string];
-      return auditedRoute(method, pattern) === undefined;
+      return auditedRoute(method, pattern) === undefined && UNAUDITED_ROUTES[op] === undefined;
     });
     expect(missing, 'add these to api/audit/actions.ts').toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBroadcastActivities } from '../../activities/notifications/broadcast-activities.js';
-import { createPushSender } from '../../activities/notifications/channels/push.js';
+import { createChannelSenders } from '../../activities/notifications/channels/index.js';
 import { eventually, startNotificationStack, type NotificationStack } from '../../test/notifications.js';
 import type { Call } from '../../test/harness.js';
 
@@ -34,6 +34,17 @@ async function audience(count: number) {
   }
   return { tenant, call, users };
 }
+
+/** The adapters for steps driven by hand (their push window closed at once), closed after the file. */
+let senders: ReturnType<typeof createChannelSenders> | undefined;
+function handSenders() {
+  senders ??= createChannelSenders({ ...stack.h.config, PUSH_BATCH_WINDOW: 0 });
+  return senders;
+}
+afterAll(async () => {
+  await senders?.push.close();
+  senders?.email.close();
+});
 
 const finished = (call: Call, id: string) =>
   eventually(async () => (await call('GET', `/v1/broadcasts/${id}`)).body, (b) => b.status === 'completed' || b.status === 'cancelled', 30_000);
@@ -71,9 +82,7 @@ describe('broadcasts', () => {
     const scheduled = new Date(Date.now() + 3_600_000).toISOString();
     const b = (await call('POST', '/v1/broadcasts', { body: { topic_key: 'news', template_id: 'launch', channels: ['in_app', 'push'], scheduled_at: scheduled } })).body;
     // Driven by hand (the run waits for its hour): both attempts read the same cursor and send the same page.
-    const steps = createBroadcastActivities({
-      pool: stack.h.pool, push: createPushSender({ baseUrl: stack.h.config.PUSH_PROVIDER_URL, batchSize: 5, timeoutMs: 5_000 }),
-    });
+    const steps = createBroadcastActivities({ pool: stack.h.pool, senders: handSenders() });
     const ref = { tenantId: tenant.id, broadcastId: b.id };
     expect(await steps.startBroadcast(ref)).toBe('sending');
     await Promise.all([steps.sendBroadcastPage({ ...ref, pageSize: 4 }), steps.sendBroadcastPage({ ...ref, pageSize: 4 })]);
@@ -105,10 +114,96 @@ describe('broadcasts', () => {
     for (const [body, status] of [
       [{ topic_key: 'nope', template_id: 'launch', channels: ['in_app'] }, 404],
       [{ topic_key: 'news', template_id: 'nope', channels: ['in_app'] }, 404],
-      [{ topic_key: 'news', template_id: 'launch', channels: ['email'] }, 400],
+      [{ topic_key: 'news', template_id: 'launch', channels: ['email'] }, 400], // the template has no e-mail
+      [{ topic_key: 'news', template_id: 'launch', channels: ['webhook'] }, 400],
       [{ topic_key: 'news', template_id: 'launch', channels: [] }, 400],
     ] as const) {
       expect((await call('POST', '/v1/broadcasts', { body })).status, JSON.stringify(body)).toBe(status);
     }
+  });
+
+  it('sends e-mail (pooled SMTP) and SMS (bulk calls) too, one message per recipient; gone push tokens are removed; a bounced address is skipped', async () => {
+    const tenant = await stack.h.newTenant();
+    const { call } = tenant;
+    const template = {
+      id: 'all', channels: {
+        email: { subject: 'News for {{name}}', body: '<p>Hello {{name}}</p>' }, sms: { body: 'News, {{name}}' }, push: { title: 'News', body: 'Hi {{name}}' },
+      },
+    };
+    expect((await call('POST', '/v1/notification-templates', { body: template })).status).toBe(201);
+    await call('POST', '/v1/topics', { body: { key: 'all', name: 'All' } });
+    const users = Array.from({ length: 9 }, (_, i) => `m${i}`);
+    await call('POST', '/v1/topics/all/subscribers', { body: { user_ids: users } });
+    for (const [i, user] of users.entries()) {
+      await call('PUT', `/v1/users/${user}/contacts`, {
+        body: {
+          email: i === 8 ? null : `${user}.${tenant.id}@example.com`.toLowerCase(), phone: i % 3 === 0 ? null : `+1555000${String(i).padStart(4, '0')}`,
+          // m1's only token is gone (the app was uninstalled); m2 has a gone one beside a live one.
+          push_tokens: i === 1 ? [`bad_${user}_${tenant.id}`] : i === 2 ? [`bad_${user}_${tenant.id}`, `tok_${user}_${tenant.id}`] : [`tok_${user}_${tenant.id}`],
+        },
+      });
+    }
+    await call('PUT', '/v1/users/m4/notification-preferences', { body: { email: false } });
+    await stack.h.pool.query(
+      `INSERT INTO contact_bounces (tenant_id, channel, address, provider_message_id) VALUES ($1, 'email', $2, 'test')`, [tenant.id, `m5.${tenant.id}@example.com`.toLowerCase()],
+    );
+    const smsBefore = (await stack.sim.messages('sms')).requests_received;
+    const created = await call('POST', '/v1/broadcasts', { body: { topic_key: 'all', template_id: 'all', data: { name: 'Ada' }, channels: ['email', 'sms', 'push'] } });
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    const done = await finished(call, created.body.id);
+    // e-mail: 6 sent (m4 opted out, m5 bounced, m8 none); SMS: 6 sent (m0, m3, m6 none); push: 8 sent, m1 failed.
+    expect(done).toMatchObject({ status: 'completed', recipients: 9, counts: { sent: 6 + 6 + 8, failed: 1, skipped_opt_out: 1, skipped_no_contact: 2 + 3 } });
+
+    const emails = stack.smtp.messages().filter((m) => m.to?.includes(tenant.id.toLowerCase()));
+    expect(emails.map((m) => m.to).sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm6', 'm7'].map((u) => `${u}.${tenant.id}@example.com`.toLowerCase()));
+    expect(emails.every((m) => m.subject === 'News for Ada')).toBe(true);
+    expect(new Set(emails.map((m) => m.messageId)).size).toBe(6);
+    const sms = (await stack.sim.messages('sms')).messages.filter((m) => m.idempotency_key?.startsWith(created.body.id));
+    expect(sms.map((m) => m.body)).toEqual(Array(6).fill('News, Ada'));
+    // Page size 7: two pages, so two bulk calls for six messages.
+    expect((await stack.sim.messages('sms')).requests_received - smsBefore).toBe(2);
+
+    const deliveries = (await call('GET', `/v1/broadcasts/${created.body.id}/deliveries?limit=100`)).body.data as { id: string; status: string; error: string | null }[];
+    expect(deliveries.find((d) => d.id === 'm1:push')).toMatchObject({ status: 'failed', error: 'tokens_unregistered' });
+    expect(deliveries.find((d) => d.id === 'm2:push')).toMatchObject({ status: 'sent' });
+    expect(deliveries.find((d) => d.id === 'm5:email')).toMatchObject({ status: 'skipped_no_contact' });
+    const tokens = async (user: string) => (await call('GET', `/v1/users/${user}/contacts`)).body.push_tokens;
+    expect(await tokens('m1')).toEqual([]);
+    expect(await tokens('m2')).toEqual([`tok_m2_${tenant.id}`]);
+  });
+
+  it('a recipient inside their quiet hours is deferred, not counted, and sent once they end (a repeat sends nothing twice)', async () => {
+    const { tenant, call } = await audience(3);
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    await call('PUT', '/v1/users/u01/notification-preferences', {
+      body: { quiet_hours: { start: hhmm(Date.now() - 3_600_000), end: hhmm(Date.now() + 3_600_000), time_zone: 'UTC' } },
+    });
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const b = (await call('POST', '/v1/broadcasts', { body: { topic_key: 'news', template_id: 'launch', channels: ['in_app', 'push'], scheduled_at: later } })).body;
+    // Driven by hand (the run waits for its hour).
+    const steps = createBroadcastActivities({ pool: stack.h.pool, senders: handSenders() });
+    const ref = { tenantId: tenant.id, broadcastId: b.id };
+    expect(await steps.startBroadcast(ref)).toBe('sending');
+    expect(await steps.sendBroadcastPage({ ...ref, pageSize: 10 })).toEqual({ done: true });
+    const deferred = (await call('GET', `/v1/broadcasts/${b.id}/deliveries?status=deferred`)).body.data;
+    expect(deferred.map((d: { id: string }) => d.id)).toEqual(['u01:in_app', 'u01:push']);
+    expect((await call('GET', `/v1/broadcasts/${b.id}`)).body.counts).toEqual({ sent: 4, failed: 0, skipped_opt_out: 0, skipped_no_contact: 0 });
+    expect((await call('GET', '/v1/users/u01/inbox')).body.data).toEqual([]);
+    // Not due yet: the pass says when.
+    const waiting = await steps.sendDeferredBroadcast({ ...ref, pageSize: 10 });
+    expect(waiting.done).toBe(false);
+    expect(Date.parse(waiting.nextAt!)).toBeGreaterThan(Date.now() + 3_000_000);
+
+    // The hours have passed (moved back rather than waited for): sent, counted, once.
+    await call('PUT', '/v1/users/u01/notification-preferences', { body: { quiet_hours: null } });
+    await stack.h.pool.query(`UPDATE broadcast_deliveries SET deliver_after = now() - interval '1 second' WHERE broadcast_id = $1 AND status = 'deferred'`, [b.id]);
+    const [first, second] = await Promise.all([steps.sendDeferredBroadcast({ ...ref, pageSize: 10 }), steps.sendDeferredBroadcast({ ...ref, pageSize: 10 })]);
+    expect([first.done, second.done]).toEqual([false, false]);
+    expect(await steps.sendDeferredBroadcast({ ...ref, pageSize: 10 })).toEqual({ done: true, nextAt: null });
+    expect(await steps.finishBroadcast(ref)).toBe('completed');
+    expect((await call('GET', `/v1/broadcasts/${b.id}`)).body.counts).toEqual({ sent: 6, failed: 0, skipped_opt_out: 0, skipped_no_contact: 0 });
+    expect((await call('GET', '/v1/users/u01/inbox')).body.data).toHaveLength(1);
+    const pushed = (await stack.sim.messages('push')).messages.filter((m) => m.token === `tok_u01_${tenant.id}`);
+    expect(pushed).toHaveLength(1);
   });
 });

@@ -58,10 +58,13 @@ async function checkRequest(
   if (missing.length > 0) {
     throw errors.parameterInvalid('channels', `Template ${template.id} has no ${missing.join(', ')} content (it has: ${offered.join(', ')}).`);
   }
-  // Rendering now refuses data the workflow could not render later (keys, value types, sizes).
+  // Rendering now refuses data the workflow could not render later (keys, value types, sizes), in
+  // the default channels and in every locale variant (the recipient's locale is read when planned).
   for (const channel of body.channels) {
     try {
-      renderContent(template.channels, channel, body.data);
+      for (const channels of [template.channels, ...Object.values(template.locales)]) {
+        if (channels[channel] !== undefined) renderContent(channels, channel, body.data);
+      }
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       throw errors.parameterInvalid(err.code === 'data_invalid' ? bracketParam(err.param ?? 'data') : 'data', err.message);

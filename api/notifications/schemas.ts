@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { PUSH_TOKENS_MAX } from '../../store/notifications/contacts.js';
 import { isValidTimeOfDay, isValidTimeZone } from '../../domain/notifications/quiet-hours.js';
+import { canonicalLocale, LOCALE_MAX_CHARS, LOCALES_MAX } from '../../domain/notifications/locales.js';
 import { TEMPLATE_PART_MAX_CHARS } from '../../domain/notifications/render.js';
 import {
   CHANNELS, DELIVERY_STATUSES, NOTIFICATION_STATUSES, PRIORITIES, WEBHOOK_EVENT_TYPES,
@@ -35,11 +36,26 @@ export const TemplateChannelsSchema = z
   .refine((channels) => CHANNELS.some((channel) => channels[channel] !== undefined), { message: 'Give at least one channel.' })
   .openapi('TemplateChannels', { description: '`{{var}}` placeholders; HTML-escaped in the email body.' });
 
-export const CreateTemplate = z.strictObject({ id: TemplateId, channels: TemplateChannelsSchema }).openapi('CreateNotificationTemplate');
-export const UpdateTemplate = z.strictObject({ channels: TemplateChannelsSchema }).openapi('UpdateNotificationTemplate');
+/** A BCP 47 language tag (`fr`, `fr-CA`, `zh-Hant`), stored in its canonical case. */
+const LocaleTag = z.string().min(2).max(LOCALE_MAX_CHARS)
+  .refine((tag) => canonicalLocale(tag) !== null, { message: 'A BCP 47 language tag such as fr, fr-CA or zh-Hant.' })
+  .transform((tag) => canonicalLocale(tag)!);
+/** Checked further by the route (tags, channels the default has, template syntax): domain/notifications/locales.ts. */
+const TemplateLocalesSchema = z.record(z.string().min(1).max(LOCALE_MAX_CHARS), TemplateChannelsSchema)
+  .refine((locales) => Object.keys(locales).length <= LOCALES_MAX, { message: `At most ${LOCALES_MAX} locales.` })
+  .openapi('TemplateLocales', {
+    description: 'Translations by BCP 47 tag (`{"fr": {channels}}`). A recipient gets, per channel, the variant of their contact '
+      + 'locale, else of its language (`fr-CA` → `fr`), else the default channels; a variant may only translate channels the default has.',
+  });
+
+export const CreateTemplate = z.strictObject({ id: TemplateId, channels: TemplateChannelsSchema, locales: TemplateLocalesSchema.optional() })
+  .openapi('CreateNotificationTemplate');
+export const UpdateTemplate = z.strictObject({ channels: TemplateChannelsSchema, locales: TemplateLocalesSchema.optional() })
+  .openapi('UpdateNotificationTemplate', { description: 'Replaces the template: locales left out are removed.' });
 export const TemplateBody = z
   .object({
     id: z.string(), object: z.literal('notification_template'), source: z.enum(['tenant', 'built_in']), channels: TemplateChannelsSchema,
+    locales: z.record(z.string(), TemplateChannelsSchema),
     created_at: z.string().nullable(), updated_at: z.string().nullable(),
   })
   .openapi('NotificationTemplate');
@@ -52,12 +68,14 @@ export const PutContacts = z
     phone: Phone.nullable().optional(),
     push_tokens: z.array(z.string().min(1).max(4_096)).max(PUSH_TOKENS_MAX)
       .refine(unique, { message: 'Push tokens must be unique.' }).optional(),
+    locale: LocaleTag.nullable().optional()
+      .openapi({ description: 'BCP 47 (`fr-CA`): templates render in it, else its language, else their default.' }),
   })
   .openapi('PutUserContacts');
 export const ContactsBody = z
   .object({
     object: z.literal('user_contacts'), user_id: z.string(), email: z.string().nullable(), phone: z.string().nullable(),
-    push_tokens: z.array(z.string()), updated_at: z.string().nullable(),
+    push_tokens: z.array(z.string()), locale: z.string().nullable(), updated_at: z.string().nullable(),
   })
   .openapi('UserContacts');
 
@@ -69,13 +87,25 @@ const QuietHours = z
   })
   .openapi('QuietHours', { description: 'Daily window (end before start spans midnight; start = end: none).' });
 const ChannelSwitch = z.boolean().nullable().optional().openapi({ description: 'false opts out; null restores the default (on).' });
+/** A digest window: `<n>s`, `<n>m` or `<n>h`, within DIGEST_WINDOW_MIN..DIGEST_WINDOW_MAX (checked by the route). */
+const DigestWindow = z.string().regex(/^[1-9]\d{0,4}(s|m|h)$/, 'A duration such as 15m, 1h or 24h.');
+const Digest = z
+  .strictObject({ email: DigestWindow.nullable().optional() })
+  .openapi('DigestPreference', {
+    description: 'Normal-priority, non-critical e-mails are held and sent as ONE e-mail (template `digest`) when the window that '
+      + 'the first one opened ends; high-priority and critical ones go at once. `null` (or `email: null`) sends every e-mail at once.',
+  });
 export const PutPreferences = z
-  .strictObject({ email: ChannelSwitch, sms: ChannelSwitch, push: ChannelSwitch, in_app: ChannelSwitch, quiet_hours: QuietHours.nullable().optional() })
+  .strictObject({
+    email: ChannelSwitch, sms: ChannelSwitch, push: ChannelSwitch, in_app: ChannelSwitch, quiet_hours: QuietHours.nullable().optional(),
+    digest: Digest.nullable().optional(),
+  })
   .openapi('PutNotificationPreferences');
 export const PreferencesBody = z
   .object({
     object: z.literal('notification_preferences'), user_id: z.string(), email: z.boolean(), sms: z.boolean(), push: z.boolean(),
     in_app: z.boolean(), quiet_hours: z.object({ start: z.string(), end: z.string(), time_zone: z.string() }).nullable(),
+    digest: z.object({ email: z.string() }).nullable(),
     updated_at: z.string().nullable(),
   })
   .openapi('NotificationPreferences');

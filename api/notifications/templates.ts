@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { errors } from '../errors.js';
+import { checkLocales } from '../../domain/notifications/locales.js';
 import { validateTemplate } from '../../domain/notifications/render.js';
-import type { TemplateChannels } from '../../domain/notifications/types.js';
+import type { TemplateChannels, TemplateLocales } from '../../domain/notifications/types.js';
 import { withTransaction } from '../../store/db.js';
 import { createTemplate, findTemplate, listTemplates, updateTemplate } from '../../store/notifications/templates.js';
 import { recordAuditInTransaction } from '../middleware/audit.js';
@@ -35,10 +36,15 @@ const routes = {
   }),
 };
 
-/** Syntax errors, partials and unescaped email output are refused up front, not at send time. */
-function checkTemplate(channels: TemplateChannels): void {
-  const [problem] = validateTemplate(channels);
+/**
+ * Syntax errors, partials and unescaped email output are refused up front, not at send time, in
+ * the default channels and in every locale variant; answers the locales with canonical tags.
+ */
+function checkTemplate(channels: TemplateChannels, locales: Record<string, TemplateChannels> = {}): TemplateLocales {
+  const checked = checkLocales(locales, channels);
+  const [problem] = [...validateTemplate(channels), ...checked.problems];
   if (problem) throw errors.parameterInvalid(bracketParam(problem.param), problem.message);
+  return checked.locales;
 }
 
 /** `/v1/notification-templates` */
@@ -46,20 +52,20 @@ export function notificationTemplateRoutes({ pool }: AppDeps) {
   return createRouter()
     .openapi(routes.create, async (c) => {
       const body = c.req.valid('json');
-      checkTemplate(body.channels);
+      const locales = checkTemplate(body.channels, body.locales);
       // The audit event commits with the change (a refusal is recorded by the audit middleware).
       const template = await withTransaction(pool, async (client) => {
-        const inserted = await createTemplate(client, tenantOf(c), body.id, body.channels);
+        const inserted = await createTemplate(client, tenantOf(c), body.id, body.channels, locales);
         await recordAuditInTransaction(client, c, { resourceId: inserted.id, status: 201 });
         return inserted;
       });
       return c.json(template, 201);
     })
     .openapi(routes.update, async (c) => {
-      const { channels } = c.req.valid('json');
-      checkTemplate(channels);
+      const { channels, locales: given } = c.req.valid('json');
+      const locales = checkTemplate(channels, given);
       const template = await withTransaction(pool, async (client) => {
-        const updated = await updateTemplate(client, tenantOf(c), c.req.valid('param').id, channels);
+        const updated = await updateTemplate(client, tenantOf(c), c.req.valid('param').id, channels, locales);
         if (updated) await recordAuditInTransaction(client, c, { resourceId: updated.id, status: 200 });
         return updated;
       });

@@ -30,7 +30,7 @@ describe('contacts', () => {
     const { call } = await h.newTenant();
     const other = await h.newTenant();
     expect((await call('GET', '/v1/users/emp_1/contacts')).body).toEqual({
-      object: 'user_contacts', user_id: 'emp_1', email: null, phone: null, push_tokens: [], updated_at: null,
+      object: 'user_contacts', user_id: 'emp_1', email: null, phone: null, push_tokens: [], locale: null, updated_at: null,
     });
     const put = await call('PUT', '/v1/users/emp_1/contacts', { body: { email: 'ada@example.com', phone: '+14155550123', push_tokens: ['tok-a', 'tok-b'] } });
     expect(put.status).toBe(200);
@@ -68,7 +68,8 @@ describe('notification preferences', () => {
   it('defaults, then partial PUTs: given fields change, others stay; null restores the default', async () => {
     const { call } = await h.newTenant();
     expect((await call('GET', '/v1/users/u1/notification-preferences')).body).toEqual({
-      object: 'notification_preferences', user_id: 'u1', email: true, sms: true, push: true, in_app: true, quiet_hours: null, updated_at: null,
+      object: 'notification_preferences', user_id: 'u1', email: true, sms: true, push: true, in_app: true, quiet_hours: null, digest: null,
+      updated_at: null,
     });
     const quiet = { start: '22:00', end: '07:30', time_zone: 'America/New_York' };
     await call('PUT', '/v1/users/u1/notification-preferences', { body: { sms: false, quiet_hours: quiet } });

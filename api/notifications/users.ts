@@ -1,7 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Cache } from '../../platform/cache/index.js';
 import { getContacts, putContacts } from '../../store/notifications/contacts.js';
 import { listInbox, markInboxMessageRead } from '../../store/notifications/inbox.js';
-import { getPreferences, putPreferences } from '../../store/notifications/preferences.js';
+import { getPreferences, putPreferences, type DigestPreference, type PreferencesPatch } from '../../store/notifications/preferences.js';
+import { digestWindowMs } from '../../domain/notifications/digest.js';
+import type { Config } from '../../platform/config.js';
 import { errors } from '../errors.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
 import { commonErrors, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
@@ -32,6 +35,9 @@ const routes = {
   putPreferences: createRoute({
     method: 'put', path: '/{user_id}/notification-preferences', tags,
     summary: 'Change a user’s channel opt-outs and quiet hours (only the fields given change)',
+    description: 'Notifications planned or attempted after the answer see the change: once the write committed, the cached '
+      + 'copies are dropped from Redis and every instance is told to drop its own (typically within a millisecond). If that '
+      + 'fails the answer is `500`: the change is stored, and repeating the request is safe.',
     request: { params: UserIdParam, body: jsonBody(PutPreferences) },
     responses: { 200: jsonResponse('The preferences', PreferencesBody), ...commonErrors },
   }),
@@ -67,8 +73,9 @@ const routes = {
  * `/v1/users/:user_id/…`: contacts, preferences and the in-app inbox. Without
  * `deps.inboxListener` the first stream creates a listener of this router's own, which lets its
  * connection go once no stream has been open for a while (the entry point should pass one and close it).
+ * `cache`: the app's; a change of preferences invalidates their cached copies on every instance.
  */
-export function userRoutes({ pool, config, inboxListener }: AppDeps) {
+export function userRoutes({ pool, config, inboxListener, cache }: AppDeps & { cache: Cache }) {
   let listener: InboxListener | undefined = inboxListener;
   const listenerOf = () => (listener ??= createInboxListener({ connectionString: config.DATABASE_URL, ...streamLimitsOf(config) }));
   return createRouter()
@@ -79,7 +86,11 @@ export function userRoutes({ pool, config, inboxListener }: AppDeps) {
     .openapi(routes.getContacts, async (c) => c.json(await getContacts(pool, tenantOf(c), c.req.valid('param').user_id), 200))
     .openapi(routes.putPreferences, async (c) => {
       const userId = c.req.valid('param').user_id;
-      return c.json(await putPreferences(pool, tenantOf(c), userId, c.req.valid('json')), 200);
+      const tenantId = tenantOf(c);
+      const preferences = await putPreferences(pool, tenantId, userId, preferencesPatch(config, c.req.valid('json')));
+      // After the commit (one statement): the next plan or attempt on any instance reads the new row.
+      await cache.invalidate({ kind: 'notification_preferences', tenantId, userId });
+      return c.json(preferences, 200);
     })
     .openapi(routes.getPreferences, async (c) => c.json(await getPreferences(pool, tenantOf(c), c.req.valid('param').user_id), 200))
     // Before `inbox/{message_id}`-style paths could shadow it.
@@ -100,4 +111,24 @@ export function userRoutes({ pool, config, inboxListener }: AppDeps) {
       if (!message) throw errors.resourceMissing('inbox message', 'message_id');
       return c.json(message, 200);
     });
+}
+
+/**
+ * The patch as stored: a digest window within DIGEST_WINDOW_MIN..DIGEST_WINDOW_MAX (else `400
+ * parameter_invalid`), and `digest: {email: null}` stored as no digest at all (`null`).
+ */
+function preferencesPatch(
+  config: Config,
+  body: Omit<PreferencesPatch, 'digest'> & { digest?: { email?: string | null | undefined } | null | undefined },
+): PreferencesPatch {
+  const { digest, ...rest } = body;
+  if (digest === undefined) return rest;
+  if (digest === null || digest.email == null) return { ...rest, digest: null };
+  const windowMs = digestWindowMs(digest.email);
+  if (windowMs === null || windowMs < config.DIGEST_WINDOW_MIN || windowMs > config.DIGEST_WINDOW_MAX) {
+    throw errors.parameterInvalid('digest[email]',
+      `The digest window must be from ${config.DIGEST_WINDOW_MIN / 1_000}s to ${config.DIGEST_WINDOW_MAX / 1_000}s (as 15m, 1h, 24h).`);
+  }
+  const stored: DigestPreference = { email: digest.email };
+  return { ...rest, digest: stored };
 }

@@ -27,6 +27,14 @@ export const DEFAULT_TEMPLATES: Readonly<Record<string, TemplateChannels>> = {
     },
     in_app: { title: 'Leave request {{decision}}', body: 'Your leave from {{start_date}} to {{end_date}} was {{decision}}.' },
   },
+  // The e-mail digest (issue #20): `{{messages}}` is the list of held messages, built and escaped
+  // by domain/notifications/digest.ts; `{{count}}` how many there are.
+  digest: {
+    email: {
+      subject: 'Your {{count}} notifications',
+      body: '<p>You have {{count}} notifications since your last digest:</p>{{messages}}',
+    },
+  },
   'payroll.paid': {
     email: {
       subject: 'Your pay for {{period}}',

@@ -30,6 +30,15 @@ export interface TemplateProblem {
 /** Data values a template may use: scalars only, so sections cannot loop (no output blow-up). */
 export type TemplateValue = string | number | boolean | null;
 
+/**
+ * Content our own code built and escaped (a digest's list of messages): inserted as `html` in an
+ * email body and as `text` everywhere else. Never from a request: data values are scalars only.
+ */
+export class TrustedBlock {
+  constructor(readonly html: string, readonly text: string) {}
+}
+type ViewValue = TemplateValue | TrustedBlock;
+
 /** Bounds: a template part, a data value and a rendered part. */
 export const TEMPLATE_PART_MAX_CHARS = 20_000;
 export const DATA_KEYS_MAX = 100;
@@ -50,9 +59,9 @@ const writer = new Mustache.Writer();
 type Tokens = string[][];
 
 /** `{{.}}` names the whole view (an object): it renders as nothing rather than `[object Object]`. */
-const text = (value: unknown) => (typeof value === 'object' && value !== null ? '' : String(value));
+const text = (value: unknown) => (value instanceof TrustedBlock ? value.text : typeof value === 'object' && value !== null ? '' : String(value));
 const raw = text;
-const escapeHtml = (value: unknown) => Mustache.escape(text(value));
+const escapeHtml = (value: unknown) => (value instanceof TrustedBlock ? value.html : Mustache.escape(text(value)));
 const CHANNEL_FIELDS = {
   email: ['subject', 'body'],
   sms: ['body'],
@@ -71,8 +80,13 @@ export function renderContent(
   templateChannels: TemplateChannels,
   channel: Channel,
   data: Record<string, unknown>,
+  blocks: Readonly<Record<string, TrustedBlock>> = {},
 ): RenderedContent {
-  const view = checkData(data);
+  const view: Record<string, ViewValue> = checkData(data);
+  for (const [key, block] of Object.entries(blocks)) {
+    if (Object.hasOwn(view, key) || !DATA_KEY.test(key)) throw new Error(`block ${JSON.stringify(key)} collides with data or is no key`);
+    view[key] = block;
+  }
   switch (channel) {
     case 'email': {
       const t = need(templateChannels.email, channel);
@@ -212,7 +226,7 @@ function compile(template: string, channel: Channel, field: string): Compiled {
 
 function render(
   template: string,
-  view: Record<string, TemplateValue>,
+  view: Record<string, ViewValue>,
   escape: (value: unknown) => string,
   channel: Channel,
   field: string,
@@ -220,7 +234,7 @@ function render(
   return renderTokens(compile(template, channel, field), view, escape);
 }
 
-function renderTokens(part: Compiled, view: Record<string, TemplateValue>, escape: (value: unknown) => string): string {
+function renderTokens(part: Compiled, view: Record<string, ViewValue>, escape: (value: unknown) => string): string {
   const out = writer.renderTokens(part.tokens, new Mustache.Context(view), undefined, part.template, { escape });
   if (out.length > RENDERED_PART_MAX_CHARS) {
     throw new TemplateError('content_too_large', `${part.param} renders to more than ${RENDERED_PART_MAX_CHARS} characters.`, part.param);
@@ -233,7 +247,7 @@ function renderTokens(part: Compiled, view: Record<string, TemplateValue>, escap
  * data inserted as it is (not escaped, and never mistaken for markup). Values are held back
  * behind NUL-delimited slots while the HTML is stripped (templates cannot contain NUL).
  */
-function renderEmailText(body: Compiled, view: Record<string, TemplateValue>): string {
+function renderEmailText(body: Compiled, view: Record<string, ViewValue>): string {
   const values: string[] = [];
   const slot = (value: unknown) => `\u0000${values.push(text(value)) - 1}\u0000`;
   return htmlToText(renderTokens(body, view, slot)).replace(/\u0000(\d+)\u0000/g, (_, i: string) => values[Number(i)] ?? '');

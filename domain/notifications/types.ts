@@ -7,13 +7,18 @@ export type DeliveryChannel = Channel | 'webhook';
 export const PRIORITIES = ['high', 'normal'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
+/** `delivered` and `bounced` come after `sent`, from the provider's receipt (domain/notifications/receipts.ts). */
+/** `held`: an e-mail waiting in the user's digest (domain/notifications/digest.ts); it becomes `sent` with the digest. */
 export const DELIVERY_STATUSES = [
-  'queued', 'sent', 'failed', 'dead_lettered', 'skipped_opt_out', 'skipped_no_contact', 'cancelled',
+  'queued', 'held', 'sent', 'delivered', 'bounced', 'failed', 'dead_lettered', 'skipped_opt_out', 'skipped_no_contact', 'cancelled',
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-/** A delivery in one of these states never changes again (except an ops retry of a dead letter). */
+/**
+ * No attempt changes a delivery in one of these states again (except an ops retry of a dead
+ * letter); only a provider's receipt moves `sent` (or `delivered`) on.
+ */
 export const FINAL_DELIVERY_STATUSES: readonly DeliveryStatus[] = [
-  'sent', 'failed', 'dead_lettered', 'skipped_opt_out', 'skipped_no_contact', 'cancelled',
+  'sent', 'delivered', 'bounced', 'failed', 'dead_lettered', 'skipped_opt_out', 'skipped_no_contact', 'cancelled',
 ];
 
 /** scheduled: waits for scheduled_at; deferred: waits for quiet hours to end; completed: every delivery final. */
@@ -25,6 +30,15 @@ export interface TemplateChannels {
   sms?: { body: string };
   push?: { title: string; body: string };
   in_app?: { title: string; body: string };
+}
+
+/** Locale variants of a template's channels, by canonical BCP 47 tag (`fr`, `fr-CA`). */
+export type TemplateLocales = Record<string, TemplateChannels>;
+
+/** What rendering for a recipient needs of a template: its default channels and their translations. */
+export interface LocalizedTemplate {
+  channels: TemplateChannels;
+  locales: TemplateLocales;
 }
 
 /** The channels a template has content for, in the canonical order. */

@@ -16,6 +16,7 @@ const POLICIES: CachePolicies = {
   product: policy(60_000, 0),
   product_list: policy(60_000, 0),
   user_profile: policy(60_000, 0),
+  notification_preferences: policy(60_000, 0),
 };
 
 beforeAll(() => {

@@ -37,9 +37,25 @@ describe('cache kinds: an allow-list enforced in code', () => {
       { kind: 'product', id: 'prod_card_classic' },
       { kind: 'product_list' },
       { kind: 'user_profile', tenantId: 'tnt_1', userId: 'usr_2' },
+      { kind: 'notification_preferences', tenantId: 'tnt_1', userId: 'usr_2' },
     ];
-    expect(keys.map(keyString)).toEqual(['fx_rates:USD', 'product:prod_card_classic', 'product_list', 'user_profile:tnt_1:usr_2']);
+    expect(keys.map(keyString)).toEqual([
+      'fx_rates:USD', 'product:prod_card_classic', 'product_list', 'user_profile:tnt_1:usr_2',
+      'notification_preferences:tnt_1:1P-bZqY3A5xnJpSywdShTTITKvfFc_WdLQ7ap1k1Zxk',
+    ]);
     expect(keys.map((k) => kindOf(keyString(k)))).toEqual(CACHE_KINDS);
+  });
+
+  it('keys preferences by a digest of the user id: any id (colons, spaces, 255 characters) is one key of its own', () => {
+    const key = (userId: unknown) => keyString({ kind: 'notification_preferences', tenantId: 'tnt_1', userId } as CacheKey);
+    const ids = ['a:b', 'a', 'b', 'émile dupont', 'x'.repeat(255), '1P-bZqY3A5xnJpSywdShTTITKvfFc_WdLQ7ap1k1Zxk'];
+    const keys = ids.map(key);
+    expect(new Set(keys).size).toBe(ids.length);
+    for (const text of keys) expect(text).toMatch(/^notification_preferences:tnt_1:[A-Za-z0-9_-]{43}$/);
+    expect(() => key('')).toThrow(CacheKeyError);
+    expect(() => key('x'.repeat(256))).toThrow(CacheKeyError);
+    expect(() => key(42)).toThrow(CacheKeyError);
+    expect(() => assertCacheKey({ kind: 'notification_preferences', tenantId: 'a:b', userId: 'u' })).toThrow(/tenantId/);
   });
 
   it('has a policy for every kind, from the configuration', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Config } from '../config.js';
 
 /**
@@ -8,7 +9,7 @@ import type { Config } from '../config.js';
  *
  * Adding a kind is a reviewed decision: say in its policy why a stale copy is harmless.
  */
-export const CACHE_KINDS = ['fx_rates', 'product', 'product_list', 'user_profile'] as const;
+export const CACHE_KINDS = ['fx_rates', 'product', 'product_list', 'user_profile', 'notification_preferences'] as const;
 export type CacheKind = (typeof CACHE_KINDS)[number];
 
 /** One key per kind; every part is validated (`KEY_PART`) so keys cannot collide or smuggle `:`. */
@@ -16,7 +17,9 @@ export type CacheKey =
   | { kind: 'fx_rates'; base: string }
   | { kind: 'product'; id: string }
   | { kind: 'product_list' }
-  | { kind: 'user_profile'; tenantId: string; userId: string };
+  | { kind: 'user_profile'; tenantId: string; userId: string }
+  /** `userId` is the tenant's own id for a person (any 1–255 characters): the key holds its SHA-256, not the id. */
+  | { kind: 'notification_preferences'; tenantId: string; userId: string };
 
 export interface KindPolicy {
   /** A cached value is fresh this long after it was loaded. */
@@ -48,6 +51,11 @@ export function cachePolicies(config: Config): CachePolicies {
       ttlMs: config.USER_PROFILE_CACHE_TTL, graceMs: config.USER_PROFILE_CACHE_GRACE,
       why: 'Display data (names, locale); never balances, limits, keys or risk flags.',
     },
+    notification_preferences: {
+      ttlMs: config.PREFERENCES_CACHE_TTL, graceMs: config.PREFERENCES_CACHE_GRACE,
+      why: 'Channel opt-outs and quiet hours, not money. Every write invalidates them on every instance after its '
+        + 'commit; the TTL bounds an invalidation lost with Redis. Critical notifications and broadcasts never read them.',
+    },
   };
 }
 
@@ -64,6 +72,15 @@ function part(key: Record<string, unknown>, field: string): string {
     throw new CacheKeyError(`cache key ${String(key.kind)}.${field} must match ${KEY_PART}`);
   }
   return value;
+}
+
+/** Ids that are not key parts (any text: `:`, spaces, 255 characters): their SHA-256, base64url (43 characters). */
+function digestPart(key: Record<string, unknown>, field: string): string {
+  const value = key[field];
+  if (typeof value !== 'string' || value.length === 0 || value.length > 255) {
+    throw new CacheKeyError(`cache key ${String(key.kind)}.${field} must be 1 to 255 characters`);
+  }
+  return createHash('sha256').update(value).digest('base64url');
 }
 
 /** Refuses anything but an allow-listed kind with well-formed parts (a bug, never a user error). */
@@ -93,6 +110,8 @@ export function keyString(key: CacheKey): string {
       return 'product_list';
     case 'user_profile':
       return `user_profile:${part(k, 'tenantId')}:${part(k, 'userId')}`;
+    case 'notification_preferences':
+      return `notification_preferences:${part(k, 'tenantId')}:${digestPart(k, 'userId')}`;
     default: {
       const unknownKey: never = key;
       throw new CacheKeyError(`unknown cache kind ${JSON.stringify(unknownKey)}`);

@@ -16,6 +16,24 @@ const sms = (form: Record<string, string>, headers: Record<string, string> = {})
   });
 
 describe('push simulator', () => {
+  it('send-each: a message per token with its own text and key; the same key and token the same id; refuses a bad body', async () => {
+    const json = { 'content-type': 'application/json' };
+    const each = (messages: unknown) => call('/push/v1/send-each', { body: JSON.stringify({ messages }), headers: json });
+    const messages = [
+      { token: 'a', notification: { title: 'A', body: 'a' }, idempotency_key: 'n1' },
+      { token: 'bad_b', notification: { title: 'B', body: 'b' }, idempotency_key: 'n2' },
+      { token: 'c', notification: { title: 'C', body: 'c' }, idempotency_key: 'n1' },
+    ];
+    const first = await each(messages);
+    expect(first.status).toBe(200);
+    expect(first.body.results[1]).toEqual({ token: 'bad_b', error: 'UNREGISTERED' });
+    expect((await each(messages)).body).toEqual(first.body);
+    expect((await each([])).status).toBe(400);
+    const report = await server.sim.messages('push');
+    expect(report.send_each_calls).toEqual([3, 3]);
+    expect(report.messages.map((m) => [m.token, m.title, m.attempts])).toEqual([['a', 'A', 2], ['c', 'C', 2]]);
+  });
+
   it('answers a result per token: bad_ tokens UNREGISTERED, the same key and token the same id', async () => {
     const body = { tokens: ['a', 'bad_b'], notification: { title: 'T', body: 'B' }, idempotency_key: 'k1' };
     const first = await pushBatch(body);
@@ -38,6 +56,21 @@ describe('push simulator', () => {
 });
 
 describe('SMS simulator', () => {
+  it('bulk: one sender, a result per message in order (a bad number fails alone), one message per key', async () => {
+    const bulk = (body: unknown, authorization = BASIC) => call('/sms/2010-04-01/Accounts/AC_steadfast_dev/Messages/Bulk.json', {
+      body: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization },
+    });
+    const body = { from: '+15550000000', messages: [{ to: '+15551230001', body: 'Hi', idempotency_key: 'b1' }, { to: '555', body: 'Hi', idempotency_key: 'b2' }] };
+    const first = await bulk(body);
+    expect(first.status).toBe(200);
+    expect(first.body.results[0].sid).toMatch(/^SM/);
+    expect(first.body.results[1]).toMatchObject({ to: '555', code: 21211 });
+    expect((await bulk(body)).body).toEqual(first.body);
+    expect((await bulk(body, 'Basic eDp5')).status).toBe(401);
+    expect((await bulk({ from: '+15550000000', messages: [] })).status).toBe(400);
+    expect((await server.sim.messages('sms')).messages.map((m) => [m.to, m.attempts])).toEqual([['+15551230001', 2]]);
+  });
+
   it('201 with a sid; the idempotency token replays it', async () => {
     const first = await sms({ To: '+15551234567', From: '+15550000000', Body: 'Hi' }, { 'i-twilio-idempotency-token': 'k' });
     expect(first.status).toBe(201);

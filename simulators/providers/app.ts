@@ -3,16 +3,19 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { SIM_PROVIDERS, createFaults, faultSchema, type Faults, type SimProvider } from './faults.js';
-import { createPushApp, type PushRecord } from './push.js';
+import { createPushApp, PushStore } from './push.js';
 import { Records } from './records.js';
 import { createSmsApp, type SmsCredentials, type SmsRecord } from './sms.js';
 import { createWebhookReceiverApp, type WebhookRecord } from './webhook-receiver.js';
+import type { ReceiptSender } from '../receipts.js';
 
 export interface ProvidersAppOptions {
   /** What the SMS provider accepts as basic auth (defaults: the dev values in platform/config-notifications.ts). */
   sms?: SmsCredentials;
   /** Ends delayed requests when the server closes. */
   signal?: AbortSignal;
+  /** Sends the push and SMS delivery receipts (simulators/receipts.ts); none without it. */
+  receipts?: ReceiptSender;
 }
 
 export const DEFAULT_SMS_CREDENTIALS: SmsCredentials = { accountSid: 'AC_steadfast_dev', authToken: 'dev-token' };
@@ -26,10 +29,15 @@ const BODY_MAX_BYTES = 1024 * 1024;
 export function createProvidersApp(options: ProvidersAppOptions = {}) {
   const faults = createFaults();
   const stores = {
-    push: new Records<PushRecord>(),
+    push: new PushStore(),
     sms: new Records<SmsRecord>(),
     webhook: new Records<WebhookRecord>(),
   } satisfies Record<SimProvider, Records<{ attempts: number }>>;
+  const { receipts } = options;
+  if (receipts) {
+    stores.push.onAccepted((m) => receipts.accepted('push', { messageId: m.message_id, recipient: m.token }));
+    stores.sms.onAccepted((m) => receipts.accepted('sms', { messageId: m.sid, recipient: m.to }));
+  }
   const app = new Hono();
   app.use('*', bodyLimit({ maxSize: BODY_MAX_BYTES, onError: (c) => c.json({ error: { code: 'body_too_large', message: 'Body over 1 MiB' } }, 413) }));
 
@@ -53,7 +61,8 @@ export function createProvidersApp(options: ProvidersAppOptions = {}) {
     const provider = z.enum(SIM_PROVIDERS).safeParse(c.req.query('provider'));
     if (!provider.success) return c.json({ error: { code: 'parameter_invalid', message: `provider must be one of ${SIM_PROVIDERS.join(', ')}` } }, 400);
     const records = stores[provider.data];
-    return c.json({ provider: provider.data, requests_received: records.requestsReceived, messages: records.list() });
+    const calls = provider.data === 'push' ? { send_each_calls: stores.push.sendCalls } : {};
+    return c.json({ provider: provider.data, requests_received: records.requestsReceived, ...calls, messages: records.list() });
   });
 
   app.use('/push/*', faulted('push', stores.push, faults, options.signal));

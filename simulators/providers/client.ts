@@ -14,6 +14,8 @@ export interface MessagesReport<P extends SimProvider> {
   provider: P;
   /** Every request that reached the provider, faulted and replayed ones included. */
   requests_received: number;
+  /** Push only: the number of messages in each `send-each` call, in order (how sends were batched). */
+  send_each_calls?: number[];
   /** What it accepted, once per idempotency key (push: per key and token), oldest first. */
   messages: RecordOf[P][];
 }

@@ -13,6 +13,13 @@ export interface Attempted {
 export class Records<T extends Attempted> {
   requestsReceived = 0;
   readonly #byKey = new Map<string, T>();
+  /** Method-shaped, so `Records<PushRecord>` still passes for `Records<Attempted>`. */
+  #listener: { accepted(record: T): void } | null = null;
+
+  /** `listener` is called with every new record (not a replay of one): where a provider's receipt starts. */
+  onAccepted(listener: (record: T) => void): void {
+    this.#listener = { accepted: listener };
+  }
 
   get(key: string): T | undefined {
     return this.#byKey.get(key);
@@ -24,6 +31,7 @@ export class Records<T extends Attempted> {
       if (!oldest.done) this.#byKey.delete(oldest.value);
     }
     this.#byKey.set(key, record);
+    this.#listener?.accepted(record);
   }
 
   list(): T[] {

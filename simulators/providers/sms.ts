@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { z } from 'zod';
 import type { Records } from './records.js';
 
 /** Twilio's limit on one message body (it splits it into up to 10 segments). */
@@ -47,19 +48,53 @@ export function createSmsApp(store: SmsStore, credentials: SmsCredentials) {
     if (body.length > SMS_BODY_MAX_CHARS) return twilioError(c, 400, 21617, 'The concatenated message body exceeds the 1600 character limit.');
 
     const key = c.req.header('i-twilio-idempotency-token') ?? null;
-    const seen = key === null ? undefined : store.get(`key:${key}`);
-    if (seen) {
-      seen.attempts += 1;
-      return c.json(wire(seen), 201);
+    return c.json(wire(accept(store, credentials, { to, from, body, key })), 201);
+  }).post('/2010-04-01/Accounts/:sid/Messages/Bulk.json', async (c) => {
+    if (!authorized(c.req.header('authorization'), c.req.param('sid'), credentials)) {
+      return twilioError(c, 401, 20003, 'Authentication Error - invalid username');
     }
-    const sid = `SM${randomBytes(16).toString('hex')}`;
-    const record: SmsRecord = {
-      sid, account_sid: credentials.accountSid, to, from, body, status: 'queued',
-      date_created: new Date().toUTCString(), idempotency_key: key, attempts: 1,
-    };
-    store.put(key === null ? `sid:${sid}` : `key:${key}`, record);
-    return c.json(wire(record), 201);
+    const parsed = bulkBody.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return twilioError(c, 400, 21602, `Invalid bulk request: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    const { from, messages } = parsed.data;
+    const results = messages.map((m) => {
+      if (!E164.test(m.to)) return { to: m.to, code: 21211, message: `The 'To' number ${m.to} is not a valid phone number.` };
+      if (m.body.length > SMS_BODY_MAX_CHARS) return { to: m.to, code: 21617, message: 'The concatenated message body exceeds the 1600 character limit.' };
+      return { to: m.to, sid: accept(store, credentials, { to: m.to, from, body: m.body, key: m.idempotency_key }).sid };
+    });
+    return c.json({ results }, 200);
   });
+}
+
+/** Most messages one bulk call takes. */
+export const SMS_BULK_MAX = 1_000;
+
+/**
+ * The bulk send (like a messaging service's batch API): one sender, up to SMS_BULK_MAX messages,
+ * each with its own idempotency key; answered per message, in order (a bad number fails alone).
+ */
+const bulkBody = z.strictObject({
+  from: z.string().min(1).max(32),
+  messages: z.array(z.strictObject({
+    to: z.string().min(1).max(32), body: z.string().min(1), idempotency_key: z.string().min(1).max(255),
+  })).min(1).max(SMS_BULK_MAX),
+});
+
+/** A message taken once per idempotency key (a repeat returns the first); without a key, always a new one. */
+function accept(
+  store: SmsStore, credentials: SmsCredentials, m: { to: string; from: string; body: string; key: string | null },
+): SmsRecord {
+  const seen = m.key === null ? undefined : store.get(`key:${m.key}`);
+  if (seen) {
+    seen.attempts += 1;
+    return seen;
+  }
+  const sid = `SM${randomBytes(16).toString('hex')}`;
+  const record: SmsRecord = {
+    sid, account_sid: credentials.accountSid, to: m.to, from: m.from, body: m.body, status: 'queued',
+    date_created: new Date().toUTCString(), idempotency_key: m.key, attempts: 1,
+  };
+  store.put(m.key === null ? `sid:${sid}` : `key:${m.key}`, record);
+  return record;
 }
 
 function authorized(header: string | undefined, pathSid: string, credentials: SmsCredentials): boolean {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { parseMessage } from './parse.js';
+import type { ReceiptSender } from '../receipts.js';
 
 /** One message the sink accepted. */
 export interface ReceivedEmail {
@@ -39,13 +40,15 @@ const MESSAGES_MAX = 10_000;
  * A local SMTP server that accepts every message and keeps it, for tests and `npm start`.
  * Loopback only, no TLS, authentication optional (any credentials pass). Recipients whose local
  * part starts with `bad_` are refused with 550 (no such mailbox), like push tokens `bad_…`.
+ * With `receipts`, each accepted message gets a receipt per recipient (simulators/receipts.ts:
+ * `bounce_…@` ones are accepted here, then bounce), keyed by the message's Message-ID.
  *
  * @example
  * const sink = await startSmtpSink({ port: 0 });
  * const config = loadConfig({ SMTP_URL: sink.url });
  * sink.failNext(1); // the next message gets 451
  */
-export async function startSmtpSink(options: { port: number; hostname?: string }): Promise<SmtpSink> {
+export async function startSmtpSink(options: { port: number; hostname?: string; receipts?: ReceiptSender }): Promise<SmtpSink> {
   const hostname = options.hostname ?? '127.0.0.1';
   const received: ReceivedEmail[] = [];
   const logins: string[] = [];
@@ -95,6 +98,10 @@ export async function startSmtpSink(options: { port: number; hostname?: string }
           subject: parsed.subject, from: parsed.from, to: parsed.to, text: parsed.text, html: parsed.html,
           raw, receivedAt: new Date().toISOString(),
         });
+        const { messageId } = parsed;
+        if (options.receipts && messageId) {
+          for (const r of session.envelope.rcptTo) options.receipts.accepted('email', { messageId, recipient: r.address });
+        }
         callback(null, `2.0.0 Ok: queued as ${received.length}`);
       });
     },

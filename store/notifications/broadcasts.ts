@@ -1,10 +1,12 @@
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
-import type {
-  BroadcastChannel, BroadcastCounts, BroadcastDeliveryStatus, BroadcastRecipient, BroadcastStatus,
+import {
+  countOutcomes, type BroadcastChannel, type BroadcastCounts, type BroadcastDeliveryStatus, type BroadcastRecipient, type BroadcastStatus,
 } from '../../domain/notifications/broadcast.js';
 import { NotificationError } from '../../domain/notifications/errors.js';
-import type { Priority } from '../../domain/notifications/types.js';
+import { statusAfterReceipt, type ReceiptProvider, type ReceiptStatus } from '../../domain/notifications/receipts.js';
+import type { Priority, QuietHours } from '../../domain/notifications/types.js';
+import { copyFromStdin } from '../copy.js';
 import type { Db } from '../db.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { col, pgErrorOf, rowMapper } from '../rows.js';
@@ -94,27 +96,68 @@ export async function startSending(db: Db, tenantId: string, id: string): Promis
   return current;
 }
 
-/** The next page's recipients after the cursor, with their preferences and push tokens, in one statement. */
+/**
+ * What a page needs of each recipient, in the same statement as the recipients: preferences,
+ * quiet hours, push tokens, and the e-mail address (the contact's, else the employee's) and phone
+ * unless the provider reported them bounced (`contact_bounces`: they read as none).
+ */
+const RECIPIENT_COLUMNS = `
+  p.in_app, p.push, p.email AS pref_email, p.sms AS pref_sms, p.quiet_hours,
+  ARRAY(SELECT t FROM unnest(c.push_tokens) AS t WHERE NOT EXISTS (
+    SELECT 1 FROM contact_bounces x WHERE x.tenant_id = s.tenant_id AND x.channel = 'push' AND x.address = t)) AS push_tokens,
+  CASE WHEN EXISTS (SELECT 1 FROM contact_bounces x WHERE x.tenant_id = s.tenant_id AND x.channel = 'email' AND x.address = lower(coalesce(c.email, e.email)))
+       THEN NULL ELSE coalesce(c.email, e.email) END AS contact_email,
+  CASE WHEN EXISTS (SELECT 1 FROM contact_bounces x WHERE x.tenant_id = s.tenant_id AND x.channel = 'sms' AND x.address = c.phone)
+       THEN NULL ELSE c.phone END AS contact_phone,
+  c.locale`;
+const RECIPIENT_JOINS = `
+  LEFT JOIN notification_preferences p ON p.tenant_id = s.tenant_id AND p.user_id = s.user_id
+  LEFT JOIN user_contacts c ON c.tenant_id = s.tenant_id AND c.user_id = s.user_id
+  LEFT JOIN employees e ON e.tenant_id = s.tenant_id AND e.id = s.user_id`;
+
+function recipientOf(r: Record<string, unknown>): BroadcastRecipient {
+  return {
+    userId: r.user_id as string,
+    preferences: {
+      in_app: r.in_app as boolean | null, push: r.push as boolean | null, email: r.pref_email as boolean | null, sms: r.pref_sms as boolean | null,
+    },
+    pushTokens: r.push_tokens as string[],
+    email: r.contact_email as string | null,
+    phone: r.contact_phone as string | null,
+    quietHours: (r.quiet_hours ?? null) as QuietHours | null,
+    locale: (r.locale ?? null) as string | null,
+  };
+}
+
+/** The next page's recipients after the cursor, with what reaching them needs, in one statement. */
 export async function readPage(db: Db, b: Broadcast, limit: number): Promise<BroadcastRecipient[]> {
   const { rows } = await db.query(
-    `SELECT s.user_id, p.in_app, p.push, coalesce(c.push_tokens, '{}') AS push_tokens
-     FROM topic_subscribers s
-     LEFT JOIN notification_preferences p ON p.tenant_id = s.tenant_id AND p.user_id = s.user_id
-     LEFT JOIN user_contacts c ON c.tenant_id = s.tenant_id AND c.user_id = s.user_id
+    `SELECT s.user_id, ${RECIPIENT_COLUMNS}
+     FROM topic_subscribers s ${RECIPIENT_JOINS}
      WHERE s.tenant_id = $1 AND s.topic_key = $2 AND s.created_at <= $3 AND ($4::text IS NULL OR s.user_id > $4)
      ORDER BY s.user_id LIMIT $5`,
     [b.tenantId, b.topicKey, b.startedAt, b.cursor, limit],
   );
-  return rows.map((r) => ({
-    userId: r.user_id as string, preferences: { in_app: r.in_app as boolean | null, push: r.push as boolean | null }, pushTokens: r.push_tokens as string[],
-  }));
+  return rows.map(recipientOf);
+}
+
+/** One recipient × channel outcome of a page (or of the deferred pass). */
+export interface DeliveryWrite {
+  userId: string;
+  channel: BroadcastChannel;
+  status: BroadcastDeliveryStatus;
+  error: string | null;
+  /** The provider's id of what it accepted (push: the first token's message), for receipts. */
+  providerMessageId?: string | null;
+  /** `deferred` only: when the recipient's quiet hours end. */
+  deliverAfter?: Date | null;
 }
 
 export interface PageWrite {
   /** The cursor the page started from: the write happens only if it is still the broadcast's. */
   fromCursor: string | null;
   toCursor: string;
-  deliveries: { userId: string; channel: BroadcastChannel; status: BroadcastDeliveryStatus; error: string | null }[];
+  deliveries: DeliveryWrite[];
   inbox: { userId: string; title: string; body: string }[];
   counts: BroadcastCounts;
 }
@@ -125,27 +168,98 @@ export interface PageWrite {
  * (a retry of a page already written) or the broadcast is no longer `sending` (cancelled): nothing written.
  */
 export async function writePage(client: pg.PoolClient, tenantId: string, broadcastId: string, page: PageWrite): Promise<boolean> {
-  const moved = await client.query(
-    `UPDATE broadcasts SET cursor = $4, sent = sent + $5, failed = failed + $6, skipped_opt_out = skipped_opt_out + $7,
-                           skipped_no_contact = skipped_no_contact + $8, updated_at = now()
-     WHERE tenant_id = $1 AND id = $2 AND status = 'sending' AND cursor IS NOT DISTINCT FROM $3`,
-    [tenantId, broadcastId, page.fromCursor, page.toCursor, page.counts.sent, page.counts.failed, page.counts.skipped_opt_out, page.counts.skipped_no_contact],
-  );
-  if (moved.rowCount !== 1) return false;
   const d = page.deliveries;
-  await client.query(
-    `INSERT INTO broadcast_deliveries (broadcast_id, user_id, channel, status, error)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
-    [broadcastId, d.map((x) => x.userId), d.map((x) => x.channel), d.map((x) => x.status), d.map((x) => x.error)],
+  const m = page.inbox;
+  // One statement, one round trip: the inserts take their broadcast id from the compare-and-set's
+  // RETURNING, so when the cursor had moved (or the broadcast is no longer sending) they insert
+  // nothing. A racing attempt waits on the row lock, then finds the cursor moved.
+  const { rows } = await client.query(
+    `WITH moved AS (
+       UPDATE broadcasts SET cursor = $4, sent = sent + $5, failed = failed + $6, skipped_opt_out = skipped_opt_out + $7,
+                             skipped_no_contact = skipped_no_contact + $8, updated_at = now()
+       WHERE tenant_id = $1 AND id = $2 AND status = 'sending' AND cursor IS NOT DISTINCT FROM $3
+       RETURNING id),
+     outcomes AS (
+       INSERT INTO broadcast_deliveries (broadcast_id, user_id, channel, status, error, provider_message_id, deliver_after)
+       SELECT moved.id, u.* FROM moved, unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[]) AS u
+       ON CONFLICT DO NOTHING),
+     inbox AS (
+       INSERT INTO inbox_messages (id, tenant_id, user_id, broadcast_id, title, body)
+       SELECT i.id, $1, i.user_id, moved.id, i.title, i.body FROM moved, unnest($15::text[], $16::text[], $17::text[], $18::text[]) AS i(id, user_id, title, body)
+       ON CONFLICT (broadcast_id, user_id) WHERE broadcast_id IS NOT NULL DO NOTHING)
+     SELECT count(*)::int AS moved FROM moved`,
+    [tenantId, broadcastId, page.fromCursor, page.toCursor, page.counts.sent, page.counts.failed, page.counts.skipped_opt_out, page.counts.skipped_no_contact,
+      d.map((x) => x.userId), d.map((x) => x.channel), d.map((x) => x.status), d.map((x) => x.error),
+      d.map((x) => x.providerMessageId ?? null), d.map((x) => x.deliverAfter ?? null),
+      m.map(() => newId('inboxMessage')), m.map((x) => x.userId), m.map((x) => x.title), m.map((x) => x.body)],
   );
-  if (page.inbox.length > 0) {
-    await client.query(
-      `INSERT INTO inbox_messages (id, tenant_id, user_id, broadcast_id, title, body)
-       SELECT m.id, $1, m.user_id, $2, m.title, m.body FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS m(id, user_id, title, body)
-       ON CONFLICT (broadcast_id, user_id) WHERE broadcast_id IS NOT NULL DO NOTHING`,
-      [tenantId, broadcastId, page.inbox.map(() => newId('inboxMessage')), page.inbox.map((m) => m.userId), page.inbox.map((m) => m.title), page.inbox.map((m) => m.body)],
-    );
-  }
+  return rows[0].moved === 1;
+}
+
+async function insertInbox(client: pg.PoolClient, tenantId: string, broadcastId: string, inbox: PageWrite['inbox']): Promise<void> {
+  if (inbox.length === 0) return;
+  await client.query(
+    `INSERT INTO inbox_messages (id, tenant_id, user_id, broadcast_id, title, body)
+     SELECT m.id, $1, m.user_id, $2, m.title, m.body FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS m(id, user_id, title, body)
+     ON CONFLICT (broadcast_id, user_id) WHERE broadcast_id IS NOT NULL DO NOTHING`,
+    [tenantId, broadcastId, inbox.map(() => newId('inboxMessage')), inbox.map((m) => m.userId), inbox.map((m) => m.title), inbox.map((m) => m.body)],
+  );
+}
+
+/** A recipient of the deferred pass: read afresh (preferences, contacts, quiet hours), with the channels still deferred. */
+export interface DeferredRecipient extends BroadcastRecipient {
+  channels: BroadcastChannel[];
+}
+
+/**
+ * The next `limit` recipients whose deferred deliveries are due at `now`, read afresh (a user who
+ * opted out or changed their quiet hours meanwhile is held to it), and when the next not yet due
+ * one is (null: none left).
+ */
+export async function readDeferred(db: Db, b: Broadcast, limit: number, now: Date): Promise<{ recipients: DeferredRecipient[]; nextAt: Date | null }> {
+  const { rows } = await db.query(
+    `WITH due AS (
+       SELECT user_id, array_agg(channel ORDER BY channel) AS channels FROM broadcast_deliveries
+       WHERE broadcast_id = $2 AND status = 'deferred' AND deliver_after <= $3
+       GROUP BY user_id ORDER BY user_id LIMIT $4)
+     SELECT s.user_id, due.channels, ${RECIPIENT_COLUMNS}
+     FROM due JOIN LATERAL (SELECT $1::text AS tenant_id, due.user_id) s ON true ${RECIPIENT_JOINS}
+     ORDER BY s.user_id`,
+    [b.tenantId, b.id, now, limit],
+  );
+  const next = rows.length > 0 ? null : (await db.query(
+    `SELECT min(deliver_after) AS at FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'deferred'`, [b.id],
+  )).rows[0]?.at as Date | null;
+  return { recipients: rows.map((r) => ({ ...recipientOf(r), channels: r.channels as BroadcastChannel[] })), nextAt: next ?? null };
+}
+
+/**
+ * Commits deferred deliveries' outcomes: each row moves only if it is still `deferred` (a retried
+ * batch moves, counts and inserts nothing twice); the counts grow by what moved to a final outcome;
+ * a recipient back in quiet hours stays deferred with the new time. False when the broadcast is no
+ * longer `sending` (cancelled): nothing written.
+ */
+export async function writeDeferred(
+  client: pg.PoolClient, tenantId: string, broadcastId: string, deliveries: DeliveryWrite[], inbox: PageWrite['inbox'],
+): Promise<boolean> {
+  const live = await client.query(`SELECT 1 FROM broadcasts WHERE tenant_id = $1 AND id = $2 AND status = 'sending' FOR UPDATE`, [tenantId, broadcastId]);
+  if (live.rowCount !== 1) return false;
+  const { rows } = await client.query(
+    `UPDATE broadcast_deliveries d SET status = u.status, error = u.error, provider_message_id = u.provider_message_id, deliver_after = u.deliver_after
+     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) AS u(user_id, channel, status, error, provider_message_id, deliver_after)
+     WHERE d.broadcast_id = $1 AND d.user_id = u.user_id AND d.channel = u.channel AND d.status = 'deferred'
+     RETURNING d.user_id, d.status`,
+    [broadcastId, deliveries.map((x) => x.userId), deliveries.map((x) => x.channel), deliveries.map((x) => x.status), deliveries.map((x) => x.error),
+      deliveries.map((x) => x.providerMessageId ?? null), deliveries.map((x) => x.deliverAfter ?? null)],
+  );
+  const moved = new Set(rows.map((r) => r.user_id as string));
+  const counts = countOutcomes(rows.map((r) => r.status as BroadcastDeliveryStatus));
+  await client.query(
+    `UPDATE broadcasts SET sent = sent + $3, failed = failed + $4, skipped_opt_out = skipped_opt_out + $5, skipped_no_contact = skipped_no_contact + $6, updated_at = now()
+     WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, broadcastId, counts.sent, counts.failed, counts.skipped_opt_out, counts.skipped_no_contact],
+  );
+  await insertInbox(client, tenantId, broadcastId, inbox.filter((m) => moved.has(m.userId)));
   return true;
 }
 
@@ -192,4 +306,74 @@ export async function listBroadcastDeliveries(
     userId: r.user_id as string, channel: r.channel as BroadcastChannel, status: r.status as BroadcastDeliveryStatus,
     error: r.error as string | null, createdAt: r.created_at as Date,
   }));
+}
+
+/**
+ * The rows `writePage` writes (outcomes and in-app messages), loaded with one `COPY` per table and
+ * nothing else: no cursor, no counts, no conflict handling. Not a way to send a broadcast: the
+ * floor `bench:broadcast` measures the page path against, on the same tables and indexes.
+ */
+export async function copyPageRows(
+  client: pg.PoolClient, tenantId: string, broadcastId: string, rows: Pick<PageWrite, 'deliveries' | 'inbox'>,
+): Promise<{ deliveries: number; inbox: number }> {
+  const deliveries = await copyFromStdin(client,
+    'COPY broadcast_deliveries (broadcast_id, user_id, channel, status, error, provider_message_id, deliver_after) FROM STDIN',
+    rows.deliveries.map((d) => [broadcastId, d.userId, d.channel, d.status, d.error, d.providerMessageId ?? null, d.deliverAfter?.toISOString() ?? null]));
+  const inbox = await copyFromStdin(client, 'COPY inbox_messages (id, tenant_id, user_id, broadcast_id, title, body) FROM STDIN',
+    rows.inbox.map((m) => [newId('inboxMessage'), tenantId, m.userId, broadcastId, m.title, m.body]));
+  return { deliveries, inbox };
+}
+
+/** What a broadcast wrote, for checks: its outcomes by channel and status, and its in-app messages (and their distinct users). */
+export async function broadcastWriteCounts(db: Db, broadcastId: string): Promise<{
+  deliveries: Record<BroadcastChannel, Partial<Record<BroadcastDeliveryStatus, number>>>; inboxMessages: number; inboxUsers: number;
+}> {
+  const [outcomes, inbox] = await Promise.all([
+    db.query(`SELECT channel, status, count(*)::int AS n FROM broadcast_deliveries WHERE broadcast_id = $1 GROUP BY channel, status`, [broadcastId]),
+    db.query(`SELECT count(*)::int AS messages, count(DISTINCT user_id)::int AS users FROM inbox_messages WHERE broadcast_id = $1`, [broadcastId]),
+  ]);
+  const deliveries: Record<BroadcastChannel, Partial<Record<BroadcastDeliveryStatus, number>>> = { in_app: {}, push: {}, email: {}, sms: {} };
+  for (const r of outcomes.rows) deliveries[r.channel as BroadcastChannel][r.status as BroadcastDeliveryStatus] = r.n as number;
+  return { deliveries, inboxMessages: inbox.rows[0].messages as number, inboxUsers: inbox.rows[0].users as number };
+}
+
+/** A provider receipt applied to a broadcast's delivery (or found to change nothing). */
+export interface BroadcastReceiptResult {
+  tenantId: string;
+  broadcastId: string;
+  userId: string;
+  /** The delivery's status after the receipt (`sent`, `delivered`, `bounced`, …). */
+  status: string;
+  changed: boolean;
+}
+
+/**
+ * Applies a provider's receipt (domain/notifications/receipts.ts) to the broadcast delivery whose
+ * page recorded `providerMessageId` on `channel`, in the caller's transaction, as
+ * `applyDeliveryReceipt` does for a notification's: the row locked, its status read under the
+ * lock, a duplicate changes nothing. Null when no broadcast delivery has that message id (yet).
+ * The broadcast's counts stay as they are (`delivered` and `bounced` deliveries were counted `sent`).
+ */
+export async function applyBroadcastReceipt(
+  client: pg.PoolClient,
+  input: { channel: ReceiptProvider; providerMessageId: string; status: ReceiptStatus; error: string | null },
+): Promise<BroadcastReceiptResult | null> {
+  const { rows: [row] } = await client.query(
+    `SELECT b.tenant_id, d.broadcast_id, d.user_id, d.status FROM broadcast_deliveries d JOIN broadcasts b ON b.id = d.broadcast_id
+     WHERE d.provider_message_id = $1 AND d.channel = $2 LIMIT 1 FOR UPDATE OF d`,
+    [input.providerMessageId, input.channel],
+  );
+  if (!row) return null;
+  const next = statusAfterReceipt(row.status as string, input.status);
+  if (next !== null) {
+    await client.query(
+      `UPDATE broadcast_deliveries SET status = $4, error = CASE WHEN $4 = 'bounced' THEN $5 ELSE error END
+       WHERE broadcast_id = $1 AND user_id = $2 AND channel = $3 AND status = $6`,
+      [row.broadcast_id, row.user_id, input.channel, next, input.error, row.status],
+    );
+  }
+  return {
+    tenantId: row.tenant_id as string, broadcastId: row.broadcast_id as string, userId: row.user_id as string,
+    status: next ?? (row.status as string), changed: next !== null,
+  };
 }

@@ -15,6 +15,8 @@ export interface Contacts {
   email: string | null;
   phone: string | null;
   push_tokens: string[];
+  /** A canonical BCP 47 tag (`fr-CA`): templates render in it, else its language, else their default. */
+  locale: string | null;
   updated_at: string | null;
 }
 
@@ -22,6 +24,7 @@ export interface ContactsInput {
   email?: string | null | undefined;
   phone?: string | null | undefined;
   push_tokens?: string[] | undefined;
+  locale?: string | null | undefined;
 }
 
 /** Reads a missing row (`{ user_id }` only) as empty contacts. */
@@ -31,6 +34,7 @@ const contacts = rowMapper<Contacts>({
   email: col.textOrNull('email'),
   phone: col.textOrNull('phone'),
   push_tokens: col.custom('push_tokens', (v) => (v as string[] | null | undefined) ?? []),
+  locale: col.textOrNull('locale'),
   updated_at: col.isoTimestampOrNull('updated_at'),
 });
 
@@ -41,11 +45,11 @@ export async function putContacts(db: Db, tenantId: string, userId: string, inpu
     throw new Error(`push_tokens must be at most ${PUSH_TOKENS_MAX} unique tokens (validated by the API)`);
   }
   const { rows } = await db.query(
-    `INSERT INTO user_contacts (tenant_id, user_id, email, phone, push_tokens) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO user_contacts (tenant_id, user_id, email, phone, push_tokens, locale) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (tenant_id, user_id) DO UPDATE
-       SET email = EXCLUDED.email, phone = EXCLUDED.phone, push_tokens = EXCLUDED.push_tokens, updated_at = now()
+       SET email = EXCLUDED.email, phone = EXCLUDED.phone, push_tokens = EXCLUDED.push_tokens, locale = EXCLUDED.locale, updated_at = now()
      RETURNING ${contacts.columns()}`,
-    [tenantId, userId, input.email ?? null, input.phone ?? null, tokens],
+    [tenantId, userId, input.email ?? null, input.phone ?? null, tokens, input.locale ?? null],
   );
   return contacts.map(rows[0]);
 }
@@ -65,5 +69,19 @@ export async function removePushTokens(db: Db, tenantId: string, userId: string,
        updated_at = now()
      WHERE tenant_id = $1 AND user_id = $2`,
     [tenantId, userId, tokens],
+  );
+}
+
+/**
+ * Removes push tokens the provider reported gone from whichever of the tenant's users hold them
+ * (a broadcast page's, in one statement; only the rows holding one are touched).
+ */
+export async function removeGonePushTokens(db: Db, tenantId: string, tokens: string[]): Promise<void> {
+  if (tokens.length === 0) return;
+  await db.query(
+    `UPDATE user_contacts SET push_tokens = ARRAY(SELECT t FROM unnest(push_tokens) AS t WHERE NOT (t = ANY ($2::text[]))),
+       updated_at = now()
+     WHERE tenant_id = $1 AND push_tokens && $2::text[]`,
+    [tenantId, tokens],
   );
 }

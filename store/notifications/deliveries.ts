@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import { NotificationError } from '../../domain/notifications/errors.js';
 import type { Channel, DeliveryChannel, DeliveryStatus, Priority } from '../../domain/notifications/types.js';
+import { statusAfterReceipt, type ReceiptStatus } from '../../domain/notifications/receipts.js';
 import type { Db } from '../db.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
 import { assertInTransaction, col, rowMapper } from '../rows.js';
@@ -265,7 +266,7 @@ export async function insertWebhookDelivery(
 
 // ---- Attempts -----------------------------------------------------------------------------------
 
-/** A delivery with what an attempt needs: its endpoint (webhooks), its user, and whether they opted out since. */
+/** A delivery with what an attempt needs: its endpoint (webhooks), its user, and whether its notification is critical. */
 export interface DeliveryToAttempt {
   id: string;
   tenantId: string;
@@ -277,8 +278,12 @@ export interface DeliveryToAttempt {
   /** Webhooks: the endpoint (its URL and sealed secrets are read at send time, `findEndpointToSend`). */
   endpointId: string | null;
   userId: string | null;
-  /** The user turned this channel off since the plan (and the notification is not critical). */
-  optedOut: boolean | null;
+  /** Its notification's (null without one): a critical one is sent whatever the user's preferences say. */
+  critical: boolean | null;
+  /** Its notification's priority: only a normal-priority, non-critical e-mail waits in a digest. */
+  priority: Priority;
+  /** The digest it is held in (or was sent with). */
+  digestId: string | null;
 }
 
 const deliveryToAttempt = rowMapper<DeliveryToAttempt>({
@@ -291,18 +296,22 @@ const deliveryToAttempt = rowMapper<DeliveryToAttempt>({
   content: col.json<DeliveryToAttempt['content']>('content'),
   endpointId: col.textOrNull('endpoint_id'),
   userId: col.textOrNull('user_id'),
-  optedOut: col.ofOrNull<boolean>('opted_out'),
+  critical: col.ofOrNull<boolean>('critical'),
+  priority: col.of<Priority>('priority'),
+  digestId: col.textOrNull('digest_id'),
 });
 
-/** The delivery to attempt, with its endpoint id and the user's current preference, in one query; null if none. */
+/**
+ * The delivery to attempt, with its endpoint id, its notification's user and criticality, in one
+ * query; null if none. The user's preferences are read apart, through the cache
+ * (activities/notifications/preferences.ts).
+ */
 export async function findDeliveryToAttempt(db: Db, tenantId: string, deliveryId: string): Promise<DeliveryToAttempt | null> {
   const { rows: [row] } = await db.query(
-    `SELECT d.id, d.tenant_id, d.channel, d.status, d.notification_id, d.event_id, d.content, d.endpoint_id, n.user_id,
-       NOT n.critical AND CASE d.channel WHEN 'email' THEN p.email WHEN 'sms' THEN p.sms WHEN 'push' THEN p.push
-         WHEN 'in_app' THEN p.in_app END IS FALSE AS opted_out
+    `SELECT d.id, d.tenant_id, d.channel, d.status, d.notification_id, d.event_id, d.content, d.endpoint_id, n.user_id, n.critical,
+       d.priority, d.digest_id
      FROM deliveries d
      LEFT JOIN notifications n ON n.id = d.notification_id
-     LEFT JOIN notification_preferences p ON p.tenant_id = n.tenant_id AND p.user_id = n.user_id
      WHERE d.id = $1 AND d.tenant_id = $2`,
     [deliveryId, tenantId],
   );
@@ -363,4 +372,99 @@ export async function deadLetterDelivery(db: Db, input: { tenantId: string; deli
 export async function findDeliveryAttempts(db: Db, tenantId: string, deliveryId: string): Promise<number | null> {
   const { rows: [row] } = await db.query('SELECT attempts FROM deliveries WHERE id = $1 AND tenant_id = $2', [deliveryId, tenantId]);
   return row ? (row.attempts as number) : null;
+}
+
+// ---- Receipts -----------------------------------------------------------------------------------
+
+/** A provider receipt applied to a notification's delivery (or found to change nothing). */
+export interface DeliveryReceiptResult {
+  tenantId: string;
+  deliveryId: string;
+  /** The delivery's status after the receipt. */
+  status: DeliveryStatus;
+  /** False for a duplicate, a late `delivered` after `bounced`, or a delivery that is not `sent`. */
+  changed: boolean;
+  /** Where it was sent: an address or number, or (push) the tokens. */
+  to: string | string[] | null;
+}
+
+/**
+ * Applies a provider's receipt (domain/notifications/receipts.ts) to the notification delivery
+ * the provider accepted as `providerMessageId` on `channel`, in the caller's transaction. The row
+ * is locked first and its status read under the lock: a statement whose snapshot predates the
+ * attempt's commit cannot see the message id, so a single conditional UPDATE could miss a delivery
+ * that an immediate re-read finds `sent`; a concurrent duplicate waits on the lock, then finds the
+ * status moved. A bounce keeps its reason in `last_error`. Null when no delivery has that message id (yet).
+ */
+export async function applyDeliveryReceipt(
+  client: pg.PoolClient,
+  input: { channel: Channel; providerMessageId: string; status: ReceiptStatus; error: string | null },
+): Promise<DeliveryReceiptResult | null> {
+  assertInTransaction(client, 'applyDeliveryReceipt');
+  const { rows: [row] } = await client.query(
+    `SELECT id, tenant_id, status, content -> 'to' AS to FROM deliveries
+     WHERE provider_message_id = $1 AND channel = $2 AND kind = 'notification' ORDER BY id LIMIT 1 FOR UPDATE`,
+    [input.providerMessageId, input.channel],
+  );
+  if (!row) return null;
+  const next = statusAfterReceipt(row.status as string, input.status);
+  if (next !== null) {
+    await client.query(
+      `UPDATE deliveries SET status = $2, last_error = CASE WHEN $2 = 'bounced' THEN $3 ELSE last_error END, updated_at = now() WHERE id = $1`,
+      [row.id, next, input.error],
+    );
+  }
+  return {
+    tenantId: row.tenant_id as string, deliveryId: row.id as string, status: next ?? (row.status as DeliveryStatus),
+    changed: next !== null, to: (row.to as string | string[] | null) ?? null,
+  };
+}
+
+// ---- Digests (store/notifications/digests.ts) ---------------------------------------------------
+
+/** A queued e-mail waits in a digest (in the digest's transaction, under its lock); false if it is no longer queued. */
+export async function holdDelivery(client: pg.PoolClient, deliveryId: string, digestId: string): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `UPDATE deliveries SET status = 'held', digest_id = $2, attempts = greatest(attempts, 1), updated_at = now()
+     WHERE id = $1 AND status = 'queued' AND channel = 'email'`,
+    [deliveryId, digestId],
+  );
+  return rowCount === 1;
+}
+
+/** A held e-mail as its digest lists it: what its own e-mail would have said. */
+export interface HeldEmail {
+  id: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/** The e-mails held in a digest, oldest first. */
+export async function listHeldEmails(db: Db, digestId: string): Promise<HeldEmail[]> {
+  const { rows } = await db.query(
+    `SELECT id, content ->> 'subject' AS subject, content ->> 'html' AS html, content ->> 'text' AS text
+     FROM deliveries WHERE digest_id = $1 AND status = 'held' ORDER BY id`,
+    [digestId],
+  );
+  return rows.map((r) => ({ id: r.id as string, subject: (r.subject ?? '') as string, html: (r.html ?? '') as string, text: (r.text ?? '') as string }));
+}
+
+/**
+ * A digest ended: its held e-mails end with it, `sent` with the digest's provider message id, or
+ * skipped, failed or dead-lettered with its error. Only `held` rows change: a repeat writes nothing twice.
+ */
+export async function endHeldDeliveries(
+  db: Db,
+  digestId: string,
+  end: { status: Extract<DeliveryStatus, 'sent' | 'skipped_opt_out' | 'skipped_no_contact' | 'failed' | 'dead_lettered'>;
+    providerMessageId?: string | null; error?: string | null },
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE deliveries SET status = $2, provider_message_id = coalesce($3, provider_message_id), last_error = $4,
+       sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END, updated_at = now()
+     WHERE digest_id = $1 AND status = 'held'`,
+    [digestId, end.status, end.providerMessageId ?? null, end.error ?? null],
+  );
+  return rowCount ?? 0;
 }

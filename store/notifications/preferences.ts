@@ -16,11 +16,20 @@ export interface Preferences {
   push: boolean;
   in_app: boolean;
   quiet_hours: QuietHours | null;
+  /** E-mail digest window (`{email: "1h"}`, domain/notifications/digest.ts); null: every e-mail goes at once. */
+  digest: DigestPreference | null;
   updated_at: string | null;
 }
 
+export interface DigestPreference {
+  email: string;
+}
+
 /** Given fields replace the stored ones; a channel set to null goes back to the default (on). */
-export type PreferencesPatch = Partial<Record<Channel, boolean | null>> & { quiet_hours?: QuietHours | null };
+export type PreferencesPatch = Partial<Record<Channel, boolean | null>> & {
+  quiet_hours?: QuietHours | null;
+  digest?: DigestPreference | null;
+};
 
 /** Only an explicit `false` opts out (a missing row or a null channel means opted in). */
 const optedIn = (channel: Channel) => col.custom(channel, (v) => (v as boolean | null | undefined) !== false);
@@ -34,16 +43,17 @@ const preferences = rowMapper<Preferences>({
   push: optedIn('push'),
   in_app: optedIn('in_app'),
   quiet_hours: col.ofOrNull<QuietHours>('quiet_hours'),
+  digest: col.ofOrNull<DigestPreference>('digest'),
   updated_at: col.isoTimestampOrNull('updated_at'),
 });
 
-const PREFERENCE_COLUMNS = ['email', 'sms', 'push', 'in_app', 'quiet_hours'] as const;
+const PREFERENCE_COLUMNS = ['email', 'sms', 'push', 'in_app', 'quiet_hours', 'digest'] as const;
 
 /** Partial update: only the fields present in `patch` change; `{}` changes nothing. */
 export async function putPreferences(db: Db, tenantId: string, userId: string, patch: PreferencesPatch): Promise<Preferences> {
   const given = PREFERENCE_COLUMNS.filter((column) => patch[column] !== undefined);
   if (given.length === 0) return getPreferences(db, tenantId, userId);
-  const values = given.map((column) => (column === 'quiet_hours' ? jsonOrNull(patch.quiet_hours) : patch[column]));
+  const values = given.map((column) => (column === 'quiet_hours' || column === 'digest' ? jsonOrNull(patch[column]) : patch[column]));
   // Column names come from the fixed list above, never from the request.
   const { rows } = await db.query(
     `INSERT INTO notification_preferences (tenant_id, user_id, ${given.join(', ')})
@@ -56,7 +66,7 @@ export async function putPreferences(db: Db, tenantId: string, userId: string, p
   return preferences.map(rows[0]);
 }
 
-function jsonOrNull(value: QuietHours | null | undefined): string | null {
+function jsonOrNull(value: QuietHours | DigestPreference | null | undefined): string | null {
   return value ? JSON.stringify(value) : null;
 }
 

@@ -115,7 +115,7 @@ describe('templates', () => {
 describe('contacts and preferences', () => {
   it('reads defaults for a user without rows; PUT contacts replaces, preferences patch', async () => {
     expect(await getContacts(pool, tenantId, 'nobody')).toEqual({
-      object: 'user_contacts', user_id: 'nobody', email: null, phone: null, push_tokens: [], updated_at: null,
+      object: 'user_contacts', user_id: 'nobody', email: null, phone: null, push_tokens: [], locale: null, updated_at: null,
     });
     expect(await getPreferences(pool, tenantId, 'nobody')).toMatchObject({ email: true, sms: true, push: true, in_app: true, quiet_hours: null });
 

@@ -1,6 +1,6 @@
 import { DEFAULT_TEMPLATES } from '../../domain/notifications/default-templates.js';
 import { NotificationError } from '../../domain/notifications/errors.js';
-import type { TemplateChannels } from '../../domain/notifications/types.js';
+import type { TemplateChannels, TemplateLocales } from '../../domain/notifications/types.js';
 import type { Db } from '../db.js';
 import { isUniqueViolation } from '../db.js';
 import { checkPageLimit, toPage, type ListPage, type PageQuery } from '../paging.js';
@@ -18,6 +18,8 @@ export interface Template {
   /** `built_in`: from DEFAULT_TEMPLATES (never stored); `tenant`: created through the API. */
   source: 'tenant' | 'built_in';
   channels: TemplateChannels;
+  /** Translations of some of `channels` by canonical BCP 47 tag (domain/notifications/locales.ts); `{}` for none. */
+  locales: TemplateLocales;
   created_at: string | null;
   updated_at: string | null;
 }
@@ -27,16 +29,19 @@ const template = rowMapper<Template>({
   object: col.literal('notification_template'),
   source: col.literal('tenant'),
   channels: col.json<TemplateChannels>('channels'),
+  locales: col.custom('locales', (v) => (v as TemplateLocales | null | undefined) ?? {}),
   created_at: col.isoTimestamp('created_at'),
   updated_at: col.isoTimestamp('updated_at'),
 });
 
 /** Creates a tenant template; an id the tenant already uses is `resource_exists` (update it instead). */
-export async function createTemplate(db: Db, tenantId: string, id: string, channels: TemplateChannels): Promise<Template> {
+export async function createTemplate(
+  db: Db, tenantId: string, id: string, channels: TemplateChannels, locales: TemplateLocales = {},
+): Promise<Template> {
   try {
     const { rows } = await db.query(
-      `INSERT INTO notification_templates (tenant_id, id, channels) VALUES ($1, $2, $3) RETURNING ${template.columns()}`,
-      [tenantId, id, JSON.stringify(channels)],
+      `INSERT INTO notification_templates (tenant_id, id, channels, locales) VALUES ($1, $2, $3, $4) RETURNING ${template.columns()}`,
+      [tenantId, id, JSON.stringify(channels), JSON.stringify(locales)],
     );
     return template.map(rows[0]);
   } catch (err) {
@@ -47,12 +52,14 @@ export async function createTemplate(db: Db, tenantId: string, id: string, chann
   }
 }
 
-/** Replaces a tenant template's channels; null when the tenant has no template with this id. */
-export async function updateTemplate(db: Db, tenantId: string, id: string, channels: TemplateChannels): Promise<Template | null> {
+/** Replaces a tenant template's channels and locales; null when the tenant has no template with this id. */
+export async function updateTemplate(
+  db: Db, tenantId: string, id: string, channels: TemplateChannels, locales: TemplateLocales = {},
+): Promise<Template | null> {
   const { rows } = await db.query(
-    `UPDATE notification_templates SET channels = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2
+    `UPDATE notification_templates SET channels = $3, locales = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2
      RETURNING ${template.columns()}`,
-    [tenantId, id, JSON.stringify(channels)],
+    [tenantId, id, JSON.stringify(channels), JSON.stringify(locales)],
   );
   return rows[0] ? template.map(rows[0]) : null;
 }
@@ -71,7 +78,7 @@ export async function findTemplate(db: Db, tenantId: string, id: string): Promis
   if (own) return own;
   const builtIn = Object.hasOwn(DEFAULT_TEMPLATES, id) ? DEFAULT_TEMPLATES[id] : undefined;
   if (!builtIn) return null;
-  return { id, object: 'notification_template', source: 'built_in', channels: builtIn, created_at: null, updated_at: null };
+  return { id, object: 'notification_template', source: 'built_in', channels: builtIn, locales: {}, created_at: null, updated_at: null };
 }
 
 /** The tenant's own templates in id order (the tenant chooses the ids, so they do not sort by time). */

@@ -1,4 +1,4 @@
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { BroadcastActivities } from '../../activities/notifications/broadcast-activities.js';
 import type { BroadcastStatus } from '../../domain/notifications/broadcast.js';
 import { broadcastActivity } from '../activity-options.js';
@@ -19,9 +19,10 @@ export interface BroadcastResult {
 
 /**
  * A broadcast to a topic (contract §10): ONE run for all its recipients, in pages by user id, each
- * page's outcomes committed with the cursor (store/notifications/broadcasts.ts `writePage`). A
- * cancel (the API sets `cancelled`) stops it before its next page; a worker crash resumes at the
- * cursor. Waits for `scheduledAt` on a durable timer.
+ * page's outcomes committed with the cursor (store/notifications/broadcasts.ts `writePage`), then
+ * the deliveries deferred by recipients' quiet hours once due. A cancel (the API sets `cancelled`)
+ * stops it before its next page or batch; a worker crash resumes at the cursor. Waits for
+ * `scheduledAt` on a durable timer.
  */
 export async function broadcast(input: BroadcastInput): Promise<BroadcastResult> {
   const steps = proxyActivities<BroadcastActivities>(broadcastActivity);
@@ -35,8 +36,24 @@ export async function broadcast(input: BroadcastInput): Promise<BroadcastResult>
   setBusinessStatus(status);
   if (status === 'sending') {
     for (let done = false; !done;) done = (await steps.sendBroadcastPage({ ...ref, pageSize: input.pageSize })).done;
+    // Since 0.3.0's `broadcast-deferred`: recipients who were inside their quiet hours get theirs
+    // once these end (the run sleeps until the next is due). Runs started before replay without it.
+    if (patched('broadcast-deferred')) await sendDeferred(steps, { ...ref, pageSize: input.pageSize });
     status = await steps.finishBroadcast(ref);
     setBusinessStatus(status);
   }
   return { status };
+}
+
+/** The deferred pass: batches of due recipients until none is left, sleeping until the next is due. */
+async function sendDeferred(steps: BroadcastActivities, input: { tenantId: string; broadcastId: string; pageSize: number }): Promise<void> {
+  for (;;) {
+    const { done, nextAt } = await steps.sendDeferredBroadcast(input);
+    if (done) return;
+    if (nextAt !== null) {
+      setBusinessStatus('deferred');
+      await sleep(Math.max(1, Date.parse(nextAt) - Date.now()));
+      setBusinessStatus('sending');
+    }
+  }
 }

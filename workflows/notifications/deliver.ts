@@ -24,7 +24,8 @@ export function backoffMs(retry: RetrySettings, attempt: number): number {
   return Math.round(capped / 2 + Math.random() * (capped / 2));
 }
 
-export type DeliveryOutcome = 'sent' | 'failed' | 'dead_lettered';
+/** `held`: an e-mail waiting in the user's digest (its `digest-<dgst_id>` run sends it). */
+export type DeliveryOutcome = 'sent' | 'failed' | 'dead_lettered' | 'held';
 
 export interface DeliverArgs {
   tenantId: string;

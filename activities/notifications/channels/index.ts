@@ -10,7 +10,8 @@ export { DeliveryError, type ChannelSenders, type DeliveryErrorCode, type SendRe
 
 /**
  * The provider adapters of the notification channels, built from the configuration once per
- * worker process. The worker owns them: `email.close()` at shutdown ends the SMTP pool.
+ * worker process. The worker owns them: at shutdown `push.close()` sends what waits for its
+ * batch window, `email.close()` ends the SMTP pool.
  *
  * @example
  * const senders = createChannelSenders(loadConfig());
@@ -19,7 +20,9 @@ export { DeliveryError, type ChannelSenders, type DeliveryErrorCode, type SendRe
 export function createChannelSenders(config: Config): ChannelSenders {
   return {
     email: createEmailSender({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
-    push: createPushSender({ baseUrl: config.PUSH_PROVIDER_URL, batchSize: config.PUSH_BATCH_SIZE, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+    push: createPushSender({
+      baseUrl: config.PUSH_PROVIDER_URL, batchSize: config.PUSH_BATCH_SIZE, windowMs: config.PUSH_BATCH_WINDOW, timeoutMs: config.PROVIDER_TIMEOUT_MS,
+    }),
     sms: createSmsSender({
       baseUrl: config.SMS_PROVIDER_URL,
       accountSid: config.SMS_ACCOUNT_SID,

@@ -68,9 +68,27 @@ export interface WebhookRequest {
 }
 
 export interface EmailSender { send(message: EmailMessage): Promise<SendResult>; close(): void }
-export interface SmsSender { send(message: SmsMessage): Promise<SendResult> }
-/** Sends to every token, in batches of the configured size; fails if no token was accepted. */
-export interface PushSender { send(message: PushMessage): Promise<SendResult & { rejectedTokens: string[] }> }
+/** One bulk message's answer: its sid, or why it was refused (`permanent`: the number cannot receive). */
+export type SmsItemResult = { sid: string } | { error: string; permanent: boolean };
+export interface SmsSender {
+  send(message: SmsMessage): Promise<SendResult>;
+  sendBulk(messages: SmsMessage[]): Promise<SmsItemResult[]>;
+}
+/** One message to one token, with the key the provider dedupes it by (with the token). */
+export interface PushItem { token: string; title: string; body: string; idempotencyKey: string }
+/** The provider's answer for one item: a message id, or its error code (`permanent`: the token is gone). */
+export type PushItemResult = { token: string; messageId: string } | { token: string; error: string; permanent: boolean };
+
+/**
+ * Push, batched across messages (see push.ts): `send` one message to a user's tokens (fails if no
+ * token was accepted); `sendEach` many items (a broadcast page; `flush` sends what waits without
+ * waiting for the window), failing if a provider call failed; `close` sends what still waits.
+ */
+export interface PushSender {
+  send(message: PushMessage): Promise<SendResult & { rejectedTokens: string[] }>;
+  sendEach(items: PushItem[], options?: { flush?: boolean }): Promise<PushItemResult[]>;
+  close(): Promise<void>;
+}
 export interface WebhookSender { send(request: WebhookRequest): Promise<SendResult> }
 
 export interface ChannelSenders {

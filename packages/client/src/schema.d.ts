@@ -4,6 +4,164 @@
  */
 
 export interface paths {
+    "/v1/provider-callbacks/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A provider’s delivery receipt (signed by the provider, no API key)
+         * @description Providers POST a status callback for each message they accepted, signed `Provider-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with that provider’s shared secret (EMAIL_/SMS_/PUSH_CALLBACK_SECRET); a timestamp over 5 minutes from now is refused. The delivery is found by the provider’s message id (a notification’s or a broadcast’s) and moves `sent` → `delivered` or `bounced`, `delivered` → `bounced`; `bounced` is final, a repeat is answered 200 with `applied: false`. A bounce also marks the address (e-mail, number, push token) bounced in the tenant: later notifications and broadcasts skip it (`skipped_no_contact`). An unknown message id is `404 resource_missing`, so the provider retries: its callback can arrive before the send is recorded.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description email, sms, push */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ProviderReceipt"];
+                };
+            };
+            responses: {
+                /** @description The receipt, applied or already applied */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderReceiptAnswer"];
+                    };
+                };
+                /** @description Invalid body */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                type: string;
+                                code: string;
+                                message: string;
+                                param?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Missing or invalid Provider-Signature */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                type: string;
+                                code: string;
+                                message: string;
+                                param?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Unknown provider, or no delivery has this message id (yet): retry later */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                type: string;
+                                code: string;
+                                message: string;
+                                param?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Body over 64 KiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                type: string;
+                                code: string;
+                                message: string;
+                                param?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                type: string;
+                                code: string;
+                                message: string;
+                                param?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Rate limited (too many refused signatures from this address) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                type: string;
+                                code: string;
+                                message: string;
+                                param?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                type: string;
+                                code: string;
+                                message: string;
+                                param?: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/tenants": {
         parameters: {
             query?: never;
@@ -11018,7 +11176,7 @@ export interface paths {
                 query?: {
                     limit?: number;
                     starting_after?: string;
-                    status?: "sent" | "failed" | "skipped_opt_out" | "skipped_no_contact";
+                    status?: "deferred" | "sent" | "failed" | "skipped_opt_out" | "skipped_no_contact" | "delivered" | "bounced";
                 };
                 header?: never;
                 path: {
@@ -11506,7 +11664,10 @@ export interface paths {
                 };
             };
         };
-        /** Change a user’s channel opt-outs and quiet hours (only the fields given change) */
+        /**
+         * Change a user’s channel opt-outs and quiet hours (only the fields given change)
+         * @description Notifications planned or attempted after the answer see the change: once the write committed, the cached copies are dropped from Redis and every instance is told to drop its own (typically within a millisecond). If that fails the answer is `500`: the change is stored, and repeating the request is safe.
+         */
         put: {
             parameters: {
                 query?: never;
@@ -14547,6 +14708,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ProviderReceiptAnswer: {
+            /** @enum {string} */
+            object: "provider_receipt";
+            /** @enum {string} */
+            provider: "email" | "sms" | "push";
+            message_id: string;
+            /** @description The delivery’s status after this receipt. */
+            delivery_status: string;
+            /** @description False when the receipt changed nothing (a duplicate, or a `delivered` after `bounced`). */
+            applied: boolean;
+        };
+        ProviderReceipt: {
+            /** @description The provider’s id of this callback. */
+            id: string;
+            /** @description The provider’s id of the message, as it answered the send (SMS sid, push message id, e-mail Message-ID). */
+            message_id: string;
+            /** @enum {string} */
+            status: "delivered" | "bounced";
+            /** @description The address, number or push token the message went to. */
+            recipient: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description The provider’s reason for a bounce. */
+            error_code?: string | null;
+        };
         Tenant: {
             id: string;
             /** @enum {string} */
@@ -15478,6 +15664,9 @@ export interface components {
             /** @enum {string} */
             source: "tenant" | "built_in";
             channels: components["schemas"]["TemplateChannels"];
+            locales: {
+                [key: string]: components["schemas"]["TemplateChannels"];
+            };
             created_at: string | null;
             updated_at: string | null;
         };
@@ -15503,9 +15692,16 @@ export interface components {
             /** @example transfer.received */
             id: string;
             channels: components["schemas"]["TemplateChannels"];
+            locales?: components["schemas"]["TemplateLocales"];
         };
+        /** @description Translations by BCP 47 tag (`{"fr": {channels}}`). A recipient gets, per channel, the variant of their contact locale, else of its language (`fr-CA` → `fr`), else the default channels; a variant may only translate channels the default has. */
+        TemplateLocales: {
+            [key: string]: components["schemas"]["TemplateChannels"];
+        };
+        /** @description Replaces the template: locales left out are removed. */
         UpdateNotificationTemplate: {
             channels: components["schemas"]["TemplateChannels"];
+            locales?: components["schemas"]["TemplateLocales"];
         };
         Topic: {
             /** @enum {string} */
@@ -15565,7 +15761,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @description in_app and push (e-mail and SMS broadcasts: not yet). */
-            channels: ("in_app" | "push")[];
+            channels: ("in_app" | "push" | "email" | "sms")[];
             /**
              * @default normal
              * @enum {string}
@@ -15582,7 +15778,7 @@ export interface components {
             user_id: string;
             channel: string;
             /** @enum {string} */
-            status: "sent" | "failed" | "skipped_opt_out" | "skipped_no_contact";
+            status: "deferred" | "sent" | "failed" | "skipped_opt_out" | "skipped_no_contact" | "delivered" | "bounced";
             error: string | null;
             created_at: string;
         };
@@ -15593,6 +15789,7 @@ export interface components {
             email: string | null;
             phone: string | null;
             push_tokens: string[];
+            locale: string | null;
             updated_at: string | null;
         };
         PutUserContacts: {
@@ -15600,6 +15797,8 @@ export interface components {
             email?: string | null;
             phone?: string | null;
             push_tokens?: string[];
+            /** @description BCP 47 (`fr-CA`): templates render in it, else its language, else their default. */
+            locale?: string | null;
         };
         NotificationPreferences: {
             /** @enum {string} */
@@ -15614,6 +15813,9 @@ export interface components {
                 end: string;
                 time_zone: string;
             } | null;
+            digest: {
+                email: string;
+            } | null;
             updated_at: string | null;
         };
         PutNotificationPreferences: {
@@ -15626,12 +15828,17 @@ export interface components {
             /** @description false opts out; null restores the default (on). */
             in_app?: boolean | null;
             quiet_hours?: components["schemas"]["QuietHours"];
+            digest?: components["schemas"]["DigestPreference"];
         };
         /** @description Daily window (end before start spans midnight; start = end: none). */
         QuietHours: {
             start: string;
             end: string;
             time_zone: string;
+        } | null;
+        /** @description Normal-priority, non-critical e-mails are held and sent as ONE e-mail (template `digest`) when the window that the first one opened ends; high-priority and critical ones go at once. `null` (or `email: null`) sends every e-mail at once. */
+        DigestPreference: {
+            email?: string | null;
         } | null;
         InboxMessage: {
             id: string;
@@ -15662,7 +15869,7 @@ export interface components {
                 /** @enum {string} */
                 channel: "email" | "sms" | "push" | "in_app";
                 /** @enum {string} */
-                status: "queued" | "sent" | "failed" | "dead_lettered" | "skipped_opt_out" | "skipped_no_contact" | "cancelled";
+                status: "queued" | "held" | "sent" | "delivered" | "bounced" | "failed" | "dead_lettered" | "skipped_opt_out" | "skipped_no_contact" | "cancelled";
                 attempts: number;
                 last_error: string | null;
                 provider_message_id: string | null;
@@ -15750,7 +15957,7 @@ export interface components {
             /** @enum {string} */
             priority: "high" | "normal";
             /** @enum {string} */
-            status: "queued" | "sent" | "failed" | "dead_lettered" | "skipped_opt_out" | "skipped_no_contact" | "cancelled";
+            status: "queued" | "held" | "sent" | "delivered" | "bounced" | "failed" | "dead_lettered" | "skipped_opt_out" | "skipped_no_contact" | "cancelled";
             attempts: number;
             last_error: string | null;
             provider_message_id: string | null;

@@ -32,6 +32,8 @@ export const notificationEnv = {
   PUSH_BATCH_WINDOW: durationFromEnv('1s'),
   /** Recipients a broadcast sends per page (one activity, one commit), 1 to 5,000. */
   BROADCAST_PAGE_SIZE: intFromEnv(1_000, 1, 5_000),
+  /** How long one page may take before Temporal retries it elsewhere (a worker died mid-page). */
+  BROADCAST_PAGE_TIMEOUT: durationFromEnv('2m'),
   /**
    * E-mail digests (preference `digest: {email: "1h"}`): the windows a user may choose (1 s to
    * 24 h; tests shorten the minimum), and how many e-mails one digest holds (more go at once).

@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { RetrySettings } from '../domain/notifications/types.js';
+import type { BroadcastInput } from '../workflows/notifications/broadcast.js';
 
 /** Retry settings from config, handed to the workflows in their input (workflows read no env). */
 export function notificationRetry(config: Config): RetrySettings {
@@ -34,5 +35,13 @@ export function eventWorkflowSettings(config: Config): EventWorkflowSettings {
     webhookRetry: webhookRetry(config),
     deliveryQueuePrefix: config.TASK_QUEUE_NOTIFICATIONS,
     notificationTaskQueue: config.TASK_QUEUE_NOTIFICATIONS,
+  };
+}
+
+/** A `broadcast-<bc_id>` run's input: the broadcast, and its page settings from config. */
+export function broadcastWorkflowInput(config: Config, b: { tenantId: string; id: string; scheduledAt: Date | null }): BroadcastInput {
+  return {
+    tenantId: b.tenantId, broadcastId: b.id, scheduledAt: b.scheduledAt?.toISOString() ?? null,
+    pageSize: config.BROADCAST_PAGE_SIZE, pageTimeoutMs: config.BROADCAST_PAGE_TIMEOUT,
   };
 }

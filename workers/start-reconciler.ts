@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { taskQueues, type Config } from '../platform/config.js';
 import { metrics } from '../platform/metrics.js';
-import { notificationRetry, webhookRetry } from '../platform/notification-settings.js';
+import { broadcastWorkflowInput, notificationRetry, webhookRetry } from '../platform/notification-settings.js';
 import { classifyStartError } from '../platform/start-errors.js';
 import { findEmployee } from '../store/hr/employees.js';
 import { findLeaveRequest } from '../store/hr/leave.js';
@@ -111,7 +111,7 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
     const b = await findBroadcast(pool, tenantId, id);
     return b && {
       contract: workflowContracts.broadcast,
-      input: { tenantId, broadcastId: id, scheduledAt: b.scheduledAt?.toISOString() ?? null, pageSize: config.BROADCAST_PAGE_SIZE },
+      input: broadcastWorkflowInput(config, b),
     };
   },
   async digest({ pool }, { id, tenantId }) {

@@ -3,8 +3,8 @@ import type pg from 'pg';
 import {
   countOutcomes, planRecipient, type BroadcastChannel, type BroadcastRecipient, type BroadcastStatus, type ChannelPlan,
 } from '../../domain/notifications/broadcast.js';
-import { renderContent } from '../../domain/notifications/render.js';
-import type { RenderedContent, TemplateChannels } from '../../domain/notifications/types.js';
+import { pickLocale, renderForLocale } from '../../domain/notifications/locales.js';
+import type { LocalizedTemplate, RenderedContent } from '../../domain/notifications/types.js';
 import { withTransaction } from '../../store/db.js';
 import {
   completeBroadcast, findBroadcast, readDeferred, readPage, startSending, writeDeferred, writePage,
@@ -14,7 +14,7 @@ import { removeGonePushTokens } from '../../store/notifications/contacts.js';
 import { metrics } from '../../platform/metrics.js';
 import { asActivityStep } from '../failure.js';
 import { DeliveryError, type ChannelSenders, type PushItem } from './channels/types.js';
-import { templateFor } from './plan-notification.js';
+import { localizedTemplateFor } from './plan-notification.js';
 
 type BroadcastRef = { tenantId: string; broadcastId: string };
 type Senders = Pick<ChannelSenders, 'push' | 'sms' | 'email'>;
@@ -95,16 +95,14 @@ function afterWrite(sent: Sent): void {
  * call that fails as a whole throws, and the page is retried (the keys make it re-send nothing).
  */
 async function sendToRecipients(pool: pg.Pool, senders: Senders, b: Broadcast, planned: Planned[]): Promise<Sent> {
-  const template = await templateFor(pool, b.tenantId, b.templateId);
+  const content = contentOf(await localizedTemplateFor(pool, b.tenantId, b.templateId), b.data);
   const due = (channel: BroadcastChannel) => planned.filter((p) => p.plan.some((c) => c.channel === channel && c.action === 'send')).map((p) => p.recipient);
-  const content = (channel: BroadcastChannel) => rendered(template, channel, b.data);
   const [push, sms, email] = await Promise.all([
     sendPush(senders, b, due('push'), content),
     sendSms(senders, b, due('sms'), content),
     sendEmail(senders, b, due('email'), content),
   ]);
   const outcomes: Record<Exclude<BroadcastChannel, 'in_app'>, Map<string, Outcome>> = { push: push.outcomes, sms, email };
-  const inApp = due('in_app').length > 0 ? content('in_app') : null;
   const sent: Sent = { deliveries: [], inbox: [], goneTokens: push.gone };
   for (const { recipient, plan } of planned) {
     for (const c of plan) {
@@ -113,15 +111,29 @@ async function sendToRecipients(pool: pg.Pool, senders: Senders, b: Broadcast, p
       else if (c.action !== 'send') sent.deliveries.push({ ...row, status: c.action, error: null });
       else if (c.channel === 'in_app') {
         sent.deliveries.push({ ...row, status: 'sent', error: null });
-        if (inApp?.channel === 'in_app') sent.inbox.push({ userId: recipient.userId, title: inApp.title, body: inApp.body });
+        const inApp = content('in_app', recipient.locale);
+        if (inApp.channel === 'in_app') sent.inbox.push({ userId: recipient.userId, title: inApp.title, body: inApp.body });
       } else sent.deliveries.push({ ...row, ...outcomes[c.channel].get(recipient.userId)! });
     }
   }
   return sent;
 }
 
-function rendered(template: TemplateChannels, channel: BroadcastChannel, data: Record<string, unknown>): RenderedContent {
-  return renderContent(template, channel, data);
+type Content = (channel: BroadcastChannel, locale: string | null | undefined) => RenderedContent;
+
+/**
+ * The broadcast's content per channel in each recipient's locale (their tag, its language, else the
+ * template's default: domain/notifications/locales.ts), rendered once per channel and variant.
+ */
+function contentOf(template: LocalizedTemplate, data: Record<string, unknown>): Content {
+  const rendered = new Map<string, RenderedContent>();
+  return (channel, locale) => {
+    const variant = pickLocale(template.locales, channel, locale);
+    const key = `${channel}\u0000${variant ?? ''}`;
+    let content = rendered.get(key);
+    if (!content) rendered.set(key, content = renderForLocale(template, channel, data, variant));
+    return content;
+  };
 }
 
 /**
@@ -139,15 +151,17 @@ function keyOf(b: Broadcast, userId: string, channel: BroadcastChannel): string 
  * kept for receipts); tokens the provider says are gone are returned to be removed.
  */
 async function sendPush(
-  senders: Senders, b: Broadcast, recipients: BroadcastRecipient[], content: (channel: BroadcastChannel) => RenderedContent,
+  senders: Senders, b: Broadcast, recipients: BroadcastRecipient[], content: Content,
 ): Promise<{ outcomes: Map<string, Outcome>; gone: string[] }> {
   const outcomes = new Map<string, Outcome>();
   if (recipients.length === 0) return { outcomes, gone: [] };
-  const message = content('push');
-  if (message.channel !== 'push') throw new Error('push content expected');
-  const items: (PushItem & { userId: string })[] = recipients.flatMap((r) => [...new Set(r.pushTokens)].map((token) => ({
-    userId: r.userId, token, title: message.title, body: message.body, idempotencyKey: keyOf(b, r.userId, 'push'),
-  })));
+  const items: (PushItem & { userId: string })[] = recipients.flatMap((r) => {
+    const message = content('push', r.locale);
+    if (message.channel !== 'push') throw new Error('push content expected');
+    return [...new Set(r.pushTokens)].map((token) => ({
+      userId: r.userId, token, title: message.title, body: message.body, idempotencyKey: keyOf(b, r.userId, 'push'),
+    }));
+  });
   const results = await senders.push.sendEach(items.map(({ userId: _user, ...item }) => item), { flush: true });
   const gone: string[] = [];
   results.forEach((result, i) => {
@@ -165,13 +179,15 @@ async function sendPush(
 
 /** SMS in bulk calls, one key per recipient: a bad number fails alone. */
 async function sendSms(
-  senders: Senders, b: Broadcast, recipients: BroadcastRecipient[], content: (channel: BroadcastChannel) => RenderedContent,
+  senders: Senders, b: Broadcast, recipients: BroadcastRecipient[], content: Content,
 ): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
   if (recipients.length === 0) return outcomes;
-  const message = content('sms');
-  if (message.channel !== 'sms') throw new Error('sms content expected');
-  const results = await senders.sms.sendBulk(recipients.map((r) => ({ to: r.phone!, body: message.body, idempotencyKey: keyOf(b, r.userId, 'sms') })));
+  const results = await senders.sms.sendBulk(recipients.map((r) => {
+    const message = content('sms', r.locale);
+    if (message.channel !== 'sms') throw new Error('sms content expected');
+    return { to: r.phone!, body: message.body, idempotencyKey: keyOf(b, r.userId, 'sms') };
+  }));
   results.forEach((result, i) => {
     outcomes.set(recipients[i]!.userId, 'sid' in result
       ? { status: 'sent', error: null, providerMessageId: result.sid }
@@ -187,15 +203,15 @@ async function sendSms(
  * message met a passing failure (the SMTP server is down) the page is retried instead.
  */
 async function sendEmail(
-  senders: Senders, b: Broadcast, recipients: BroadcastRecipient[], content: (channel: BroadcastChannel) => RenderedContent,
+  senders: Senders, b: Broadcast, recipients: BroadcastRecipient[], content: Content,
 ): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
   if (recipients.length === 0) return outcomes;
-  const message = content('email');
-  if (message.channel !== 'email') throw new Error('email content expected');
-  const results = await Promise.allSettled(recipients.map((r) => senders.email.send({
-    to: r.email!, subject: message.subject, html: message.html, text: message.text, idempotencyKey: keyOf(b, r.userId, 'email'),
-  })));
+  const results = await Promise.allSettled(recipients.map((r) => {
+    const message = content('email', r.locale);
+    if (message.channel !== 'email') throw new Error('email content expected');
+    return senders.email.send({ to: r.email!, subject: message.subject, html: message.html, text: message.text, idempotencyKey: keyOf(b, r.userId, 'email') });
+  }));
   const passing = results.filter((r) => r.status === 'rejected' && (!(r.reason instanceof DeliveryError) || r.reason.retryable));
   if (passing.length === results.length) throw (passing[0] as PromiseRejectedResult).reason;
   results.forEach((result, i) => {

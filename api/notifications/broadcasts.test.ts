@@ -206,4 +206,26 @@ describe('broadcasts', () => {
     const pushed = (await stack.sim.messages('push')).messages.filter((m) => m.token === `tok_u01_${tenant.id}`);
     expect(pushed).toHaveLength(1);
   });
+
+  it('renders each recipient in their locale (tag, then language, then the default), once per variant', async () => {
+    const tenant = await stack.h.newTenant();
+    const { call } = tenant;
+    const template = {
+      id: 'hello', channels: { in_app: { title: 'Hello', body: 'Hi {{name}}' }, push: { title: 'Hello', body: 'Hi {{name}}' } },
+      locales: { fr: { in_app: { title: 'Bonjour', body: 'Salut {{name}}' }, push: { title: 'Bonjour', body: 'Salut {{name}}' } } },
+    };
+    expect((await call('POST', '/v1/notification-templates', { body: template })).status).toBe(201);
+    await call('POST', '/v1/topics', { body: { key: 'hello', name: 'Hello' } });
+    await call('POST', '/v1/topics/hello/subscribers', { body: { user_ids: ['l1', 'l2', 'l3'] } });
+    const locales = { l1: 'fr-CA', l2: 'de-DE', l3: null };
+    for (const [user, locale] of Object.entries(locales)) {
+      expect((await call('PUT', `/v1/users/${user}/contacts`, { body: { locale, push_tokens: [`tok_${user}_${tenant.id}`] } })).status).toBe(200);
+    }
+    const created = await call('POST', '/v1/broadcasts', { body: { topic_key: 'hello', template_id: 'hello', data: { name: 'Ada' }, channels: ['in_app', 'push'] } });
+    expect(await finished(call, created.body.id)).toMatchObject({ status: 'completed', counts: { sent: 6 } });
+    const titles = async (user: string) => (await call('GET', `/v1/users/${user}/inbox`)).body.data.map((m: { title: string; body: string }) => `${m.title}: ${m.body}`);
+    expect([await titles('l1'), await titles('l2'), await titles('l3')]).toEqual([['Bonjour: Salut Ada'], ['Hello: Hi Ada'], ['Hello: Hi Ada']]);
+    const pushed = (await stack.sim.messages('push')).messages.filter((m) => m.token.endsWith(tenant.id));
+    expect(pushed.map((m) => [m.token.split('_')[1], m.body]).sort()).toEqual([['l1', 'Salut Ada'], ['l2', 'Hi Ada'], ['l3', 'Hi Ada']]);
+  });
 });

@@ -14,6 +14,7 @@ import { errors } from '../errors.js';
 import { recordAuditInTransaction } from '../middleware/audit.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { startWorkflow } from '../workflow-start.js';
+import { broadcastWorkflowInput } from '../../platform/notification-settings.js';
 
 const CreateBroadcast = z
   .strictObject({
@@ -97,7 +98,7 @@ export function broadcastRoutes({ pool, temporal, config }: AppDeps) {
       });
       await startWorkflow({ temporal, config }, workflowContracts.broadcast, {
         key: created.id, tenantId,
-        input: { tenantId, broadcastId: created.id, scheduledAt: created.scheduledAt?.toISOString() ?? null, pageSize: config.BROADCAST_PAGE_SIZE },
+        input: broadcastWorkflowInput(config, created),
         // Definitely not started: nothing was sent, so the broadcast is cancelled (the client may send it again).
         undoIfNotStarted: () => cancelBroadcast(pool, tenantId, created.id),
       });

@@ -167,6 +167,18 @@ describe('duplicates and order', () => {
     expect(await findBounced(h.pool, tenant.id, [{ channel: 'sms', address: '+15551117777' }])).toHaveLength(1);
   });
 
+  it('a push bounce marks the named token only if the delivery went to it', async () => {
+    const { notification } = await createNotificationInTransaction(h.pool, {
+      tenantId: tenant.id, userId: 'manual', templateId: 'receipt', data: {}, channels: ['push'], priority: 'high', critical: false, scheduledAt: null,
+    });
+    const deliveryId = notification.deliveries[0]!.id;
+    await setDeliveryContent(h.pool, deliveryId, { channel: 'push', title: 't', body: 'b', to: ['tok_sent_1', 'tok_sent_2'] });
+    await recordDeliverySent(h.pool, { deliveryId, attempt: 1, providerMessageId: `pm_${deliveryId}`, responseStatus: 200 });
+    const res = await callback('push', { message_id: `pm_${deliveryId}`, status: 'bounced', recipient: 'tok_never_sent' });
+    expect(res.body).toMatchObject({ delivery_status: 'bounced', applied: true });
+    expect(await findBounced(h.pool, tenant.id, [{ channel: 'push', address: 'tok_never_sent' }])).toEqual([]);
+  });
+
   it('concurrent duplicates apply once', async () => {
     const { messageId } = await sentSms('+15551116666');
     const answers = await Promise.all(Array.from({ length: 8 }, () => callback('sms', { message_id: messageId, status: 'bounced', recipient: '+15551116666' })));

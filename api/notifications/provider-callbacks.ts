@@ -99,6 +99,13 @@ function verifyProviderSignature(config: CallbackSecrets): MiddlewareHandler<App
   };
 }
 
+/** The address a bounce marks; null when the provider names a token the delivery never went to. */
+function bouncedAddress(to: string | string[] | null, recipient: string): string | null {
+  if (typeof to === 'string') return to; // e-mail and SMS: where we sent it
+  if (Array.isArray(to)) return to.includes(recipient) ? recipient : null; // push: one of the delivery's tokens
+  return recipient; // a broadcast row keeps no address
+}
+
 /**
  * Applies one receipt in one transaction: to the notification delivery with that message id,
  * else to the broadcast delivery; a bounce that changed the delivery marks its address. The
@@ -113,8 +120,7 @@ async function applyReceipt(deps: Pick<AppDeps, 'pool'>, provider: ReceiptProvid
     const applied = single ?? (await applyBroadcastReceipt(client, input));
     if (!applied) return null;
     if (applied.changed && applied.status === 'bounced') {
-      const to = single?.to ?? null;
-      const address = typeof to === 'string' ? to : Array.isArray(to) && !to.includes(receipt.recipient) ? null : receipt.recipient;
+      const address = bouncedAddress(single?.to ?? null, receipt.recipient);
       if (address !== null) {
         await recordBounce(client, {
           tenantId: applied.tenantId, channel: provider, address, providerMessageId: receipt.message_id, errorCode: receipt.error_code ?? null,

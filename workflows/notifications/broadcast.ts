@@ -11,6 +11,8 @@ export interface BroadcastInput {
   scheduledAt: string | null;
   /** Recipients per page (BROADCAST_PAGE_SIZE; the workflow reads no env). */
   pageSize: number;
+  /** BROADCAST_PAGE_TIMEOUT: a page's start-to-close timeout (absent in runs started before it: 2 min). */
+  pageTimeoutMs?: number;
 }
 
 export interface BroadcastResult {
@@ -25,7 +27,9 @@ export interface BroadcastResult {
  * `scheduledAt` on a durable timer.
  */
 export async function broadcast(input: BroadcastInput): Promise<BroadcastResult> {
-  const steps = proxyActivities<BroadcastActivities>(broadcastActivity);
+  const steps = proxyActivities<BroadcastActivities>(
+    input.pageTimeoutMs === undefined ? broadcastActivity : { ...broadcastActivity, startToCloseTimeout: input.pageTimeoutMs },
+  );
   const ref = { tenantId: input.tenantId, broadcastId: input.broadcastId };
   const untilMs = input.scheduledAt === null ? 0 : Date.parse(input.scheduledAt) - Date.now();
   if (untilMs > 0) {

@@ -1,6 +1,5 @@
 import type { Config } from './config.js';
 import type { RetrySettings } from '../domain/notifications/types.js';
-import type { BroadcastInput } from '../workflows/notifications/broadcast.js';
 
 /** Retry settings from config, handed to the workflows in their input (workflows read no env). */
 export function notificationRetry(config: Config): RetrySettings {
@@ -38,8 +37,8 @@ export function eventWorkflowSettings(config: Config): EventWorkflowSettings {
   };
 }
 
-/** A `broadcast-<bc_id>` run's input: the broadcast, and its page settings from config. */
-export function broadcastWorkflowInput(config: Config, b: { tenantId: string; id: string; scheduledAt: Date | null }): BroadcastInput {
+/** A `broadcast-<bc_id>` run's input (workflows/notifications/broadcast.ts): the broadcast, and its page settings from config. */
+export function broadcastWorkflowInput(config: Config, b: { tenantId: string; id: string; scheduledAt: Date | null }) {
   return {
     tenantId: b.tenantId, broadcastId: b.id, scheduledAt: b.scheduledAt?.toISOString() ?? null,
     pageSize: config.BROADCAST_PAGE_SIZE, pageTimeoutMs: config.BROADCAST_PAGE_TIMEOUT,

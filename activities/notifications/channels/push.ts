@@ -43,7 +43,7 @@ export function createPushSender(options: PushSenderOptions): PushSender {
     throw new RangeError(`push batchSize must be 1..${BATCH_SIZE_MAX}, got ${options.batchSize}`);
   }
   const url = `${options.baseUrl.replace(/\/$/, '')}/v1/send-each`;
-  let waiting: Waiting[] = [];
+  const waiting: Waiting[] = [];
   let timer: NodeJS.Timeout | null = null;
   const inFlight = new Set<Promise<void>>();
 

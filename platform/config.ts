@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { booleanFromEnv, durationFromEnv, intFromEnv, jsonFromEnv } from './env.js';
-import { notificationEnv } from './config-notifications.js';
+import { DEVELOPMENT_CALLBACK_SECRETS, notificationEnv } from './config-notifications.js';
 import { rateLimitEnv } from './config-rate-limits.js';
 import { cacheEnv } from './config-cache.js';
 import { redisConfigProblems, redisEnv } from './config-redis.js';
@@ -10,6 +10,8 @@ import { temporalConfigProblems, temporalEnv, versioningEnv } from './config-tem
 import { telemetryEnv } from './config-telemetry.js';
 import { fxEnv } from './config-fx.js';
 import { payrollEnv } from './config-payroll.js';
+import { recruitmentEnv } from './config-recruitment.js';
+import { reviewEnv } from './config-reviews.js';
 import { parseSealingKeys } from './secrets.js';
 import { isMultiHostUrl, multiHostUrlProblem } from './postgres-url.js';
 
@@ -145,6 +147,8 @@ export const configSchema = z.object({
   ...telemetryEnv,
   ...fxEnv,
   ...payrollEnv,
+  ...recruitmentEnv,
+  ...reviewEnv,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -170,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const developmentPayloadKey = parseSealingKeys(DEVELOPMENT_PAYLOAD_KEYS)[0]!.key;
     if (result.data.TEMPORAL_PAYLOAD_KEYS.some((k) => k.key.equals(developmentPayloadKey))) {
       throw new ConfigError('Invalid environment:\n  TEMPORAL_PAYLOAD_KEYS: production needs its own keys (npm run ops -- new-sealing-key)');
+    }
+    // Anyone could sign delivery receipts with the public development secrets.
+    const names = Object.keys(DEVELOPMENT_CALLBACK_SECRETS) as (keyof typeof DEVELOPMENT_CALLBACK_SECRETS)[];
+    const publicOnes = names.filter((name) => result.data[name] === DEVELOPMENT_CALLBACK_SECRETS[name]);
+    if (publicOnes.length > 0) {
+      throw new ConfigError(`Invalid environment:\n${publicOnes.map((name) => `  ${name}: production needs its own secret (the default is public)`).join('\n')}`);
     }
   }
   return result.data;

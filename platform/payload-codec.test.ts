@@ -71,7 +71,10 @@ describe('TEMPORAL_PAYLOAD_KEYS', () => {
     const config = loadConfig({ TEMPORAL_PAYLOAD_KEYS: `${k2},${k1}` });
     expect(payloadCodecOf(config).currentKeyId).toBe('k2');
     expect(() => loadConfig({ TEMPORAL_PAYLOAD_KEYS: 'k1:c2hvcnQ=' })).toThrow(/TEMPORAL_PAYLOAD_KEYS/);
-    const production = { NODE_ENV: 'production', SECRETS_ENCRYPTION_KEYS: newSealingKey('s1') };
+    const production = {
+      NODE_ENV: 'production', SECRETS_ENCRYPTION_KEYS: newSealingKey('s1'),
+      EMAIL_CALLBACK_SECRET: 'e'.repeat(32), SMS_CALLBACK_SECRET: 's'.repeat(32), PUSH_CALLBACK_SECRET: 'p'.repeat(32),
+    };
     expect(() => loadConfig(production)).toThrow(/TEMPORAL_PAYLOAD_KEYS: production needs its own keys/);
     expect(loadConfig({ ...production, TEMPORAL_PAYLOAD_KEYS: k1 }).TEMPORAL_PAYLOAD_KEYS[0]!.id).toBe('k1');
   });

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { actorHeaders, createAccount, type Call } from './harness.js';
+import { eventually } from './eventually.js';
 
 /**
  * A tenant's payroll set-up through the API (contract §9): US rules in USD, a funded company
@@ -73,8 +74,17 @@ export async function hirePayrollEmployees(tenant: Tenant, count: number, spec: 
 }
 
 /** POST /v1/payroll-runs as `actorId` (an employee or a user id). */
+/**
+ * Creates a run and, when it was accepted, waits until its calculation has ended (the API answers
+ * within its wait window, so a loaded machine can answer `calculating`): the run then takes its
+ * `approve` or `cancel` (refused while calculating). Returns the create's answer.
+ */
 export async function createPayrollRun(tenant: Tenant, actorId: string, body: { period: string; pay_date: string; funding_account_id: string }) {
-  return tenant.call('POST', '/v1/payroll-runs', { body, headers: await actorHeaders(tenant, actorId) });
+  const created = await tenant.call('POST', '/v1/payroll-runs', { body, headers: await actorHeaders(tenant, actorId) });
+  if (created.status < 300 && created.body?.status === 'calculating') {
+    await eventually(async () => (await tenant.call('GET', `/v1/payroll-runs/${created.body.id}`)).body.status as string, (s) => s !== 'calculating', 60_000);
+  }
+  return created;
 }
 
 export async function payrollAction(tenant: Tenant, runId: string, action: 'approve' | 'cancel' | 'retry-failed', actorId: string) {

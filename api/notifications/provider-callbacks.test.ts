@@ -7,7 +7,8 @@ import { findBounced, recordBounce } from '../../store/notifications/contact-bou
 import { recordDeliverySent, setDeliveryContent } from '../../store/notifications/deliveries.js';
 import { createNotificationInTransaction } from '../../store/notifications/notifications.js';
 import type { Call, Harness } from '../../test/harness.js';
-import { providerCallbackRoutes } from './provider-callbacks.js';
+import { loadConfig } from '../../platform/config.js';
+import { newSealingKey } from '../../platform/secrets.js';
 import { byChannel, eventually, settled, startNotificationStack, type Notification, type NotificationStack } from '../../test/notifications.js';
 
 let stack: NotificationStack;
@@ -142,14 +143,16 @@ describe('POST /v1/provider-callbacks/:provider: signatures', () => {
 });
 
 describe('configuration', () => {
-  it('a production API refuses the public development secrets, naming each', () => {
-    const production = { ...h.config, NODE_ENV: 'production' as const };
-    expect(() => providerCallbackRoutes({ pool: h.pool, config: production })).toThrow(
+  it('production refuses the public development secrets at start-up, naming each', () => {
+    const production = {
+      NODE_ENV: 'production', SECRETS_ENCRYPTION_KEYS: newSealingKey('s1'), TEMPORAL_PAYLOAD_KEYS: newSealingKey('t1'),
+    };
+    expect(() => loadConfig(production)).toThrow(
       /EMAIL_CALLBACK_SECRET: production needs its own secret[\s\S]*SMS_CALLBACK_SECRET[\s\S]*PUSH_CALLBACK_SECRET/,
     );
     const own = { ...production, EMAIL_CALLBACK_SECRET: 'e'.repeat(32), SMS_CALLBACK_SECRET: 's'.repeat(32) };
-    expect(() => providerCallbackRoutes({ pool: h.pool, config: own })).toThrow(/^Invalid environment:\n {2}PUSH_CALLBACK_SECRET: [^\n]*$/);
-    expect(() => providerCallbackRoutes({ pool: h.pool, config: { ...own, PUSH_CALLBACK_SECRET: 'p'.repeat(32) } })).not.toThrow();
+    expect(() => loadConfig(own)).toThrow(/^Invalid environment:\n {2}PUSH_CALLBACK_SECRET: [^\n]*$/);
+    expect(() => loadConfig({ ...own, PUSH_CALLBACK_SECRET: 'p'.repeat(32) })).not.toThrow();
   });
 });
 

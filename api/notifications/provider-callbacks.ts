@@ -131,19 +131,8 @@ async function applyReceipt(deps: Pick<AppDeps, 'pool'>, provider: ReceiptProvid
   });
 }
 
-/** A production API refuses the public development secrets: anyone could sign receipts with them. */
-function refuseDevelopmentSecrets(config: CallbackSecrets & Pick<Config, 'NODE_ENV'>): void {
-  if (config.NODE_ENV !== 'production') return;
-  const names = Object.keys(DEVELOPMENT_CALLBACK_SECRETS) as (keyof typeof DEVELOPMENT_CALLBACK_SECRETS)[];
-  const publicOnes = names.filter((name) => config[name] === DEVELOPMENT_CALLBACK_SECRETS[name]);
-  if (publicOnes.length > 0) {
-    throw new ConfigError(`Invalid environment:\n${publicOnes.map((name) => `  ${name}: production needs its own secret (the default is public)`).join('\n')}`);
-  }
-}
-
 /** `/v1/provider-callbacks` (contract §10): mounted before the API-key chain, as it has none. */
 export function providerCallbackRoutes(deps: Pick<AppDeps, 'pool' | 'config'>) {
-  refuseDevelopmentSecrets(deps.config);
   const route = { ...routes.receive, middleware: [verifyProviderSignature(deps.config)] };
   return createRouter().openapi(route, async (c) => {
     const { provider } = c.req.valid('param');

@@ -272,6 +272,8 @@ async function appEnvironments(devServer: DevServer, databaseUrl: string) {
     DATABASE_URL: databaseUrl, REDIS_URL: redisUrlOf(config), TEMPORAL_ADDRESS: devServer.address, TEMPORAL_NAMESPACE: 'default',
     SECRETS_ENCRYPTION_KEYS: key(), TEMPORAL_PAYLOAD_KEYS: key(), WORKER_BUILD_ID: 'check-image', HOST: '127.0.0.1',
     ADMIN_API_KEY: randomBytes(24).toString('base64url'),
+    EMAIL_CALLBACK_SECRET: randomBytes(24).toString('base64url'), SMS_CALLBACK_SECRET: randomBytes(24).toString('base64url'),
+    PUSH_CALLBACK_SECRET: randomBytes(24).toString('base64url'),
   };
   // In its own container each process is alone: the other's port is free there (the healthcheck's "absent").
   const [apiPort, workerPort, unusedA, unusedB] = [await freePort(), await freePort(), await freePort(), await freePort()];

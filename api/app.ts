@@ -39,7 +39,10 @@ import { offboardingRoutes } from './hr/offboarding.js';
 import { compensationRoutes } from './payroll/compensation.js';
 import { payrollRuleRoutes } from './payroll/rules.js';
 import { payrollRunRoutes } from './payroll/runs.js';
+import { reviewCycleRoutes, reviewRoutes } from './hr/reviews.js';
 import { leaveRequestRoutes } from './hr/leave-requests.js';
+import { candidateRoutes, interviewRoutes, jobRoutes } from './hr/recruitment.js';
+import { candidateOfferRoutes, offerRoutes } from './hr/offers.js';
 import { holidayRoutes, leaveTypeRoutes } from './hr/reference.js';
 import { exchangeRateRoutes } from './reference/exchange-rates.js';
 import { fxQuoteRoutes } from './fx/quotes.js';
@@ -102,6 +105,13 @@ export function createApp(deps: AppDeps) {
     .route('/v1/leave-types', leaveTypeRoutes(deps))
     .route('/v1/holidays', holidayRoutes(deps))
     .route('/v1/leave-requests', leaveRequestRoutes(deps))
+    .route('/v1/jobs', jobRoutes(deps))
+    .route('/v1/candidates', candidateRoutes(deps))
+    .route('/v1/candidates', candidateOfferRoutes(deps))
+    .route('/v1/interviews', interviewRoutes(deps))
+    .route('/v1/offers', offerRoutes(deps))
+    .route('/v1/review-cycles', reviewCycleRoutes(deps))
+    .route('/v1/reviews', reviewRoutes(deps))
     .route('/v1/ops/ledger/audit', ledgerAuditRoutes(deps))
     .route('/v1/ops/workflows', workflowOpsRoutes(deps))
     .route('/v1/notification-templates', notificationTemplateRoutes(deps))

@@ -99,6 +99,10 @@ export const errors = {
     new ApiError(409, 'invalid_request_error', 'payroll_run_invalid_state', message),
   reviewInvalidState: (message = 'The review is decided already.') =>
     new ApiError(409, 'invalid_request_error', 'review_invalid_state', message),
+  candidateInvalidState: (message = 'The candidate cannot move to this stage.') =>
+    new ApiError(409, 'invalid_request_error', 'candidate_invalid_state', message, 'to'),
+  offerInvalidState: (message = 'The offer cannot do this in its current status.') =>
+    new ApiError(409, 'invalid_request_error', 'offer_invalid_state', message),
   internal: () => new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.'),
 };
 
@@ -126,6 +130,8 @@ const DOMAIN_ANSWERS: Readonly<Record<string, Answer>> = {
   review_invalid_state: (message) => errors.reviewInvalidState(message),
   payroll_run_invalid_state: (message) => errors.payrollRunInvalidState(message),
   forbidden: (message) => errors.forbidden(message),
+  candidate_invalid_state: (message) => errors.candidateInvalidState(message),
+  offer_invalid_state: (message) => errors.offerInvalidState(message),
   idempotency_key_reused: () => errors.idempotencyKeyReused(),
   notification_invalid_state: (message) => errors.notificationInvalidState(message),
   delivery_invalid_state: (message) => errors.deliveryInvalidState(message),

@@ -47,6 +47,13 @@ export const ID_PREFIXES = {
   payrollRun: 'pr',
   broadcast: 'bc',
   digest: 'dgst',
+  job: 'job',
+  candidate: 'cand',
+  interview: 'int',
+  offer: 'off',
+  reviewCycle: 'rc',
+  // `rev` is the risk review's (riskReview): a performance review is `rvw`.
+  performanceReview: 'rvw',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -59,4 +66,12 @@ export function newId(kind: IdKind): string {
 /** The smallest id of `kind` created at or after `timeMs` (ids sort by creation time). */
 export function firstIdAt(kind: IdKind, timeMs: number): string {
   return `${ID_PREFIXES[kind]}_${encodeTime(timeMs, 10)}${'0'.repeat(16)}`;
+}
+
+/**
+ * The type prefix and time part of ids of `kind` made at `timeMs` (`rvw_01JD3ABCDE`): a set-based
+ * INSERT … SELECT appends 16 random characters per row in SQL (store/hr/reviews.ts).
+ */
+export function idTimePrefix(kind: IdKind, timeMs: number): string {
+  return `${ID_PREFIXES[kind]}_${encodeTime(timeMs, 10)}`;
 }

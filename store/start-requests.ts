@@ -9,7 +9,7 @@ import type { Db } from './db.js';
  * Also: the request keys (Idempotency-Key) that let a retry adopt the row its first attempt wrote.
  */
 
-export const START_KINDS = ['transfer', 'topup', 'payment', 'notification', 'leave_request', 'dead_letter_retry', 'payroll_run', 'offboarding', 'broadcast', 'digest'] as const;
+export const START_KINDS = ['transfer', 'topup', 'payment', 'notification', 'leave_request', 'dead_letter_retry', 'payroll_run', 'offboarding', 'broadcast', 'digest', 'review_cycle', 'offer', 'interview'] as const;
 export type StartKind = (typeof START_KINDS)[number];
 
 /**
@@ -24,6 +24,10 @@ const TABLES: Record<StartKind, { table: string; initial: string; since: string;
   notification: { table: 'notifications', initial: `status IN ('scheduled', 'processing') AND source_key IS NULL`, since: 'created_at', key: 'id' },
   leave_request: { table: 'leave_requests', initial: `status = 'pending'`, since: 'created_at', key: 'id' },
   payroll_run: { table: 'payroll_runs', initial: `status = 'calculating'`, since: 'created_at', key: 'id' },
+  // An offer waiting for its approver (`offer-<off_id>`); an interview not reminded yet (`interview-<int_id>`).
+  offer: { table: 'offers', initial: `status = 'awaiting_approval'`, since: 'created_at', key: 'id' },
+  interview: { table: 'interviews', initial: `reminded_at IS NULL AND feedback_at IS NULL`, since: 'created_at', key: 'id' },
+  review_cycle: { table: 'review_cycles', initial: `status = 'opening'`, since: 'created_at', key: 'id' },
   broadcast: { table: 'broadcasts', initial: `status = 'queued'`, since: 'created_at', key: 'id' },
   // A user's open e-mail digest (its run `digest-<dgst_id>` is started by the e-mail that opened it).
   digest: { table: 'notification_digests', initial: `status = 'open'`, since: 'created_at', key: 'id' },

@@ -19,7 +19,9 @@ import { createSimulatedBank } from '../activities/bank/simulated-bank.js';
 import type { AfterCommitFault } from '../activities/fault-injection.js';
 import { createLeaveActivities } from '../activities/hr/leave-activities.js';
 import { createPayrollActivities } from '../activities/payroll/payroll-activities.js';
+import { createRecruitmentActivities } from '../activities/hr/recruitment-activities.js';
 import { createOffboardingActivities } from '../activities/hr/offboarding-activities.js';
+import { createReviewCycleActivities } from '../activities/hr/review-activities.js';
 import { createPaymentActivities, createSettlementActivities } from '../activities/payments/payment-activities.js';
 import { createRiskActivities } from '../activities/risk/risk-activities.js';
 import { createWalletActivities } from '../activities/wallet/index.js';
@@ -103,6 +105,8 @@ const DOMAINS = {
         activities: {
           ...createLeaveActivities({ pool: deps.pool }), ...createOffboardingActivities({ pool: deps.pool, leaveRuns: leaveRunsOf({ temporal, log: offboardingLog }) }),
           ...createPayrollActivities({ pool: deps.pool, faultAfterCommit: afterCommitFault(deps.config) }),
+          ...createRecruitmentActivities({ pool: deps.pool }),
+          ...createReviewCycleActivities({ pool: deps.pool }),
         },
       })],
     };

@@ -8,6 +8,7 @@ import { createNotificationInTransaction } from '../store/notifications/notifica
 import { insertPayment } from '../store/payments/payments.js';
 import { insertPayrollRun } from '../store/payroll/runs.js';
 import { scheduleTermination } from '../store/hr/employees.js';
+import { insertReviewCycle } from '../store/hr/review-cycles.js';
 import { withTransaction } from '../store/db.js';
 import { insertTopUp } from '../store/wallet/topups.js';
 import { insertTransfer } from '../store/wallet/transfers.js';
@@ -135,6 +136,21 @@ describe('the start reconciler', () => {
     await eventually(() => tenant.call('GET', `/v1/payroll-runs/${run.id}`), (r) => r.body.status === 'awaiting_approval');
     await eventually(() => tenant.call('GET', `/v1/employees/${employeeId}`), (r) => r.body.status === 'terminated');
     expect([(await pass(tenant.id)).payroll_run.started, (await pass(tenant.id)).offboarding.started]).toEqual([0, 0]);
+  });
+
+  it('a review cycle left without a run gets its run, which opens its reviews (issue #21)', async () => {
+    const tenant = await h.newTenant();
+    await tenant.call('POST', '/v1/employees', {
+      body: { employee_number: 'RC-1', first_name: 'Rae', last_name: 'Viewed', email: 'rae.viewed@example.com', department: 'Ops', hire_date: '2020-01-01' },
+    });
+    const cycle = await withTransaction(h.pool, (client) => insertReviewCycle(client, {
+      tenantId: tenant.id, name: 'H1', periodStart: '2031-01-01', periodEnd: '2031-06-30',
+      selfReviewDue: new Date(Date.now() + 3_600_000), managerReviewDue: new Date(Date.now() + 7_200_000), employeeIds: null,
+    }));
+    expect((await pass(tenant.id)).review_cycle.started).toBe(1);
+    await eventually(() => tenant.call('GET', `/v1/review-cycles/${cycle.id}`), (r) => r.body.status === 'open' && r.body.reviews_count === 1);
+    expect((await pass(tenant.id)).review_cycle.started).toBe(0);
+    await h.temporal.workflow.getHandle(`review-cycle-${cycle.id}`).terminate('test cleanup');
   });
 
   it('a row whose run exists is adopted; one whose run closed leaving it pending is counted stuck', async () => {

@@ -12,6 +12,10 @@ import { getDigest } from '../store/notifications/digests.js';
 import { getNotification } from '../store/notifications/notifications.js';
 import { findPayment } from '../store/payments/payments.js';
 import { findPayrollRun } from '../store/payroll/runs.js';
+import { findInterview } from '../store/hr/interviews.js';
+import { findOffer } from '../store/hr/offers.js';
+import { findReviewCycle } from '../store/hr/review-cycles.js';
+import { reviewCycleWorkflowInput } from '../platform/review-settings.js';
 import {
   countUnstartedRows, isStillInitial, listUnstartedRows, markRunSeen, START_KINDS, type StartKind, type UnstartedRow,
 } from '../store/start-requests.js';
@@ -133,6 +137,23 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
       },
     };
   },
+  async review_cycle({ pool, config }, { id, tenantId }) {
+    const c = await findReviewCycle(pool, tenantId, id);
+    return c && { contract: workflowContracts.reviewCycle, input: reviewCycleWorkflowInput(config, c) };
+  },
+  async offer({ pool }, { id, tenantId }) {
+    const o = await findOffer(pool, tenantId, id);
+    return o && { contract: workflowContracts.offer, input: { tenantId, offerId: id, approverId: o.approverId, expiresAt: o.expiresAt.toISOString() } };
+  },
+  async interview({ pool, config }, { id, tenantId }) {
+    const i = await findInterview(pool, tenantId, id);
+    return i && {
+      contract: workflowContracts.interviewReminder,
+      input: {
+        tenantId, interviewId: id, at: i.at.toISOString(), remindBeforeMs: config.INTERVIEW_REMINDER_BEFORE, feedbackWindowMs: config.INTERVIEW_FEEDBACK_WINDOW,
+      },
+    };
+  },
   async leave_request({ pool, config }, { id, tenantId }) {
     const r = await findLeaveRequest(pool, tenantId, id);
     return r && {
@@ -147,6 +168,9 @@ const startFromRow: Record<StartKind, (o: StartReconcilerOptions, row: Unstarted
 
 const CONTRACT_OF: Record<StartKind, { readonly idPrefix: string }> = {
   payroll_run: workflowContracts.payrollRun,
+  offer: workflowContracts.offer,
+  interview: workflowContracts.interviewReminder,
+  review_cycle: workflowContracts.reviewCycle,
   offboarding: workflowContracts.offboarding,
   broadcast: workflowContracts.broadcast,
   digest: workflowContracts.digest,

@@ -29,6 +29,12 @@ export const workflowContracts = {
   offboarding: { type: 'offboarding', queue: 'hr', idPrefix: 'offboarding-' },
   /** key: the payroll run id. */
   payrollRun: { type: 'payrollRun', queue: 'hr', idPrefix: 'payroll-run-' },
+  /** key: the interview id (its reminder before the slot). */
+  interviewReminder: { type: 'interviewReminder', queue: 'hr', idPrefix: 'interview-' },
+  /** key: the offer id. */
+  offer: { type: 'offer', queue: 'hr', idPrefix: 'offer-' },
+  /** key: the review cycle id (one run per cycle; its reviews are rows, not runs). */
+  reviewCycle: { type: 'reviewCycle', queue: 'hr', idPrefix: 'review-cycle-' },
   /** key: the notification id. */
   notification: { type: 'notification', queue: 'notifications', idPrefix: 'notification-' },
   /** key: the outbox event id (never a second run for one event). */

@@ -108,6 +108,17 @@ const EXPECTED = {
   'payrollRun-retried_paid': { result: { status: 'paid' } },
   'payrollRun-cancelled': { result: { status: 'cancelled' } },
   'payrollRun-insufficient_funds': { result: { status: 'failed' } },
+  // Since issue #21: a review cycle of three whose due dates have passed (overdue reviews escalate at once), then closed;
+  // and one closed before its first timer fired.
+  'reviewCycle-escalated_closed': { result: { status: 'closed', reviewsCount: 3 } },
+  'reviewCycle-closed_early': { result: { status: 'closed', reviewsCount: 3 } },
+  // Since issue #21: offers approved and accepted (the hire), declined, rejected by the approver, approved and expired;
+  // an interview reminded after its timer, then given feedback.
+  'offer-accepted': { result: { status: 'accepted', employeeId: ANY_ID } },
+  'offer-declined': { result: { status: 'declined', employeeId: null } },
+  'offer-rejected': { result: { status: 'rejected', employeeId: null } },
+  'offer-expired': { result: { status: 'expired', employeeId: null } },
+  'interviewReminder-reminded': { result: { reminded: true, feedbackGiven: true } },
   // Since 0.3.0: a broadcast to a topic of three, in pages.
   'broadcast-completed': { result: { status: 'completed' } },
   // Since 0.3.0 (issue #20): two normal e-mails of a user with a 3 s digest window, sent as one.
@@ -252,7 +263,8 @@ async function runScenarios(): Promise<Ids> {
   const groups = await Promise.all([
     walletScenarios(tenant), paymentScenarios(tenant), leaveScenarios(tenant), notificationScenarios(tenant), settlementScenario(),
     riskScenarios(await h.newTenant()), offboardingScenario(await h.newTenant()), payrollScenarios(await h.newTenant()),
-    broadcastScenario(await h.newTenant()), digestScenario(await h.newTenant()),
+    broadcastScenario(await h.newTenant()), digestScenario(await h.newTenant()), reviewCycleScenarios(await h.newTenant()),
+    recruitmentScenarios(await h.newTenant()),
   ]);
   return Object.assign({}, ...groups) as Ids;
 }
@@ -422,6 +434,77 @@ async function offboardingScenario(tenant: Tenant): Promise<Ids> {
   }
   await call('POST', `/v1/employees/${leaver}/terminate`, { body: { termination_date: '2020-12-31' } });
   return { 'offboarding-terminated': `offboarding-${leaver}` };
+}
+
+/**
+ * Review cycles of boss ← manager ← worker: one with both due dates past (the run escalates the
+ * waiting reviews at once; the worker's self review and the boss's manager review are in), closed
+ * after; one closed while it sleeps toward its first reminder.
+ */
+async function reviewCycleScenarios(tenant: Tenant): Promise<Ids> {
+  const { call } = tenant;
+  let n = 0;
+  const employee = async (managerId?: string) => (await call('POST', '/v1/employees', {
+    body: { employee_number: `R${++n}`, first_name: 'R', last_name: `V${n}`, email: `r${n}@example.com`, department: 'Ops', hire_date: '2020-01-01', ...(managerId ? { manager_id: managerId } : {}) },
+  })).body.id as string;
+  const boss = await employee();
+  const manager = await employee(boss);
+  const worker = await employee(manager);
+  const cycle = async (selfDue: string, managerDue: string) => (await call('POST', '/v1/review-cycles', {
+    body: { name: 'Replay', period_start: '2020-01-01', period_end: '2020-12-31', self_review_due: selfDue, manager_review_due: managerDue },
+  })).body.id as string;
+  const reviewOf = async (cycleId: string, employeeId: string) =>
+    (await call('GET', `/v1/review-cycles/${cycleId}/reviews?limit=100`)).body.data.find((r: { employee_id: string }) => r.employee_id === employeeId);
+  const past = await cycle('2021-01-01T00:00:00Z', '2021-02-01T00:00:00Z');
+  const escalated = await eventually(() => reviewOf(past, worker), (r) => r?.reviewer_id === boss, 30_000);
+  await call('POST', `/v1/reviews/${escalated.id}/manager`, { body: { rating: 4, comments: 'Good.' }, headers: await actorHeaders(tenant, boss) });
+  const close = async (cycleId: string) => call('POST', `/v1/review-cycles/${cycleId}/close`, { body: {}, headers: await actorHeaders(tenant, 'user_hr_1') });
+  await close(past);
+  const early = await cycle(new Date(Date.now() + 3_600_000).toISOString(), new Date(Date.now() + 7_200_000).toISOString());
+  await close(early);
+  return { 'reviewCycle-escalated_closed': `review-cycle-${past}`, 'reviewCycle-closed_early': `review-cycle-${early}` };
+}
+
+/**
+ * Recruitment: boss ← hiring manager; four candidates at stage offer, whose offers are approved and
+ * accepted, approved and declined, rejected, approved and left to expire (2 s); an interview whose
+ * slot is INTERVIEW_REMINDER_BEFORE (24 h) + 2 s away, so its reminder waits on a timer; its feedback follows.
+ */
+async function recruitmentScenarios(tenant: Tenant): Promise<Ids> {
+  const { call } = tenant;
+  let n = 0;
+  const employee = async (managerId?: string) => (await call('POST', '/v1/employees', {
+    body: { employee_number: `H${++n}`, first_name: 'H', last_name: `M${n}`, email: `h${n}@example.com`, department: 'Ops', hire_date: '2020-01-01', ...(managerId ? { manager_id: managerId } : {}) },
+  })).body.id as string;
+  const boss = await employee();
+  const manager = await employee(boss);
+  const job = (await call('POST', '/v1/jobs', { body: { title: 'Engineer', department: 'Eng', hiring_manager_id: manager } })).body.id as string;
+  const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+  const candidate = async (stages: string[]) => {
+    const id = (await call('POST', '/v1/candidates', { body: { job_id: job, name: `Cand ${++n}`, email: `c${n}@example.org` } })).body.id as string;
+    for (const to of stages) await call('POST', `/v1/candidates/${id}/advance`, { body: { to }, headers: await actorHeaders(tenant, manager) });
+    return id;
+  };
+  const offer = async (expiresInMs: number) => (await call('POST', `/v1/candidates/${await candidate(['screening', 'interview', 'offer'])}/offer`, {
+    body: { annual_salary: 6_000_000, currency: 'USD', start_date: '2031-07-01', expires_at: at(expiresInMs) }, headers: await actorHeaders(tenant, manager),
+  })).body.id as string;
+  const act = async (id: string, action: string, actor?: string) =>
+    call('POST', `/v1/offers/${id}/${action}`, { body: {}, headers: actor ? await actorHeaders(tenant, actor) : {} });
+  const [accepted, declined, rejected, expired] = await Promise.all([offer(3_600_000), offer(3_600_000), offer(3_600_000), offer(2_000)]);
+  for (const id of [accepted!, declined!, expired!]) await act(id, 'approve', boss);
+  await act(accepted!, 'accept');
+  await act(declined!, 'decline');
+  await act(rejected!, 'reject', boss);
+  const interviewee = await candidate(['screening', 'interview']);
+  const interview = (await call('POST', `/v1/candidates/${interviewee}/interviews`, {
+    body: { interviewer_id: boss, at: at(h.config.INTERVIEW_REMINDER_BEFORE + 2_000) },
+  })).body.id as string;
+  await eventually(async () => (await call('GET', `/v1/interviews/${interview}`)).body.reminded_at as string | null, (r) => r !== null, 30_000);
+  await call('POST', `/v1/interviews/${interview}/feedback`, { body: { rating: 4 }, headers: await actorHeaders(tenant, boss) });
+  return {
+    'offer-accepted': `offer-${accepted}`, 'offer-declined': `offer-${declined}`, 'offer-rejected': `offer-${rejected}`,
+    'offer-expired': `offer-${expired}`, 'interviewReminder-reminded': `interview-${interview}`,
+  };
 }
 
 /** A broadcast of an in-app message to a topic of three subscribers. */

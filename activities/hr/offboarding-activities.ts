@@ -3,6 +3,7 @@ import type { LeaveRequest } from '../../domain/hr/types.js';
 import { withTransaction } from '../../store/db.js';
 import { listReports, managerOf, markTerminated, setManager } from '../../store/hr/employees.js';
 import { listOpenLeaveRequests } from '../../store/hr/leave.js';
+import { cancelReviewsOf, handOverReviews } from '../../store/hr/reviews.js';
 import { asActivityStep } from '../failure.js';
 
 type Step = { tenantId: string; employeeId: string; idempotencyKey: string };
@@ -42,6 +43,8 @@ export function createOffboardingActivities({ pool, leaveRuns }: { pool: pg.Pool
           for (const report of reports.data) await setManager(client, { tenantId: step.tenantId, employeeId: report.id, managerId });
           return reports.data.length;
         });
+        // Performance reviews waiting for the leaving employee go to the same successor (issue #21; a retry moves none twice).
+        await handOverReviews(pool, { tenantId: step.tenantId, reviewerId: step.employeeId, successorId: managerId });
         if (managerId === null) return { managerId, reportsMoved, requestsMoved: 0 };
         const waiting = await listOpenLeaveRequests(pool, step.tenantId, { approverId: step.employeeId });
         return { managerId, reportsMoved, requestsMoved: await leaveRuns.moveApprovals(waiting, managerId, step.idempotencyKey) };
@@ -57,9 +60,12 @@ export function createOffboardingActivities({ pool, leaveRuns }: { pool: pg.Pool
       });
     },
 
-    /** `status = 'terminated'` (a no-op once set). */
+    /** `status = 'terminated'` (a no-op once set); first, the employee's own waiting performance reviews are `cancelled` (issue #21). */
     async markEmployeeTerminated(step: Omit<Step, 'idempotencyKey'>): Promise<void> {
-      await asActivityStep(() => markTerminated(pool, step.tenantId, step.employeeId));
+      await asActivityStep(async () => {
+        await cancelReviewsOf(pool, { ...step, reason: 'The employee was terminated.' });
+        await markTerminated(pool, step.tenantId, step.employeeId);
+      });
     },
   };
 }

@@ -64,8 +64,21 @@ async function recipientsOf(client: pg.PoolClient, event: StoredOutboxEvent): Pr
         return p.approver_id ? [{ userId: String(p.approver_id), templateId: 'leave.decided', priority: 'normal' }] : [];
       }
       return [{ userId: String(p.employee_id), templateId: 'leave.decided', priority: 'normal' }];
+    // Performance reviews (issue #21): one event per person to remind or to hand escalated reviews to.
+    case 'review.reminder':
+    case 'review.escalated':
+      return [{ userId: String(p.recipient_id), templateId: event.topic, priority: 'normal' }];
     case 'payroll.paid':
       return [{ userId: String(p.employee_id), templateId: 'payroll.paid', priority: 'normal' }];
+    // Recruitment (issue #21): the candidate is a user by their candidate id (contacts: the e-mail they applied with).
+    case 'interview.reminder':
+      return [{ userId: String(p.interviewer_id), templateId: 'interview.reminder', priority: 'high' }];
+    case 'offer.approval_requested':
+      return p.approver_id ? [{ userId: String(p.approver_id), templateId: 'offer.approval_requested', priority: 'normal' }] : [];
+    case 'offer.extended':
+      return [{ userId: String(p.candidate_id), templateId: 'offer.extended', priority: 'high' }];
+    case 'offer.decided':
+      return [{ userId: String(p.hiring_manager_id), templateId: 'offer.decided', priority: 'normal' }];
     default:
       return [];
   }

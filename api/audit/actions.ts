@@ -71,6 +71,22 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditedRoute>> = {
   'POST /v1/payroll-runs/:id/approve': on('payroll_run', 'approve'),
   'POST /v1/payroll-runs/:id/cancel': on('payroll_run', 'cancel'),
   'POST /v1/payroll-runs/:id/retry-failed': on('payroll_run', 'retry_failed'),
+  // Performance reviews (issue #21)
+  'POST /v1/review-cycles': created('review_cycle'),
+  'POST /v1/review-cycles/:id/close': on('review_cycle', 'close'),
+  'POST /v1/reviews/:id/self': on('review', 'submit_self'),
+  'POST /v1/reviews/:id/manager': on('review', 'submit_manager'),
+  // Recruitment (contract §11)
+  'POST /v1/jobs': created('job'),
+  'POST /v1/candidates': created('candidate'),
+  'POST /v1/candidates/:id/advance': on('candidate', 'advance'),
+  'POST /v1/candidates/:id/interviews': created('interview'),
+  'POST /v1/candidates/:id/offer': created('offer'),
+  'POST /v1/interviews/:id/feedback': on('interview', 'feedback'),
+  'POST /v1/offers/:id/approve': on('offer', 'approve'),
+  'POST /v1/offers/:id/reject': on('offer', 'reject'),
+  'POST /v1/offers/:id/accept': on('offer', 'accept'),
+  'POST /v1/offers/:id/decline': on('offer', 'decline'),
   // Notifications
   'POST /v1/notification-templates': created('notification_template'),
   'POST /v1/topics': created('topic', 'key'),

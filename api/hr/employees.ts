@@ -4,6 +4,7 @@ import { withTransaction } from '../../store/db.js';
 import { EMPLOYEE_STATUSES } from '../../domain/hr/types.js';
 import { findEmployee, insertEmployee, listEmployees, listReports, updateEmployee } from '../../store/hr/employees.js';
 import { allocateLeave, allocateOnHire, leaveBalances, listOpenLeaveRequests } from '../../store/hr/leave.js';
+import { moveReviewsToManager } from '../../store/hr/reviews.js';
 import { moveApprovals } from '../../workflows/hr/leave-runs.js';
 import { requestLog } from '../middleware/access-log.js';
 import { createRouter, tenantOf, type AppDeps } from '../context.js';
@@ -134,6 +135,8 @@ export function employeeRoutes({ pool, temporal }: AppDeps) {
       };
       const employee = await withTransaction(pool, async (client) => {
         const updated = await updateEmployee(client, { tenantId, employeeId: c.req.valid('param').id, changes });
+        // The employee's waiting reviews of open cycles go to the new manager, with the change (issue #21).
+        if (b.manager_id !== undefined) await moveReviewsToManager(client, { tenantId, employeeId: updated.id, managerId: b.manager_id });
         await recordAuditInTransaction(client, c, { resourceId: updated.id, status: 200 });
         return updated;
       });

@@ -4,8 +4,7 @@ import {
   PROVIDER_SIGNATURE_HEADER, RECEIPT_PROVIDERS, RECEIPT_STATUSES, type ReceiptCallback, type ReceiptProvider,
 } from '../../domain/notifications/receipts.js';
 import { verifyWebhookSignature } from '../../domain/notifications/signature.js';
-import { ConfigError, type Config } from '../../platform/config.js';
-import { DEVELOPMENT_CALLBACK_SECRETS } from '../../platform/config-notifications.js';
+import type { Config } from '../../platform/config.js';
 import { withTransaction } from '../../store/db.js';
 import { applyBroadcastReceipt } from '../../store/notifications/broadcasts.js';
 import { recordBounce } from '../../store/notifications/contact-bounces.js';

@@ -63,7 +63,8 @@ export type RenderedContent =
 /** Domain events the outbox carries (written in the transaction of the change they describe). */
 export const EVENT_TYPES = [
   'transfer.succeeded', 'payment.captured', 'payment.refunded', 'payment.failed', 'leave.requested', 'leave.decided',
-  'payroll.paid',
+  'payroll.paid', 'interview.reminder', 'offer.approval_requested', 'offer.extended', 'offer.decided',
+  'review.reminder', 'review.escalated',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 /** Events a merchant can subscribe a webhook endpoint to ('*' = all of them). */

@@ -67,7 +67,7 @@ describe('/docs', () => {
       const seen = await page.locator('.opblock-summary').evaluateAll((blocks) => blocks.map((block) =>
         `${block.querySelector('.opblock-summary-method')?.textContent ?? ''} ${block.querySelector('.opblock-summary-path')?.getAttribute('data-path') ?? ''}`));
       for (const operation of seen) operations.add(operation);
-      const y = await page.evaluate(() => window.scrollY);
+      const y = await page.evaluate(() => (globalThis as unknown as { scrollY: number }).scrollY);
       if (y === previousY) break;
       previousY = y;
       await page.mouse.wheel(0, 600);

@@ -19,6 +19,7 @@ export interface ReviewCycle {
   periodEnd: string;
   selfReviewDue: Date;
   managerReviewDue: Date;
+  /** Only these employees (each must be active: `checkActiveEmployees`); null: every active employee. */
   employeeIds: string[] | null;
   status: ReviewCycleStatus;
   reviewsCount: number;
@@ -45,16 +46,7 @@ const cycle = rowMapper<ReviewCycle>({
   createdAt: col.timestamp('created_at'),
 });
 
-export interface NewReviewCycle {
-  tenantId: string;
-  name: string;
-  periodStart: string;
-  periodEnd: string;
-  selfReviewDue: Date;
-  managerReviewDue: Date;
-  /** Only these employees (each must be active: `checkActiveEmployees`); null: every active employee. */
-  employeeIds: string[] | null;
-}
+export type NewReviewCycle = Pick<ReviewCycle, 'tenantId' | 'name' | 'periodStart' | 'periodEnd' | 'selfReviewDue' | 'managerReviewDue' | 'employeeIds'>;
 
 export async function insertReviewCycle(client: pg.PoolClient, input: NewReviewCycle): Promise<ReviewCycle> {
   assertInTransaction(client, 'insertReviewCycle');

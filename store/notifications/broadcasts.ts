@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import {
-  countOutcomes, type BroadcastChannel, type BroadcastCounts, type BroadcastDeliveryStatus, type BroadcastRecipient, type BroadcastStatus,
+  type BroadcastChannel, type BroadcastCounts, type BroadcastDeliveryStatus, type BroadcastRecipient, type BroadcastStatus,
 } from '../../domain/notifications/broadcast.js';
 import { NotificationError } from '../../domain/notifications/errors.js';
 import { statusAfterReceipt, type ReceiptProvider, type ReceiptStatus } from '../../domain/notifications/receipts.js';
@@ -196,16 +196,6 @@ export async function writePage(client: pg.PoolClient, tenantId: string, broadca
   return rows[0].moved === 1;
 }
 
-async function insertInbox(client: pg.PoolClient, tenantId: string, broadcastId: string, inbox: PageWrite['inbox']): Promise<void> {
-  if (inbox.length === 0) return;
-  await client.query(
-    `INSERT INTO inbox_messages (id, tenant_id, user_id, broadcast_id, title, body)
-     SELECT m.id, $1, m.user_id, $2, m.title, m.body FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS m(id, user_id, title, body)
-     ON CONFLICT (broadcast_id, user_id) WHERE broadcast_id IS NOT NULL DO NOTHING`,
-    [tenantId, broadcastId, inbox.map(() => newId('inboxMessage')), inbox.map((m) => m.userId), inbox.map((m) => m.title), inbox.map((m) => m.body)],
-  );
-}
-
 /** A recipient of the deferred pass: read afresh (preferences, contacts, quiet hours), with the channels still deferred. */
 export interface DeferredRecipient extends BroadcastRecipient {
   channels: BroadcastChannel[];
@@ -234,33 +224,44 @@ export async function readDeferred(db: Db, b: Broadcast, limit: number, now: Dat
 }
 
 /**
- * Commits deferred deliveries' outcomes: each row moves only if it is still `deferred` (a retried
- * batch moves, counts and inserts nothing twice); the counts grow by what moved to a final outcome;
- * a recipient back in quiet hours stays deferred with the new time. False when the broadcast is no
- * longer `sending` (cancelled): nothing written.
+ * Commits deferred deliveries' outcomes, in one statement like `writePage`: each row moves only if
+ * it is still `deferred` (a retried batch moves, counts and inserts nothing twice); the counts grow by
+ * what moved to a final outcome; a recipient back in quiet hours stays deferred with the new time; an
+ * in-app message is inserted for each in-app row that moved to `sent`. False when the broadcast is no
+ * longer `sending` (cancelled): nothing written. A racing batch waits on the broadcast's row lock.
  */
 export async function writeDeferred(
   client: pg.PoolClient, tenantId: string, broadcastId: string, deliveries: DeliveryWrite[], inbox: PageWrite['inbox'],
 ): Promise<boolean> {
-  const live = await client.query(`SELECT 1 FROM broadcasts WHERE tenant_id = $1 AND id = $2 AND status = 'sending' FOR UPDATE`, [tenantId, broadcastId]);
-  if (live.rowCount !== 1) return false;
+  const d = deliveries;
   const { rows } = await client.query(
-    `UPDATE broadcast_deliveries d SET status = u.status, error = u.error, provider_message_id = u.provider_message_id, deliver_after = u.deliver_after
-     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) AS u(user_id, channel, status, error, provider_message_id, deliver_after)
-     WHERE d.broadcast_id = $1 AND d.user_id = u.user_id AND d.channel = u.channel AND d.status = 'deferred'
-     RETURNING d.user_id, d.status`,
-    [broadcastId, deliveries.map((x) => x.userId), deliveries.map((x) => x.channel), deliveries.map((x) => x.status), deliveries.map((x) => x.error),
-      deliveries.map((x) => x.providerMessageId ?? null), deliveries.map((x) => x.deliverAfter ?? null)],
+    `WITH live AS (
+       SELECT id FROM broadcasts WHERE tenant_id = $1 AND id = $2 AND status = 'sending' FOR UPDATE),
+     moved AS (
+       UPDATE broadcast_deliveries x SET status = u.status, error = u.error, provider_message_id = u.provider_message_id, deliver_after = u.deliver_after
+       FROM live, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+         AS u(user_id, channel, status, error, provider_message_id, deliver_after)
+       WHERE x.broadcast_id = live.id AND x.user_id = u.user_id AND x.channel = u.channel AND x.status = 'deferred'
+       RETURNING x.user_id, x.channel, x.status),
+     counted AS (
+       UPDATE broadcasts b SET sent = b.sent + m.sent, failed = b.failed + m.failed, skipped_opt_out = b.skipped_opt_out + m.skipped_opt_out,
+                               skipped_no_contact = b.skipped_no_contact + m.skipped_no_contact, updated_at = now()
+       FROM live, (SELECT count(*) FILTER (WHERE status = 'sent') AS sent, count(*) FILTER (WHERE status = 'failed') AS failed,
+                          count(*) FILTER (WHERE status = 'skipped_opt_out') AS skipped_opt_out,
+                          count(*) FILTER (WHERE status = 'skipped_no_contact') AS skipped_no_contact FROM moved) m
+       WHERE b.id = live.id),
+     inbox AS (
+       INSERT INTO inbox_messages (id, tenant_id, user_id, broadcast_id, title, body)
+       SELECT i.id, $1, i.user_id, live.id, i.title, i.body
+       FROM live, unnest($9::text[], $10::text[], $11::text[], $12::text[]) AS i(id, user_id, title, body)
+       WHERE EXISTS (SELECT 1 FROM moved WHERE moved.user_id = i.user_id AND moved.channel = 'in_app' AND moved.status = 'sent')
+       ON CONFLICT (broadcast_id, user_id) WHERE broadcast_id IS NOT NULL DO NOTHING)
+     SELECT count(*)::int AS live FROM live`,
+    [tenantId, broadcastId, d.map((x) => x.userId), d.map((x) => x.channel), d.map((x) => x.status), d.map((x) => x.error),
+      d.map((x) => x.providerMessageId ?? null), d.map((x) => x.deliverAfter ?? null),
+      inbox.map(() => newId('inboxMessage')), inbox.map((m) => m.userId), inbox.map((m) => m.title), inbox.map((m) => m.body)],
   );
-  const moved = new Set(rows.map((r) => r.user_id as string));
-  const counts = countOutcomes(rows.map((r) => r.status as BroadcastDeliveryStatus));
-  await client.query(
-    `UPDATE broadcasts SET sent = sent + $3, failed = failed + $4, skipped_opt_out = skipped_opt_out + $5, skipped_no_contact = skipped_no_contact + $6, updated_at = now()
-     WHERE tenant_id = $1 AND id = $2`,
-    [tenantId, broadcastId, counts.sent, counts.failed, counts.skipped_opt_out, counts.skipped_no_contact],
-  );
-  await insertInbox(client, tenantId, broadcastId, inbox.filter((m) => moved.has(m.userId)));
-  return true;
+  return rows[0].live === 1;
 }
 
 /** `sending` → `completed` (a cancelled one stays cancelled); returns the status. */

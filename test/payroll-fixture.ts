@@ -1,5 +1,7 @@
+import type pg from 'pg';
 import { expect } from 'vitest';
-import { actorHeaders, createAccount, type Call } from './harness.js';
+import { auditLedger } from '../store/ledger/audit.js';
+import { actorHeaders, balanceOf, createAccount, type Call } from './harness.js';
 import { eventually } from './eventually.js';
 
 /**
@@ -101,4 +103,30 @@ export async function allLines(call: Call, runId: string): Promise<Record<string
     if (!page.body.has_more) return lines;
     after = page.body.data.at(-1).employee_id;
   }
+}
+
+/**
+ * The run is `paid` and every employee was paid exactly once, whatever happened on the way: each
+ * line paid with a transfer, each wallet holding exactly its net, one ledger transaction, one
+ * transfer and one `payroll.paid` event per employee, the company account down by the whole net
+ * with nothing left held, and the tenant's ledger audit clean.
+ */
+export async function expectEachPaidOnce(
+  pool: pg.Pool, tenant: Tenant, runId: string, employees: readonly PayrollEmployee[], company: { id: string; fundedMinor: number },
+): Promise<void> {
+  expect((await tenant.call('GET', `/v1/payroll-runs/${runId}`)).body).toMatchObject({ status: 'paid', lines_paid: employees.length, lines_failed: 0 });
+  const lines = await allLines(tenant.call, runId);
+  expect(lines).toHaveLength(employees.length);
+  expect(lines.filter((l) => l.status !== 'paid' || !l.transfer_id)).toEqual([]);
+  const netOf = new Map(lines.map((l) => [l.employee_id as string, l.net as number]));
+  for (const e of employees) expect((await balanceOf(tenant.call, e.walletId!)).balance).toBe(netOf.get(e.id));
+
+  const count = async (sql: string) => (await pool.query(sql, [tenant.id])).rows[0].n as number;
+  expect(await count(`SELECT count(*)::int AS n FROM ledger_transactions WHERE tenant_id = $1 AND kind = 'payroll'`)).toBe(employees.length);
+  expect(await count(`SELECT count(DISTINCT to_account_id)::int AS n FROM transfers WHERE tenant_id = $1 AND description LIKE 'Payroll%'`)).toBe(employees.length);
+  expect(await count(`SELECT count(*)::int AS n FROM transfers WHERE tenant_id = $1 AND description LIKE 'Payroll%'`)).toBe(employees.length);
+  expect(await count(`SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND topic = 'payroll.paid'`)).toBe(employees.length);
+  const totalNet = lines.reduce((s, l) => s + (l.net as number), 0);
+  expect(await balanceOf(tenant.call, company.id)).toEqual({ balance: company.fundedMinor - totalNet, available: company.fundedMinor - totalNet });
+  expect((await auditLedger(pool, { tenantId: tenant.id })).problems).toEqual([]);
 }

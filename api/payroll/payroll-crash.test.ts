@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { auditLedger } from '../../store/ledger/audit.js';
-import { balanceOf, startHarness } from '../../test/harness.js';
+import { startHarness } from '../../test/harness.js';
 import { eventually } from '../../test/eventually.js';
-import { allLines, createPayrollRun, hirePayrollEmployees, payrollAction, payrollCompany } from '../../test/payroll-fixture.js';
+import { createPayrollRun, expectEachPaidOnce, hirePayrollEmployees, payrollAction, payrollCompany } from '../../test/payroll-fixture.js';
 import { completedAttempts, forgetStickyWorker, spawnWorkerProcess } from '../../test/worker-process.js';
 import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
 
@@ -48,20 +47,7 @@ describe('a payroll run whose worker dies mid-payment', () => {
 
       // The kill cost a batch its recorded completion: its retry ran after the first attempt's commit.
       expect((await completedAttempts(h.temporal, workflowId, 'payPayrollBatch')).some((attempt) => attempt > 1)).toBe(true);
-      const lines = await allLines(tenant.call, run.id);
-      expect(lines).toHaveLength(EMPLOYEES);
-      expect(lines.every((l) => l.status === 'paid' && l.transfer_id)).toBe(true);
-      const netOf = new Map(lines.map((l) => [l.employee_id as string, l.net as number]));
-      for (const e of employees) expect((await balanceOf(tenant.call, e.walletId!)).balance).toBe(netOf.get(e.id));
-
-      const count = async (sql: string) => (await h.pool.query(sql, [tenant.id])).rows[0].n as number;
-      expect(await count(`SELECT count(*)::int AS n FROM ledger_transactions WHERE tenant_id = $1 AND kind = 'payroll'`)).toBe(EMPLOYEES);
-      expect(await count(`SELECT count(DISTINCT to_account_id)::int AS n FROM transfers WHERE tenant_id = $1 AND description LIKE 'Payroll%'`)).toBe(EMPLOYEES);
-      expect(await count(`SELECT count(*)::int AS n FROM transfers WHERE tenant_id = $1 AND description LIKE 'Payroll%'`)).toBe(EMPLOYEES);
-      expect(await count(`SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND topic = 'payroll.paid'`)).toBe(EMPLOYEES);
-      const totalNet = lines.reduce((s, l) => s + (l.net as number), 0);
-      expect(await balanceOf(tenant.call, company)).toEqual({ balance: FUNDING_MINOR - totalNet, available: FUNDING_MINOR - totalNet });
-      expect((await auditLedger(h.pool, { tenantId: tenant.id })).problems).toEqual([]);
+      await expectEachPaidOnce(h.pool, tenant, run.id, employees, { id: company, fundedMinor: FUNDING_MINOR });
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- worker process output ---\n${doomed.output()}`, { cause: err });
     } finally {

@@ -10,16 +10,18 @@ import { leaveRunsOf } from '../../workflows/hr/leave-runs.js';
 import { BusinessStatus } from '../../workflows/search-attributes.js';
 
 /**
- * Offboarding (contract §9): `POST /v1/employees/:id/terminate` stores the last day and starts the
- * offboarding run, which acts at 00:00 UTC after that day: the reports and the approvals waiting
- * for the employee move to their manager, their open leave is cancelled (days back), and they are
- * `terminated`. Tests use yesterday (the run acts at once) and today (the run waits durably).
+ * Offboarding (contract §9): `POST /v1/employees/:id/terminate` stores the termination date (the
+ * last day, paid) and starts the offboarding run, which acts at that date (00:00 UTC): the reports
+ * and the approvals waiting for the employee move to their manager, their open leave is cancelled
+ * (days back), and they are `terminated`. Tests use yesterday and today (the run acts at once) and
+ * tomorrow (the run waits durably).
  */
 
 const LEAVE_YEAR = utcYear() + 1;
 const day = (week: number, days = 0) => addDays(nthMonday(LEAVE_YEAR, week), days);
 const today = () => new Date().toISOString().slice(0, 10);
 const yesterday = () => addDays(today(), -1);
+const tomorrow = () => addDays(today(), 1);
 
 let h: Harness;
 const startedRuns: string[] = [];
@@ -159,15 +161,24 @@ describe('POST /v1/employees/:id/terminate', () => {
     expect((await call('GET', `/v1/leave-requests/${pending}`)).body).toMatchObject({ status: 'pending', approver_id: newManager });
   });
 
-  it('a last day of today: the employee stays active and the run waits durably for the day to end', async () => {
+  it('a termination date of today: at the date, so at once, the employee is terminated', async () => {
+    const { call, leaver, report, terminate, run } = await team();
+    const date = today();
+    expect((await terminate(leaver, { termination_date: date })).status).toBe(202);
+    expect(await run(leaver).result()).toMatchObject({ status: 'terminated', reportsMoved: 1 });
+    expect((await call('GET', `/v1/employees/${leaver}`)).body).toMatchObject({ status: 'terminated', termination_date: date });
+    expect((await call('GET', `/v1/employees/${report}`)).body.manager_id).not.toBe(leaver);
+  });
+
+  it('a termination date of tomorrow: the employee stays active and the run waits durably for the date', async () => {
     const { call, leaver, terminate, run } = await team();
-    const lastDay = today();
-    expect((await terminate(leaver, { termination_date: lastDay })).status).toBe(202);
+    const date = tomorrow();
+    expect((await terminate(leaver, { termination_date: date })).status).toBe(202);
     const described = await eventually(() => run(leaver).describe(),
       (d) => d.typedSearchAttributes.get(BusinessStatus) === 'awaiting_termination_date');
-    if (today() !== lastDay) return; // the test ran across midnight UTC: the day is over, nothing to wait for
+    if (today() === date) return; // the test ran across midnight UTC: the date has come, nothing to wait for
     expect(described.status.name).toBe('RUNNING');
-    expect((await call('GET', `/v1/employees/${leaver}`)).body).toMatchObject({ status: 'active', termination_date: lastDay, termination_reason: null });
+    expect((await call('GET', `/v1/employees/${leaver}`)).body).toMatchObject({ status: 'active', termination_date: date, termination_reason: null });
   });
 
   it('bad input: 400 and nothing written, no run', async () => {
@@ -211,7 +222,7 @@ describe('POST /v1/employees/:id/terminate', () => {
 
   it('the same request again (same Idempotency-Key) answers the same and starts one run', async () => {
     const { leaver, terminate, run } = await team();
-    const body = { termination_date: today(), reason: 'Contract ended' };
+    const body = { termination_date: tomorrow(), reason: 'Contract ended' };
     const first = await terminate(leaver, body, 'terminate-1');
     expect(first.status).toBe(202);
     const { runId } = await run(leaver).describe();

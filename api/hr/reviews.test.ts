@@ -133,7 +133,7 @@ describe('a review cycle', () => {
     // A manager change: the mover's review goes to the new manager, in the same request.
     expect((await tenant.call('POST', `/v1/employees/${mover}`, { body: { manager_id: otherManager } })).status).toBe(200);
     expect((await api.reviews(cycleId)).get(mover)).toMatchObject({ reviewer_id: otherManager, status: 'awaiting_self' });
-    // A termination (last day yesterday: the offboarding acts at once): the leaver's own review is cancelled.
+    // A termination (dated yesterday: the offboarding acts at once): the leaver's own review is cancelled.
     expect((await tenant.call('POST', `/v1/employees/${leaver}/terminate`, { body: { termination_date: yesterday() } })).status).toBe(202);
     // The leaving manager's too; the reviews waiting for them go to their own manager.
     expect((await tenant.call('POST', `/v1/employees/${leavingManager}/terminate`, { body: { termination_date: yesterday() } })).status).toBe(202);

@@ -3,7 +3,7 @@ import { dayNumberOf } from './working-days.js';
 
 /**
  * Rules of a termination (`POST /v1/employees/:id/terminate`, contract §9) that need no database.
- * The date is the last day employed, inclusive; the offboarding acts at 00:00 UTC the day after.
+ * The date is the last day employed and paid, inclusive; the offboarding acts at its start (00:00 UTC).
  */
 
 /** How far ahead a termination may be scheduled (notice periods are months, not years): a bound on the run's timer. */

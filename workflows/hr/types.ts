@@ -48,7 +48,7 @@ export const reassignApproverUpdate = defineUpdate<{ approverId: string | null }
 export interface OffboardingInput {
   tenantId: string;
   employeeId: string;
-  /** The last day employed, inclusive (YYYY-MM-DD): the run acts at 00:00 UTC the day after. */
+  /** The termination date (YYYY-MM-DD), the last day paid: the run acts at its start, 00:00 UTC. */
   terminationDate: string;
 }
 

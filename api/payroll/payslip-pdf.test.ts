@@ -84,6 +84,16 @@ describe('renderPayslipPdf', () => {
     expect(text).toContain('Transfer tr_01JD5Z9A0B1C2D3E4F5G6H7J8K');
   });
 
+  it('writes names in Latin Extended, Cyrillic and Greek (an embedded font), and they read back', async () => {
+    for (const [first_name, last_name, department] of [['Łukasz', 'Żółć-Dvořák', 'Księgowość'], ['Дмитрий', 'Шостакович', 'Бухгалтерия'], ['Αλέξανδρος', 'Παπαδόπουλος', 'Λογιστήριο']]) {
+      const pdf = await renderPayslipPdf(payslip({ employee: { ...payslip().employee, first_name: first_name!, last_name: last_name!, department: department! } }));
+      const { text } = await pdfText(pdf);
+      expect(text).toContain(`${first_name} ${last_name}`);
+      expect(text).toContain(`Department ${department}`);
+      expect(pdf.includes('DejaVuSans')).toBe(true);
+    }
+  });
+
   it('fails on a wrongly scaled amount: 123456 USD cents is 1,234.56, never 12,345.6 or 123,456', async () => {
     const { text } = await pdfText(await renderPayslipPdf(payslip()));
     expect(text).toMatch(/Net pay 1,234\.56 USD\n/);

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import { formatMinor } from '../../domain/money.js';
 
@@ -27,6 +30,21 @@ const PAGE_MARGIN = 50;
 const LABEL_WIDTH = 250;
 const VALUE_WIDTH = 245;
 const ROW_GAP = 6;
+
+/**
+ * DejaVu Sans (package `dejavu-fonts-ttf`), embedded as a subset of the glyphs a payslip uses:
+ * employees' names are in every script payroll meets — Łukasz, Dvořák, Дмитрий, Αλέξανδρος —
+ * where the 14 built-in PDF fonts stop at Windows-1252. Read once, on the first payslip.
+ */
+const FONT_DIR = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+let fonts: { regular: Buffer; bold: Buffer } | undefined;
+const REGULAR = 'DejaVuSans';
+const BOLD = 'DejaVuSans-Bold';
+function registerFonts(doc: PDFKit.PDFDocument): void {
+  fonts ??= { regular: readFileSync(join(FONT_DIR, `${REGULAR}.ttf`)), bold: readFileSync(join(FONT_DIR, `${BOLD}.ttf`)) };
+  doc.registerFont(REGULAR, fonts.regular);
+  doc.registerFont(BOLD, fonts.bold);
+}
 
 /**
  * A minor-unit amount in the major unit with thousands grouped and the currency code
@@ -65,7 +83,7 @@ function statusRows(p: PayslipBody): Row[] {
 function drawRows(doc: PDFKit.PDFDocument, rows: readonly Row[], boldLast: boolean): void {
   rows.forEach(([label, value], i) => {
     const y = doc.y;
-    doc.font(boldLast && i === rows.length - 1 ? 'Helvetica-Bold' : 'Helvetica');
+    doc.font(boldLast && i === rows.length - 1 ? BOLD : REGULAR);
     doc.text(label, PAGE_MARGIN, y, { width: LABEL_WIDTH, lineBreak: false });
     doc.text(value, PAGE_MARGIN + LABEL_WIDTH, y, { width: VALUE_WIDTH, align: 'right' });
     doc.moveDown(ROW_GAP / doc.currentLineHeight());
@@ -74,12 +92,12 @@ function drawRows(doc: PDFKit.PDFDocument, rows: readonly Row[], boldLast: boole
 
 function drawPayslip(doc: PDFKit.PDFDocument, p: PayslipBody): void {
   const e = p.employee;
-  doc.font('Helvetica-Bold').fontSize(20).text('Payslip', PAGE_MARGIN, PAGE_MARGIN);
-  doc.font('Helvetica').fontSize(10);
+  doc.font(BOLD).fontSize(20).text('Payslip', PAGE_MARGIN, PAGE_MARGIN);
+  doc.font(REGULAR).fontSize(10);
   if (p.tenant_name !== undefined) doc.text(p.tenant_name);
   doc.text(`Period ${p.period}   Pay date ${p.pay_date}   Run ${p.run_id}`).moveDown();
-  doc.font('Helvetica-Bold').fontSize(12).text(`${e.first_name} ${e.last_name}`);
-  doc.font('Helvetica').fontSize(10);
+  doc.font(BOLD).fontSize(12).text(`${e.first_name} ${e.last_name}`);
+  doc.font(REGULAR).fontSize(10);
   doc.text(`Employee number ${e.employee_number}   Department ${e.department}`).moveDown();
   doc.fontSize(11);
   drawRows(doc, payslipRows(p), true);
@@ -88,10 +106,11 @@ function drawPayslip(doc: PDFKit.PDFDocument, p: PayslipBody): void {
 }
 
 /**
- * The payslip as a PDF (A4, built-in Helvetica, compressed streams). Deterministic: the creation
- * date is the pay date, not the clock, and pdfkit derives the file id from the document info, so
- * the same payslip always renders the same bytes. Helvetica covers Windows-1252 text (Latin
- * accents such as "Zoë Müller"); names outside it would need an embedded font.
+ * The payslip as a PDF (A4, DejaVu Sans embedded as a subset, compressed streams). Deterministic:
+ * the creation date is the pay date, not the clock, pdfkit derives the file id from the document
+ * info and the subset's tag from the font's id, so the same payslip always renders the same bytes.
+ * DejaVu covers Latin, Greek and Cyrillic in full (and more); Chinese, Japanese and Korean names
+ * are not in it and come out as empty boxes.
  */
 export function renderPayslipPdf(payslip: PayslipBody): Promise<Buffer> {
   const createdAt = new Date(`${payslip.pay_date}T00:00:00Z`);
@@ -111,6 +130,7 @@ export function renderPayslipPdf(payslip: PayslipBody): Promise<Buffer> {
       CreationDate: createdAt,
     },
   });
+  registerFonts(doc);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     doc.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { expect } from 'vitest';
 import { auditLedger } from '../store/ledger/audit.js';
-import { actorHeaders, balanceOf, createAccount, type Call } from './harness.js';
+import { workflowContracts, workflowIdOf } from '../workflows/contracts.js';
+import { actorHeaders, balanceOf, createAccount, type Call, type Harness } from './harness.js';
 import { eventually } from './eventually.js';
 
 /**
@@ -129,4 +130,21 @@ export async function expectEachPaidOnce(
   const totalNet = lines.reduce((s, l) => s + (l.net as number), 0);
   expect(await balanceOf(tenant.call, company.id)).toEqual({ balance: company.fundedMinor - totalNet, available: company.fundedMinor - totalNet });
   expect((await auditLedger(pool, { tenantId: tenant.id })).problems).toEqual([]);
+}
+
+/**
+ * A new tenant's run for 2026-10 (paid at once: the pay date is past), `employeeCount` employees
+ * on 48,000.00 USD a year, created by `user_hr_1` and approved by `user_hr_2`: it is `paying`.
+ * `paidCount` reads how many of its lines are paid so far.
+ */
+export async function approvedPayrollRun(h: Harness, employeeCount: number, fundedMinor: number) {
+  const tenant = await h.newTenant();
+  const company = await payrollCompany(tenant, fundedMinor);
+  const employees = await hirePayrollEmployees(tenant, employeeCount, { annualSalaryMinor: 4_800_000 });
+  const run = (await createPayrollRun(tenant, 'user_hr_1', { period: '2026-10', pay_date: '2026-10-30', funding_account_id: company })).body;
+  expect(run).toMatchObject({ status: 'awaiting_approval', lines_count: employeeCount });
+  expect((await payrollAction(tenant, run.id, 'approve', 'user_hr_2')).body.status).toBe('paying');
+  const paidCount = async () =>
+    (await h.pool.query(`SELECT count(*)::int AS n FROM payroll_lines WHERE run_id = $1 AND status = 'paid'`, [run.id])).rows[0].n as number;
+  return { tenant, company: { id: company, fundedMinor }, employees, run, paidCount, workflowId: workflowIdOf(workflowContracts.payrollRun, run.id) };
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { startHarness } from '../../test/harness.js';
 import { eventually } from '../../test/eventually.js';
-import { createPayrollRun, expectEachPaidOnce, hirePayrollEmployees, payrollAction, payrollCompany } from '../../test/payroll-fixture.js';
+import { approvedPayrollRun, expectEachPaidOnce } from '../../test/payroll-fixture.js';
 import { completedAttempts, forgetStickyWorker, spawnWorkerProcess } from '../../test/worker-process.js';
-import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
 
 const EMPLOYEES = 200;
 const FUNDING_MINOR = 200_000_000;
@@ -24,21 +23,12 @@ describe('a payroll run whose worker dies mid-payment', () => {
     const doomed = spawnWorkerProcess(h, { FAULT_DELAY_AFTER_COMMIT_MS: '300', FAULT_AFTER_COMMIT_STEPS: 'payPayrollBatch' });
     try {
       await doomed.ready();
-      const tenant = await h.newTenant();
-      const company = await payrollCompany(tenant, FUNDING_MINOR);
-      const employees = await hirePayrollEmployees(tenant, EMPLOYEES, { annualSalaryMinor: 4_800_000 });
-      const run = (await createPayrollRun(tenant, 'user_hr_1', { period: '2026-10', pay_date: '2026-10-30', funding_account_id: company })).body;
-      expect(run).toMatchObject({ status: 'awaiting_approval', lines_count: EMPLOYEES });
-      expect((await payrollAction(tenant, run.id, 'approve', 'user_hr_2')).body.status).toBe('paying');
-
-      const paidCount = async () =>
-        (await h.pool.query(`SELECT count(*)::int AS n FROM payroll_lines WHERE run_id = $1 AND status = 'paid'`, [run.id])).rows[0].n as number;
+      const { tenant, company, employees, run, paidCount, workflowId } = await approvedPayrollRun(h, EMPLOYEES, FUNDING_MINOR);
       const paidAtKill = await eventually(async () => {
         doomed.assertAlive();
         return paidCount();
       }, (n) => n >= 40, 60_000);
       await doomed.kill();
-      const workflowId = workflowIdOf(workflowContracts.payrollRun, run.id);
       await forgetStickyWorker(h.temporal, workflowId);
       expect(paidAtKill).toBeLessThan(EMPLOYEES);
 
@@ -47,7 +37,7 @@ describe('a payroll run whose worker dies mid-payment', () => {
 
       // The kill cost a batch its recorded completion: its retry ran after the first attempt's commit.
       expect((await completedAttempts(h.temporal, workflowId, 'payPayrollBatch')).some((attempt) => attempt > 1)).toBe(true);
-      await expectEachPaidOnce(h.pool, tenant, run.id, employees, { id: company, fundedMinor: FUNDING_MINOR });
+      await expectEachPaidOnce(h.pool, tenant, run.id, employees, company);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- worker process output ---\n${doomed.output()}`, { cause: err });
     } finally {

@@ -8,8 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../../platform/temporal-dev-server.js';
 import { eventually } from '../../test/eventually.js';
 import { startHarness, testConfig, type Harness } from '../../test/harness.js';
-import { createPayrollRun, expectEachPaidOnce, hirePayrollEmployees, payrollAction, payrollCompany } from '../../test/payroll-fixture.js';
-import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
+import { approvedPayrollRun, createPayrollRun, expectEachPaidOnce } from '../../test/payroll-fixture.js';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { retryWorkflow, terminateWorkflow } from '../ops/workflow-ops.js';
 
@@ -30,18 +29,6 @@ const PAYING_SLOWLY = {
   FAULT_DELAY_AFTER_COMMIT_MS: '400', FAULT_AFTER_COMMIT_STEPS: 'payPayrollBatch', API_WAIT_WINDOW_MS: '30000',
 };
 
-async function approvedRun(h: Harness, employeeCount: number) {
-  const tenant = await h.newTenant();
-  const company = await payrollCompany(tenant, FUNDING_MINOR);
-  const employees = await hirePayrollEmployees(tenant, employeeCount, { annualSalaryMinor: 4_800_000 });
-  const run = (await createPayrollRun(tenant, 'user_hr_1', { period: '2026-10', pay_date: '2026-10-30', funding_account_id: company })).body;
-  expect(run).toMatchObject({ status: 'awaiting_approval', lines_count: employeeCount });
-  expect((await payrollAction(tenant, run.id, 'approve', 'user_hr_2')).body.status).toBe('paying');
-  const paidCount = async () =>
-    (await h.pool.query(`SELECT count(*)::int AS n FROM payroll_lines WHERE run_id = $1 AND status = 'paid'`, [run.id])).rows[0].n as number;
-  return { tenant, company: { id: company, fundedMinor: FUNDING_MINOR }, employees, run, paidCount, workflowId: workflowIdOf(workflowContracts.payrollRun, run.id) };
-}
-
 /** The run's history: how many payPayrollBatch activities completed in it (replayed ones included). */
 async function historyOf(temporal: Client, workflowId: string) {
   const events = (await temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
@@ -60,7 +47,7 @@ describe('a payroll run re-run or interrupted by its server', () => {
   it('terminated mid-payment and re-run by ops, then reset to before its first payment: each employee is paid once', async () => {
     const h = await startHarness({ env: PAYING_SLOWLY });
     try {
-      const { tenant, company, employees, run, paidCount, workflowId } = await approvedRun(h, 40);
+      const { tenant, company, employees, run, paidCount, workflowId } = await approvedPayrollRun(h, 40, FUNDING_MINOR);
       await eventually(paidCount, (n) => n >= 10, 30_000);
       await terminateWorkflow(h.temporal, workflowId, 'test: a stuck run stopped by hand');
       expect((await h.temporal.workflow.getHandle(workflowId).describe()).status.name).toBe('TERMINATED');
@@ -106,7 +93,7 @@ describe('a payroll run re-run or interrupted by its server', () => {
     let h: Harness | undefined;
     try {
       h = await startHarness({ env: { ...PAYING_SLOWLY, TEMPORAL_ADDRESS: server.address } });
-      const { tenant, company, employees, run, paidCount } = await approvedRun(h, 60);
+      const { tenant, company, employees, run, paidCount } = await approvedPayrollRun(h, 60, FUNDING_MINOR);
       await eventually(paidCount, (n) => n >= 10, 30_000);
       const exited = new Promise((resolve) => server.process.once('exit', resolve));
       server.process.kill('SIGKILL');

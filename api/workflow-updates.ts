@@ -48,3 +48,31 @@ export async function runUpdate<T>(fn: () => Promise<T>, closed: () => ApiError)
     throw err;
   }
 }
+
+/** How often an Update the run refused while a step behind its row is sent again. */
+const CATCH_UP_INTERVAL_MS = 50;
+
+/**
+ * Sends an Update again while its run is a step behind its business row. A run's steps move the
+ * row inside their activities, a moment before the run itself hears of the result: a client that
+ * read the row (a create answered `awaiting_approval`, a GET that said `partially_failed`) and acts
+ * at once can meet the run still in the step before, whose validator refuses with `refusedType`.
+ * While the row, read again, says the action belongs (`rowAllows`), the Update is sent again every
+ * CATCH_UP_INTERVAL_MS, for at most `waitMs` after the first refusal; then, or once the row says
+ * otherwise, the refusal stands. A refused Update is not recorded, so its id (from the Idempotency-Key) is free again.
+ */
+export async function updateOnceCaughtUp<T>(
+  send: () => Promise<T>, o: { refusedType: string; rowAllows: () => Promise<boolean>; waitMs: number },
+): Promise<T> {
+  let deadline: number | undefined;
+  for (;;) {
+    try {
+      return await send();
+    } catch (err) {
+      deadline ??= Date.now() + o.waitMs;
+      const behind = err instanceof WorkflowUpdateFailedError && failureType(err) === o.refusedType && Date.now() < deadline;
+      if (!behind || !(await o.rowAllows())) throw err;
+      await new Promise((r) => setTimeout(r, CATCH_UP_INTERVAL_MS));
+    }
+  }
+}

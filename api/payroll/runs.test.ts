@@ -6,6 +6,7 @@ import {
   allLines, createPayrollRun, hirePayrollEmployee, linkWallet, payrollAction, payrollCompany, US_RULES,
 } from '../../test/payroll-fixture.js';
 import { workflowContracts, workflowIdOf } from '../../workflows/contracts.js';
+import { createPayrollActivities } from '../../activities/payroll/payroll-activities.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -249,4 +250,42 @@ describe('a payroll run', () => {
     expect((await tenant.call('GET', '/v1/payroll-runs')).body.data.map((r: { id: string }) => r.id)).toEqual([run.id]);
     expect((await payrollAction(tenant, run.id, 'cancel', 'user_a')).body.status).toBe('cancelled');
   });
+});
+
+describe('a run a step behind its row', () => {
+  it('an approval sent as soon as the row says awaiting_approval, while the run still calculates, waits for it and approves once', async () => {
+    // No worker while the row moves: the run has not even started its calculation.
+    // The API waits 1 s for the calculation that does not come, and up to 1 s for the run to catch up.
+    const lagging = await startHarness({ worker: false, env: { API_WAIT_WINDOW_MS: '1000' } });
+    try {
+      const stopSetUpWorker = await lagging.startWorker();
+      const tenant = await lagging.newTenant();
+      const company = await payrollCompany(tenant, 5_000_000);
+      const employee = await hirePayrollEmployee(tenant, { annualSalaryMinor: 6_000_000 });
+      await stopSetUpWorker();
+
+      const created = await tenant.call('POST', '/v1/payroll-runs', {
+        body: { period: PERIOD, pay_date: PAST_PAY_DATE, funding_account_id: company }, headers: await actorHeaders(tenant, 'user_hr_1'),
+      });
+      expect(created.body).toMatchObject({ status: 'calculating' });
+      // The calculation step commits (as a worker would), the run has not heard of it.
+      expect(await createPayrollActivities({ pool: lagging.pool }).calculatePayrollRun({ tenantId: tenant.id, runId: created.body.id }))
+        .toMatchObject({ status: 'awaiting_approval' });
+      expect((await tenant.call('GET', `/v1/payroll-runs/${created.body.id}`)).body.status).toBe('awaiting_approval');
+
+      // The client approves what it reads; the run's validator sees `calculating` first.
+      const approval = tenant.call('POST', `/v1/payroll-runs/${created.body.id}/approve`, {
+        body: {}, headers: await actorHeaders(tenant, 'user_hr_2'), idempotencyKey: `approve-${created.body.id}`,
+      });
+      await new Promise((r) => setTimeout(r, 500)); // the Update reaches the server before any worker
+      await lagging.startWorker();
+      const approved = await approval;
+      expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+      expect(approved.body).toMatchObject({ approved_by: 'user_hr_2' });
+      await eventually(() => status(tenant.call, created.body.id), (s) => s === 'paid', 20_000);
+      expect(await payrollCredits(tenant.id)).toEqual(new Map([[employee.walletId, [expectedLine(6_000_000, '2024-01-01').netMinor]]]));
+    } finally {
+      await lagging.close();
+    }
+  }, 60_000);
 });

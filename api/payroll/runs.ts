@@ -20,7 +20,7 @@ import { recordAuditInTransaction } from '../middleware/audit.js';
 import { actorHeader, actorOf, requireActor } from '../middleware/actor.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { startWorkflow, waitUntil } from '../workflow-start.js';
-import { runUpdate, updateIdOf } from '../workflow-updates.js';
+import { runUpdate, updateIdOf, updateOnceCaughtUp } from '../workflow-updates.js';
 import { renderPayslipPdf } from './payslip-pdf.js';
 import { PayrollLineBody, PayrollRunBody, PayslipJsonBody, serializePayrollLine, serializePayrollRun, payslipOf } from './serialize-runs.js';
 
@@ -80,6 +80,11 @@ const routes = {
   retryFailed: actionRoute('retry-failed', 'Pay the failed lines again (a partially_failed run)', 'Lines fixed meanwhile (a wallet linked) are paid; the others fail again.'),
 };
 
+/** The row status in which each action belongs while the run itself may still be a step behind. */
+const ROW_STATUS_FOR: Record<'approve' | 'cancel' | 'retry-failed', PayrollRun['status']> = {
+  approve: 'awaiting_approval', cancel: 'awaiting_approval', 'retry-failed': 'partially_failed',
+};
+
 const runUpdateOf = <T>(fn: () => Promise<T>) => runUpdate(fn, () => errors.payrollRunInvalidState('The payroll run is closed.'));
 
 export function payrollRunRoutes({ pool, temporal, config }: AppDeps) {
@@ -92,13 +97,19 @@ export function payrollRunRoutes({ pool, temporal, config }: AppDeps) {
   const handle = (run: PayrollRun) => temporal.workflow.getHandle(workflowIdOf(workflowContracts.payrollRun, run.id));
 
   /** Sends one of the run's Updates as the acting user; answers the run as it is after it. */
-  async function act(c: Context<AppEnv>, update: UpdateDefinition<PayrollRunResult, [PayrollActorArgs]>, action: string) {
+  async function act(c: Context<AppEnv>, update: UpdateDefinition<PayrollRunResult, [PayrollActorArgs]>, action: keyof typeof ROW_STATUS_FOR) {
     const run = await requireRun(tenantOf(c), c.req.param('id')!);
     const actorId = actorOf(c).sub;
     if (update === approvePayrollUpdate && actorId === run.createdBy) {
       throw errors.forbidden('The run must be approved by someone other than its creator (four eyes).');
     }
-    await runUpdateOf(() => handle(run).executeUpdate(update, { updateId: updateIdOf(c, action), args: [{ actorId }] }));
+    // The calculation and the last batch move the row before the run hears of it: an approval or a
+    // retry that the row already allows waits for the run to catch up (a paying run is not waited for).
+    const rowStatus = ROW_STATUS_FOR[action];
+    await runUpdateOf(() => updateOnceCaughtUp(
+      () => handle(run).executeUpdate(update, { updateId: updateIdOf(c, action), args: [{ actorId }] }),
+      { refusedType: 'payroll_run_invalid_state', rowAllows: async () => (await requireRun(run.tenantId, run.id)).status === rowStatus, waitMs: config.API_WAIT_WINDOW_MS },
+    ));
     return serializePayrollRun(await requireRun(run.tenantId, run.id));
   }
 

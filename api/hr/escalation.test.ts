@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, actorHeaders, startHarness, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';
+import { createLeaveActivities } from '../../activities/hr/leave-activities.js';
 
 /**
  * The escalation and expiry timers run for real, so they are short; each test gets an API of its own
@@ -98,4 +99,51 @@ describe('leave escalation and expiry', () => {
     const late = await call('POST', `/v1/leave-requests/${res.body.id}/approve`, {}, await as(approver));
     expect(late.status).toBe(409);
   });
+});
+
+describe('a leave run a step behind its row', () => {
+  it('the escalated approver decides as soon as the row names them, before the run has heard of the escalation: it waits and approves', async () => {
+    const lagging = await startHarness({ worker: false, env: { API_WAIT_WINDOW_MS: '5000', LEAVE_ESCALATION_AFTER: '1s', LEAVE_EXPIRY_AFTER: '1h' } });
+    try {
+      const stopWorker = await lagging.startWorker();
+      const tenant = await lagging.newTenant();
+      const { call } = tenant;
+      await call('POST', '/v1/leave-types', { body: { code: 'annual', name: 'Annual leave' } });
+      let n = 0;
+      const employee = async (managerId?: string) => (await call('POST', '/v1/employees', {
+        body: {
+          employee_number: `L${++n}`, first_name: 'X', last_name: `Y${n}`, email: `l${n}@example.com`, department: 'Ops', hire_date: '2022-02-01',
+          ...(managerId ? { manager_id: managerId } : {}),
+        },
+      })).body.id as string;
+      const director = await employee();
+      const manager = await employee(director);
+      const worker = await employee(manager);
+      await call('POST', `/v1/employees/${worker}/leave-allocations`, { body: { leave_type: 'annual', year: YEAR, days: 5 } });
+      const created = await call('POST', '/v1/leave-requests', { body: { employee_id: worker, leave_type: 'annual', start_date: monday(11), end_date: monday(11, 1) } });
+      expect(created.body).toMatchObject({ status: 'pending', approver_id: manager });
+      await stopWorker();
+
+      // The escalation timer fires with no worker; its step commits (as a worker would) and names the director.
+      await new Promise((r) => setTimeout(r, 1_500));
+      const id = created.body.id as string;
+      const escalatedTo = await createLeaveActivities({ pool: lagging.pool }).escalateLeave({ tenantId: tenant.id, requestId: id, idempotencyKey: `leave-${id}:escalate` });
+      expect(escalatedTo).toBe(director);
+      expect((await call('GET', `/v1/leave-requests/${id}`)).body.approver_id).toBe(director);
+
+      // The director approves what they read; the run's validator still names the manager.
+      const approval = call('POST', `/v1/leave-requests/${id}/approve`, { body: {}, headers: await actorHeaders(tenant, director) });
+      await new Promise((r) => setTimeout(r, 500)); // the Update reaches the server before any worker
+      await lagging.startWorker();
+      const approved = await approval;
+      expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+      expect(approved.body).toMatchObject({ status: 'approved', approver_id: director });
+      expect(approved.body.history.filter((e: { action: string }) => e.action === 'escalated')).toHaveLength(1);
+      // The original approver is refused (the row no longer names them: no waiting for the run).
+      const byManager = await call('POST', `/v1/leave-requests/${id}/reject`, { body: {}, headers: await actorHeaders(tenant, manager) });
+      expect([byManager.status, byManager.body.error?.code]).toEqual([403, 'not_approver']);
+    } finally {
+      await lagging.close();
+    }
+  }, 60_000);
 });

@@ -12,7 +12,7 @@ import { actorHeader, actorOf, requireActor } from '../middleware/actor.js';
 import { errors } from '../errors.js';
 import { commonErrors, IdParam, idempotencyHeader, jsonBody, jsonResponse, ListQuery, listOf } from '../schemas.js';
 import { requestKeyOf, startWorkflow, waitUntil } from '../workflow-start.js';
-import { runUpdate, updateIdOf } from '../workflow-updates.js';
+import { runUpdate, updateIdOf, updateOnceCaughtUp } from '../workflow-updates.js';
 import { IsoDate, LeaveNote } from './schemas.js';
 import { LeaveRequestBody, serializeLeaveRequest } from './serialize.js';
 
@@ -87,6 +87,18 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
     return request;
   };
   const approval = (id: string) => temporal.workflow.getHandle(workflowIdOf(workflowContracts.leaveApproval, id));
+  /**
+   * An escalation (or a new manager) names the new approver in the row a moment before the run
+   * hears of it: a decision by the approver the row names, which the run still refuses as
+   * `not_approver`, is sent again until the run catches up (api/workflow-updates.ts).
+   */
+  const asApprover = <T>(request: LeaveRequest, approverId: string, send: () => Promise<T>) => updateOnceCaughtUp(send, {
+    refusedType: 'not_approver', waitMs: config.API_WAIT_WINDOW_MS,
+    rowAllows: async () => {
+      const now = await requireRequest(request.tenantId, request.id);
+      return now.status === 'pending' && now.approverId === approverId;
+    },
+  });
 
   return createRouter()
     .openapi(routes.create, async (c) => {
@@ -127,18 +139,18 @@ export function leaveRequestRoutes({ pool, temporal, config }: AppDeps) {
       const approverId = actingPerson(c, b.approver_id, 'approver_id');
       const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
       // With a key, every attempt of this request is one Update: a retry gets the first outcome.
-      await leaveUpdate(() => approval(request.id).executeUpdate(approveUpdate, {
+      await leaveUpdate(() => asApprover(request, approverId, () => approval(request.id).executeUpdate(approveUpdate, {
         updateId: updateIdOf(c, 'approve'), args: [{ approverId, comment: b.comment }],
-      }));
+      })));
       return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
     })
     .openapi({ ...routes.reject, middleware: [actor] as const }, async (c) => {
       const b = c.req.valid('json');
       const approverId = actingPerson(c, b.approver_id, 'approver_id');
       const request = await requireRequest(tenantOf(c), c.req.valid('param').id);
-      await leaveUpdate(() => approval(request.id).executeUpdate(rejectUpdate, {
+      await leaveUpdate(() => asApprover(request, approverId, () => approval(request.id).executeUpdate(rejectUpdate, {
         updateId: updateIdOf(c, 'reject'), args: [{ approverId, comment: b.comment }],
-      }));
+      })));
       return c.json(serializeLeaveRequest(await requireRequest(request.tenantId, request.id)), 200);
     })
     .openapi({ ...routes.cancel, middleware: [actor] as const }, async (c) => {

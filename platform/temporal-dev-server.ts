@@ -21,15 +21,35 @@ export function ensureTemporalCli(cliPath?: string, log: (msg: string) => void =
   return resolveTemporalCli({ cliPath, log }).path;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/**
+ * Where `freePort` looks: below the kernel's ephemeral range (Linux 32768–60999, macOS and Windows
+ * 49152–65535). A port the OS hands out for `listen(0)` is an ephemeral one, which any outgoing
+ * connection of any process may take before the server we picked it for binds it — a test run
+ * opens thousands (it happened: a dev server's UI port taken between the pick and the bind).
+ */
+export const FREE_PORT_RANGE = { from: 20_000, to: 32_767 } as const;
+
+/** Binds `port` on 127.0.0.1 and lets it go: the port, or null when something holds it. */
+function tryPort(port: number): Promise<number | null> {
+  return new Promise((resolvePort) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolvePort(null));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : null));
     });
   });
+}
+
+/** A port nothing listens on now, picked at random in FREE_PORT_RANGE (else one the OS gives). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await tryPort(FREE_PORT_RANGE.from + Math.floor(Math.random() * (FREE_PORT_RANGE.to - FREE_PORT_RANGE.from + 1)));
+    if (port !== null) return port;
+  }
+  const any = await tryPort(0);
+  if (any === null) throw new Error('no free port on 127.0.0.1');
+  return any;
 }
 
 export interface DevServerOptions {

@@ -9,6 +9,7 @@ import { ensureTemporalCli, freePort, startDevServer, type DevServer } from '../
 import { eventually } from '../../test/eventually.js';
 import { startHarness, testConfig, type Harness } from '../../test/harness.js';
 import { approvedPayrollRun, createPayrollRun, expectEachPaidOnce } from '../../test/payroll-fixture.js';
+import { completedAttempts } from '../../test/worker-process.js';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { retryWorkflow, terminateWorkflow } from '../ops/workflow-ops.js';
 
@@ -29,18 +30,11 @@ const PAYING_SLOWLY = {
   FAULT_DELAY_AFTER_COMMIT_MS: '400', FAULT_AFTER_COMMIT_STEPS: 'payPayrollBatch', API_WAIT_WINDOW_MS: '30000',
 };
 
-/** The run's history: how many payPayrollBatch activities completed in it (replayed ones included). */
-async function historyOf(temporal: Client, workflowId: string) {
+/** The last workflow task the run completed before it scheduled its first payPayrollBatch: a reset there pays everything again. */
+async function beforeFirstBatch(temporal: Client, workflowId: string) {
   const events = (await temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const batchScheduled = new Set(events
-    .filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED && e.activityTaskScheduledEventAttributes?.activityType?.name === 'payPayrollBatch')
-    .map((e) => Number(e.eventId)));
-  return {
-    events,
-    batchesCompleted: events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-      && batchScheduled.has(Number(e.activityTaskCompletedEventAttributes?.scheduledEventId))).length,
-    firstBatchScheduledId: Math.min(...batchScheduled),
-  };
+  const firstBatch = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'payPayrollBatch');
+  return events.slice(0, firstBatch).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).at(-1)!;
 }
 
 describe('a payroll run re-run or interrupted by its server', () => {
@@ -61,15 +55,14 @@ describe('a payroll run re-run or interrupted by its server', () => {
 
       // Re-run everything: reset to the workflow task that scheduled the first batch. All 8 batches
       // run again (completed in the new run's history), and pay nobody a second time.
-      const before = await historyOf(h.temporal, workflowId);
-      const resetTo = before.events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && Number(e.eventId) < before.firstBatchScheduledId).at(-1)!;
+      const resetTo = await beforeFirstBatch(h.temporal, workflowId);
       const { runId } = await h.temporal.workflow.getHandle(workflowId).describe();
       await h.temporal.workflowService.resetWorkflowExecution({
         namespace: h.temporal.options.namespace, workflowExecution: { workflowId, runId },
         workflowTaskFinishEventId: resetTo.eventId, reason: 'test: pay everything again', requestId: randomUUID(),
       });
       expect(await h.temporal.workflow.getHandle(workflowId).result()).toEqual({ status: 'paid' });
-      expect((await historyOf(h.temporal, workflowId)).batchesCompleted).toBe(40 / 5);
+      expect(await completedAttempts(h.temporal, workflowId, 'payPayrollBatch')).toHaveLength(40 / 5);
       await expectEachPaidOnce(h.pool, tenant, run.id, employees, company);
 
       // Another run for the paid period is refused, and pays nobody.

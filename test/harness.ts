@@ -206,6 +206,17 @@ export async function startHarness(
   };
 }
 
+/**
+ * Lets `request` (sent while the harness has no worker) reach the server, then starts the worker,
+ * and answers what the request got: the run meets the request in its first workflow task, before it
+ * has heard of a step that already committed (a run one step behind its row).
+ */
+export async function sentBeforeAnyWorker<T>(h: Harness, request: Promise<T>): Promise<T> {
+  await new Promise((r) => setTimeout(r, 500));
+  await h.startWorker();
+  return request;
+}
+
 /** Creates an account through the API and, if asked, funds it with a `btok_success` top-up. */
 export async function createAccount(
   call: Call,

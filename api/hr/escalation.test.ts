@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, actorHeaders, startHarness, type Harness } from '../../test/harness.js';
+import { ADMIN_KEY, actorHeaders, sentBeforeAnyWorker, startHarness, type Harness } from '../../test/harness.js';
 import { createApp } from '../app.js';
 import { createLeaveActivities } from '../../activities/hr/leave-activities.js';
 
@@ -133,9 +133,7 @@ describe('a leave run a step behind its row', () => {
 
       // The director approves what they read; the run's validator still names the manager.
       const approval = call('POST', `/v1/leave-requests/${id}/approve`, { body: {}, headers: await actorHeaders(tenant, director) });
-      await new Promise((r) => setTimeout(r, 500)); // the Update reaches the server before any worker
-      await lagging.startWorker();
-      const approved = await approval;
+      const approved = await sentBeforeAnyWorker(lagging, approval);
       expect(approved.status, JSON.stringify(approved.body)).toBe(200);
       expect(approved.body).toMatchObject({ status: 'approved', approver_id: director });
       expect(approved.body.history.filter((e: { action: string }) => e.action === 'escalated')).toHaveLength(1);

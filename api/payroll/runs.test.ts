@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payrollLine } from '../../domain/payroll/line.js';
 import { eventually } from '../../test/eventually.js';
-import { actorHeaders, auditedTenants, balanceOf, startHarness, type Harness } from '../../test/harness.js';
+import { actorHeaders, auditedTenants, balanceOf, sentBeforeAnyWorker, startHarness, type Harness } from '../../test/harness.js';
 import {
   allLines, createPayrollRun, hirePayrollEmployee, linkWallet, payrollAction, payrollCompany, US_RULES,
 } from '../../test/payroll-fixture.js';
@@ -277,9 +277,7 @@ describe('a run a step behind its row', () => {
       const approval = tenant.call('POST', `/v1/payroll-runs/${created.body.id}/approve`, {
         body: {}, headers: await actorHeaders(tenant, 'user_hr_2'), idempotencyKey: `approve-${created.body.id}`,
       });
-      await new Promise((r) => setTimeout(r, 500)); // the Update reaches the server before any worker
-      await lagging.startWorker();
-      const approved = await approval;
+      const approved = await sentBeforeAnyWorker(lagging, approval);
       expect(approved.status, JSON.stringify(approved.body)).toBe(200);
       expect(approved.body).toMatchObject({ approved_by: 'user_hr_2' });
       await eventually(() => status(tenant.call, created.body.id), (s) => s === 'paid', 20_000);
